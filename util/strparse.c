@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "util/strparse.h"
+
+#include <string.h>
+#include <strings.h>
+
+void sp_init(struct sp *s, const char *p, size_t len)
+{
+	s->p = p;
+	s->end = p + len;
+}
+
+void sp_init_str(struct sp *s, const char *str)
+{
+	sp_init(s, str, strlen(str));
+}
+
+bool sp_eof(const struct sp *s)
+{
+	return s->p >= s->end;
+}
+
+size_t sp_left(const struct sp *s)
+{
+	return (size_t)(s->end - s->p);
+}
+
+int sp_peek(const struct sp *s)
+{
+	return sp_eof(s) ? -1 : (unsigned char)*s->p;
+}
+
+bool sp_char(struct sp *s, char c)
+{
+	if (sp_eof(s) || *s->p != c)
+		return false;
+	s->p++;
+	return true;
+}
+
+bool sp_lit(struct sp *s, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (sp_left(s) < n || memcmp(s->p, lit, n) != 0)
+		return false;
+	s->p += n;
+	return true;
+}
+
+bool sp_lit_ci(struct sp *s, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (sp_left(s) < n || strncasecmp(s->p, lit, n) != 0)
+		return false;
+	s->p += n;
+	return true;
+}
+
+void sp_ws(struct sp *s)
+{
+	while (!sp_eof(s) && (*s->p == ' ' || *s->p == '\t'))
+		s->p++;
+}
+
+size_t sp_span(struct sp *s, bool (*accept)(int c), struct sp_str *out)
+{
+	const char *start = s->p;
+	while (!sp_eof(s) && accept((unsigned char)*s->p))
+		s->p++;
+	if (out) {
+		out->p = start;
+		out->len = (size_t)(s->p - start);
+	}
+	return (size_t)(s->p - start);
+}
+
+int sp_u64(struct sp *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *start = s->p;
+	while (!sp_eof(s) && sp_is_digit((unsigned char)*s->p)) {
+		unsigned d = (unsigned)(*s->p - '0');
+		if (v > (UINT64_MAX - d) / 10) {
+			s->p = start;
+			return -1;
+		}
+		v = v * 10 + d;
+		s->p++;
+	}
+	if (s->p == start)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+bool sp_is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+bool sp_is_tchar(int c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || sp_is_digit(c))
+		return true;
+	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+bool sp_str_eq(struct sp_str a, const char *b)
+{
+	return strlen(b) == a.len && memcmp(a.p, b, a.len) == 0;
+}
+
+bool sp_str_eq_ci(struct sp_str a, const char *b)
+{
+	return strlen(b) == a.len && strncasecmp(a.p, b, a.len) == 0;
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// A cursor parser over a byte range that never allocates and never reads past
+// end. Used for headers and other untrusted text.
+#ifndef IMGPULL_UTIL_STRPARSE_H
+#define IMGPULL_UTIL_STRPARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sp {
+	const char *p;
+	const char *end;
+};
+
+struct sp_str {
+	const char *p;
+	size_t len;
+};
+
+void sp_init(struct sp *s, const char *p, size_t len);
+void sp_init_str(struct sp *s, const char *str);
+bool sp_eof(const struct sp *s);
+size_t sp_left(const struct sp *s);
+// Next byte, or -1 at end.
+int sp_peek(const struct sp *s);
+// Consumes c if it is next.
+bool sp_char(struct sp *s, char c);
+// Consumes the literal if it is next (case-sensitive / insensitive).
+bool sp_lit(struct sp *s, const char *lit);
+bool sp_lit_ci(struct sp *s, const char *lit);
+// Skips spaces and horizontal tabs.
+void sp_ws(struct sp *s);
+// Consumes the longest run of bytes for which accept() is true; returns its length.
+size_t sp_span(struct sp *s, bool (*accept)(int c), struct sp_str *out);
+// Decimal unsigned integer, at least one digit, no sign, overflow-checked.
+int sp_u64(struct sp *s, uint64_t *out);
+
+bool sp_is_digit(int c);
+bool sp_is_tchar(int c); // RFC 7230 token character
+bool sp_str_eq(struct sp_str a, const char *b);
+bool sp_str_eq_ci(struct sp_str a, const char *b);
+
+#endif
