@@ -10,7 +10,7 @@ set(IMGPULL_WARNINGS
   -Wno-overlength-strings -Wno-gnu-statement-expression)
 if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
   list(REMOVE_ITEM IMGPULL_WARNINGS -Wno-gnu-statement-expression)
-  list(APPEND IMGPULL_WARNINGS -Wlogical-op -Wduplicated-cond -Wduplicated-branches -Wjump-misses-init)
+  list(APPEND IMGPULL_WARNINGS -Wlogical-op -Wduplicated-cond -Wduplicated-branches)
 endif()
 if(IMGPULL_WERROR)
   list(APPEND IMGPULL_WARNINGS -Werror)

@@ -1,8 +1,128 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(void)
+#include "cmd/cmd.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"pull", cmd_pull, "pull images into an OCI image layout"},
+	{"version", cmd_version, "print the version"},
+	{"help", cmd_help, "show help for imgpull or a command"},
+};
+
+int cmd_fail(const struct err *e)
 {
-	puts("imgpull");
+	fprintf(stderr, "imgpull: error: %s\n", e->msg[0] ? e->msg : "unknown error");
+	int code = err_exit_code(e);
+	return code ? code : 1;
+}
+
+int cmd_parse_size(const char *s, unsigned long long *out)
+{
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	unsigned shift = 0;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: return -1;
+	}
+	if (*end == 'i' || *end == 'B')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end != '\0' || v > (ULLONG_MAX >> shift))
+		return -1;
+	*out = v << shift;
 	return 0;
+}
+
+int cmd_parse_int(const char *s, int min, int max, int *out)
+{
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (errno || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int cmd_help(int argc, char **argv)
+{
+	if (argc > 1) {
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+			if (strcmp(argv[1], commands[i].name) == 0 && commands[i].fn != cmd_help) {
+				char *sub[] = {argv[1], (char *)"--help", NULL};
+				return commands[i].fn(2, sub);
+			}
+		}
+		fprintf(stderr, "imgpull: error: unknown command '%s'\n", argv[1]);
+		return ERR_USAGE;
+	}
+	printf("imgpull: a fast, verifying container image puller\n\n"
+	       "usage: imgpull COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-9s %s\n", commands[i].name, commands[i].summary);
+	printf("\nRun 'imgpull help COMMAND' for a command's options.\n"
+	       "Exit status: 0 ok, 1 internal, 2 usage, 3 auth, 4 not found, 5 network,\n"
+	       "6 integrity, 7 storage.\n");
+	return 0;
+}
+
+int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	printf("imgpull %s (libcurl %s, %s)\n", IMGPULL_VERSION, v->version, v->ssl_version ? v->ssl_version : "no TLS");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		cmd_help(1, argv);
+		return ERR_USAGE;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+		name = "help";
+	if (!strcmp(name, "--version"))
+		name = "version";
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(name, commands[i].name) != 0)
+			continue;
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			fprintf(stderr, "imgpull: error: cannot initialise libcurl\n");
+			return ERR_INTERNAL;
+		}
+		srand((unsigned)time(NULL) ^ (unsigned)getpid());
+		int r = commands[i].fn(argc - 1, argv + 1);
+		curl_global_cleanup();
+		return r;
+	}
+	fprintf(stderr, "imgpull: error: unknown command '%s' (see 'imgpull help')\n", argv[1]);
+	return ERR_USAGE;
 }

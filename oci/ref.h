@@ -16,8 +16,11 @@ struct oci_ref {
 };
 
 // Parses s. On failure returns -1 with ERR_USAGE and a one-line message
-// naming the offending part (e.g. "invalid tag 'x!' in 'busybox:x!'").
+// naming the offending part (e.g. `invalid tag "x!" in reference "busybox:x!"`).
+// r is always initialised (all NULL on failure), so oci_ref_release is safe
+// either way; release an r from an earlier parse before reusing it.
 int oci_ref_parse(struct oci_ref *r, const char *s, struct err *e);
+// Frees the fields and leaves r all NULL (releasing twice is harmless).
 void oci_ref_release(struct oci_ref *r);
 // "docker.io/library/busybox:1.36", "host/p@sha256:..", "host/p:t@sha256:.." (malloc'd)
 char *oci_ref_string(const struct oci_ref *r);

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "auth/session.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/base64.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define TOKEN_BODY_MAX (1u << 20)
+#define PROBE_BODY_MAX (64u << 10)
+// Refresh this long before expiry, so a request never leaves with a token
+// that dies on the way.
+#define TOKEN_MARGIN_S 30
+
+void auth_session_init(struct auth_session *s, const char *host, const struct http_config *cfg,
+		       const struct auth_store *store)
+{
+	memset(s, 0, sizeof(*s));
+	s->host = xstrdup(host);
+	s->base_url = http_base_url(cfg, host);
+	s->cfg = cfg;
+	s->store = store;
+}
+
+static void token_release(struct auth_token *t)
+{
+	free(t->scope);
+	if (t->value) {
+		explicit_bzero(t->value, strlen(t->value));
+		free(t->value);
+	}
+}
+
+void auth_session_release(struct auth_session *s)
+{
+	for (size_t i = 0; i < s->ntokens; i++)
+		token_release(&s->tokens[i]);
+	free(s->tokens);
+	free(s->host);
+	free(s->base_url);
+	free(s->realm);
+	free(s->service);
+	free(s->cred_source);
+	memset(s, 0, sizeof(*s));
+}
+
+static void adopt_challenge(struct auth_session *s, const struct auth_challenges *c)
+{
+	const struct auth_challenge *ch = auth_challenges_pick(c);
+	if (!ch)
+		return;
+	if (strcasecmp(ch->scheme, "Bearer") == 0) {
+		const char *realm = auth_challenge_param(ch, "realm");
+		const char *service = auth_challenge_param(ch, "service");
+		if (!realm)
+			return;
+		s->scheme = AUTH_BEARER;
+		free(s->realm);
+		free(s->service);
+		s->realm = xstrdup(realm);
+		s->service = service ? xstrdup(service) : NULL;
+	} else {
+		s->scheme = AUTH_BASIC;
+	}
+}
+
+int auth_session_probe(struct auth_session *s, struct err *e)
+{
+	if (s->scheme != AUTH_UNKNOWN)
+		return 0;
+	_cleanup_free_ char *url = xasprintf("%s/v2/", s->base_url);
+	struct http_resp r;
+	struct http_req req = {.url = url, .max_body = PROBE_BODY_MAX};
+	if (http_get(s->cfg, &req, &r, e) < 0)
+		return err_wrap(e, "cannot reach registry %s", s->host);
+	int ret = 0;
+	if (r.status == 200) {
+		s->scheme = AUTH_NONE;
+	} else if (r.status == 401) {
+		adopt_challenge(s, &r.challenges);
+		if (s->scheme == AUTH_UNKNOWN)
+			ret = err_set(e, ERR_AUTH, "registry %s asks for authentication with no usable challenge%s",
+				      s->host, r.bad_challenge ? " (malformed WWW-Authenticate)" : "");
+	} else if (r.status == 404) {
+		ret = err_set(e, ERR_NOTFOUND, "%s does not serve the registry API (GET /v2/: HTTP 404)", s->host);
+	} else {
+		ret = err_set(e, ERR_NETWORK, "registry %s: GET /v2/ answered HTTP %ld", s->host, r.status);
+	}
+	log_debug("registry %s: auth scheme %s", s->host,
+		  s->scheme == AUTH_NONE ? "none" : s->scheme == AUTH_BASIC ? "basic" : s->scheme == AUTH_BEARER ? "bearer" : "?");
+	http_resp_release(&r);
+	return ret;
+}
+
+static struct auth_token *find_token(const struct auth_session *s, const char *scope)
+{
+	for (size_t i = 0; i < s->ntokens; i++)
+		if (strcmp(s->tokens[i].scope, scope) == 0)
+			return &s->tokens[i];
+	return NULL;
+}
+
+static struct auth_token *put_token(struct auth_session *s, const char *scope)
+{
+	struct auth_token *t = find_token(s, scope);
+	if (t) {
+		token_release(t);
+	} else {
+		s->tokens = xrealloc(s->tokens, (s->ntokens + 1) * sizeof(*s->tokens));
+		t = &s->tokens[s->ntokens++];
+	}
+	memset(t, 0, sizeof(*t));
+	t->scope = xstrdup(scope);
+	return t;
+}
+
+static char *basic_value(const struct auth_cred *c)
+{
+	_cleanup_free_ char *up = xasprintf("%s:%s", c->username, c->password);
+	_cleanup_free_ char *b64 = base64_encode(up, strlen(up));
+	explicit_bzero(up, strlen(up));
+	char *v = xasprintf("Basic %s", b64);
+	explicit_bzero(b64, strlen(b64));
+	return v;
+}
+
+static char *url_escape(const char *s)
+{
+	char *t = curl_easy_escape(NULL, s, 0);
+	char *r = xstrdup(t ? t : "");
+	curl_free(t);
+	return r;
+}
+
+// GET {realm}?service=..&scope=.. with Basic credentials when we have them.
+static int fetch_token(struct auth_session *s, const char *scope, const struct auth_cred *cred,
+		       struct auth_token *t, struct err *e)
+{
+	_cleanup_free_ char *origin = http_origin(s->realm);
+	if (strncmp(origin, "https://", 8) != 0 && !(strncmp(origin, "http://", 7) == 0 &&
+						      http_is_plain(s->cfg, s->host)))
+		return err_set(e, ERR_AUTH, "registry %s: token realm must be https", s->host);
+	_cleanup_free_ char *esc_scope = url_escape(scope);
+	_cleanup_free_ char *esc_service = s->service ? url_escape(s->service) : NULL;
+	const char *sep = strchr(s->realm, '?') ? "&" : "?";
+	_cleanup_free_ char *url = esc_service
+		? xasprintf("%s%sservice=%s&scope=%s", s->realm, sep, esc_service, esc_scope)
+		: xasprintf("%s%sscope=%s", s->realm, sep, esc_scope);
+	_cleanup_free_ char *basic = cred ? basic_value(cred) : NULL;
+	struct http_resp r;
+	struct http_req req = {.url = url, .authorization = basic, .max_body = TOKEN_BODY_MAX, .follow = false};
+	int rc = http_get(s->cfg, &req, &r, e);
+	if (basic)
+		explicit_bzero(basic, strlen(basic));
+	if (rc < 0)
+		return err_wrap(e, "registry %s: token request", s->host);
+	int ret = 0;
+	cJSON *root = NULL;
+	if (r.status == 401 || r.status == 403) {
+		ret = cred ? err_set(e, ERR_AUTH, "registry %s rejected the credential from %s (token endpoint: HTTP %ld)",
+				     s->host, cred->source, r.status)
+			   : err_set(e, ERR_AUTH, "registry %s requires authentication and no registry credential found for hostname %s",
+				     s->host, s->host);
+		goto out;
+	}
+	if (r.status != 200) {
+		ret = err_set(e, r.status == 404 ? ERR_NOTFOUND : ERR_NETWORK,
+			      "registry %s: token endpoint answered HTTP %ld", s->host, r.status);
+		goto out;
+	}
+	root = cJSON_ParseWithLength(r.body.data ? r.body.data : "", r.body.len);
+	cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "token");
+	if (!cJSON_IsString(tok) || !tok->valuestring[0])
+		tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+	if (!cJSON_IsString(tok) || !tok->valuestring[0] || strpbrk(tok->valuestring, "\r\n")) {
+		ret = err_set(e, ERR_AUTH, "registry %s: token endpoint returned no usable token", s->host);
+		goto out;
+	}
+	cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
+	double life = cJSON_IsNumber(exp) ? exp->valuedouble : 60;
+	if (life < 60) // the spec's minimum; shorter values are clamped up
+		life = 60;
+	if (life > 86400)
+		life = 86400;
+	t->obtained = time(NULL);
+	t->expires = t->obtained + (time_t)life;
+	t->value = xasprintf("Bearer %s", tok->valuestring);
+	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
+out:
+	cJSON_Delete(root);
+	if (r.body.data)
+		explicit_bzero(r.body.data, r.body.len);
+	http_resp_release(&r);
+	return ret;
+}
+
+int auth_session_header(struct auth_session *s, const char *path, char **out, struct err *e)
+{
+	*out = NULL;
+	if (auth_session_probe(s, e) < 0)
+		return -1;
+	if (s->scheme == AUTH_NONE)
+		return 0;
+	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", path);
+	struct auth_token *t = find_token(s, scope);
+	time_t now = time(NULL);
+	if (t && t->value && (t->expires == 0 || now + TOKEN_MARGIN_S < t->expires ||
+			      (t->expires - t->obtained <= 2 * TOKEN_MARGIN_S && now < t->expires - 5))) {
+		*out = xstrdup(t->value);
+		return 0;
+	}
+	struct auth_cred cred = {0};
+	int found = auth_store_lookup(s->store, s->host, path, &cred, e);
+	if (found < 0)
+		return -1;
+	int ret = 0;
+	free(s->cred_source);
+	s->cred_source = found ? xstrdup(cred.source) : NULL;
+	if (s->scheme == AUTH_BASIC) {
+		if (!found) {
+			ret = err_set(e, ERR_AUTH, "registry %s requires authentication and no registry credential found for hostname %s",
+				      s->host, s->host);
+		} else {
+			t = put_token(s, scope);
+			t->value = basic_value(&cred);
+			*out = xstrdup(t->value);
+		}
+	} else {
+		struct auth_token fresh = {0};
+		ret = fetch_token(s, scope, found ? &cred : NULL, &fresh, e);
+		if (ret == 0) {
+			t = put_token(s, scope);
+			t->value = fresh.value;
+			t->expires = fresh.expires;
+			t->obtained = fresh.obtained;
+			*out = xstrdup(t->value);
+			log_debug("registry %s: token for %s valid %lds", s->host, scope,
+				  (long)(fresh.expires - fresh.obtained));
+		}
+	}
+	auth_cred_release(&cred);
+	return ret;
+}
+
+void auth_session_reject(struct auth_session *s, const char *path, const struct auth_challenges *c)
+{
+	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", path);
+	struct auth_token *t = find_token(s, scope);
+	if (t && t->value) {
+		explicit_bzero(t->value, strlen(t->value));
+		free(t->value);
+		t->value = NULL;
+	}
+	if (c && c->n)
+		adopt_challenge(s, c);
+	else if (s->scheme == AUTH_NONE)
+		s->scheme = AUTH_UNKNOWN; // the registry changed its mind: probe again
+}
+
+long auth_session_token_ttl(const struct auth_session *s, const char *path)
+{
+	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", path);
+	const struct auth_token *t = find_token(s, scope);
+	if (!t || !t->value)
+		return -1;
+	return t->expires ? (long)(t->expires - time(NULL)) : 0;
+}

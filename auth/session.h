@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// Authentication with one registry host: the /v2/ probe, the challenge it
+// answers with, and Bearer tokens cached per scope until shortly before they
+// expire. Credentials are sent only after a challenge asked for them (Harbor
+// answers differently otherwise) and only to the registry or its token realm.
+#ifndef IMGPULL_AUTH_SESSION_H
+#define IMGPULL_AUTH_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "auth/challenge.h"
+#include "auth/creds.h"
+#include "pull/http.h"
+#include "util/err.h"
+
+enum auth_scheme { AUTH_UNKNOWN = 0, AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
+
+struct auth_token {
+	char *scope;
+	char *value;     // the full header value, "Bearer x" or "Basic x"
+	time_t expires;  // 0: never (Basic)
+	time_t obtained;
+};
+
+struct auth_session {
+	char *host;      // registry host[:port] as contacted
+	char *base_url;
+	const struct http_config *cfg;
+	const struct auth_store *store;
+	enum auth_scheme scheme;
+	char *realm;
+	char *service;   // NULL when the challenge has none (nvcr.io)
+	char *cred_source; // where the last credential sent came from; NULL if none was
+	struct auth_token *tokens;
+	size_t ntokens;
+};
+
+void auth_session_init(struct auth_session *s, const char *host, const struct http_config *cfg,
+		       const struct auth_store *store);
+void auth_session_release(struct auth_session *s);
+// GET /v2/ without credentials and learn the scheme. Idempotent.
+int auth_session_probe(struct auth_session *s, struct err *e);
+// The Authorization value for a pull of repository path (NULL for anonymous
+// registries). Fetches or refreshes a token as needed. *out is malloc'd.
+int auth_session_header(struct auth_session *s, const char *path, char **out, struct err *e);
+// After a 401 for path: adopt the new challenge and forget the cached token,
+// so the next auth_session_header fetches a fresh one.
+void auth_session_reject(struct auth_session *s, const char *path, const struct auth_challenges *c);
+// Seconds the cached token for path stays valid (negative if none).
+long auth_session_token_ttl(const struct auth_session *s, const char *path);
+
+#endif

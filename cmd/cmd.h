@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
+// Subcommands: one file each, dispatched from main.c's table. Only cmd/
+// prints; everything below returns errors.
+#ifndef IMGPULL_CMD_CMD_H
+#define IMGPULL_CMD_CMD_H
+
+#include "util/err.h"
+
+int cmd_pull(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+
+// Prints "imgpull: error: MSG" on stderr and returns the class's exit status.
+int cmd_fail(const struct err *e);
+// Parses "16M", "512k", "1G", "1048576" (binary units); -1 on junk.
+int cmd_parse_size(const char *s, unsigned long long *out);
+int cmd_parse_int(const char *s, int min, int max, int *out);
+
+#endif

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cmd/progress.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/mem.h"
+
+struct progress {
+	enum progress_mode mode;
+	struct pull_engine *eng;
+	double plain_interval;
+	double last_print;
+	int drawn_lines;    // tty: lines to move up before redrawing
+	uint64_t rate_bytes; // rate over a sliding window
+	double rate_t;
+	double rate;
+};
+
+int progress_mode_parse(const char *s, enum progress_mode *out)
+{
+	static const struct { const char *n; enum progress_mode m; } names[] = {
+		{"auto", PROGRESS_AUTO}, {"tty", PROGRESS_TTY}, {"plain", PROGRESS_PLAIN},
+		{"json", PROGRESS_JSON}, {"none", PROGRESS_NONE}};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i].n) == 0) {
+			*out = names[i].m;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+struct progress *progress_new(enum progress_mode mode, double plain_interval_s)
+{
+	struct progress *p = xcalloc(1, sizeof(*p));
+	if (mode == PROGRESS_AUTO)
+		mode = isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_PLAIN;
+	p->mode = mode;
+	p->plain_interval = plain_interval_s > 0 ? plain_interval_s : 5;
+	return p;
+}
+
+void progress_attach(struct progress *p, struct pull_engine *eng)
+{
+	p->eng = eng;
+}
+
+static void human(char *out, size_t n, double bytes)
+{
+	const char *units[] = {"B", "KB", "MB", "GB", "TB"};
+	int u = 0;
+	while (bytes >= 1000 && u < 4) {
+		bytes /= 1000;
+		u++;
+	}
+	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+}
+
+static void json_emit(cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+	if (s) {
+		fprintf(stdout, "%s\n", s);
+		fflush(stdout);
+		free(s);
+	}
+	cJSON_Delete(o);
+}
+
+static cJSON *json_event(const char *name)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "event", name);
+	return o;
+}
+
+static void update_rate(struct progress *p, const struct pull_event *ev)
+{
+	double dt = ev->elapsed - p->rate_t;
+	if (dt >= 1.0 || p->rate_t == 0) {
+		if (dt > 0 && p->rate_t > 0)
+			p->rate = (double)(ev->received_bytes - p->rate_bytes) / dt;
+		else if (ev->elapsed > 0)
+			p->rate = (double)ev->received_bytes / ev->elapsed;
+		p->rate_bytes = ev->received_bytes;
+		p->rate_t = ev->elapsed;
+	}
+}
+
+static void tty_clear(struct progress *p)
+{
+	for (int i = 0; i < p->drawn_lines; i++)
+		fputs("\033[1A\033[2K", stderr);
+	p->drawn_lines = 0;
+}
+
+static void tty_draw(struct progress *p, const struct pull_event *ev)
+{
+	const struct pull_blob_info *bl;
+	size_t n = p->eng ? pull_engine_blobs(p->eng, &bl) : 0;
+	tty_clear(p);
+	int lines = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct pull_blob_info *b = &bl[i];
+		if (b->state != PULL_BLOB_ACTIVE)
+			continue;
+		if (lines >= 12) // the rest is in the total line
+			break;
+		char have[32], size[32];
+		human(have, sizeof(have), (double)b->received);
+		human(size, sizeof(size), (double)b->size);
+		int pct = b->size ? (int)(100.0 * (double)b->received / (double)b->size) : 100;
+		char bar[21];
+		int fill = pct / 5;
+		for (int k = 0; k < 20; k++)
+			bar[k] = k < fill ? '=' : (k == fill ? '>' : ' ');
+		bar[20] = '\0';
+		fprintf(stderr, "%.19s [%s] %3d%% %10s / %-10s %2d conn\n", b->digest + 7, bar, pct, have, size,
+			b->connections);
+		lines++;
+	}
+	char done[32], total[32], rate[32];
+	human(done, sizeof(done), (double)ev->done_bytes);
+	human(total, sizeof(total), (double)ev->total_bytes);
+	human(rate, sizeof(rate), p->rate);
+	fprintf(stderr, "total %s / %s  %s/s  %.1fs\n", done, total, rate, ev->elapsed);
+	p->drawn_lines = lines + 1;
+	fflush(stderr);
+}
+
+static void plain_line(struct progress *p, const struct pull_event *ev)
+{
+	char done[32], total[32], rate[32];
+	human(done, sizeof(done), (double)ev->done_bytes);
+	human(total, sizeof(total), (double)ev->total_bytes);
+	human(rate, sizeof(rate), p->rate);
+	int pct = ev->total_bytes ? (int)(100.0 * (double)ev->done_bytes / (double)ev->total_bytes) : 100;
+	fprintf(stderr, "progress: %s / %s (%d%%), %s/s, %.1fs\n", done, total, pct, rate, ev->elapsed);
+}
+
+void progress_on_event(void *ud, const struct pull_event *ev)
+{
+	struct progress *p = ud;
+	update_rate(p, ev);
+	switch (p->mode) {
+	case PROGRESS_NONE:
+	case PROGRESS_AUTO:
+		return;
+	case PROGRESS_JSON: {
+		if (ev->kind == PULL_EV_TICK) {
+			if (ev->elapsed - p->last_print < 1.0 && ev->done_bytes != ev->total_bytes)
+				return;
+			p->last_print = ev->elapsed;
+			cJSON *o = json_event("progress");
+			cJSON_AddNumberToObject(o, "done_bytes", (double)ev->done_bytes);
+			cJSON_AddNumberToObject(o, "total_bytes", (double)ev->total_bytes);
+			cJSON_AddNumberToObject(o, "bytes_per_second", (double)(uint64_t)p->rate);
+			cJSON_AddNumberToObject(o, "elapsed", ev->elapsed);
+			json_emit(o);
+			return;
+		}
+		static const char *names[] = {"blob_cached", "blob_start", "blob_done", "retry", "tick"};
+		cJSON *o = json_event(names[ev->kind]);
+		cJSON_AddStringToObject(o, "digest", ev->blob->digest);
+		cJSON_AddNumberToObject(o, "size", (double)ev->blob->size);
+		if (ev->detail)
+			cJSON_AddStringToObject(o, "detail", ev->detail);
+		cJSON_AddNumberToObject(o, "elapsed", ev->elapsed);
+		json_emit(o);
+		return;
+	}
+	case PROGRESS_TTY:
+		if (ev->kind == PULL_EV_RETRY) {
+			tty_clear(p);
+			fprintf(stderr, "retry %.19s: %s\n", ev->blob->digest + 7, ev->detail);
+		}
+		if (ev->kind == PULL_EV_TICK || ev->kind == PULL_EV_RETRY)
+			tty_draw(p, ev);
+		return;
+	case PROGRESS_PLAIN:
+		if (ev->kind == PULL_EV_RETRY)
+			fprintf(stderr, "retry %s: %s\n", ev->blob->digest, ev->detail);
+		else if (ev->kind == PULL_EV_BLOB_DONE)
+			fprintf(stderr, "done %s (%llu bytes, %.1fs)\n", ev->blob->digest,
+				(unsigned long long)ev->blob->size, ev->elapsed);
+		else if (ev->kind == PULL_EV_BLOB_CACHED)
+			fprintf(stderr, "exists %s\n", ev->blob->digest);
+		else if (ev->kind == PULL_EV_TICK && ev->elapsed - p->last_print >= p->plain_interval) {
+			p->last_print = ev->elapsed;
+			plain_line(p, ev);
+		}
+		return;
+	}
+}
+
+void progress_resolved(struct progress *p, const char *ref, const char *digest, size_t nblobs)
+{
+	if (p->mode == PROGRESS_JSON) {
+		cJSON *o = json_event("image_resolved");
+		cJSON_AddStringToObject(o, "ref", ref);
+		cJSON_AddStringToObject(o, "digest", digest);
+		cJSON_AddNumberToObject(o, "blobs", (double)nblobs);
+		json_emit(o);
+	} else if (p->mode != PROGRESS_NONE) {
+		fprintf(stderr, "resolved %s -> %s (%zu blobs)\n", ref, digest, nblobs);
+	}
+}
+
+void progress_image_done(struct progress *p, const char *ref, const char *digest)
+{
+	if (p->mode == PROGRESS_JSON) {
+		cJSON *o = json_event("image_done");
+		cJSON_AddStringToObject(o, "ref", ref);
+		cJSON_AddStringToObject(o, "digest", digest);
+		json_emit(o);
+	} else if (p->mode == PROGRESS_TTY) {
+		tty_clear(p);
+	}
+}
+
+void progress_summary(struct progress *p, size_t images, uint64_t bytes, uint64_t received, double secs)
+{
+	double mbps = secs > 0 ? (double)received / secs / 1e6 : 0;
+	if (p->mode == PROGRESS_JSON) {
+		cJSON *o = json_event("summary");
+		cJSON_AddNumberToObject(o, "images", (double)images);
+		cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+		cJSON_AddNumberToObject(o, "received_bytes", (double)received);
+		cJSON_AddNumberToObject(o, "seconds", secs);
+		cJSON_AddNumberToObject(o, "mb_per_second", mbps);
+		json_emit(o);
+		return;
+	}
+	if (p->mode == PROGRESS_TTY)
+		tty_clear(p);
+	char b[32];
+	human(b, sizeof(b), (double)bytes);
+	printf("pulled %zu image%s, %s (%llu bytes downloaded) in %.2f s, %.1f MB/s\n", images,
+	       images == 1 ? "" : "s", b, (unsigned long long)received, secs, mbps);
+	fflush(stdout);
+}
+
+void progress_error(struct progress *p, const struct err *e)
+{
+	if (p->mode == PROGRESS_TTY)
+		tty_clear(p);
+	if (p->mode != PROGRESS_JSON)
+		return;
+	cJSON *o = json_event("error");
+	cJSON_AddStringToObject(o, "class", err_class_name(e->cls));
+	cJSON_AddNumberToObject(o, "exit_code", err_exit_code(e));
+	cJSON_AddStringToObject(o, "message", e->msg);
+	json_emit(o);
+}
+
+void progress_free(struct progress *p)
+{
+	free(p);
+}

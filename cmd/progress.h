@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+// Progress output: a live display on a terminal, periodic plain lines
+// otherwise, or one JSON object per event. All of it goes to stderr except
+// JSON, which goes to stdout so it can be piped.
+#ifndef IMGPULL_CMD_PROGRESS_H
+#define IMGPULL_CMD_PROGRESS_H
+
+#include <stdint.h>
+
+#include "pull/engine.h"
+#include "util/err.h"
+
+enum progress_mode { PROGRESS_AUTO, PROGRESS_TTY, PROGRESS_PLAIN, PROGRESS_JSON, PROGRESS_NONE };
+
+struct progress;
+
+// Parses auto|tty|plain|json|none.
+int progress_mode_parse(const char *s, enum progress_mode *out);
+struct progress *progress_new(enum progress_mode mode, double plain_interval_s);
+void progress_attach(struct progress *p, struct pull_engine *eng);
+// The engine's on_event callback (ud is the struct progress).
+void progress_on_event(void *ud, const struct pull_event *ev);
+void progress_resolved(struct progress *p, const char *ref, const char *digest, size_t nblobs);
+void progress_image_done(struct progress *p, const char *ref, const char *digest);
+void progress_summary(struct progress *p, size_t images, uint64_t bytes, uint64_t received, double secs);
+void progress_error(struct progress *p, const struct err *e);
+void progress_free(struct progress *p);
+
+#endif

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+// The OCI image layout on disk: oci-layout, index.json, blobs/sha256/, plus
+// ingest/ for partial downloads. Blobs enter blobs/ only by an atomic rename
+// after their digest was verified, so a name there is a promise about content.
+// index.json is changed under an exclusive lock and replaced atomically, so
+// several imgpull processes can share one layout.
+#ifndef IMGPULL_OCI_LAYOUT_H
+#define IMGPULL_OCI_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oci/manifest.h"
+#include "util/err.h"
+
+struct oci_layout {
+	char *dir;
+	char *blobs_dir;  // DIR/blobs/sha256
+	char *ingest_dir; // DIR/ingest
+	bool fsync;       // fdatasync blobs before they are renamed into place
+};
+
+// Creates the layout if needed (oci-layout, empty index.json); ERR_STORAGE on
+// failure or when DIR holds something that is not an OCI layout.
+int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e);
+void oci_layout_release(struct oci_layout *l);
+char *oci_layout_blob_path(const struct oci_layout *l, const char *digest);
+char *oci_layout_ingest_path(const struct oci_layout *l, const char *digest);
+// True if blobs/ has the digest with exactly this size.
+bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size);
+// Verifies data against digest (ERR_INTEGRITY) and stores it atomically.
+int oci_layout_put_blob(const struct oci_layout *l, const char *digest, const void *data,
+			size_t len, struct err *e);
+// Moves a verified partial file into blobs/ (fd is synced first when l->fsync).
+int oci_layout_commit_blob(const struct oci_layout *l, const char *digest, int fd,
+			   const char *partial, struct err *e);
+
+struct oci_index_entry {
+	const char *media_type;
+	const char *digest;
+	uint64_t size;
+	const char *ref_name; // full normalized reference, e.g. docker.io/library/busybox:1.36
+	const struct oci_platform *platform; // may be NULL
+};
+
+// Adds or replaces (same ref name) an entry in index.json.
+int oci_layout_add_ref(const struct oci_layout *l, const struct oci_index_entry *ent, struct err *e);
+
+#endif

@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: Apache-2.0
+// Image references, following distribution/reference (reference.go for the
+// grammar, normalize.go for docker.io / library/ defaults):
+//
+//   reference := name [ ":" tag ] [ "@" digest ]
+//   name      := [ domain "/" ] path
+//   domain    := host [ ":" port ]            host: dns name or "[" ipv6 "]"
+//   path      := component ( "/" component )*
+//   component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
+//   tag       := [A-Za-z0-9_] [A-Za-z0-9_.-]{0,127}
+//   digest    := "sha256:" [0-9a-f]{64}
+//
+// As in normalize.go, the first component is only a domain when it contains
+// '.' or ':' or is "localhost"; "busybox/x" is a Docker Hub path. Unlike
+// Docker we reject a first component with uppercase and no dot or colon
+// (Docker would take "Foo/bar" as a registry host "Foo"): a user typing that
+// almost certainly meant a repository, and "must be lowercase" says why it
+// failed. We also reject "host:port" with no path, which Docker would read as
+// the Docker Hub image "library/host" with tag "port".
+#include "oci/ref.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oci/digest.h"
+#include "util/mem.h"
+#include "util/strparse.h"
+
+#define REF_DEFAULT_DOMAIN "docker.io"
+#define REF_LEGACY_DOMAIN "index.docker.io"
+#define REF_DEFAULT_REGISTRY "registry-1.docker.io"
+#define REF_OFFICIAL_PREFIX "library/"
+#define REF_DEFAULT_TAG "latest"
+#define REF_NAME_MAX 255 // distribution's NameTotalLengthMax, on the normalized name
+#define REF_TAG_MAX 128
+#define REF_PORT_MAX 65535
+
+// How much input an error message echoes, so that a megabyte-long argument
+// still gives a readable one-line message. The whole reference is quoted up
+// to a length no real one reaches (255 name + 128 tag + 72 digest is more,
+// but only in theory); a piece of it named in front needs less room.
+#define REF_QUOTE_INPUT_MAX 256
+#define REF_QUOTE_PART_MAX 100
+
+struct ref_quoted {
+	char s[4 * REF_QUOTE_INPUT_MAX + 4];
+};
+
+// Everything an error message needs: the whole input is quoted in each one.
+struct ref_ctx {
+	const char *input;
+	struct err *e;
+};
+
+// The bytes of [p, p + len) escaped for a double-quoted message, shortened
+// with "..." past max bytes. Returned by value so it can be used inline as an
+// argument: the temporary lives until the end of the full expression.
+static struct ref_quoted ref_quote(const char *p, size_t len, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct ref_quoted q;
+	size_t o = 0;
+	size_t i;
+
+	for (i = 0; i < len && i < max; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '"' || c == '\\') {
+			q.s[o++] = '\\';
+			q.s[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			q.s[o++] = '\\';
+			q.s[o++] = 'x';
+			q.s[o++] = hex[c >> 4];
+			q.s[o++] = hex[c & 0xf];
+		} else {
+			q.s[o++] = (char)c;
+		}
+	}
+	if (i < len) {
+		memcpy(q.s + o, "...", 3);
+		o += 3;
+	}
+	q.s[o] = '\0';
+	return q;
+}
+
+static struct ref_quoted ref_q(const char *p, size_t len)
+{
+	return ref_quote(p, len, REF_QUOTE_PART_MAX);
+}
+
+static struct ref_quoted ref_qs(struct sp_str s)
+{
+	return ref_q(s.p, s.len);
+}
+
+// Formats "<what> in reference \"<input>\"" as an ERR_USAGE error.
+static int ref_fail(const struct ref_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ref_fail(const struct ref_ctx *c, const char *fmt, ...)
+{
+	char what[ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return err_set(c->e, ERR_USAGE, "%s in reference \"%s\"", what,
+		       ref_quote(c->input, strlen(c->input), REF_QUOTE_INPUT_MAX).s);
+}
+
+static struct sp_str ref_str(const char *p, const char *end)
+{
+	struct sp_str s = { p, (size_t)(end - p) };
+	return s;
+}
+
+static bool ref_is_lower_alnum(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool ref_is_alnum(int c)
+{
+	return ref_is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+static bool ref_is_dash(int c)
+{
+	return c == '-';
+}
+
+static bool ref_is_upper(int c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static bool ref_is_hostchar(int c)
+{
+	return ref_is_alnum(c) || c == '-';
+}
+
+static bool ref_is_ipv6char(int c)
+{
+	return sp_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+	       c == '.';
+}
+
+static bool ref_is_tagchar(int c)
+{
+	return ref_is_alnum(c) || c == '_' || c == '.' || c == '-';
+}
+
+static bool ref_is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// True when pred() holds for every byte of s.
+static bool ref_all(struct sp_str s, bool (*pred)(int c))
+{
+	struct sp sp;
+
+	sp_init(&sp, s.p, s.len);
+	return sp_span(&sp, pred, NULL) == s.len;
+}
+
+static bool ref_any(struct sp_str s, bool (*pred)(int c))
+{
+	for (size_t i = 0; i < s.len; i++)
+		if (pred((unsigned char)s.p[i]))
+			return true;
+	return false;
+}
+
+// normalize.go's splitDockerDomain test, plus a leading '[' so that a bad
+// IPv6 literal is reported as such rather than as a bad path component.
+static bool ref_looks_like_domain(struct sp_str first)
+{
+	return first.len > 0 && (memchr(first.p, '.', first.len) || memchr(first.p, ':', first.len) ||
+				 sp_str_eq(first, "localhost") || first.p[0] == '[');
+}
+
+// One DNS label: alphanumerics and '-', not starting or ending with '-'.
+static bool ref_label_ok(struct sp_str l)
+{
+	return l.len > 0 && ref_all(l, ref_is_hostchar) && l.p[0] != '-' && l.p[l.len - 1] != '-';
+}
+
+static int ref_check_ipv6(const struct ref_ctx *c, struct sp_str dom, struct sp *sp)
+{
+	const char *close = memchr(sp->p, ']', sp_left(sp));
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr addr;
+	struct sp_str a;
+
+	if (!close)
+		return ref_fail(c, "unclosed '[' in registry host \"%s\"", ref_qs(dom).s);
+	a = ref_str(sp->p, close);
+	// The character check gives the documented grammar; inet_pton then
+	// rejects things like "[1:::2]" that only look like addresses.
+	if (a.len == 0 || a.len >= sizeof(buf) || !ref_all(a, ref_is_ipv6char))
+		return ref_fail(c, "invalid IPv6 address \"[%s]\" in registry host \"%s\"", ref_qs(a).s,
+				ref_qs(dom).s);
+	memcpy(buf, a.p, a.len);
+	buf[a.len] = '\0';
+	if (inet_pton(AF_INET6, buf, &addr) != 1)
+		return ref_fail(c, "invalid IPv6 address \"[%s]\" in registry host \"%s\"", ref_qs(a).s,
+				ref_qs(dom).s);
+	sp->p = close + 1;
+	return 0;
+}
+
+// domain := ( dns-name | "[" ipv6 "]" ) [ ":" port ], port 1-65535.
+static int ref_check_domain(const struct ref_ctx *c, struct sp_str dom)
+{
+	struct sp sp;
+	uint64_t port;
+
+	sp_init(&sp, dom.p, dom.len);
+	if (sp_char(&sp, '[')) {
+		if (ref_check_ipv6(c, dom, &sp) < 0)
+			return -1;
+	} else {
+		const char *hend = memchr(dom.p, ':', dom.len);
+		struct sp_str label;
+
+		if (!hend)
+			hend = dom.p + dom.len;
+		if (hend == dom.p)
+			return ref_fail(c, "missing host name in registry host \"%s\"", ref_qs(dom).s);
+		while (sp.p < hend) {
+			const char *dot = memchr(sp.p, '.', (size_t)(hend - sp.p));
+
+			label = ref_str(sp.p, dot ? dot : hend);
+			if (!ref_label_ok(label))
+				return ref_fail(c, "invalid registry host \"%s\"", ref_qs(dom).s);
+			sp.p = dot ? dot + 1 : hend;
+			// A trailing dot leaves an empty last label.
+			if (dot && sp.p == hend)
+				return ref_fail(c, "invalid registry host \"%s\"", ref_qs(dom).s);
+		}
+	}
+	if (sp_eof(&sp))
+		return 0;
+	if (!sp_char(&sp, ':'))
+		return ref_fail(c, "invalid registry host \"%s\"", ref_qs(dom).s);
+	{
+		struct sp_str ps = ref_str(sp.p, sp.end);
+
+		if (sp_u64(&sp, &port) < 0 || !sp_eof(&sp) || port == 0 || port > REF_PORT_MAX)
+			return ref_fail(c, "invalid port \"%s\" in registry host \"%s\" (want 1-%d)",
+					ref_qs(ps).s, ref_qs(dom).s, REF_PORT_MAX);
+	}
+	return 0;
+}
+
+// component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
+static bool ref_component_ok(struct sp_str comp)
+{
+	struct sp sp;
+
+	sp_init(&sp, comp.p, comp.len);
+	if (sp_span(&sp, ref_is_lower_alnum, NULL) == 0)
+		return false;
+	while (!sp_eof(&sp)) {
+		if (!sp_lit(&sp, "__") && !sp_char(&sp, '_') && !sp_char(&sp, '.') &&
+		    sp_span(&sp, ref_is_dash, NULL) == 0)
+			return false;
+		if (sp_span(&sp, ref_is_lower_alnum, NULL) == 0)
+			return false;
+	}
+	return true;
+}
+
+static int ref_check_path(const struct ref_ctx *c, struct sp_str path)
+{
+	const char *p = path.p;
+	const char *end = path.p + path.len;
+
+	// Checked first, over the whole path, as normalize.go does: "must be
+	// lowercase" is the message a user with "MyApp" needs to see.
+	if (ref_any(path, ref_is_upper))
+		return ref_fail(c, "repository name \"%s\" must be lowercase", ref_qs(path).s);
+	for (;;) {
+		const char *slash = memchr(p, '/', (size_t)(end - p));
+		struct sp_str comp = ref_str(p, slash ? slash : end);
+
+		if (comp.len == 0)
+			return ref_fail(c, "invalid repository path \"%s\" (empty path component)",
+					ref_qs(path).s);
+		if (!ref_component_ok(comp))
+			return ref_fail(c, "invalid path component \"%s\"", ref_qs(comp).s);
+		if (!slash)
+			return 0;
+		p = slash + 1;
+	}
+}
+
+static int ref_check_tag(const struct ref_ctx *c, struct sp_str tag)
+{
+	if (tag.len == 0)
+		return ref_fail(c, "empty tag after ':'");
+	if (tag.p[0] == '.' || tag.p[0] == '-' || !ref_all(tag, ref_is_tagchar))
+		return ref_fail(c, "invalid tag \"%s\"", ref_qs(tag).s);
+	if (tag.len > REF_TAG_MAX)
+		return ref_fail(c, "invalid tag \"%s\" (%zu characters, at most %d)", ref_qs(tag).s,
+				tag.len, REF_TAG_MAX);
+	return 0;
+}
+
+static int ref_check_digest(const struct ref_ctx *c, const char *digest)
+{
+	char why[ERR_MSG_MAX];
+
+	if (!*digest)
+		return ref_fail(c, "missing digest after '@'");
+	if (oci_digest_check(digest, ERR_USAGE, c->e) == 0)
+		return 0;
+	// Keep oci_digest_check's explanation, add which reference it was in.
+	memcpy(why, c->e->msg, sizeof(why));
+	return ref_fail(c, "%s", why);
+}
+
+// Rejects input that no part of the grammar could accept anyway, so that the
+// message can say what is wrong with it instead of blaming some component.
+static int ref_check_bytes(const struct ref_ctx *c, const char *s, size_t len)
+{
+	if (len == 0)
+		return err_set(c->e, ERR_USAGE, "empty image reference");
+	if (ref_is_space((unsigned char)s[0]) || ref_is_space((unsigned char)s[len - 1]))
+		return ref_fail(c, "leading or trailing whitespace");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch >= 0x7f)
+			return ref_fail(c, "invalid character '\\x%02x' at offset %zu", ch, i);
+	}
+	return 0;
+}
+
+int oci_ref_parse(struct oci_ref *r, const char *s, struct err *e)
+{
+	struct ref_ctx c = { s, e };
+	size_t len = strlen(s);
+	const char *at, *name_end, *slash, *rest, *colon, *lastslash;
+	struct sp_str domain = { NULL, 0 }, path, tag = { NULL, 0 };
+	bool has_tag = false;
+	const char *dom, *prefix;
+	size_t namelen;
+
+	memset(r, 0, sizeof(*r));
+	if (ref_check_bytes(&c, s, len) < 0)
+		return -1;
+
+	// The digest is everything after the first '@': nothing before it may
+	// contain one, and a second '@' makes the digest invalid.
+	at = strchr(s, '@');
+	name_end = at ? at : s + len;
+	if (name_end == s)
+		return ref_fail(&c, "missing repository name");
+	if (at && ref_check_digest(&c, at + 1) < 0)
+		return -1;
+
+	slash = memchr(s, '/', (size_t)(name_end - s));
+	rest = s;
+	if (slash && ref_looks_like_domain(ref_str(s, slash))) {
+		domain = ref_str(s, slash);
+		rest = slash + 1;
+	} else if (!slash && s[0] == '[') {
+		// An IPv6 host alone: say what is wrong with it first, if anything.
+		struct sp_str host = ref_str(s, name_end);
+
+		if (ref_check_domain(&c, host) < 0)
+			return -1;
+		return ref_fail(&c, "missing repository path after registry host \"%s\"",
+				ref_qs(host).s);
+	}
+
+	// The tag separator is a ':' after the last '/'; a ':' before it can
+	// only be a port, and that was split off with the domain above.
+	colon = memrchr(rest, ':', (size_t)(name_end - rest));
+	lastslash = memrchr(rest, '/', (size_t)(name_end - rest));
+	path = ref_str(rest, name_end);
+	if (colon && (!lastslash || colon > lastslash)) {
+		tag = ref_str(colon + 1, name_end);
+		path = ref_str(rest, colon);
+		has_tag = true;
+	}
+
+	if (domain.p) {
+		if (ref_check_domain(&c, domain) < 0)
+			return -1;
+		if (path.len == 0)
+			return ref_fail(&c, "missing repository path after registry host \"%s\"",
+					ref_qs(domain).s);
+	} else {
+		if (path.len == 0)
+			return ref_fail(&c, "missing repository name");
+		// "localhost:5000" or "registry.example.com:443" alone: a host
+		// and port with the path forgotten, not a Docker Hub tag.
+		if (!slash && has_tag && tag.len > 0 && ref_all(tag, sp_is_digit) &&
+		    (memchr(path.p, '.', path.len) || sp_str_eq(path, "localhost")))
+			return ref_fail(&c, "missing repository path after registry host \"%s\"",
+					ref_q(s, (size_t)(name_end - s)).s);
+	}
+	if (ref_check_path(&c, path) < 0)
+		return -1;
+	if (has_tag && ref_check_tag(&c, tag) < 0)
+		return -1;
+	// normalize.go refuses a bare 64-hex name: it is an image ID that
+	// someone pasted where a name was expected.
+	if (len == 64 && strspn(s, "0123456789abcdef") == 64)
+		return ref_fail(&c, "invalid repository name \"%s\" (64 hex digits is an image ID, not a name)",
+				ref_qs(path).s);
+
+	// dom: Docker Hub's canonical domain, or NULL to keep the one given;
+	// Docker Hub's one-component names are official images under library/.
+	dom = NULL;
+	if (!domain.p || sp_str_eq(domain, REF_DEFAULT_DOMAIN) || sp_str_eq(domain, REF_LEGACY_DOMAIN))
+		dom = REF_DEFAULT_DOMAIN;
+	prefix = dom && !memchr(path.p, '/', path.len) ? REF_OFFICIAL_PREFIX : "";
+	namelen = (dom ? strlen(dom) : domain.len) + 1 + strlen(prefix) + path.len;
+	if (namelen > REF_NAME_MAX)
+		return ref_fail(&c, "repository name too long (%zu characters, at most %d)", namelen,
+				REF_NAME_MAX);
+
+	r->path = xasprintf("%s%.*s", prefix, (int)path.len, path.p);
+	if (dom) {
+		r->domain = xstrdup(dom);
+		r->registry = xstrdup(REF_DEFAULT_REGISTRY);
+	} else {
+		r->domain = xstrndup(domain.p, domain.len);
+		r->registry = xstrndup(domain.p, domain.len);
+	}
+	if (has_tag)
+		r->tag = xstrndup(tag.p, tag.len);
+	if (at)
+		r->digest = xstrdup(at + 1);
+	if (!has_tag && !at)
+		r->tag = xstrdup(REF_DEFAULT_TAG);
+	return 0;
+}
+
+void oci_ref_release(struct oci_ref *r)
+{
+	free(r->domain);
+	free(r->registry);
+	free(r->path);
+	free(r->tag);
+	free(r->digest);
+	memset(r, 0, sizeof(*r));
+}
+
+char *oci_ref_string(const struct oci_ref *r)
+{
+	return xasprintf("%s/%s%s%s%s%s", r->domain, r->path, r->tag ? ":" : "",
+			 r->tag ? r->tag : "", r->digest ? "@" : "", r->digest ? r->digest : "");
+}
+
+char *oci_ref_name(const struct oci_ref *r)
+{
+	return xasprintf("%s/%s", r->domain, r->path);
+}

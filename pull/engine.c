@@ -1,0 +1,782 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "pull/engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "oci/digest.h"
+#include "pull/hasher.h"
+#include "pull/range.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define ERRBODY_MAX (16u << 10)
+#define MAX_REDIRECT_RENEWALS 8 // a blob store refusing a fresh redirect this often is broken
+#define MAX_AUTH_RENEWALS 3     // 401s in a row for one blob before we give up
+#define TICK_S 0.1
+
+enum chunk_state { CHUNK_PENDING, CHUNK_ACTIVE, CHUNK_DONE };
+
+struct chunk {
+	uint64_t start, len, written; // written: prefix of [start, start+len) on disk
+	enum chunk_state state;
+	int attempts;                 // failed tries since the last progress
+	double not_before;            // monotonic seconds
+};
+
+enum range_mode {
+	RM_UNKNOWN, // no answer yet: one pilot transfer at a time
+	RM_RANGES,  // the source honours Range: chunks in parallel
+	RM_SINGLE,  // the source ignores Range: one stream for the whole blob
+};
+
+struct blob {
+	struct pull_blob_info info;
+	char *digest;
+	struct pull_repo *repo;
+	char *reg_url;     // the registry's blob URL
+	char *target;      // redirect target (no Authorization), NULL: the registry
+	bool redirected;   // the registry redirected this blob at least once
+	char *partial;
+	int fd;
+	enum range_mode mode;
+	bool pilot;        // a transfer that decides mode/target is in flight
+	int renewals;      // fresh redirects asked for after the target refused
+	int auth_renewals;
+	struct chunk *chunks;
+	size_t nchunks;
+	size_t frontier;   // first chunk not completely written
+	struct hash_job hash;
+	bool hashing;
+};
+
+struct xfer {
+	CURL *h;
+	struct pull_engine *eng;
+	struct blob *b;
+	size_t ci;
+	uint64_t want;      // first blob offset this transfer is after
+	uint64_t end;       // exclusive
+	uint64_t pos;       // blob offset of the next body byte (200: from 0)
+	uint64_t got;       // bytes written by this transfer
+	bool to_registry;
+	bool pilot;
+	bool cancel;        // the blob changed shape under us: drop silently
+	bool checked;       // status/Content-Range looked at
+	long status;
+	bool fatal;
+	struct err ferr;    // set with fatal, or a protocol complaint for a retry
+	bool complaint;
+	struct curl_slist *hdrs;
+	char *content_range;
+	char *retry_after;
+	struct auth_challenges chal;
+	struct buf errbody;
+	char errbuf[CURL_ERROR_SIZE];
+	struct xfer *next;
+};
+
+struct pull_engine {
+	struct pull_engine_opts o;
+	CURLM *multi;
+	struct blob **blobs;
+	size_t nblobs;
+	struct pull_blob_info *snapshot;
+	struct xfer *active;
+	int nactive;
+	struct pull_hasher *hasher;
+	bool failed;
+	struct err err;
+	double t0, last_tick;
+	uint64_t received;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void emit(struct pull_engine *eng, enum pull_event_kind kind, const struct pull_blob_info *bi,
+		 const char *detail)
+{
+	if (!eng->o.on_event)
+		return;
+	struct pull_event ev = {.kind = kind, .blob = bi, .detail = detail,
+				.received_bytes = eng->received, .elapsed = now_s() - eng->t0};
+	for (size_t i = 0; i < eng->nblobs; i++) {
+		struct blob *b = eng->blobs[i];
+		ev.total_bytes += b->info.size;
+		ev.done_bytes += b->info.state == PULL_BLOB_CACHED ? b->info.size : b->info.received;
+	}
+	eng->o.on_event(eng->o.ud, &ev);
+}
+
+static void fail(struct pull_engine *eng, const struct err *e)
+{
+	if (!eng->failed) {
+		eng->failed = true;
+		eng->err = *e;
+	}
+}
+
+int pull_engine_new(struct pull_engine **out, const struct pull_engine_opts *o, struct err *e)
+{
+	struct pull_engine *eng = xcalloc(1, sizeof(*eng));
+	eng->o = *o;
+	if (eng->o.connections < 1)
+		eng->o.connections = 1;
+	if (eng->o.chunk_size < (64u << 10))
+		eng->o.chunk_size = 64u << 10;
+	if (!eng->o.buffer_size)
+		eng->o.buffer_size = 256u << 10;
+	eng->multi = curl_multi_init();
+	if (!eng->multi) {
+		free(eng);
+		return err_set(e, ERR_INTERNAL, "cannot create the transfer loop");
+	}
+	long n = eng->o.connections;
+	curl_multi_setopt(eng->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);
+	curl_multi_setopt(eng->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
+	curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, n + 4);
+	// No HTTP/2 multiplexing: parallel ranges must be separate TCP connections,
+	// or a per-connection rate cap applies to all of them together.
+	curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+	*out = eng;
+	return 0;
+}
+
+int pull_engine_add(struct pull_engine *eng, struct pull_repo *repo, const char *digest,
+		    uint64_t size, struct err *e)
+{
+	if (!oci_digest_valid(digest))
+		return err_set(e, ERR_INTEGRITY, "invalid blob digest '%.80s'", digest);
+	for (size_t i = 0; i < eng->nblobs; i++) {
+		if (strcmp(eng->blobs[i]->digest, digest) == 0) {
+			if (eng->blobs[i]->info.size != size)
+				return err_set(e, ERR_INTEGRITY, "blob %s is listed with sizes %llu and %llu",
+					       digest, (unsigned long long)eng->blobs[i]->info.size,
+					       (unsigned long long)size);
+			return 0;
+		}
+	}
+	struct blob *b = xcalloc(1, sizeof(*b));
+	b->digest = xstrdup(digest);
+	b->info.digest = b->digest;
+	b->info.size = size;
+	b->repo = repo;
+	b->fd = -1;
+	b->reg_url = xasprintf("%s/v2/%s/blobs/%s", repo->reg->base_url, repo->path, digest);
+	b->info.state = oci_layout_has_blob(eng->o.layout, digest, size) ? PULL_BLOB_CACHED : PULL_BLOB_QUEUED;
+	eng->blobs = xrealloc(eng->blobs, (eng->nblobs + 1) * sizeof(*eng->blobs));
+	eng->blobs[eng->nblobs++] = b;
+	return 0;
+}
+
+// Opens the partial file at its full size and cuts the blob into chunks.
+static int blob_prepare(struct pull_engine *eng, struct blob *b, struct err *e)
+{
+	b->partial = oci_layout_ingest_path(eng->o.layout, b->digest);
+	b->fd = open(b->partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (b->fd < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot create '%s'", b->partial);
+	if (b->info.size) {
+		int r = posix_fallocate(b->fd, 0, (off_t)b->info.size);
+		if (r == ENOSPC)
+			return err_sys(e, ERR_STORAGE, r, "no room for %s (%llu bytes)", b->digest,
+				       (unsigned long long)b->info.size);
+		if (r && r != EOPNOTSUPP && r != EINVAL)
+			return err_sys(e, ERR_STORAGE, r, "cannot allocate '%s'", b->partial);
+	}
+	uint64_t cs = eng->o.chunk_size;
+	b->nchunks = b->info.size ? (size_t)((b->info.size + cs - 1) / cs) : 0;
+	b->chunks = xcalloc(b->nchunks ? b->nchunks : 1, sizeof(*b->chunks));
+	for (size_t i = 0; i < b->nchunks; i++) {
+		b->chunks[i].start = (uint64_t)i * cs;
+		b->chunks[i].len = b->info.size - b->chunks[i].start < cs ? b->info.size - b->chunks[i].start : cs;
+	}
+	b->hash.fd = b->fd;
+	b->hash.size = b->info.size;
+	b->hash.sync = eng->o.layout->fsync;
+	pull_hasher_add(eng->hasher, &b->hash);
+	b->hashing = true;
+	b->info.state = PULL_BLOB_ACTIVE;
+	emit(eng, PULL_EV_BLOB_START, &b->info, NULL);
+	return 0;
+}
+
+static uint64_t blob_contig(const struct blob *b)
+{
+	if (b->frontier >= b->nchunks)
+		return b->info.size;
+	const struct chunk *c = &b->chunks[b->frontier];
+	return c->start + c->written;
+}
+
+static void blob_advance(struct pull_engine *eng, struct blob *b)
+{
+	while (b->frontier < b->nchunks && b->chunks[b->frontier].written == b->chunks[b->frontier].len)
+		b->frontier++;
+	pull_hasher_advance(eng->hasher, &b->hash, blob_contig(b));
+}
+
+// ---- transfer callbacks (called from inside curl_multi_perform) ----
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		free(x->content_range);
+		free(x->retry_after);
+		x->content_range = x->retry_after = NULL;
+		auth_challenges_release(&x->chal);
+		return len;
+	}
+	const char *colon = memchr(data, ':', len);
+	if (!colon)
+		return len;
+	size_t nl = (size_t)(colon - data);
+	const char *v = colon + 1;
+	const char *end = data + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	if (end - v > 4096)
+		return len;
+	if (nl == 13 && strncasecmp(data, "content-range", nl) == 0) {
+		free(x->content_range);
+		x->content_range = xstrndup(v, (size_t)(end - v));
+	} else if (nl == 11 && strncasecmp(data, "retry-after", nl) == 0) {
+		free(x->retry_after);
+		x->retry_after = xstrndup(v, (size_t)(end - v));
+	} else if (nl == 16 && strncasecmp(data, "www-authenticate", nl) == 0) {
+		_cleanup_free_ char *val = xstrndup(v, (size_t)(end - v));
+		struct err ignored;
+		auth_challenge_parse(&x->chal, val, &ignored);
+	}
+	return len;
+}
+
+// The blob's source ignores Range: from now on one stream carries all of it.
+static void switch_to_single(struct pull_engine *eng, struct xfer *x)
+{
+	struct blob *b = x->b;
+	uint64_t keep = blob_contig(b);
+	for (struct xfer *o = eng->active; o; o = o->next)
+		if (o != x && o->b == b)
+			o->cancel = true;
+	b->mode = RM_SINGLE;
+	b->nchunks = 1;
+	b->frontier = 0;
+	b->chunks[0] = (struct chunk){.start = 0, .len = b->info.size, .written = keep, .state = CHUNK_ACTIVE};
+	x->ci = 0;
+	x->want = keep;
+	x->end = b->info.size;
+	x->pos = 0;
+	log_info("blob %s: source ignores Range, using one stream", b->digest);
+}
+
+// First body byte of a 2xx answer: check what we got is what we asked for.
+static int check_answer(struct pull_engine *eng, struct xfer *x)
+{
+	struct blob *b = x->b;
+	if (x->status == 200) {
+		if (b->mode == RM_UNKNOWN || b->mode == RM_RANGES)
+			switch_to_single(eng, x);
+		else
+			x->pos = 0; // a resumed single stream restarted from the top
+		return 0;
+	}
+	uint64_t first, last, total;
+	if (!x->content_range ||
+	    pull_content_range_parse(x->content_range, &first, &last, &total, &x->ferr) < 0) {
+		err_set(&x->ferr, ERR_NETWORK, "blob %s: 206 without a valid Content-Range", b->digest);
+		x->complaint = true;
+		return -1;
+	}
+	if (total != PULL_RANGE_TOTAL_UNKNOWN && total != b->info.size) {
+		err_set(&x->ferr, ERR_INTEGRITY, "blob %s is %llu bytes on the server, the manifest says %llu",
+			b->digest, (unsigned long long)total, (unsigned long long)b->info.size);
+		x->fatal = true;
+		return -1;
+	}
+	if (first != x->want || last >= x->end) {
+		err_set(&x->ferr, ERR_NETWORK, "blob %s: asked for bytes %llu-%llu, got %llu-%llu", b->digest,
+			(unsigned long long)x->want, (unsigned long long)(x->end - 1),
+			(unsigned long long)first, (unsigned long long)last);
+		x->complaint = true;
+		return -1;
+	}
+	if (b->mode == RM_UNKNOWN)
+		b->mode = RM_RANGES;
+	x->pos = first;
+	return 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+	if (x->cancel)
+		return 0;
+	if (!x->checked) {
+		x->checked = true;
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
+		if ((x->status == 200 || x->status == 206) && check_answer(x->eng, x) < 0)
+			return 0;
+	}
+	if (x->status != 200 && x->status != 206) {
+		buf_add(&x->errbody, data, len); // kept for the message; overflow just truncates
+		return len;
+	}
+	struct blob *b = x->b;
+	struct chunk *c = &b->chunks[x->ci];
+	const char *p = data;
+	size_t left = len;
+	if (x->pos < x->want) { // a 200 restarting below what we already have
+		uint64_t skip = x->want - x->pos < left ? x->want - x->pos : left;
+		p += skip;
+		left -= (size_t)skip;
+		x->pos += skip;
+	}
+	if (!left)
+		return len;
+	if (left > x->end - x->pos) {
+		err_set(&x->ferr, ERR_NETWORK, "blob %s: server sent more than asked for", b->digest);
+		x->complaint = true;
+		return 0;
+	}
+	if (file_pwrite_all(b->fd, p, left, (long long)x->pos) < 0) {
+		err_sys(&x->ferr, ERR_STORAGE, errno, "cannot write '%s'", b->partial);
+		x->fatal = true;
+		return 0;
+	}
+	x->pos += left;
+	x->got += left;
+	c->written = x->pos - c->start;
+	b->info.received += left;
+	x->eng->received += left;
+	return len;
+}
+
+// ---- starting and finishing transfers ----
+
+static void xfer_free(struct pull_engine *eng, struct xfer *x)
+{
+	for (struct xfer **pp = &eng->active; *pp; pp = &(*pp)->next) {
+		if (*pp == x) {
+			*pp = x->next;
+			break;
+		}
+	}
+	eng->nactive--;
+	x->b->info.connections--;
+	curl_multi_remove_handle(eng->multi, x->h);
+	curl_easy_cleanup(x->h);
+	for (struct curl_slist *s = x->hdrs; s; s = s->next)
+		explicit_bzero(s->data, strlen(s->data));
+	curl_slist_free_all(x->hdrs);
+	free(x->content_range);
+	free(x->retry_after);
+	auth_challenges_release(&x->chal);
+	buf_release(&x->errbody);
+	free(x);
+}
+
+static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool pilot, struct err *e)
+{
+	struct chunk *c = &b->chunks[ci];
+	struct xfer *x = xcalloc(1, sizeof(*x));
+	x->eng = eng;
+	x->b = b;
+	x->ci = ci;
+	x->want = c->start + c->written;
+	x->end = c->start + c->len;
+	x->pos = x->want;
+	x->pilot = pilot;
+	x->to_registry = b->target == NULL;
+	buf_init(&x->errbody, ERRBODY_MAX);
+	const char *url = x->to_registry ? b->reg_url : b->target;
+	if (x->to_registry) {
+		_cleanup_free_ char *authz = NULL;
+		if (auth_session_header(&b->repo->reg->auth, b->repo->path, &authz, e) < 0) {
+			free(x);
+			return -1;
+		}
+		if (authz) {
+			_cleanup_free_ char *h = xasprintf("Authorization: %s", authz);
+			x->hdrs = curl_slist_append(x->hdrs, h);
+			explicit_bzero(h, strlen(h));
+			explicit_bzero(authz, strlen(authz));
+		}
+	}
+	char range[64];
+	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)x->want,
+		 (unsigned long long)(x->end - 1));
+	x->hdrs = curl_slist_append(x->hdrs, range);
+	x->h = curl_easy_init();
+	if (!x->h) {
+		curl_slist_free_all(x->hdrs);
+		free(x);
+		return err_set(e, ERR_INTERNAL, "cannot create an HTTP handle");
+	}
+	http_setup(x->h, eng->o.http);
+	curl_easy_setopt(x->h, CURLOPT_URL, url);
+	curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->hdrs);
+	// Registry answers are not followed: a redirect is resolved once per blob
+	// and later ranges go straight to the target. Targets may chain (CDN),
+	// and carry no credentials, so following there is safe.
+	curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, x->to_registry ? 0L : 1L);
+	curl_easy_setopt(x->h, CURLOPT_BUFFERSIZE, (long)eng->o.buffer_size);
+	curl_easy_setopt(x->h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(x->h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+	c->state = CHUNK_ACTIVE;
+	if (pilot)
+		b->pilot = true;
+	x->next = eng->active;
+	eng->active = x;
+	eng->nactive++;
+	b->info.connections++;
+	curl_multi_add_handle(eng->multi, x->h);
+	return 0;
+}
+
+static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why)
+{
+	struct blob *b = x->b;
+	struct chunk *c = &b->chunks[x->ci];
+	c->state = CHUNK_PENDING;
+	if (x->got > 0)
+		c->attempts = 0; // progress: a slow, flaky link is not a dead one
+	c->attempts++;
+	if (c->attempts > eng->o.retries) {
+		struct err e;
+		err_set(&e, ERR_NETWORK, "blob %s: %s (gave up after %d retries)", b->digest, why, eng->o.retries);
+		fail(eng, &e);
+		return;
+	}
+	double d = http_backoff_seconds(c->attempts - 1, x->retry_after);
+	c->not_before = now_s() + d;
+	char msg[ERR_MSG_MAX + 64];
+	snprintf(msg, sizeof(msg), "%s; retry %d/%d in %.1fs", why, c->attempts, eng->o.retries, d);
+	log_info("blob %s: %s", b->digest, msg);
+	emit(eng, PULL_EV_RETRY, &b->info, msg);
+}
+
+static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
+{
+	struct blob *b = x->b;
+	if (x->pilot)
+		b->pilot = false;
+	if (x->cancel)
+		return;
+	struct chunk *c = &b->chunks[x->ci];
+	long status = 0;
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+	struct err e;
+	if (x->fatal) {
+		fail(eng, &x->ferr);
+		return;
+	}
+	if (x->complaint) {
+		retry_later(eng, x, x->ferr.msg);
+		return;
+	}
+	if (rc != CURLE_OK) {
+		char why[CURL_ERROR_SIZE + 32];
+		snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
+			err_set(&e, ERR_NETWORK, "blob %s: %s", b->digest, why);
+			fail(eng, &e);
+			return;
+		}
+		retry_later(eng, x, why);
+		return;
+	}
+	if (status == 200 || status == 206) {
+		if (c->written == c->len) {
+			c->state = CHUNK_DONE;
+			b->auth_renewals = 0;
+			return;
+		}
+		if (status == 200 && x->pos < b->info.size) {
+			err_set(&e, ERR_INTEGRITY, "blob %s is shorter on the server (%llu bytes) than the manifest says (%llu)",
+				b->digest, (unsigned long long)x->pos, (unsigned long long)b->info.size);
+			fail(eng, &e);
+			return;
+		}
+		retry_later(eng, x, "short answer");
+		return;
+	}
+	if (x->to_registry && status >= 300 && status < 400 && status != 304) {
+		char *loc = NULL;
+		curl_easy_getinfo(x->h, CURLINFO_REDIRECT_URL, &loc);
+		if (!loc) {
+			err_set(&e, ERR_NETWORK, "blob %s: redirect without a Location", b->digest);
+			fail(eng, &e);
+			return;
+		}
+		free(b->target);
+		b->target = xstrdup(loc);
+		b->redirected = true;
+		c->state = CHUNK_PENDING;
+		char safe[512];
+		log_redact_url(loc, safe, sizeof(safe));
+		log_debug("blob %s: redirected to %s", b->digest, safe);
+		return;
+	}
+	if (x->to_registry && status == 401) {
+		if (++b->auth_renewals > MAX_AUTH_RENEWALS) {
+			pull_repo_auth_error(b->repo, &e);
+			fail(eng, &e);
+			return;
+		}
+		auth_session_reject(&b->repo->reg->auth, b->repo->path, &x->chal);
+		c->state = CHUNK_PENDING;
+		return;
+	}
+	if (!x->to_registry && (status == 400 || status == 401 || status == 403 || status == 404 || status == 410)) {
+		// Presigned URLs expire (S3 20 min, GHCR ~5 min): ask the registry again.
+		if (++b->renewals > MAX_REDIRECT_RENEWALS) {
+			err_set(&e, ERR_NETWORK, "blob %s: the blob store keeps refusing (HTTP %ld)", b->digest, status);
+			fail(eng, &e);
+			return;
+		}
+		free(b->target);
+		b->target = NULL;
+		c->state = CHUNK_PENDING;
+		return;
+	}
+	if (status == 404) {
+		err_set(&e, ERR_NOTFOUND, "blob %s not found in %s/%s", b->digest, b->repo->reg->host, b->repo->path);
+		fail(eng, &e);
+		return;
+	}
+	if (status == 403) {
+		err_set(&e, ERR_AUTH, "blob %s: access denied by %s (HTTP 403)", b->digest, b->repo->reg->host);
+		fail(eng, &e);
+		return;
+	}
+	if (status == 416) {
+		err_set(&e, ERR_INTEGRITY, "blob %s: the server has fewer bytes than the manifest says", b->digest);
+		fail(eng, &e);
+		return;
+	}
+	if (http_status_retryable(status)) {
+		char why[64];
+		snprintf(why, sizeof(why), "HTTP %ld", status);
+		retry_later(eng, x, why);
+		return;
+	}
+	err_set(&e, ERR_NETWORK, "blob %s: unexpected HTTP %ld from %s", b->digest, status,
+		x->to_registry ? b->repo->reg->host : "the blob store");
+	fail(eng, &e);
+}
+
+// Fills free connection slots: first one pilot per blob that needs its
+// redirect or Range support learned, then ranges in blob order.
+static void schedule(struct pull_engine *eng)
+{
+	double now = now_s();
+	for (int pass = 0; pass < 2 && !eng->failed; pass++) {
+		for (size_t i = 0; i < eng->nblobs && eng->nactive < eng->o.connections; i++) {
+			struct blob *b = eng->blobs[i];
+			if (b->info.state == PULL_BLOB_DONE || b->info.state == PULL_BLOB_CACHED || b->pilot)
+				continue;
+			if (b->info.state == PULL_BLOB_QUEUED) {
+				struct err e;
+				if (blob_prepare(eng, b, &e) < 0) {
+					fail(eng, &e);
+					return;
+				}
+			}
+			bool needs_pilot = b->mode == RM_UNKNOWN || (b->redirected && !b->target);
+			if (pass == 0 && !needs_pilot)
+				continue;
+			for (size_t ci = 0; ci < b->nchunks && eng->nactive < eng->o.connections; ci++) {
+				struct chunk *c = &b->chunks[ci];
+				if (c->state != CHUNK_PENDING || c->not_before > now)
+					continue;
+				if (b->mode == RM_SINGLE && b->info.connections > 0)
+					break;
+				struct err e;
+				if (xfer_start(eng, b, ci, needs_pilot, &e) < 0) {
+					fail(eng, &e);
+					return;
+				}
+				if (needs_pilot)
+					break;
+			}
+		}
+	}
+}
+
+static void finish_hashed(struct pull_engine *eng)
+{
+	for (size_t i = 0; i < eng->nblobs && !eng->failed; i++) {
+		struct blob *b = eng->blobs[i];
+		if (!b->hashing || !pull_hasher_result(eng->hasher, &b->hash))
+			continue;
+		b->hashing = false;
+		struct err e;
+		if (b->hash.error) {
+			err_sys(&e, ERR_STORAGE, b->hash.error, "cannot read back '%s'", b->partial);
+			fail(eng, &e);
+			return;
+		}
+		char got[OCI_DIGEST_LEN + 1];
+		oci_digest_format(got, b->hash.md);
+		if (strcmp(got, b->digest) != 0) {
+			// A partial file that does not hash right is worth nothing for a resume.
+			unlink(b->partial);
+			err_set(&e, ERR_INTEGRITY, "blob %s from %s/%s has digest %s", b->digest,
+				b->repo->reg->host, b->repo->path, got);
+			fail(eng, &e);
+			return;
+		}
+		if (oci_layout_commit_blob(eng->o.layout, b->digest, b->fd, b->partial, &e) < 0) {
+			fail(eng, &e);
+			return;
+		}
+		close(b->fd);
+		b->fd = -1;
+		b->info.state = PULL_BLOB_DONE;
+		emit(eng, PULL_EV_BLOB_DONE, &b->info, NULL);
+	}
+}
+
+static bool all_done(const struct pull_engine *eng)
+{
+	for (size_t i = 0; i < eng->nblobs; i++)
+		if (eng->blobs[i]->info.state != PULL_BLOB_DONE && eng->blobs[i]->info.state != PULL_BLOB_CACHED)
+			return false;
+	return true;
+}
+
+static double next_due(const struct pull_engine *eng, double now)
+{
+	double due = now + TICK_S;
+	for (size_t i = 0; i < eng->nblobs; i++) {
+		const struct blob *b = eng->blobs[i];
+		for (size_t ci = 0; ci < b->nchunks; ci++)
+			if (b->chunks[ci].state == CHUNK_PENDING && b->chunks[ci].not_before < due)
+				due = b->chunks[ci].not_before;
+	}
+	return due;
+}
+
+static void wake_loop(void *ud)
+{
+	curl_multi_wakeup(ud);
+}
+
+int pull_engine_run(struct pull_engine *eng, struct err *e)
+{
+	eng->t0 = now_s();
+	for (size_t i = 0; i < eng->nblobs; i++)
+		if (eng->blobs[i]->info.state == PULL_BLOB_CACHED)
+			emit(eng, PULL_EV_BLOB_CACHED, &eng->blobs[i]->info, NULL);
+	if (pull_hasher_start(&eng->hasher, wake_loop, eng->multi, e) < 0)
+		return -1;
+	while (!eng->failed && !all_done(eng)) {
+		schedule(eng);
+		int running = 0;
+		CURLMcode mc = curl_multi_perform(eng->multi, &running);
+		if (mc != CURLM_OK) {
+			struct err me;
+			err_set(&me, ERR_INTERNAL, "transfer loop: %s", curl_multi_strerror(mc));
+			fail(eng, &me);
+			break;
+		}
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(eng->multi, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			struct xfer *x = NULL;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &x);
+			CURLcode rc = msg->data.result;
+			xfer_done(eng, x, rc);
+			xfer_free(eng, x);
+		}
+		// Transfers of a blob that switched to one stream stop here.
+		for (struct xfer *x = eng->active, *nx; x; x = nx) {
+			nx = x->next;
+			if (x->cancel)
+				xfer_free(eng, x);
+		}
+		for (size_t i = 0; i < eng->nblobs; i++)
+			if (eng->blobs[i]->hashing)
+				blob_advance(eng, eng->blobs[i]);
+		finish_hashed(eng);
+		double now = now_s();
+		if (now - eng->last_tick >= TICK_S) {
+			eng->last_tick = now;
+			emit(eng, PULL_EV_TICK, NULL, NULL);
+		}
+		if (eng->failed || all_done(eng))
+			break;
+		double wait = next_due(eng, now) - now;
+		int ms = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
+		curl_multi_poll(eng->multi, NULL, 0, ms, NULL);
+	}
+	while (eng->active)
+		xfer_free(eng, eng->active);
+	pull_hasher_stop(eng->hasher);
+	eng->hasher = NULL;
+	for (size_t i = 0; i < eng->nblobs; i++)
+		eng->blobs[i]->hashing = false;
+	if (!eng->failed) {
+		emit(eng, PULL_EV_TICK, NULL, NULL);
+		if (eng->o.layout->fsync && file_fsync_dir(eng->o.layout->blobs_dir, e) < 0)
+			return -1;
+		return 0;
+	}
+	*e = eng->err;
+	return -1;
+}
+
+size_t pull_engine_blobs(struct pull_engine *eng, const struct pull_blob_info **out)
+{
+	eng->snapshot = xrealloc(eng->snapshot, (eng->nblobs ? eng->nblobs : 1) * sizeof(*eng->snapshot));
+	for (size_t i = 0; i < eng->nblobs; i++)
+		eng->snapshot[i] = eng->blobs[i]->info;
+	*out = eng->snapshot;
+	return eng->nblobs;
+}
+
+void pull_engine_free(struct pull_engine *eng)
+{
+	if (!eng)
+		return;
+	while (eng->active)
+		xfer_free(eng, eng->active);
+	pull_hasher_stop(eng->hasher);
+	for (size_t i = 0; i < eng->nblobs; i++) {
+		struct blob *b = eng->blobs[i];
+		if (b->fd >= 0)
+			close(b->fd);
+		free(b->digest);
+		free(b->reg_url);
+		free(b->target);
+		free(b->partial);
+		free(b->chunks);
+		free(b);
+	}
+	free(eng->blobs);
+	free(eng->snapshot);
+	curl_multi_cleanup(eng->multi);
+	free(eng);
+}

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+// The download engine: one libcurl multi loop, a fixed number of connections
+// shared by every blob of every image. Large blobs are cut into closed byte
+// ranges fetched in parallel on separate connections; a registry redirect is
+// resolved once per blob and the ranges go straight to its target without the
+// registry's Authorization. Bytes land in a partial file at their offset,
+// hashing follows the contiguous prefix on its own thread, and a blob enters
+// the layout only after its size and digest check out. Memory is bounded by
+// connections x buffer size, whatever the image size.
+#ifndef IMGPULL_PULL_ENGINE_H
+#define IMGPULL_PULL_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oci/layout.h"
+#include "pull/http.h"
+#include "pull/registry.h"
+#include "util/err.h"
+
+enum pull_blob_state {
+	PULL_BLOB_QUEUED,
+	PULL_BLOB_ACTIVE,
+	PULL_BLOB_DONE,   // downloaded and verified in this run
+	PULL_BLOB_CACHED, // already in the layout
+};
+
+struct pull_blob_info {
+	const char *digest;
+	uint64_t size;
+	uint64_t received;  // bytes on disk for this blob
+	enum pull_blob_state state;
+	int connections;    // transfers in flight
+};
+
+enum pull_event_kind {
+	PULL_EV_BLOB_CACHED,
+	PULL_EV_BLOB_START,
+	PULL_EV_BLOB_DONE,
+	PULL_EV_RETRY,
+	PULL_EV_TICK, // periodic, ~every 100 ms while running
+};
+
+struct pull_event {
+	enum pull_event_kind kind;
+	const struct pull_blob_info *blob; // NULL for TICK
+	const char *detail;                // RETRY: why
+	uint64_t total_bytes;              // all blobs of the run, cached included
+	uint64_t done_bytes;               // cached + received
+	uint64_t received_bytes;           // transferred in this run
+	double elapsed;
+};
+
+struct pull_engine_opts {
+	const struct http_config *http;
+	struct oci_layout *layout;
+	int connections;      // total, across all hosts
+	uint64_t chunk_size;  // range size; blobs up to this size are one request
+	int retries;          // per range, reset whenever a try made progress
+	size_t buffer_size;   // libcurl receive buffer per connection
+	void (*on_event)(void *ud, const struct pull_event *ev);
+	void *ud;
+};
+
+struct pull_engine;
+
+int pull_engine_new(struct pull_engine **out, const struct pull_engine_opts *o, struct err *e);
+// Queues a blob (once per digest); blobs already in the layout are not fetched.
+int pull_engine_add(struct pull_engine *eng, struct pull_repo *repo, const char *digest,
+		    uint64_t size, struct err *e);
+// Runs until every queued blob is in the layout, or the first error that
+// retries cannot fix. Partial files stay in the layout's ingest/ directory.
+int pull_engine_run(struct pull_engine *eng, struct err *e);
+void pull_engine_free(struct pull_engine *eng);
+// Snapshot of all blobs, valid until the next call into the engine.
+size_t pull_engine_blobs(struct pull_engine *eng, const struct pull_blob_info **out);
+
+#endif

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "pull/hasher.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/mem.h"
+
+#define HASH_READ (1u << 20)    // one read buffer for all jobs
+#define HASH_SLICE (16u << 20)  // a job's turn before the next job gets one
+
+struct pull_hasher {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	struct hash_job *jobs; // registered, unfinished or unclaimed
+	struct hash_job *cursor;
+	void (*wake)(void *);
+	void *ud;
+	unsigned char *buf;
+};
+
+// Round robin over jobs that have unhashed bytes, starting after the cursor.
+static struct hash_job *next_job(struct pull_hasher *h)
+{
+	struct hash_job *start = h->cursor && h->cursor->next ? h->cursor->next : h->jobs;
+	struct hash_job *j = start;
+	if (!j)
+		return NULL;
+	do {
+		if (!j->done && j->avail > j->hashed)
+			return j;
+		j = j->next ? j->next : h->jobs;
+	} while (j != start);
+	return NULL;
+}
+
+static void *hasher_main(void *arg)
+{
+	struct pull_hasher *h = arg;
+	pthread_mutex_lock(&h->lock);
+	while (!h->stop) {
+		struct hash_job *j = next_job(h);
+		if (!j) {
+			pthread_cond_wait(&h->cond, &h->lock);
+			continue;
+		}
+		h->cursor = j;
+		uint64_t from = j->hashed;
+		uint64_t to = j->avail;
+		if (to - from > HASH_SLICE)
+			to = from + HASH_SLICE;
+		pthread_mutex_unlock(&h->lock);
+
+		int error = 0;
+		uint64_t pos = from;
+		while (pos < to && !error) {
+			size_t want = (size_t)(to - pos < HASH_READ ? to - pos : HASH_READ);
+			ssize_t n = pread(j->fd, h->buf, want, (off_t)pos);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				error = n < 0 ? errno : EIO;
+				break;
+			}
+			EVP_DigestUpdate(j->ctx, h->buf, (size_t)n);
+			pos += (uint64_t)n;
+		}
+		bool finished = !error && pos == j->size;
+		if (finished) {
+			EVP_DigestFinal_ex(j->ctx, j->md, NULL);
+			// Syncing here keeps the event loop free while the disk catches up.
+			if (j->sync && fdatasync(j->fd) < 0)
+				error = errno;
+		}
+
+		pthread_mutex_lock(&h->lock);
+		j->hashed = pos;
+		if (error || finished) {
+			j->error = error;
+			j->done = true;
+			h->wake(h->ud);
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+int pull_hasher_start(struct pull_hasher **out, void (*wake)(void *), void *ud, struct err *e)
+{
+	struct pull_hasher *h = xcalloc(1, sizeof(*h));
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	h->wake = wake;
+	h->ud = ud;
+	h->buf = xmalloc(HASH_READ);
+	if (pthread_create(&h->thread, NULL, hasher_main, h) != 0) {
+		free(h->buf);
+		free(h);
+		return err_set(e, ERR_INTERNAL, "cannot start the hashing thread");
+	}
+	*out = h;
+	return 0;
+}
+
+void pull_hasher_add(struct pull_hasher *h, struct hash_job *j)
+{
+	j->ctx = EVP_MD_CTX_new();
+	if (!j->ctx || !EVP_DigestInit_ex(j->ctx, EVP_sha256(), NULL))
+		abort();
+	j->avail = j->hashed = 0;
+	j->done = false;
+	j->error = 0;
+	pthread_mutex_lock(&h->lock);
+	j->next = h->jobs;
+	h->jobs = j;
+	if (j->size == 0)
+		pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	if (j->size == 0) // nothing will ever advance it: finish now
+		pull_hasher_advance(h, j, 0);
+}
+
+void pull_hasher_advance(struct pull_hasher *h, struct hash_job *j, uint64_t avail)
+{
+	pthread_mutex_lock(&h->lock);
+	if (avail > j->avail) {
+		j->avail = avail;
+		pthread_cond_signal(&h->cond);
+	} else if (j->size == 0 && !j->done) {
+		EVP_DigestFinal_ex(j->ctx, j->md, NULL);
+		j->done = true;
+		h->wake(h->ud);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+bool pull_hasher_result(struct pull_hasher *h, struct hash_job *j)
+{
+	pthread_mutex_lock(&h->lock);
+	bool done = j->done;
+	if (done) {
+		for (struct hash_job **pp = &h->jobs; *pp; pp = &(*pp)->next) {
+			if (*pp == j) {
+				*pp = j->next;
+				break;
+			}
+		}
+		if (h->cursor == j)
+			h->cursor = NULL;
+		EVP_MD_CTX_free(j->ctx);
+		j->ctx = NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return done;
+}
+
+uint64_t pull_hasher_hashed(struct pull_hasher *h, struct hash_job *j)
+{
+	pthread_mutex_lock(&h->lock);
+	uint64_t v = j->hashed;
+	pthread_mutex_unlock(&h->lock);
+	return v;
+}
+
+void pull_hasher_stop(struct pull_hasher *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+	for (struct hash_job *j = h->jobs; j; j = j->next) {
+		EVP_MD_CTX_free(j->ctx);
+		j->ctx = NULL;
+	}
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->cond);
+	free(h->buf);
+	free(h);
+}

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "pull/http.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/mem.h"
+
+#define USER_AGENT "imgpull/" IMGPULL_VERSION
+
+void http_setup(CURL *h, const struct http_config *cfg)
+{
+	curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
+	if (cfg->connect_to)
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, cfg->connect_to);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 30L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : 60L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+	// Never re-send credentials to another host on a redirect (the default,
+	// stated here because S3 rejects presigned URLs that carry Authorization).
+	curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
+}
+
+bool http_is_plain(const struct http_config *cfg, const char *hostport)
+{
+	for (size_t i = 0; i < cfg->nplain; i++)
+		if (strcasecmp(cfg->plain_hosts[i], hostport) == 0)
+			return true;
+	return false;
+}
+
+char *http_base_url(const struct http_config *cfg, const char *hostport)
+{
+	return xasprintf("%s://%s", http_is_plain(cfg, hostport) ? "http" : "https", hostport);
+}
+
+char *http_origin(const char *url)
+{
+	const char *p = strstr(url, "://");
+	if (!p)
+		return xstrdup("");
+	p += 3;
+	size_t n = strcspn(p, "/?#");
+	char *o = xstrndup(url, (size_t)(p - url) + n);
+	for (char *c = o; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return o;
+}
+
+void http_resp_release(struct http_resp *r)
+{
+	buf_release(&r->body);
+	free(r->content_type);
+	free(r->docker_digest);
+	free(r->location);
+	free(r->retry_after);
+	free(r->effective_url);
+	auth_challenges_release(&r->challenges);
+	memset(r, 0, sizeof(*r));
+}
+
+static void resp_reset_headers(struct http_resp *r)
+{
+	free(r->content_type);
+	free(r->docker_digest);
+	free(r->location);
+	free(r->retry_after);
+	r->content_type = r->docker_digest = r->location = r->retry_after = NULL;
+	auth_challenges_release(&r->challenges);
+	r->bad_challenge = false;
+}
+
+// Returns the trimmed value if line is "name: value", else NULL.
+static char *header_value(const char *line, size_t len, const char *name)
+{
+	size_t nl = strlen(name);
+	if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+		return NULL;
+	const char *v = line + nl + 1;
+	const char *end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	return xstrndup(v, (size_t)(end - v));
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+	struct http_resp *r = ud;
+	size_t len = size * n;
+	char *v;
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		resp_reset_headers(r);
+		return len;
+	}
+	if ((v = header_value(data, len, "content-type"))) {
+		free(r->content_type);
+		r->content_type = v;
+	} else if ((v = header_value(data, len, "docker-content-digest"))) {
+		free(r->docker_digest);
+		r->docker_digest = v;
+	} else if ((v = header_value(data, len, "location"))) {
+		free(r->location);
+		r->location = v;
+	} else if ((v = header_value(data, len, "retry-after"))) {
+		free(r->retry_after);
+		r->retry_after = v;
+	} else if ((v = header_value(data, len, "www-authenticate"))) {
+		struct err e;
+		if (auth_challenge_parse(&r->challenges, v, &e) < 0)
+			r->bad_challenge = true;
+		free(v);
+	}
+	return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+	struct http_resp *r = ud;
+	if (buf_add(&r->body, data, size * n) < 0)
+		return 0; // aborts the transfer; toobig tells why
+	return size * n;
+}
+
+bool http_status_retryable(long status)
+{
+	return status == 429 || status == 408 || (status >= 500 && status <= 599 && status != 501);
+}
+
+double http_backoff_seconds(int attempt, const char *retry_after)
+{
+	double d = 0.25;
+	for (int i = 0; i < attempt && d < 30; i++)
+		d *= 2;
+	if (d > 30)
+		d = 30;
+	// Full jitter on the upper half keeps many clients from retrying in step.
+	d = d / 2 + (d / 2) * ((double)(rand() % 1000) / 1000.0);
+	if (retry_after && *retry_after) {
+		char *end;
+		long s = strtol(retry_after, &end, 10);
+		double ra = -1;
+		if (*end == '\0' && s >= 0)
+			ra = (double)s;
+		else {
+			time_t t = curl_getdate(retry_after, NULL);
+			if (t > 0)
+				ra = difftime(t, time(NULL));
+		}
+		if (ra > 300)
+			ra = 300;
+		if (ra > d)
+			d = ra;
+	}
+	return d;
+}
+
+int http_get(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
+	     struct err *e)
+{
+	char safe[512];
+	log_redact_url(req->url, safe, sizeof(safe));
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, req->max_body);
+	CURL *h = curl_easy_init();
+	if (!h)
+		return err_set(e, ERR_INTERNAL, "cannot create an HTTP handle");
+	struct curl_slist *hdrs = NULL;
+	char *auth = NULL, *accept = NULL;
+	if (req->authorization) {
+		auth = xasprintf("Authorization: %s", req->authorization);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
+	if (req->accept) {
+		accept = xasprintf("Accept: %s", req->accept);
+		hdrs = curl_slist_append(hdrs, accept);
+	}
+	http_setup(h, cfg);
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req->follow ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
+	char errbuf[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+
+	int ret = -1;
+	for (int attempt = 0;; attempt++) {
+		buf_reset(&r->body);
+		resp_reset_headers(r);
+		r->status = 0;
+		errbuf[0] = '\0';
+		CURLcode rc = curl_easy_perform(h);
+		if (rc == CURLE_WRITE_ERROR && r->body.toobig) {
+			err_set(e, ERR_NETWORK, "response from %s is larger than %zu bytes", safe, req->max_body);
+			break;
+		}
+		if (rc == CURLE_OK) {
+			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+			if (!http_status_retryable(r->status) || attempt >= cfg->retries) {
+				char *eff = NULL;
+				curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
+				r->effective_url = xstrdup(eff ? eff : req->url);
+				ret = 0;
+				break;
+			}
+			log_info("GET %s: HTTP %ld, retrying", safe, r->status);
+		} else {
+			bool fatal = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+				     rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ||
+				     rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_TOO_MANY_REDIRECTS;
+			if (fatal || attempt >= cfg->retries) {
+				err_set(e, ERR_NETWORK, "GET %s: %s", safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+				break;
+			}
+			log_info("GET %s: %s, retrying", safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		}
+		double d = http_backoff_seconds(attempt, r->retry_after);
+		usleep((useconds_t)(d * 1e6));
+	}
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	if (auth) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	free(accept);
+	return ret;
+}

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared libcurl settings (TLS, --connect-to, plain-HTTP hosts, timeouts) and a
+// small blocking GET for manifests, tokens and probes, with a capped body.
+#ifndef IMGPULL_PULL_HTTP_H
+#define IMGPULL_PULL_HTTP_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/challenge.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+struct http_config {
+	const char *ca_file;            // extra trust; NULL: the system store
+	struct curl_slist *connect_to;  // CURLOPT_CONNECT_TO entries
+	char **plain_hosts;             // host[:port] reached over http://
+	size_t nplain;
+	int retries;                    // transient failures retried this many times
+	long connect_timeout_s;
+	long stall_timeout_s;           // abort a transfer slower than 1 B/s for this long
+};
+
+// Applies the common options to an easy handle (TLS verification stays on).
+void http_setup(CURL *h, const struct http_config *cfg);
+// True when host[:port] was named by --plain-http.
+bool http_is_plain(const struct http_config *cfg, const char *hostport);
+// "https://host[:port]" or "http://..." for a registry host.
+char *http_base_url(const struct http_config *cfg, const char *hostport);
+// scheme://host[:port] of an absolute URL (malloc'd), for comparing origins.
+char *http_origin(const char *url);
+
+struct http_resp {
+	long status;
+	struct buf body;
+	char *content_type;
+	char *docker_digest;    // Docker-Content-Digest
+	char *location;
+	char *retry_after;
+	struct auth_challenges challenges; // from every WWW-Authenticate line
+	bool bad_challenge;     // a WWW-Authenticate line did not parse
+	char *effective_url;
+};
+
+void http_resp_release(struct http_resp *r);
+
+struct http_req {
+	const char *url;
+	const char *authorization; // full header value ("Bearer x"), or NULL
+	const char *accept;
+	size_t max_body;
+	bool follow;               // follow redirects (never carrying authorization elsewhere)
+};
+
+// Blocking GET with retries on transport errors, 429 and 5xx. A reply of any
+// status is success (r->status says which); the body is capped at max_body
+// (ERR_NETWORK "response too large" beyond).
+int http_get(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
+	     struct err *e);
+
+// Retry delay for attempt n (0-based): exponential from 250 ms with jitter,
+// at most 30 s; a Retry-After (seconds or HTTP date) wins when larger.
+double http_backoff_seconds(int attempt, const char *retry_after);
+bool http_status_retryable(long status);
+
+#endif

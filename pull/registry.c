@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "pull/registry.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/mem.h"
+
+#define ERROR_BODY_MAX (64u << 10)
+#define MAX_INDEX_DEPTH 2 // an index may point at a nested index once
+
+void pull_registries_init(struct pull_registries *rs, const struct http_config *cfg,
+			  const struct auth_store *store)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->cfg = cfg;
+	rs->store = store;
+}
+
+void pull_registries_release(struct pull_registries *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		auth_session_release(&rs->v[i]->auth);
+		free(rs->v[i]->host);
+		free(rs->v[i]->base_url);
+		free(rs->v[i]);
+	}
+	free(rs->v);
+	rs->v = NULL;
+	rs->n = 0;
+}
+
+struct pull_registry *pull_registries_get(struct pull_registries *rs, const char *host)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (strcmp(rs->v[i]->host, host) == 0)
+			return rs->v[i];
+	struct pull_registry *r = xcalloc(1, sizeof(*r));
+	r->host = xstrdup(host);
+	r->base_url = http_base_url(rs->cfg, host);
+	auth_session_init(&r->auth, host, rs->cfg, rs->store);
+	rs->v = xrealloc(rs->v, (rs->n + 1) * sizeof(*rs->v));
+	rs->v[rs->n++] = r;
+	return r;
+}
+
+int pull_repo_auth_error(struct pull_repo *repo, struct err *e)
+{
+	struct auth_session *a = &repo->reg->auth;
+	if (a->cred_source)
+		return err_set(e, ERR_AUTH, "registry %s rejected the credential from %s for %s",
+			       repo->reg->host, a->cred_source, repo->path);
+	return err_set(e, ERR_AUTH, "registry %s denied access to %s: no registry credential found for hostname %s",
+		       repo->reg->host, repo->path, repo->reg->host);
+}
+
+int pull_repo_get(struct pull_repo *repo, const char *suffix, const char *accept, size_t max,
+		  struct http_resp *r, struct err *e)
+{
+	struct pull_registry *reg = repo->reg;
+	_cleanup_free_ char *url = xasprintf("%s/v2/%s%s", reg->base_url, repo->path, suffix);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		_cleanup_free_ char *authz = NULL;
+		if (auth_session_header(&reg->auth, repo->path, &authz, e) < 0)
+			return -1;
+		struct http_req req = {.url = url, .authorization = authz, .accept = accept,
+				       .max_body = max, .follow = true};
+		int rc = http_get(reg->auth.cfg, &req, r, e);
+		if (authz)
+			explicit_bzero(authz, strlen(authz));
+		if (rc < 0)
+			return -1;
+		if (r->status != 401)
+			return 0;
+		log_debug("registry %s: 401 for %s%s, re-authenticating", reg->host, repo->path, suffix);
+		auth_session_reject(&reg->auth, repo->path, &r->challenges);
+		if (attempt == 0)
+			http_resp_release(r);
+	}
+	http_resp_release(r);
+	return pull_repo_auth_error(repo, e);
+}
+
+// The registry's error code ("MANIFEST_UNKNOWN") from an errors body, if any.
+static char *registry_error_code(const struct http_resp *r)
+{
+	cJSON *root = cJSON_ParseWithLength(buf_str(&r->body), r->body.len);
+	cJSON *errs = cJSON_GetObjectItemCaseSensitive(root, "errors");
+	cJSON *first = cJSON_IsArray(errs) ? cJSON_GetArrayItem(errs, 0) : NULL;
+	cJSON *code = cJSON_GetObjectItemCaseSensitive(first, "code");
+	char *out = NULL;
+	if (cJSON_IsString(code) && strlen(code->valuestring) < 64)
+		out = xstrdup(code->valuestring);
+	cJSON_Delete(root);
+	return out;
+}
+
+// GET a manifest by tag or digest, verify it, parse it.
+static int fetch_manifest(struct pull_repo *repo, const char *reference, const char *what,
+			  char **body, size_t *len, char digest[OCI_DIGEST_LEN + 1],
+			  struct oci_manifest *m, struct err *e)
+{
+	_cleanup_free_ char *suffix = xasprintf("/manifests/%s", reference);
+	struct http_resp r;
+	if (pull_repo_get(repo, suffix, OCI_MANIFEST_ACCEPT, OCI_MANIFEST_MAX, &r, e) < 0)
+		return err_wrap(e, "%s", what);
+	int ret = 0;
+	if (r.status == 404) {
+		_cleanup_free_ char *code = registry_error_code(&r);
+		ret = err_set(e, ERR_NOTFOUND, "%s: not found (%s)", what, code ? code : "HTTP 404");
+		goto out;
+	}
+	if (r.status == 403) {
+		ret = err_set(e, ERR_AUTH, "%s: access denied (HTTP 403)", what);
+		goto out;
+	}
+	if (r.status != 200) {
+		ret = err_set(e, ERR_NETWORK, "%s: registry answered HTTP %ld", what, r.status);
+		goto out;
+	}
+	oci_digest_of(digest, r.body.data ? r.body.data : "", r.body.len);
+	if (oci_digest_valid(reference) && strcmp(reference, digest) != 0) {
+		ret = err_set(e, ERR_INTEGRITY, "%s: manifest content has digest %s", what, digest);
+		goto out;
+	}
+	if (r.docker_digest && strncmp(r.docker_digest, "sha256:", 7) == 0 &&
+	    strcmp(r.docker_digest, digest) != 0) {
+		ret = err_set(e, ERR_INTEGRITY, "%s: manifest content has digest %s, registry says %s",
+			      what, digest, r.docker_digest);
+		goto out;
+	}
+	if (oci_manifest_parse(m, r.content_type, buf_str(&r.body), r.body.len, e) < 0) {
+		ret = err_wrap(e, "%s", what);
+		goto out;
+	}
+	*len = r.body.len;
+	*body = buf_steal(&r.body);
+out:
+	http_resp_release(&r);
+	return ret;
+}
+
+int pull_image_resolve(struct pull_image *img, struct pull_registries *rs, const char *refstr,
+		       const struct oci_platform *want, struct err *e)
+{
+	memset(img, 0, sizeof(*img));
+	if (oci_ref_parse(&img->ref, refstr, e) < 0)
+		return -1;
+	img->name = oci_ref_string(&img->ref);
+	img->repo.reg = pull_registries_get(rs, img->ref.registry);
+	img->repo.path = xstrdup(img->ref.path);
+	const char *reference = img->ref.digest ? img->ref.digest : img->ref.tag;
+	char next[OCI_DIGEST_LEN + 1];
+	_cleanup_free_ char *what = xstrdup(img->name);
+	for (int depth = 0;; depth++) {
+		if (fetch_manifest(&img->repo, reference, what, &img->manifest_body, &img->manifest_len,
+				   img->manifest_digest, &img->manifest, e) < 0)
+			return -1;
+		if (img->manifest.kind == OCI_KIND_MANIFEST)
+			return 0;
+		if (depth >= MAX_INDEX_DEPTH)
+			return err_set(e, ERR_INTEGRITY, "%s: indexes nested too deeply", img->name);
+		const struct oci_descriptor *d;
+		if (oci_index_select(&img->manifest, want, &d, e) < 0)
+			return err_wrap(e, "%s", img->name);
+		snprintf(next, sizeof(next), "%s", d->digest);
+		if (d->has_platform) {
+			oci_platform_release(&img->platform);
+			img->platform.os = xstrdup(d->platform.os);
+			img->platform.arch = xstrdup(d->platform.arch);
+			img->platform.variant = d->platform.variant ? xstrdup(d->platform.variant) : NULL;
+			img->has_platform = true;
+		}
+		free(img->manifest_body);
+		img->manifest_body = NULL;
+		oci_manifest_release(&img->manifest);
+		free(what);
+		what = xasprintf("%s (%s)", img->name, next);
+		reference = next;
+	}
+}
+
+void pull_image_release(struct pull_image *img)
+{
+	oci_ref_release(&img->ref);
+	free(img->name);
+	free(img->repo.path);
+	free(img->manifest_body);
+	oci_manifest_release(&img->manifest);
+	oci_platform_release(&img->platform);
+	memset(img, 0, sizeof(*img));
+}

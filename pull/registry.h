@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// The registry client: one authenticated session per host, repositories on it,
+// manifest fetch with digest verification and platform resolution.
+#ifndef IMGPULL_PULL_REGISTRY_H
+#define IMGPULL_PULL_REGISTRY_H
+
+#include <stddef.h>
+
+#include "auth/session.h"
+#include "oci/digest.h"
+#include "oci/manifest.h"
+#include "oci/ref.h"
+#include "pull/http.h"
+#include "util/err.h"
+
+struct pull_registry {
+	struct auth_session auth;
+	char *host;
+	char *base_url;
+};
+
+struct pull_repo {
+	struct pull_registry *reg;
+	char *path;
+};
+
+struct pull_registries {
+	struct pull_registry **v;
+	size_t n;
+	const struct http_config *cfg;
+	const struct auth_store *store;
+};
+
+void pull_registries_init(struct pull_registries *rs, const struct http_config *cfg,
+			  const struct auth_store *store);
+void pull_registries_release(struct pull_registries *rs);
+// The shared registry object for host (created on first use).
+struct pull_registry *pull_registries_get(struct pull_registries *rs, const char *host);
+
+// Authenticated GET of base_url + "/v2/" + repo + suffix, with one
+// re-authentication when the registry answers 401. Answers other than 401
+// come back in r; a final 401 becomes an ERR_AUTH error.
+int pull_repo_get(struct pull_repo *repo, const char *suffix, const char *accept, size_t max,
+		  struct http_resp *r, struct err *e);
+// The error for a final 401 (says whether a credential was sent, and whence).
+int pull_repo_auth_error(struct pull_repo *repo, struct err *e);
+
+// A resolved image: the manifest for the chosen platform, its bytes and digest.
+struct pull_image {
+	struct oci_ref ref;
+	char *name;            // full normalized reference (index.json annotations)
+	struct pull_repo repo;
+	char *manifest_body;   // exact bytes, stored as a blob
+	size_t manifest_len;
+	char manifest_digest[OCI_DIGEST_LEN + 1];
+	struct oci_manifest manifest;
+	bool has_platform;     // the manifest came from an index entry with this platform
+	struct oci_platform platform;
+};
+
+// Fetches the manifest for ref (following an index to want's platform) and
+// verifies every digest on the way.
+int pull_image_resolve(struct pull_image *img, struct pull_registries *rs, const char *refstr,
+		       const struct oci_platform *want, struct err *e);
+void pull_image_release(struct pull_image *img);
+
+#endif

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs, on Debian 12, whatever imgpull's build, tests and benchmarks need
+# and the machine does not have yet. Needs root (or sudo) only if something is missing.
+set -euo pipefail
+
+pkgs=(
+	build-essential cmake pkg-config
+	libcurl4-openssl-dev libcjson-dev libssl-dev libarchive-dev zlib1g-dev libzstd-dev libisal-dev
+	libcmocka-dev
+	docker-registry skopeo nginx-light containerd umoci apache2-utils
+	openssl jq curl python3 iproute2 procps ca-certificates
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+echo "installing: ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# Debian's nginx and containerd packages would start system services; the tests
+# start their own instances on loopback ports, so keep the packaged ones down.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+	$sudo chmod +x /usr/sbin/policy-rc.d
+	trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "util/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/mem.h"
+
+int file_read_all(const char *path, struct buf *b, struct err *e)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno == ENOENT ? ERR_NOTFOUND : ERR_STORAGE, errno,
+			       "cannot open '%s'", path);
+	char tmp[65536];
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof(tmp));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_sys(e, ERR_STORAGE, errno, "cannot read '%s'", path);
+		if (n == 0)
+			break;
+		if (buf_add(b, tmp, (size_t)n) < 0)
+			return err_set(e, ERR_STORAGE, "'%s' is larger than %zu bytes", path, b->max);
+	}
+	return 0;
+}
+
+int file_fsync_dir(const char *dir, struct err *e)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot sync directory '%s'", dir);
+	return 0;
+}
+
+int file_pwrite_all(int fd, const void *data, size_t len, long long off)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, struct err *e)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot create '%s'", tmp);
+	if (file_pwrite_all(fd, data, len, 0) < 0 || fsync(fd) < 0) {
+		int saved = errno;
+		unlink(tmp);
+		return err_sys(e, ERR_STORAGE, saved, "cannot write '%s'", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		int saved = errno;
+		unlink(tmp);
+		return err_sys(e, ERR_STORAGE, saved, "cannot rename '%s' to '%s'", tmp, path);
+	}
+	_cleanup_free_ char *copy = xstrdup(path);
+	return file_fsync_dir(dirname(copy), e);
+}
+
+int file_mkdirs(const char *path, struct err *e)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				return err_sys(e, ERR_STORAGE, errno, "cannot create directory '%s'", p);
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return err_set(e, ERR_STORAGE, "'%s' is not a directory", path);
+	return 0;
+}

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+// Small file helpers: capped reads, atomic replacement, directories.
+#ifndef IMGPULL_UTIL_FILE_H
+#define IMGPULL_UTIL_FILE_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+// Reads a whole file into b (b->max caps it); ERR_STORAGE on I/O errors,
+// ERR_NOTFOUND if it does not exist.
+int file_read_all(const char *path, struct buf *b, struct err *e);
+// Writes data to path.tmp.<pid>, fsyncs, renames over path, fsyncs the directory.
+int file_write_atomic(const char *path, const void *data, size_t len, struct err *e);
+// mkdir -p (mode 0755).
+int file_mkdirs(const char *path, struct err *e);
+int file_fsync_dir(const char *dir, struct err *e);
+// Writes all of len bytes at off, retrying short writes and EINTR.
+int file_pwrite_all(int fd, const void *data, size_t len, long long off);
+
+#endif
