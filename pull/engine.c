@@ -442,6 +442,11 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+	if (log_get_level() >= LOG_DEBUG) {
+		char safe[512];
+		log_redact_url(url, safe, sizeof(safe));
+		log_debug("GET %s %s%s", safe, range + 7, pilot ? " (pilot)" : "");
+	}
 	c->state = CHUNK_ACTIVE;
 	if (pilot)
 		b->pilot = true;

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# A plain registry: an image with a layer over 64 MiB (cut into ranges), checked
+# by skopeo and containerd; re-pull finds everything cached; a second image and a
+# concurrent imgpull share the layout without corrupting index.json.
+set -euo pipefail
+source "$IMGPULL_SRC/test/lib/common.sh"
+source "$IMGPULL_SRC/test/lib/imgpull.sh"
+t_workdir
+
+t_registry_start MAIN
+t_make_image "$T_WORK/src" v1 --layer 1M --layer 80M --layer 10K
+img1=$T_IMG_MANIFEST
+t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" team/app:v1
+t_make_image "$T_WORK/src2" v2 --layer 3M --layer 2M
+img2=$T_IMG_MANIFEST
+t_push "$T_WORK/src2" v2 "$REG_MAIN_ADDR" team/other:v2
+t_make_image "$T_WORK/src3" v3 --layer 5M
+img3=$T_IMG_MANIFEST
+t_push "$T_WORK/src3" v3 "$REG_MAIN_ADDR" team/third:v3
+
+out="$T_WORK/out"
+ref1="$REG_MAIN_ADDR/team/app:v1"
+t_expect_exit 0 "$IMGPULL" pull --dest "$out" --plain-http "$REG_MAIN_ADDR" --chunk-size 8M \
+  --connections 8 --progress json -v -v "$ref1"
+t_assert_file_contains "$T_OUT" '"event":"summary"' "json progress ends with a summary"
+t_assert_file_contains "$T_OUT" '"event":"blob_done"' "json progress reports finished blobs"
+jq -e . "$T_OUT" >/dev/null || t_fail "every --progress json line parses as JSON"
+ip_check_layout "$out"
+t_assert_eq "$(jq -r '.manifests[0].digest' "$out/index.json")" "$img1" "index.json points at the pushed manifest"
+t_assert_eq "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$out/index.json")" "$ref1" "ref.name annotation"
+t_assert_eq "$(jq -r '.manifests[0].annotations["io.containerd.image.name"]' "$out/index.json")" "$ref1" "containerd name annotation"
+
+# The 80 MiB layer went out as closed 8 MiB ranges (pull_redirect checks the
+# same from the blob server's side).
+ranges=$(grep -c 'GET .*/blobs/sha256:.* bytes=[0-9]*-[0-9]*' "$T_ERR" || true)
+[[ $ranges -ge 10 ]] || t_fail "expected >= 10 ranged blob requests, saw $ranges"
+t_ok "$ranges ranged requests"
+
+ip_skopeo_check "$out" "$ref1" "$img1"
+ip_containerd_start
+ip_ctr_import "$out" "$ref1"
+
+# Second pull: nothing to download.
+t_expect_exit 0 "$IMGPULL" pull --dest "$out" --plain-http "$REG_MAIN_ADDR" --progress plain "$ref1"
+t_assert_file_contains "$T_OUT" '\(0 bytes downloaded\)' "a re-pull downloads nothing"
+t_assert_eq "$(jq '.manifests | length' "$out/index.json")" 1 "a re-pull does not duplicate the index entry"
+
+# Two processes at once on the same layout, each adding an image.
+"$IMGPULL" pull --dest "$out" --plain-http "$REG_MAIN_ADDR" -q "$REG_MAIN_ADDR/team/other:v2" 2>"$T_WORK/p2.err" &
+p2=$!
+"$IMGPULL" pull --dest "$out" --plain-http "$REG_MAIN_ADDR" -q "$REG_MAIN_ADDR/team/third:v3" 2>"$T_WORK/p3.err" &
+p3=$!
+wait $p2 || { cat "$T_WORK/p2.err" >&2; t_fail "concurrent pull 2 failed"; }
+wait $p3 || { cat "$T_WORK/p3.err" >&2; t_fail "concurrent pull 3 failed"; }
+t_assert_eq "$(jq '.manifests | length' "$out/index.json")" 3 "both concurrent pulls recorded"
+ip_check_layout "$out"
+ip_skopeo_check "$out" "$REG_MAIN_ADDR/team/other:v2" "$img2"
+ip_skopeo_check "$out" "$REG_MAIN_ADDR/team/third:v3" "$img3"
+
+# Several images in one invocation share the connections.
+out2="$T_WORK/out2"
+t_expect_exit 0 "$IMGPULL" pull --dest "$out2" --plain-http "$REG_MAIN_ADDR" -q \
+  "$ref1" "$REG_MAIN_ADDR/team/other:v2" "$REG_MAIN_ADDR/team/third:v3"
+t_assert_eq "$(jq '.manifests | length' "$out2/index.json")" 3 "three images from one invocation"
+ip_check_layout "$out2"
+t_pass
