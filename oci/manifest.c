@@ -375,15 +375,19 @@ static int parse_index(struct oci_manifest *m, const cJSON *root, struct err *e)
 	return 0;
 }
 
-// Whether the body is schema 1, whatever the headers said: schemaVersion 1 or
-// the fsLayers array only schema 1 has.
+// Whether the body is schema 1, whatever the headers said: schemaVersion 1, a
+// schema 1 mediaType or the fsLayers array only schema 1 has. Checked before
+// anything else so a schema 1 body always gets the message that explains it.
 static int check_schema(const cJSON *root, struct err *e)
 {
-	const cJSON *ver, *fs;
+	const cJSON *ver, *fs, *mt;
 	if (json_get(root, "", "schemaVersion", &ver, e) < 0 ||
-	    json_get(root, "", "fsLayers", &fs, e) < 0)
+	    json_get(root, "", "fsLayers", &fs, e) < 0 ||
+	    json_get(root, "", "mediaType", &mt, e) < 0)
 		return err_wrap(e, "invalid manifest");
-	if (json_present(fs) || (cJSON_IsNumber(ver) && ver->valuedouble == 1))
+	if (json_present(fs) || (cJSON_IsNumber(ver) && ver->valuedouble == 1) ||
+	    (cJSON_IsString(mt) && mt->valuestring &&
+	     mt_lookup(mt->valuestring, strlen(mt->valuestring)) == MT_SCHEMA1))
 		return err_set(e, ERR_USAGE, MANIFEST_SCHEMA1_MSG);
 	if (!json_present(ver))
 		return err_set(e, ERR_INTEGRITY, "invalid manifest: schemaVersion: missing");

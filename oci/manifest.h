@@ -64,12 +64,20 @@ struct oci_manifest {
 // comes from the body's mediaType or its shape. A body mediaType that disagrees
 // with a specific Content-Type is an ERR_INTEGRITY error. Schema 1 is rejected
 // with ERR_USAGE and a message saying so. Other malformed input: ERR_INTEGRITY.
+// Details: body need not be NUL-terminated; a type that is neither supported nor
+// generic (Content-Type or body mediaType, e.g. an OCI artifact manifest) is
+// ERR_USAGE; a manifest/index-ambiguous document (CVE-2021-41190), duplicate keys,
+// trailing data, a \u0000 escape or control characters in kept strings are
+// ERR_INTEGRITY. At most 1024 layers and 4096 index entries. On failure *m is
+// left zeroed (oci_manifest_release on it is harmless).
 int oci_manifest_parse(struct oci_manifest *m, const char *content_type, const char *body,
 		       size_t len, struct err *e);
 void oci_manifest_release(struct oci_manifest *m);
 
 // "os/arch[/variant]"; ERR_USAGE on malformed input. Architectures are normalized
 // (x86_64 -> amd64, aarch64 -> arm64, armhf/armel -> arm + variant).
+// Case-insensitive (stored lowercase); variants are canonical ("7" -> "v7",
+// arm64 "8"/"v8.0" -> "v8"); an absent variant stays NULL ("linux/arm" = any arm).
 int oci_platform_parse(struct oci_platform *p, const char *s, struct err *e);
 // The host's platform (linux/amd64, linux/arm64, ...).
 void oci_platform_host(struct oci_platform *p);
@@ -81,6 +89,7 @@ char *oci_platform_string(const struct oci_platform *p);
 // when want has none, any variant matches (arm: v7 preferred is not required).
 bool oci_platform_match(const struct oci_platform *want, const struct oci_platform *have);
 // First index entry matching want; ERR_NOTFOUND listing the available platforms if none.
+// Entries without a platform are never selected. *out points into idx.
 int oci_index_select(const struct oci_manifest *idx, const struct oci_platform *want,
 		     const struct oci_descriptor **out, struct err *e);
 

@@ -302,6 +302,8 @@ static void test_schema1(void **state)
 	expect_fail(NULL, "{\"schemaVersion\":2,\"fsLayers\":[]}", ERR_USAGE, "schema 1");
 	expect_fail(NULL, "{\"schemaVersion\":2,\"mediaType\":\"" DOCKER_MT_SCHEMA1 "\"}",
 		    ERR_USAGE, "schema 1");
+	expect_fail(OCI_MT_MANIFEST, "{\"mediaType\":\"" DOCKER_MT_SCHEMA1_SIGNED "\"}", ERR_USAGE,
+		    "schema 1");
 }
 
 static void test_unsupported_type(void **state)
