@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Every failure class ends with one clear line on stderr and its exit status:
+# usage (2), auth (3), not found (4), network after retries (5), integrity (6).
+set -euo pipefail
+source "$IMGPULL_SRC/test/lib/common.sh"
+source "$IMGPULL_SRC/test/lib/imgpull.sh"
+t_workdir
+
+# one_line_error: stderr has exactly one line, an "imgpull: error:" line.
+one_line_error() {
+  local n
+  n=$(grep -c . "$T_ERR" || true)
+  [[ $n -eq 1 ]] || { cat "$T_ERR" >&2; t_fail "expected one line on stderr, got $n"; }
+  t_assert_file_contains "$T_ERR" '^imgpull: error: ' "error line prefix"
+  t_assert_file_contains "$T_ERR" "$1" "error names the problem"
+}
+
+storage="$T_WORK/storage"
+mkdir -p "$storage"
+t_nginx_blobstore_start S3 "$storage" --rate 2m
+t_registry_start MAIN --root "$storage" --htpasswd bob:right-password --redirect "$BLOB_S3_URL"
+t_make_image "$T_WORK/src" v1 --layer 1M --layer 40M
+small=$(echo "$T_IMG_LAYERS" | cut -d' ' -f1)
+t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" acme/app:v1
+ref="$REG_MAIN_ADDR/acme/app:v1"
+common=(pull --plain-http "$REG_MAIN_ADDR" --progress none)
+
+# usage
+t_expect_exit 2 "$IMGPULL" "${common[@]}" --dest "$T_WORK/o0" "$REG_MAIN_ADDR/Acme/App:v1"
+one_line_error 'lowercase'
+t_expect_exit 2 "$IMGPULL" "${common[@]}" --dest "$T_WORK/o0" "busybox:bad!tag"
+one_line_error 'invalid tag'
+t_expect_exit 2 "$IMGPULL" "${common[@]}" "$ref"
+one_line_error -- '--dest'
+t_expect_exit 2 "$IMGPULL" "${common[@]}" --dest "$T_WORK/o0" --connections 0 "$ref"
+one_line_error -- '--connections'
+t_expect_exit 2 "$IMGPULL" pull --bogus
+t_expect_exit 2 "$IMGPULL" frobnicate
+
+# auth: wrong password, no credential at all, a malformed authfile
+t_expect_exit 3 "$IMGPULL" "${common[@]}" --dest "$T_WORK/o1" --creds bob:wrong "$ref"
+one_line_error "rejected the credential from --creds"
+t_assert_file_lacks "$T_ERR" 'wrong' "the password is not printed"
+t_expect_exit 3 "$IMGPULL" "${common[@]}" --dest "$T_WORK/o1" "$ref"
+one_line_error "no registry credential found for hostname $REG_MAIN_ADDR"
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REG_MAIN_ADDR" "$(printf 'bob:right-password' | base64)" >"$T_WORK/auth.json"
+t_expect_exit 0 "$IMGPULL" "${common[@]}" --dest "$T_WORK/o1" --authfile "$T_WORK/auth.json" "$ref"
+t_ok "credentials from a docker config.json"
+printf '{"auths":{"%s":{"auth":"!!notbase64"}}}\n' "$REG_MAIN_ADDR" >"$T_WORK/bad.json"
+t_expect_exit 3 "$IMGPULL" "${common[@]}" --dest "$T_WORK/o1" --authfile "$T_WORK/bad.json" "$ref"
+one_line_error "not valid base64"
+
+# not found: an unknown tag, an unknown repository, an unknown digest
+t_expect_exit 4 "$IMGPULL" "${common[@]}" --dest "$T_WORK/o2" --creds bob:right-password "$REG_MAIN_ADDR/acme/app:nope"
+one_line_error 'not found'
+t_expect_exit 4 "$IMGPULL" "${common[@]}" --dest "$T_WORK/o2" --creds bob:right-password "$REG_MAIN_ADDR/acme/ghost:v1"
+one_line_error 'not found'
+t_expect_exit 4 "$IMGPULL" "${common[@]}" --dest "$T_WORK/o2" --creds bob:right-password \
+  "$REG_MAIN_ADDR/acme/app@sha256:$(printf x | sha256sum | cut -d' ' -f1)"
+one_line_error 'not found'
+
+# network: the blob store dies mid-pull and stays dead; retries run out.
+"$IMGPULL" "${common[@]}" --dest "$T_WORK/o3" --creds bob:right-password --retries 2 \
+  --chunk-size 4M --connections 4 "$ref" >"$T_WORK/gone.out" 2>"$T_WORK/gone.err" &
+pid=$!
+sleep 1.5
+t_stop "$BLOB_S3_PID"
+rc=0
+wait $pid || rc=$?
+T_ERR="$T_WORK/gone.err"
+t_assert_eq "$rc" 5 "exit status when the blob store is gone"
+one_line_error 'gave up after 2 retries'
+ls "$T_WORK/o3/ingest/"*.partial >/dev/null 2>&1 || t_fail "partial blobs are kept in ingest/ for a later resume"
+t_ok "partial files kept under ingest/"
+
+# network: nothing listens at all
+port=$(t_free_port)
+t_expect_exit 5 "$IMGPULL" pull --plain-http "127.0.0.1:$port" --progress none --retries 1 \
+  --dest "$T_WORK/o4" "127.0.0.1:$port/x/y:1"
+one_line_error 'cannot reach registry'
+
+# integrity: a blob corrupted on the server (same size, one byte changed)
+t_nginx_blobstore_start S3B "$storage"
+t_registry_start R2 --root "$storage" --htpasswd bob:right-password --redirect "$BLOB_S3B_URL"
+f=$(t_blob_path "$storage" "$small")
+printf '\xff' | dd of="$f" bs=1 seek=1000 conv=notrunc status=none
+t_expect_exit 6 "$IMGPULL" pull --plain-http "$REG_R2_ADDR" --progress none --creds bob:right-password \
+  --dest "$T_WORK/o5" "$REG_R2_ADDR/acme/app:v1"
+one_line_error "$small from .* has digest sha256:"
+[[ ! -e "$T_WORK/o5/blobs/sha256/${small#sha256:}" ]] || t_fail "a corrupt blob entered the layout"
+t_assert_eq "$(jq '.manifests | length' "$T_WORK/o5/index.json")" 0 "no index entry for a failed pull"
+t_pass
