@@ -38,7 +38,8 @@ static void usage(FILE *f)
 		"  --plain-http HOST[:PORT]   use http:// for this registry (repeatable)\n"
 		"  --connect-to H:P:CH:CP     connect to CH:CP for H:P, as curl (repeatable)\n"
 		"  --progress MODE            auto, tty, plain, json or none (default auto)\n"
-		"  --no-fsync                 do not sync blobs to disk before renaming them\n"
+		"  --fsync                    sync every blob to disk before it enters the layout\n"
+		"                             (default: journal unsynced blobs, re-verify after a reboot)\n"
 		"  -q, --quiet                no progress and no summary\n"
 		"  -v, --verbose              diagnostic log on stderr (twice: debug)\n",
 		DEFAULT_CONNECTIONS, DEFAULT_RETRIES);
@@ -52,7 +53,7 @@ struct pull_cli {
 	int retries;
 	enum progress_mode progress;
 	bool quiet;
-	bool no_fsync;
+	bool fsync;
 	int verbose;
 	struct http_config http;
 	struct auth_store store;
@@ -68,7 +69,7 @@ static double now_s(void)
 static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 {
 	enum { O_DEST = 256, O_PLATFORM, O_CONN, O_CHUNK, O_RETRIES, O_CREDS, O_AUTHFILE, O_CA,
-	       O_PLAIN, O_CONNECT_TO, O_PROGRESS, O_NOFSYNC };
+	       O_PLAIN, O_CONNECT_TO, O_PROGRESS, O_FSYNC };
 	static const struct option opts[] = {
 		{"dest", required_argument, NULL, O_DEST},
 		{"platform", required_argument, NULL, O_PLATFORM},
@@ -81,7 +82,7 @@ static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 		{"plain-http", required_argument, NULL, O_PLAIN},
 		{"connect-to", required_argument, NULL, O_CONNECT_TO},
 		{"progress", required_argument, NULL, O_PROGRESS},
-		{"no-fsync", no_argument, NULL, O_NOFSYNC},
+		{"fsync", no_argument, NULL, O_FSYNC},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -133,7 +134,7 @@ static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 			if (progress_mode_parse(optarg, &c->progress) < 0)
 				return err_set(e, ERR_USAGE, "--progress must be auto, tty, plain, json or none");
 			break;
-		case O_NOFSYNC: c->no_fsync = true; break;
+		case O_FSYNC: c->fsync = true; break;
 		case 'q': c->quiet = true; break;
 		case 'v': c->verbose++; break;
 		case 'h': usage(stdout); exit(0);
@@ -190,7 +191,7 @@ int cmd_pull(int argc, char **argv)
 	}
 	if (oci_layout_open(&layout, c.dest, &e) < 0)
 		goto fail;
-	layout.fsync = !c.no_fsync;
+	layout.fsync = c.fsync;
 
 	struct pull_engine_opts eo = {.http = &c.http, .layout = &layout, .connections = c.connections,
 				      .chunk_size = c.chunk, .retries = c.retries,

@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,118 @@
 #define EMPTY_INDEX "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX "\",\"manifests\":[]}"
 #define ANNOT_REF "org.opencontainers.image.ref.name"
 #define ANNOT_CONTAINERD "io.containerd.image.name"
+#define JOURNAL_MAX (16u << 20)
+#define JOURNAL_COMPACT 4096 // lines of this boot before a syncfs clears them
+
+static void read_boot_id(char *out, size_t n)
+{
+	struct buf b;
+	struct err e;
+	buf_init(&b, 256);
+	snprintf(out, n, "unknown");
+	if (file_read_all("/proc/sys/kernel/random/boot_id", &b, &e) == 0) {
+		size_t len = strcspn(buf_str(&b), " \n");
+		if (len && len < n)
+			snprintf(out, n, "%.*s", (int)len, buf_str(&b));
+	}
+	buf_release(&b);
+}
+
+static char *journal_path(const struct oci_layout *l)
+{
+	return xasprintf("%s/unsynced", l->ingest_dir);
+}
+
+int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, struct err *e)
+{
+	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
+	_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", p);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+		abort();
+	_cleanup_free_ unsigned char *buf = xmalloc(1u << 20);
+	int ret = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, 1u << 20);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = err_sys(e, ERR_STORAGE, errno, "cannot read '%s'", p);
+			break;
+		}
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+	}
+	unsigned char md[32];
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	if (ret < 0)
+		return -1;
+	char got[OCI_DIGEST_LEN + 1];
+	oci_digest_format(got, md);
+	return strcmp(got, digest) == 0;
+}
+
+// Under the layout lock: check blobs a crash may have left with unwritten
+// data, and keep the journal small.
+static int journal_recover(struct oci_layout *l, struct err *e)
+{
+	_cleanup_free_ char *jp = journal_path(l);
+	struct buf b;
+	buf_init(&b, JOURNAL_MAX);
+	int r = file_read_all(jp, &b, e);
+	if (r < 0) {
+		buf_release(&b);
+		if (e->cls == ERR_NOTFOUND) {
+			err_clear(e);
+			return 0;
+		}
+		return -1;
+	}
+	struct buf keep;
+	buf_init(&keep, JOURNAL_MAX);
+	size_t ours = 0;
+	int ret = 0;
+	for (char *line = b.data; line && *line && ret == 0;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		char *next = nl ? nl + 1 : NULL;
+		char *sp = strchr(line, ' ');
+		if (!sp || !oci_digest_valid(sp + 1)) {
+			line = next;
+			continue;
+		}
+		*sp = '\0';
+		const char *digest = sp + 1;
+		if (strcmp(line, l->boot_id) == 0) {
+			buf_printf(&keep, "%s %s\n", line, digest);
+			ours++;
+		} else {
+			_cleanup_free_ char *bp = oci_layout_blob_path(l, digest);
+			int ok = access(bp, F_OK) == 0 ? oci_layout_verify_blob(l, digest, e) : 1;
+			if (ok < 0)
+				ret = -1;
+			else if (!ok && unlink(bp) < 0)
+				ret = err_sys(e, ERR_STORAGE, errno, "cannot remove damaged blob '%s'", bp);
+		}
+		line = next;
+	}
+	buf_release(&b);
+	if (ret == 0 && ours >= JOURNAL_COMPACT) {
+		_cleanup_close_ int dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || syncfs(dfd) < 0)
+			ret = err_sys(e, ERR_STORAGE, errno, "cannot sync '%s'", l->dir);
+		buf_reset(&keep);
+	}
+	if (ret == 0)
+		ret = keep.len ? file_write_atomic(jp, keep.data, keep.len, e) : (unlink(jp) < 0 && errno != ENOENT ? err_sys(e, ERR_STORAGE, errno, "cannot remove '%s'", jp) : 0);
+	buf_release(&keep);
+	return ret;
+}
 
 // Held while index.json (or the layout's skeleton) is being changed.
 static int layout_lock(const struct oci_layout *l, struct err *e)
@@ -49,7 +162,8 @@ int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e)
 	l->dir = xstrdup(dir);
 	l->blobs_dir = xasprintf("%s/blobs/sha256", dir);
 	l->ingest_dir = xasprintf("%s/ingest", dir);
-	l->fsync = true;
+	l->fsync = false;
+	read_boot_id(l->boot_id, sizeof(l->boot_id));
 	if (file_mkdirs(l->blobs_dir, e) < 0 || file_mkdirs(l->ingest_dir, e) < 0)
 		return -1;
 	int lk = layout_lock(l, e);
@@ -77,6 +191,8 @@ int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e)
 	}
 	if (ret == 0 && stat(idx, &st) < 0)
 		ret = file_write_atomic(idx, EMPTY_INDEX, strlen(EMPTY_INDEX), e);
+	if (ret == 0)
+		ret = journal_recover(l, e);
 	layout_unlock(lk);
 	return ret;
 }
@@ -122,6 +238,15 @@ int oci_layout_commit_blob(const struct oci_layout *l, const char *digest, int f
 {
 	if (l->fsync && fdatasync(fd) < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot sync '%s'", partial);
+	if (!l->fsync) {
+		// Listed before the rename: a blob can be in blobs/ unsynced only if
+		// the journal names it.
+		_cleanup_free_ char *jp = journal_path(l);
+		_cleanup_close_ int jfd = open(jp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		_cleanup_free_ char *line = xasprintf("%s %s\n", l->boot_id, digest);
+		if (jfd < 0 || write(jfd, line, strlen(line)) != (ssize_t)strlen(line))
+			return err_sys(e, ERR_STORAGE, errno, "cannot write '%s'", jp);
+	}
 	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
 	if (rename(partial, p) < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot move '%s' into the layout", partial);

@@ -19,10 +19,17 @@ struct oci_layout {
 	char *blobs_dir;  // DIR/blobs/sha256
 	char *ingest_dir; // DIR/ingest
 	bool fsync;       // fdatasync blobs before they are renamed into place
+	char boot_id[64]; // this boot, for the unsynced-blob journal
 };
 
 // Creates the layout if needed (oci-layout, empty index.json); ERR_STORAGE on
 // failure or when DIR holds something that is not an OCI layout.
+//
+// Blobs committed without fsync are listed in ingest/unsynced with the boot
+// they were written in. Open re-verifies the blobs listed for another boot
+// (the machine went down before the page cache may have reached the disk) and
+// deletes those that do not hash to their name; blobs of this boot are fine,
+// since the kernel still holds or has written their data.
 int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e);
 void oci_layout_release(struct oci_layout *l);
 char *oci_layout_blob_path(const struct oci_layout *l, const char *digest);
@@ -32,9 +39,13 @@ bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_
 // Verifies data against digest (ERR_INTEGRITY) and stores it atomically.
 int oci_layout_put_blob(const struct oci_layout *l, const char *digest, const void *data,
 			size_t len, struct err *e);
-// Moves a verified partial file into blobs/ (fd is synced first when l->fsync).
+// Moves a verified partial file into blobs/ (fd is synced first when l->fsync,
+// else the blob goes into the unsynced journal).
 int oci_layout_commit_blob(const struct oci_layout *l, const char *digest, int fd,
 			   const char *partial, struct err *e);
+
+// Hashes a blob in the layout; 1 if it matches its name, 0 if not, < 0 on I/O error.
+int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, struct err *e);
 
 struct oci_index_entry {
 	const char *media_type;

@@ -19,6 +19,7 @@
 #define MAX_REDIRECT_RENEWALS 8 // a blob store refusing a fresh redirect this often is broken
 #define MAX_AUTH_RENEWALS 3     // 401s in a row for one blob before we give up
 #define TICK_S 0.1
+#define CURL_RECV_BUFFER (256L << 10)
 
 enum chunk_state { CHUNK_PENDING, CHUNK_ACTIVE, CHUNK_DONE };
 
@@ -64,6 +65,9 @@ struct xfer {
 	uint64_t end;       // exclusive
 	uint64_t pos;       // blob offset of the next body byte (200: from 0)
 	uint64_t got;       // bytes written by this transfer
+	char *wbuf;         // body bytes not yet written, for blob offsets [wpos, wpos + wlen)
+	size_t wlen;
+	uint64_t wpos;
 	bool to_registry;
 	bool pilot;
 	bool cancel;        // the blob changed shape under us: drop silently
@@ -135,7 +139,7 @@ int pull_engine_new(struct pull_engine **out, const struct pull_engine_opts *o, 
 	if (eng->o.chunk_size < (64u << 10))
 		eng->o.chunk_size = 64u << 10;
 	if (!eng->o.buffer_size)
-		eng->o.buffer_size = 256u << 10;
+		eng->o.buffer_size = 1u << 20;
 	eng->multi = curl_multi_init();
 	if (!eng->multi) {
 		free(eng);
@@ -321,6 +325,28 @@ static int check_answer(struct pull_engine *eng, struct xfer *x)
 	return 0;
 }
 
+// Writes the gathered bytes at their offset; the chunk's written prefix
+// (what the hasher may read) only grows once the bytes are in the file.
+static int xfer_flush(struct xfer *x)
+{
+	if (!x->wlen)
+		return 0;
+	struct blob *b = x->b;
+	if (file_pwrite_all(b->fd, x->wbuf, x->wlen, (long long)x->wpos) < 0) {
+		err_sys(&x->ferr, ERR_STORAGE, errno, "cannot write '%s'", b->partial);
+		x->fatal = true;
+		x->wlen = 0;
+		return -1;
+	}
+	struct chunk *c = &b->chunks[x->ci];
+	x->got += x->wlen;
+	c->written = x->wpos + x->wlen - c->start;
+	b->info.received += x->wlen;
+	x->eng->received += x->wlen;
+	x->wlen = 0;
+	return 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
 	struct xfer *x = ud;
@@ -354,16 +380,22 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 		x->complaint = true;
 		return 0;
 	}
-	if (file_pwrite_all(b->fd, p, left, (long long)x->pos) < 0) {
-		err_sys(&x->ferr, ERR_STORAGE, errno, "cannot write '%s'", b->partial);
-		x->fatal = true;
-		return 0;
+	// libcurl hands over at most 16 KiB per call: gather a buffer's worth
+	// so the file sees few large writes instead of many small ones.
+	while (left) {
+		if (x->wlen == 0)
+			x->wpos = x->pos;
+		size_t room = x->eng->o.buffer_size - x->wlen;
+		size_t take = left < room ? left : room;
+		memcpy(x->wbuf + x->wlen, p, take);
+		x->wlen += take;
+		x->pos += take;
+		p += take;
+		left -= take;
+		if (x->wlen == x->eng->o.buffer_size && xfer_flush(x) < 0)
+			return 0;
 	}
-	x->pos += left;
-	x->got += left;
-	c->written = x->pos - c->start;
-	b->info.received += left;
-	x->eng->received += left;
+	(void)c;
 	return len;
 }
 
@@ -388,6 +420,7 @@ static void xfer_free(struct pull_engine *eng, struct xfer *x)
 	free(x->retry_after);
 	auth_challenges_release(&x->chal);
 	buf_release(&x->errbody);
+	free(x->wbuf);
 	free(x);
 }
 
@@ -404,10 +437,12 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	x->pilot = pilot;
 	x->to_registry = b->target == NULL;
 	buf_init(&x->errbody, ERRBODY_MAX);
+	x->wbuf = xmalloc(eng->o.buffer_size);
 	const char *url = x->to_registry ? b->reg_url : b->target;
 	if (x->to_registry) {
 		_cleanup_free_ char *authz = NULL;
 		if (auth_session_header(&b->repo->reg->auth, b->repo->path, &authz, e) < 0) {
+			free(x->wbuf);
 			free(x);
 			return -1;
 		}
@@ -425,6 +460,7 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	x->h = curl_easy_init();
 	if (!x->h) {
 		curl_slist_free_all(x->hdrs);
+		free(x->wbuf);
 		free(x);
 		return err_set(e, ERR_INTERNAL, "cannot create an HTTP handle");
 	}
@@ -435,7 +471,7 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	// and later ranges go straight to the target. Targets may chain (CDN),
 	// and carry no credentials, so following there is safe.
 	curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, x->to_registry ? 0L : 1L);
-	curl_easy_setopt(x->h, CURLOPT_BUFFERSIZE, (long)eng->o.buffer_size);
+	curl_easy_setopt(x->h, CURLOPT_BUFFERSIZE, CURL_RECV_BUFFER);
 	curl_easy_setopt(x->h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(x->h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_body);
@@ -487,6 +523,8 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		b->pilot = false;
 	if (x->cancel)
 		return;
+	if (!x->fatal)
+		xfer_flush(x); // whatever arrived is good for the retry
 	struct chunk *c = &b->chunks[x->ci];
 	long status = 0;
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);

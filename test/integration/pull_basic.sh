@@ -46,6 +46,18 @@ t_expect_exit 0 "$IMGPULL" pull --dest "$out" --plain-http "$REG_MAIN_ADDR" --pr
 t_assert_file_contains "$T_OUT" '\(0 bytes downloaded\)' "a re-pull downloads nothing"
 t_assert_eq "$(jq '.manifests | length' "$out/index.json")" 1 "a re-pull does not duplicate the index entry"
 
+# A reboot before the page cache reached the disk: blobs journaled as unsynced
+# under another boot are re-verified, a damaged one is dropped and fetched again.
+[[ -s "$out/ingest/unsynced" ]] || t_fail "blobs written without --fsync are journaled"
+sed -i 's/^[^ ]* /00000000-dead-beef-0000-000000000000 /' "$out/ingest/unsynced"
+victim=$(ls -S "$out/blobs/sha256" | head -1)
+printf '\x00\x01' | dd of="$out/blobs/sha256/$victim" bs=1 seek=4096 conv=notrunc status=none
+t_expect_exit 0 "$IMGPULL" pull --dest "$out" --plain-http "$REG_MAIN_ADDR" --progress plain "$ref1"
+t_assert_file_contains "$T_ERR" "done sha256:$victim" "the damaged blob was downloaded again"
+ip_check_layout "$out"
+[[ ! -e "$out/ingest/unsynced" ]] || ! grep -q dead-beef "$out/ingest/unsynced" || t_fail "old-boot journal lines are dropped"
+t_expect_exit 0 "$IMGPULL" pull --dest "$out" --plain-http "$REG_MAIN_ADDR" --fsync -q "$ref1"
+
 # Two processes at once on the same layout, each adding an image.
 "$IMGPULL" pull --dest "$out" --plain-http "$REG_MAIN_ADDR" -q "$REG_MAIN_ADDR/team/other:v2" 2>"$T_WORK/p2.err" &
 p2=$!

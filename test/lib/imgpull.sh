@@ -13,7 +13,7 @@ ip_check_layout() {
     [[ "$hex" == "$(basename "$f")" ]] || t_fail "blob $(basename "$f") has sha256 $hex"
     n=$((n + 1))
   done
-  [[ -z "$(ls -A "$dir/ingest" 2>/dev/null)" ]] || t_fail "partial files left in $dir/ingest"
+  ! ls "$dir"/ingest/*.partial >/dev/null 2>&1 || t_fail "partial files left in $dir/ingest"
   t_ok "layout $dir: $n blobs, all digests verified with sha256sum"
 }
 
