@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Pull-throughput benchmark: imgpull against skopeo and containerd (ctr content
+# fetch), same image, same servers, same run; medians of several runs, ratios.
+#
+#   bench/bench.sh [--runs N] [--layers "2G 512M 256M 64M 16M"] [--rate 40m] [--out FILE]
+#
+# Two scenarios, both on loopback:
+#   loopback: docker-registry serves the blobs itself, no cap;
+#   capped:   docker-registry answers blob GETs with 307 to an nginx blob store
+#             capped at --rate per connection (limit_rate), like S3 behind ECR.
+# The image (default: the 2.9 GB one from shared/reference/performance.md) is
+# generated and pushed with skopeo. Reports wall-clock medians, imgpull's CPU
+# seconds per GB and peak RSS, and the ratios; writes a markdown table to --out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=3 layers="2G 512M 256M 64M 16M" rate=40m out=""
+while (($#)); do
+	case $1 in
+	--runs) runs=$2; shift 2 ;;
+	--layers) layers=$2; shift 2 ;;
+	--rate) rate=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	*) echo "usage: $0 [--runs N] [--layers SIZES] [--rate RATE] [--out FILE]" >&2; exit 2 ;;
+	esac
+done
+scripts/deps.sh
+scripts/build.sh build
+export IMGPULL_SRC=$PWD IMGPULL=$PWD/build/imgpull IMGPULL_WORK=${IMGPULL_WORK:-/var/tmp/imgpull-bench}
+T_NAME=bench
+source test/lib/common.sh
+source test/lib/imgpull.sh
+t_workdir bench
+
+storage="$T_WORK/storage"
+mkdir -p "$storage"
+t_nginx_blobstore_start S3 "$storage" --rate "$rate"
+t_registry_start DIRECT --root "$storage"
+t_registry_start CAPPED --root "$storage" --redirect "$BLOB_S3_URL"
+layer_args=()
+for l in $layers; do layer_args+=(--layer "$l"); done
+t_make_image "$T_WORK/src" big "${layer_args[@]}" --seed 1
+t_push "$T_WORK/src" big "$REG_DIRECT_ADDR" bench/big:1
+rm -rf "$T_WORK/src"
+bytes=$(skopeo inspect --tls-verify=false --raw "docker://$REG_DIRECT_ADDR/bench/big:1" |
+	jq '[.config.size] + [.layers[].size] | add')
+ip_containerd_start
+
+# run_one TOOL ADDR -> "wall user sys maxrss_kb" on stdout
+run_one() {
+	local tool=$1 addr=$2 dest="$T_WORK/dest" tf="$T_WORK/time.out"
+	rm -rf "$dest"
+	"${CTR[@]}" images rm "$addr/bench/big:1" >/dev/null 2>&1 || true
+	"${CTR[@]}" content ls -q 2>/dev/null | xargs -r "${CTR[@]}" content rm >/dev/null 2>&1 || true
+	sync
+	case $tool in
+	imgpull) cmd=("$IMGPULL" pull --dest "$dest" --plain-http "$addr" --progress none -q "$addr/bench/big:1") ;;
+	skopeo) cmd=(skopeo copy --quiet --src-tls-verify=false "docker://$addr/bench/big:1" "oci:$dest:big") ;;
+	ctr) cmd=("${CTR[@]}" content fetch --plain-http "$addr/bench/big:1") ;;
+	esac
+	/usr/bin/time -f '%e %U %S %M' -o "$tf" "${cmd[@]}" >"$T_WORK/run.log" 2>&1 ||
+		{ cat "$T_WORK/run.log" >&2; t_fail "$tool failed"; }
+	cat "$tf"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+declare -A wall cpu rss
+for scenario in loopback capped; do
+	addr=$REG_DIRECT_ADDR
+	[[ $scenario == capped ]] && addr=$REG_CAPPED_ADDR
+	for tool in imgpull skopeo ctr; do
+		walls=() cpus=() rsss=()
+		for i in $(seq 1 "$runs"); do
+			read -r w u s m < <(run_one "$tool" "$addr")
+			t_log "$scenario $tool run $i: ${w}s wall, ${u}s user, ${s}s sys, ${m} KB"
+			walls+=("$w") cpus+=("$(echo "$u + $s" | bc -l)") rsss+=("$m")
+		done
+		wall[$scenario.$tool]=$(printf '%s\n' "${walls[@]}" | median)
+		cpu[$scenario.$tool]=$(printf '%s\n' "${cpus[@]}" | median)
+		rss[$scenario.$tool]=$(printf '%s\n' "${rsss[@]}" | sort -n | tail -1)
+	done
+done
+
+gb=$(echo "$bytes / 1000000000" | bc -l)
+table=$(
+	printf '| scenario | imgpull | skopeo 1.9 | ctr content fetch | imgpull vs skopeo | imgpull vs ctr |\n'
+	printf '|---|---|---|---|---|---|\n'
+	for s in loopback capped; do
+		printf '| %s | %.2f s | %.2f s | %.2f s | %.1fx | %.1fx |\n' "$s" "${wall[$s.imgpull]}" "${wall[$s.skopeo]}" \
+			"${wall[$s.ctr]}" "$(echo "${wall[$s.skopeo]} / ${wall[$s.imgpull]}" | bc -l)" \
+			"$(echo "${wall[$s.ctr]} / ${wall[$s.imgpull]}" | bc -l)"
+	done
+	echo
+	printf '| imgpull resources | loopback | capped |\n|---|---|---|\n'
+	printf '| CPU seconds per GB | %.2f | %.2f |\n' "$(echo "${cpu[loopback.imgpull]} / $gb" | bc -l)" \
+		"$(echo "${cpu[capped.imgpull]} / $gb" | bc -l)"
+	printf '| peak RSS | %.1f MiB | %.1f MiB |\n' "$(echo "${rss[loopback.imgpull]} / 1024" | bc -l)" \
+		"$(echo "${rss[capped.imgpull]} / 1024" | bc -l)"
+	echo
+	printf 'Image: %s bytes (layers %s), %d runs each, medians; blob store cap %s per connection; %s, %d cores.\n' \
+		"$bytes" "$layers" "$runs" "$rate" "$(date -u +%Y-%m-%d)" "$(nproc)"
+)
+echo
+echo "$table"
+[[ -z "$out" ]] || echo "$table" >"$out"
