@@ -3,6 +3,7 @@
 # A plain registry: an image with a layer over 64 MiB (cut into ranges), checked
 # by skopeo and containerd; re-pull finds everything cached; a second image and a
 # concurrent imgpull share the layout without corrupting index.json.
+# ctest-labels: asan
 set -euo pipefail
 source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Every failure class ends with one clear line on stderr and its exit status:
 # usage (2), auth (3), not found (4), network after retries (5), integrity (6).
+# ctest-labels: asan
 set -euo pipefail
 source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"

@@ -5,6 +5,7 @@
 # separate connections, and never carry the registry's Authorization (the store
 # answers 400 to any request that does, as S3 does for presigned URLs). A blob
 # store that ignores Range still gives a correct result through one stream.
+# ctest-labels: asan
 set -euo pipefail
 source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
