@@ -266,6 +266,7 @@ $(tail -n 30 "$log")}"
 
 # t_make_ca DIR: throwaway CA (DIR/ca.crt, DIR/ca.key) and server cert for 127.0.0.1 and
 # localhost (DIR/server.crt, DIR/server.key); DIR/certdir/ca.crt for skopeo --cert-dir.
+# T_TLS_SANS (e.g. "DNS:registry.example.com") adds names to the server cert.
 t_make_ca() {
   local d=$1
   mkdir -p "$d/certdir"
@@ -278,7 +279,7 @@ t_make_ca() {
       -addext "keyUsage=critical,keyCertSign,cRLSign"
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
       -keyout server.key -out server.csr -subj "/CN=127.0.0.1"
-    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost${T_TLS_SANS:+,$T_TLS_SANS}" "basicConstraints=CA:FALSE" \
       "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >server.ext
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
       -out server.crt -days 2 -extfile server.ext
