@@ -52,6 +52,9 @@ run_one() {
 	rm -rf "$dest"
 	"${CTR[@]}" images rm "$addr/bench/big:1" >/dev/null 2>&1 || true
 	"${CTR[@]}" content ls -q 2>/dev/null | xargs -r "${CTR[@]}" content rm >/dev/null 2>&1 || true
+	# containerd deletes blob files only at its next garbage collection and
+	# reuses a file still on disk without fetching it: remove them outright.
+	rm -rf "$T_WORK"/containerd/root/io.containerd.content.v1.content/blobs/sha256/* "$T_WORK"/containerd/root/io.containerd.content.v1.content/ingest/*
 	sync
 	case $tool in
 	imgpull) cmd=("$IMGPULL" pull --dest "$dest" --plain-http "$addr" --progress none -q "$addr/bench/big:1") ;;

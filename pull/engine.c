@@ -52,12 +52,25 @@ struct blob {
 	struct chunk *chunks;
 	size_t nchunks;
 	size_t frontier;   // first chunk not completely written
+	size_t scan_from;  // no chunk before this one is pending
 	struct hash_job hash;
 	bool hashing;
 };
 
+// A server we send ranges to. Throttling (429/503) halves how many
+// transfers it gets at once and pauses it; each finished range adds one back
+// (AIMD), so a throttling CDN is not hammered in lockstep by all connections.
+struct host {
+	char *origin; // scheme://host:port
+	int active;
+	int cap;
+	double not_before;
+	struct host *next;
+};
+
 struct xfer {
 	CURL *h;
+	struct host *host;
 	struct pull_engine *eng;
 	struct blob *b;
 	size_t ci;
@@ -94,6 +107,7 @@ struct pull_engine {
 	struct xfer *active;
 	int nactive;
 	struct pull_hasher *hasher;
+	struct host *hosts;
 	bool failed;
 	struct err err;
 	double t0, last_tick;
@@ -128,6 +142,25 @@ static void fail(struct pull_engine *eng, const struct err *e)
 		eng->failed = true;
 		eng->err = *e;
 	}
+}
+
+static struct host *host_get(struct pull_engine *eng, const char *url)
+{
+	_cleanup_free_ char *origin = http_origin(url);
+	for (struct host *h = eng->hosts; h; h = h->next)
+		if (strcmp(h->origin, origin) == 0)
+			return h;
+	struct host *h = xcalloc(1, sizeof(*h));
+	h->origin = steal_pointer(&origin);
+	h->cap = eng->o.connections;
+	h->next = eng->hosts;
+	eng->hosts = h;
+	return h;
+}
+
+static const char *blob_url(const struct blob *b)
+{
+	return b->target ? b->target : b->reg_url;
 }
 
 int pull_engine_new(struct pull_engine **out, const struct pull_engine_opts *o, struct err *e)
@@ -280,6 +313,7 @@ static void switch_to_single(struct pull_engine *eng, struct xfer *x)
 	b->mode = RM_SINGLE;
 	b->nchunks = 1;
 	b->frontier = 0;
+	b->scan_from = 0;
 	b->chunks[0] = (struct chunk){.start = 0, .len = b->info.size, .written = keep, .state = CHUNK_ACTIVE};
 	x->ci = 0;
 	x->want = keep;
@@ -410,6 +444,7 @@ static void xfer_free(struct pull_engine *eng, struct xfer *x)
 		}
 	}
 	eng->nactive--;
+	x->host->active--;
 	x->b->info.connections--;
 	curl_multi_remove_handle(eng->multi, x->h);
 	curl_easy_cleanup(x->h);
@@ -438,7 +473,8 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	x->to_registry = b->target == NULL;
 	buf_init(&x->errbody, ERRBODY_MAX);
 	x->wbuf = xmalloc(eng->o.buffer_size);
-	const char *url = x->to_registry ? b->reg_url : b->target;
+	const char *url = blob_url(b);
+	x->host = host_get(eng, url);
 	if (x->to_registry) {
 		_cleanup_free_ char *authz = NULL;
 		if (auth_session_header(&b->repo->reg->auth, b->repo->path, &authz, e) < 0) {
@@ -489,26 +525,37 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	x->next = eng->active;
 	eng->active = x;
 	eng->nactive++;
+	x->host->active++;
 	b->info.connections++;
 	curl_multi_add_handle(eng->multi, x->h);
 	return 0;
 }
 
-static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why)
+// Puts a chunk back in the queue (keeps the scheduler's scan hint right).
+static void chunk_requeue(struct blob *b, size_t ci)
+{
+	b->chunks[ci].state = CHUNK_PENDING;
+	if (ci < b->scan_from)
+		b->scan_from = ci;
+}
+
+// counts: the try failed (throttling that we answered by backing off does not).
+static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why, bool counts)
 {
 	struct blob *b = x->b;
 	struct chunk *c = &b->chunks[x->ci];
-	c->state = CHUNK_PENDING;
+	chunk_requeue(b, x->ci);
 	if (x->got > 0)
 		c->attempts = 0; // progress: a slow, flaky link is not a dead one
-	c->attempts++;
+	if (counts)
+		c->attempts++;
 	if (c->attempts > eng->o.retries) {
 		struct err e;
 		err_set(&e, ERR_NETWORK, "blob %s: %s (gave up after %d retries)", b->digest, why, eng->o.retries);
 		fail(eng, &e);
 		return;
 	}
-	double d = http_backoff_seconds(c->attempts - 1, x->retry_after);
+	double d = http_backoff_seconds(c->attempts > 0 ? c->attempts - 1 : 0, x->retry_after);
 	c->not_before = now_s() + d;
 	char msg[ERR_MSG_MAX + 64];
 	snprintf(msg, sizeof(msg), "%s; retry %d/%d in %.1fs", why, c->attempts, eng->o.retries, d);
@@ -534,7 +581,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		return;
 	}
 	if (x->complaint) {
-		retry_later(eng, x, x->ferr.msg);
+		retry_later(eng, x, x->ferr.msg, true);
 		return;
 	}
 	if (rc != CURLE_OK) {
@@ -545,13 +592,15 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 			fail(eng, &e);
 			return;
 		}
-		retry_later(eng, x, why);
+		retry_later(eng, x, why, true);
 		return;
 	}
 	if (status == 200 || status == 206) {
 		if (c->written == c->len) {
 			c->state = CHUNK_DONE;
 			b->auth_renewals = 0;
+			if (x->host->cap < eng->o.connections)
+				x->host->cap++;
 			return;
 		}
 		if (status == 200 && x->pos < b->info.size) {
@@ -560,7 +609,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 			fail(eng, &e);
 			return;
 		}
-		retry_later(eng, x, "short answer");
+		retry_later(eng, x, "short answer", true);
 		return;
 	}
 	if (x->to_registry && status >= 300 && status < 400 && status != 304) {
@@ -574,7 +623,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		free(b->target);
 		b->target = xstrdup(loc);
 		b->redirected = true;
-		c->state = CHUNK_PENDING;
+		chunk_requeue(b, x->ci);
 		char safe[512];
 		log_redact_url(loc, safe, sizeof(safe));
 		log_debug("blob %s: redirected to %s", b->digest, safe);
@@ -587,7 +636,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 			return;
 		}
 		auth_session_reject(&b->repo->reg->auth, b->repo->path, &x->chal);
-		c->state = CHUNK_PENDING;
+		chunk_requeue(b, x->ci);
 		return;
 	}
 	if (!x->to_registry && (status == 400 || status == 401 || status == 403 || status == 404 || status == 410)) {
@@ -599,7 +648,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		}
 		free(b->target);
 		b->target = NULL;
-		c->state = CHUNK_PENDING;
+		chunk_requeue(b, x->ci);
 		return;
 	}
 	if (status == 404) {
@@ -617,10 +666,23 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		fail(eng, &e);
 		return;
 	}
+	if (status == 429 || status == 503) {
+		struct host *h = x->host;
+		bool at_floor = h->cap <= 1;
+		h->cap = h->active / 2 > 1 ? h->active / 2 : 1;
+		double pause = http_backoff_seconds(0, x->retry_after);
+		if (h->not_before < now_s() + pause)
+			h->not_before = now_s() + pause;
+		char why[64];
+		snprintf(why, sizeof(why), "HTTP %ld, %d connection%s to this server now", status, h->cap,
+			 h->cap == 1 ? "" : "s");
+		retry_later(eng, x, why, at_floor);
+		return;
+	}
 	if (http_status_retryable(status)) {
 		char why[64];
 		snprintf(why, sizeof(why), "HTTP %ld", status);
-		retry_later(eng, x, why);
+		retry_later(eng, x, why, true);
 		return;
 	}
 	err_set(&e, ERR_NETWORK, "blob %s: unexpected HTTP %ld from %s", b->digest, status,
@@ -648,8 +710,13 @@ static void schedule(struct pull_engine *eng)
 			bool needs_pilot = b->mode == RM_UNKNOWN || (b->redirected && !b->target);
 			if (pass == 0 && !needs_pilot)
 				continue;
-			for (size_t ci = 0; ci < b->nchunks && eng->nactive < eng->o.connections; ci++) {
+			while (b->scan_from < b->nchunks && b->chunks[b->scan_from].state != CHUNK_PENDING)
+				b->scan_from++;
+			struct host *h = host_get(eng, blob_url(b));
+			for (size_t ci = b->scan_from; ci < b->nchunks && eng->nactive < eng->o.connections; ci++) {
 				struct chunk *c = &b->chunks[ci];
+				if (h->active >= h->cap || h->not_before > now)
+					break;
 				if (c->state != CHUNK_PENDING || c->not_before > now)
 					continue;
 				if (b->mode == RM_SINGLE && b->info.connections > 0)
@@ -708,14 +775,22 @@ static bool all_done(const struct pull_engine *eng)
 	return true;
 }
 
+// When the loop must look again without socket activity: the end of the
+// earliest retry delay, or the next progress tick. Chunks that are ready but
+// wait for a free connection need no timer: a finishing transfer wakes us.
 static double next_due(const struct pull_engine *eng, double now)
 {
 	double due = now + TICK_S;
+	for (const struct host *h = eng->hosts; h; h = h->next)
+		if (h->not_before > now && h->not_before < due)
+			due = h->not_before;
 	for (size_t i = 0; i < eng->nblobs; i++) {
 		const struct blob *b = eng->blobs[i];
-		for (size_t ci = 0; ci < b->nchunks; ci++)
-			if (b->chunks[ci].state == CHUNK_PENDING && b->chunks[ci].not_before < due)
-				due = b->chunks[ci].not_before;
+		for (size_t ci = b->scan_from; ci < b->nchunks; ci++) {
+			const struct chunk *c = &b->chunks[ci];
+			if (c->state == CHUNK_PENDING && c->not_before > now && c->not_before < due)
+				due = c->not_before;
+		}
 	}
 	return due;
 }
@@ -820,6 +895,11 @@ void pull_engine_free(struct pull_engine *eng)
 	}
 	free(eng->blobs);
 	free(eng->snapshot);
+	for (struct host *h = eng->hosts, *nh; h; h = nh) {
+		nh = h->next;
+		free(h->origin);
+		free(h);
+	}
 	curl_multi_cleanup(eng->multi);
 	free(eng);
 }

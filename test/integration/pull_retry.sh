@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Transient failures are retried: a throttling blob store (429 + Retry-After),
+# and a blob store restarted in the middle of a pull, after which only the
+# missing bytes of each interrupted range are fetched again.
+# ctest-labels: asan
+set -euo pipefail
+source "$IMGPULL_SRC/test/lib/common.sh"
+source "$IMGPULL_SRC/test/lib/imgpull.sh"
+t_workdir
+
+storage="$T_WORK/storage"
+mkdir -p "$storage"
+t_nginx_blobstore_start THROTTLE "$storage" --limit-req 4r/s
+t_registry_start MAIN --root "$storage" --redirect "$BLOB_THROTTLE_URL"
+t_make_image "$T_WORK/src" v1 --layer 1M --layer 24M --layer 2M
+img=$T_IMG_MANIFEST
+t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" ops/app:v1
+ref="$REG_MAIN_ADDR/ops/app:v1"
+
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/o1" --plain-http "$REG_MAIN_ADDR" --chunk-size 1M \
+  --connections 8 --progress json "$ref"
+n429=$(grep -c '" 429 ' "$BLOB_THROTTLE_LOG" || true)
+[[ $n429 -ge 3 ]] || t_fail "the throttling store should have answered 429 several times (saw $n429)"
+t_assert_file_contains "$T_OUT" '"event":"retry".*HTTP 429' "retries are reported in the progress stream"
+ip_check_layout "$T_WORK/o1"
+ip_skopeo_check "$T_WORK/o1" "$ref" "$img"
+t_ok "$n429 answers of 429 retried"
+
+# A store that goes away for a moment mid-pull.
+t_nginx_blobstore_start SLOW "$storage" --rate 3m
+t_registry_start R2 --root "$storage" --redirect "$BLOB_SLOW_URL"
+port=$BLOB_SLOW_PORT
+"$IMGPULL" pull --dest "$T_WORK/o2" --plain-http "$REG_R2_ADDR" --chunk-size 8M --connections 4 \
+  --retries 8 --progress plain "$REG_R2_ADDR/ops/app:v1" >"$T_WORK/p.out" 2>"$T_WORK/p.err" &
+pid=$!
+sleep 1.5
+t_stop "$BLOB_SLOW_PID"
+sleep 1
+t_nginx_blobstore_start SLOW2 "$storage" --rate 3m --port "$port"
+rc=0
+wait $pid || rc=$?
+[[ $rc -eq 0 ]] || { cat "$T_WORK/p.err" >&2; t_fail "pull across a blob store restart exited $rc"; }
+t_assert_file_contains "$T_WORK/p.err" '^retry ' "the interruption was retried"
+ip_check_layout "$T_WORK/o2"
+ip_skopeo_check "$T_WORK/o2" "$REG_R2_ADDR/ops/app:v1" "$img"
+# Resumed ranges start where the data stopped, not at a chunk boundary.
+chunk=$((8 * 1024 * 1024))
+mid=$(sed -n 's/.*range="bytes=\([0-9]*\)-[0-9]*".*/\1/p' "$BLOB_SLOW2_LOG" | awk -v c=$chunk '$1 % c != 0' | wc -l)
+[[ $mid -ge 1 ]] || t_fail "expected resumed ranges starting mid-chunk after the restart"
+t_ok "$mid ranges resumed mid-chunk"
+t_pass
