@@ -69,3 +69,43 @@ ip_ctr_import() {
   "${CTR[@]}" content ls -q >"$T_WORK/ctr-content" || t_fail "ctr content ls failed"
   t_ok "containerd imported the layout and lists $ref"
 }
+
+# ip_nginx_proxy_start NAME UPSTREAM_ADDR RATE: a rate-capped reverse proxy in
+# front of a registry (a slow registry that serves blobs itself); exports
+# PROXY_<NAME>_ADDR and PROXY_<NAME>_LOG.
+ip_nginx_proxy_start() {
+  local name=$1 up=$2 rate=$3 dir="$T_WORK/proxy-$1" port
+  mkdir -p "$dir/tmp"
+  port=$(t_free_port)
+  cat >"$dir/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log info;
+events { worker_connections 256; }
+http {
+  log_format p '\$request \$status range="\$http_range"';
+  access_log $dir/access.log p;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    location / {
+      proxy_pass http://$up;
+      proxy_set_header Host \$http_host;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      limit_rate $rate;
+    }
+  }
+}
+CONF
+  t_spawn "$dir/nginx.out" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+  t_wait_port "$port"
+  printf -v "PROXY_${name}_ADDR" '%s' "127.0.0.1:$port"
+  printf -v "PROXY_${name}_LOG" '%s' "$dir/access.log"
+}

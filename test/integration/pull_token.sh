@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Token authentication against the real docker-registry configured with
+# `auth: token`: anonymous Bearer tokens, Basic -> Bearer with a credential,
+# ACR's access_token-only answers, token reuse per scope, and a token that dies
+# in the middle of a long pull (one re-authentication, then on).
+# ctest-labels: asan
+set -euo pipefail
+source "$IMGPULL_SRC/test/lib/common.sh"
+source "$IMGPULL_SRC/test/lib/imgpull.sh"
+source "$IMGPULL_SRC/test/lib/token.sh"
+t_workdir
+
+t_make_image "$T_WORK/src" v1 --layer 1M --layer 6M
+img=$T_IMG_MANIFEST
+
+# Anonymous pulls of a public registry.
+t_token_registry_start PUB --anonymous
+t_push "$T_WORK/src" v1 "$REG_PUB_ADDR" public/app:v1
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/o1" --plain-http "$REG_PUB_ADDR" --progress none "$REG_PUB_ADDR/public/app:v1"
+ip_check_layout "$T_WORK/o1"
+ip_skopeo_check "$T_WORK/o1" "$REG_PUB_ADDR/public/app:v1" "$img"
+grep -q 'auth=none .*token=[0-9]' "$TOKEN_PUB_LOG" || t_fail "an anonymous token was issued"
+t_ok "anonymous Bearer token"
+
+# A private registry: Basic to the token endpoint, Bearer to the registry.
+t_token_registry_start PRIV --user dana:d4na-secret --shape acr
+t_push "$T_WORK/src" v1 "$REG_PRIV_ADDR" private/app:v1
+t_expect_exit 3 "$IMGPULL" pull --dest "$T_WORK/o2" --plain-http "$REG_PRIV_ADDR" --progress none "$REG_PRIV_ADDR/private/app:v1"
+t_assert_file_contains "$T_ERR" "no registry credential found for hostname $REG_PRIV_ADDR" "missing credential named"
+t_expect_exit 3 "$IMGPULL" pull --dest "$T_WORK/o2" --plain-http "$REG_PRIV_ADDR" --progress none --creds dana:nope "$REG_PRIV_ADDR/private/app:v1"
+t_assert_file_contains "$T_ERR" 'rejected the credential from --creds' "wrong password named"
+before=$(grep -c ' token=[0-9]' "$TOKEN_PRIV_LOG")
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/o2" --plain-http "$REG_PRIV_ADDR" --progress none --creds dana:d4na-secret "$REG_PRIV_ADDR/private/app:v1"
+after=$(grep -c ' token=[0-9]' "$TOKEN_PRIV_LOG")
+t_assert_eq "$((after - before))" 1 "one token for the whole pull (reused per scope)"
+ip_check_layout "$T_WORK/o2"
+ip_skopeo_check "$T_WORK/o2" "$REG_PRIV_ADDR/private/app:v1" "$img"
+
+# A token that stops working after 2 s, while it claims 300 s, on a slow
+# registry: the pull meets 401s midway, fetches a new token once, and finishes.
+t_token_registry_start SHORT --user erin:erin-pw --expires-in 300 --token-lifetime 2
+t_make_image "$T_WORK/src2" v2 --layer 12M
+t_push "$T_WORK/src2" v2 "$REG_SHORT_ADDR" long/app:v2
+ip_nginx_proxy_start SLOW "$REG_SHORT_ADDR" 1m
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/o3" --plain-http "$PROXY_SLOW_ADDR" --progress none \
+  --creds erin:erin-pw --connect-to "$REG_SHORT_ADDR:$PROXY_SLOW_ADDR" --plain-http "$REG_SHORT_ADDR" \
+  --chunk-size 1M --connections 2 -v "$REG_SHORT_ADDR/long/app:v2"
+n401=$(grep -c ' 401 ' "$PROXY_SLOW_LOG" || true)
+[[ $n401 -ge 1 ]] || t_fail "the slow pull should have met an expired token"
+ntok=$(grep -c ' token=[0-9]' "$TOKEN_SHORT_LOG")
+[[ $ntok -ge 3 ]] || t_fail "expected fresh tokens after the expiry (push + 2 or more), saw $ntok"
+ip_check_layout "$T_WORK/o3"
+t_ok "$n401 requests met an expired token; the pull re-authenticated and finished"
+t_pass
