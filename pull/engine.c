@@ -355,6 +355,12 @@ static int check_answer(struct pull_engine *eng, struct xfer *x)
 	}
 	if (b->mode == RM_UNKNOWN)
 		b->mode = RM_RANGES;
+	// The first byte answers what the pilot was for (the source and its Range
+	// support): the other ranges need not wait for the rest of its body.
+	if (x->pilot) {
+		x->pilot = false;
+		b->pilot = false;
+	}
 	x->pos = first;
 	return 0;
 }

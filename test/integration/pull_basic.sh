@@ -42,6 +42,14 @@ ip_skopeo_check "$out" "$ref1" "$img1"
 ip_containerd_start
 ip_ctr_import "$out" "$ref1"
 
+# On a terminal: a live display (cursor movement, per-layer bars, a total line).
+rm -rf "$T_WORK/tty"
+script -qefc "'$IMGPULL' pull --dest '$T_WORK/tty' --plain-http '$REG_MAIN_ADDR' --chunk-size 8M --connections 2 '$ref1'" \
+  /dev/null >"$T_WORK/tty.out" 2>&1 </dev/null || { cat "$T_WORK/tty.out" >&2; t_fail "pull on a pseudo-terminal failed"; }
+grep -q $'\033\\[1A' "$T_WORK/tty.out" || t_fail "no cursor movement in the terminal display"
+t_assert_file_contains "$T_WORK/tty.out" 'total .* / .*/s' "terminal display has a total line with a rate"
+t_assert_file_contains "$T_WORK/tty.out" 'pulled 1 image' "terminal display ends with the summary"
+
 # Second pull: nothing to download.
 t_expect_exit 0 "$IMGPULL" pull --dest "$out" --plain-http "$REG_MAIN_ADDR" --progress plain "$ref1"
 t_assert_file_contains "$T_OUT" '\(0 bytes downloaded\)' "a re-pull downloads nothing"

@@ -91,4 +91,19 @@ t_expect_exit 6 "$IMGPULL" pull --plain-http "$REG_R2_ADDR" --progress none --cr
 one_line_error "$small from .* has digest sha256:"
 [[ ! -e "$T_WORK/o5/blobs/sha256/${small#sha256:}" ]] || t_fail "a corrupt blob entered the layout"
 t_assert_eq "$(jq '.manifests | length' "$T_WORK/o5/index.json")" 0 "no index entry for a failed pull"
+
+# storage: a destination that cannot be a directory, and a full disk.
+t_expect_exit 7 "$IMGPULL" pull --plain-http "$REG_R2_ADDR" --progress none --creds bob:right-password \
+  --dest /etc/hostname/layout "$REG_R2_ADDR/acme/app:v1"
+one_line_error "cannot create directory"
+small_fs="$T_WORK/smallfs"
+mkdir -p "$small_fs"
+mount -t tmpfs -o size=4M tmpfs "$small_fs" || t_fail "cannot mount a 4 MiB tmpfs for the disk-full case"
+rc=0
+"$IMGPULL" pull --plain-http "$REG_R2_ADDR" --progress none --creds bob:right-password \
+  --dest "$small_fs/layout" "$REG_R2_ADDR/acme/app:v1" >"$T_WORK/full.out" 2>"$T_WORK/full.err" || rc=$?
+umount "$small_fs"
+T_ERR="$T_WORK/full.err"
+t_assert_eq "$rc" 7 "exit status when the disk is full"
+one_line_error "no room for sha256:"
 t_pass
