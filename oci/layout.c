@@ -215,6 +215,11 @@ char *oci_layout_ingest_path(const struct oci_layout *l, const char *digest)
 	return xasprintf("%s/%s.partial", l->ingest_dir, oci_digest_hex(digest));
 }
 
+char *oci_layout_progress_path(const struct oci_layout *l, const char *digest)
+{
+	return xasprintf("%s/%s.progress", l->ingest_dir, oci_digest_hex(digest));
+}
+
 bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size)
 {
 	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);

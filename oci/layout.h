@@ -34,6 +34,8 @@ int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e);
 void oci_layout_release(struct oci_layout *l);
 char *oci_layout_blob_path(const struct oci_layout *l, const char *digest);
 char *oci_layout_ingest_path(const struct oci_layout *l, const char *digest);
+// ingest/<hex>.progress: which byte ranges of the partial file are written.
+char *oci_layout_progress_path(const struct oci_layout *l, const char *digest);
 // True if blobs/ has the digest with exactly this size.
 bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size);
 // Verifies data against digest (ERR_INTEGRITY) and stores it atomically.

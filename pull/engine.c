@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "pull/engine.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #define MAX_REDIRECT_RENEWALS 8 // a blob store refusing a fresh redirect this often is broken
 #define MAX_AUTH_RENEWALS 3     // 401s in a row for one blob before we give up
 #define TICK_S 0.1
+#define PROGRESS_SAVE_S 1.0 // how often a blob's progress file may be rewritten
 #define CURL_RECV_BUFFER (256L << 10)
 
 enum chunk_state { CHUNK_PENDING, CHUNK_ACTIVE, CHUNK_DONE };
@@ -55,6 +57,7 @@ struct blob {
 	size_t scan_from;  // no chunk before this one is pending
 	struct hash_job hash;
 	bool hashing;
+	double progress_saved; // when ingest/<hex>.progress was last written
 };
 
 // A server we send ranges to. Throttling (429/503) halves how many
@@ -261,6 +264,36 @@ static void blob_advance(struct pull_engine *eng, struct blob *b)
 	while (b->frontier < b->nchunks && b->chunks[b->frontier].written == b->chunks[b->frontier].len)
 		b->frontier++;
 	pull_hasher_advance(eng->hasher, &b->hash, blob_contig(b));
+}
+
+// Records which bytes of the partial file are in place, next to it, so an
+// interrupted pull leaves what a resume needs: the chunk size and each chunk's
+// written prefix. Not synced: a resume must verify what it trusts anyway.
+static void blob_save_progress(struct pull_engine *eng, struct blob *b)
+{
+	if (b->fd < 0 || !b->chunks)
+		return;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "digest", b->digest);
+	cJSON_AddNumberToObject(o, "size", (double)b->info.size);
+	cJSON_AddNumberToObject(o, "chunk_size", (double)(b->mode == RM_SINGLE ? b->info.size : eng->o.chunk_size));
+	cJSON *w = cJSON_AddArrayToObject(o, "written");
+	for (size_t i = 0; i < b->nchunks; i++)
+		cJSON_AddItemToArray(w, cJSON_CreateNumber((double)b->chunks[i].written));
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	_cleanup_free_ char *path = oci_layout_progress_path(eng->o.layout, b->digest);
+	struct err e;
+	if (text && file_replace(path, text, strlen(text), &e) < 0)
+		log_warn("%s", e.msg);
+	free(text);
+	b->progress_saved = now_s();
+}
+
+static void blob_drop_progress(struct pull_engine *eng, struct blob *b)
+{
+	_cleanup_free_ char *path = oci_layout_progress_path(eng->o.layout, b->digest);
+	unlink(path);
 }
 
 // ---- transfer callbacks (called from inside curl_multi_perform) ----
@@ -607,6 +640,8 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 			b->auth_renewals = 0;
 			if (x->host->cap < eng->o.connections)
 				x->host->cap++;
+			if (now_s() - b->progress_saved >= PROGRESS_SAVE_S)
+				blob_save_progress(eng, b);
 			return;
 		}
 		if (status == 200 && x->pos < b->info.size) {
@@ -757,6 +792,7 @@ static void finish_hashed(struct pull_engine *eng)
 		if (strcmp(got, b->digest) != 0) {
 			// A partial file that does not hash right is worth nothing for a resume.
 			unlink(b->partial);
+			blob_drop_progress(eng, b);
 			err_set(&e, ERR_INTEGRITY, "blob %s from %s/%s has digest %s", b->digest,
 				b->repo->reg->host, b->repo->path, got);
 			fail(eng, &e);
@@ -768,6 +804,7 @@ static void finish_hashed(struct pull_engine *eng)
 		}
 		close(b->fd);
 		b->fd = -1;
+		blob_drop_progress(eng, b);
 		b->info.state = PULL_BLOB_DONE;
 		emit(eng, PULL_EV_BLOB_DONE, &b->info, NULL);
 	}
@@ -856,10 +893,17 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 		int ms = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
 		curl_multi_poll(eng->multi, NULL, 0, ms, NULL);
 	}
-	while (eng->active)
+	while (eng->active) {
+		if (!eng->active->cancel)
+			xfer_flush(eng->active); // bytes that arrived are kept for a resume
 		xfer_free(eng, eng->active);
+	}
 	pull_hasher_stop(eng->hasher);
 	eng->hasher = NULL;
+	if (eng->failed)
+		for (size_t i = 0; i < eng->nblobs; i++)
+			if (eng->blobs[i]->info.state == PULL_BLOB_ACTIVE)
+				blob_save_progress(eng, eng->blobs[i]);
 	for (size_t i = 0; i < eng->nblobs; i++)
 		eng->blobs[i]->hashing = false;
 	if (!eng->failed) {

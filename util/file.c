@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,13 +61,13 @@ int file_pwrite_all(int fd, const void *data, size_t len, long long off)
 	return 0;
 }
 
-int file_write_atomic(const char *path, const void *data, size_t len, struct err *e)
+static int write_replace(const char *path, const void *data, size_t len, bool sync, struct err *e)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot create '%s'", tmp);
-	if (file_pwrite_all(fd, data, len, 0) < 0 || fsync(fd) < 0) {
+	if (file_pwrite_all(fd, data, len, 0) < 0 || (sync && fsync(fd) < 0)) {
 		int saved = errno;
 		unlink(tmp);
 		return err_sys(e, ERR_STORAGE, saved, "cannot write '%s'", tmp);
@@ -76,8 +77,20 @@ int file_write_atomic(const char *path, const void *data, size_t len, struct err
 		unlink(tmp);
 		return err_sys(e, ERR_STORAGE, saved, "cannot rename '%s' to '%s'", tmp, path);
 	}
+	if (!sync)
+		return 0;
 	_cleanup_free_ char *copy = xstrdup(path);
 	return file_fsync_dir(dirname(copy), e);
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, struct err *e)
+{
+	return write_replace(path, data, len, true, e);
+}
+
+int file_replace(const char *path, const void *data, size_t len, struct err *e)
+{
+	return write_replace(path, data, len, false, e);
 }
 
 int file_mkdirs(const char *path, struct err *e)

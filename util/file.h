@@ -13,6 +13,9 @@
 int file_read_all(const char *path, struct buf *b, struct err *e);
 // Writes data to path.tmp.<pid>, fsyncs, renames over path, fsyncs the directory.
 int file_write_atomic(const char *path, const void *data, size_t len, struct err *e);
+// The same without the syncs: readers see the old or the new content, never a
+// mix, but a crash may lose the update.
+int file_replace(const char *path, const void *data, size_t len, struct err *e);
 // mkdir -p (mode 0755).
 int file_mkdirs(const char *path, struct err *e);
 int file_fsync_dir(const char *dir, struct err *e);

@@ -73,7 +73,10 @@ T_ERR="$T_WORK/gone.err"
 t_assert_eq "$rc" 5 "exit status when the blob store is gone"
 one_line_error 'gave up after 2 retries'
 ls "$T_WORK/o3/ingest/"*.partial >/dev/null 2>&1 || t_fail "partial blobs are kept in ingest/ for a later resume"
-t_ok "partial files kept under ingest/"
+prog=$(ls "$T_WORK/o3/ingest/"*.progress | head -1)
+jq -e '(.size > 0) and (.chunk_size == 4194304) and (.written | length > 1) and ([.written[]] | add > 0)' "$prog" >/dev/null ||
+  t_fail "the progress file records the chunk size and each chunk's written bytes: $(cat "$prog")"
+t_ok "partial files and their progress kept under ingest/"
 
 # network: nothing listens at all
 port=$(t_free_port)

@@ -65,7 +65,9 @@ ip_ctr_import() {
   tar -C "$dir" -cf "$tarf" oci-layout index.json blobs
   "${CTR[@]}" images import --no-unpack --all-platforms "$tarf" >"$T_WORK/ctr-import.out" 2>&1 ||
     { cat "$T_WORK/ctr-import.out" >&2; t_fail "ctr images import failed"; }
-  "${CTR[@]}" images ls -q | grep -qxF "$ref" || { "${CTR[@]}" images ls >&2; t_fail "ctr does not list $ref after import"; }
+  # Not a pipe into grep -q: under pipefail, ctr's SIGPIPE would fail the check.
+  "${CTR[@]}" images ls -q >"$T_WORK/ctr-images" || t_fail "ctr images ls failed"
+  grep -qxF "$ref" "$T_WORK/ctr-images" || { cat "$T_WORK/ctr-images" >&2; t_fail "ctr does not list $ref after import"; }
   "${CTR[@]}" content ls -q >"$T_WORK/ctr-content" || t_fail "ctr content ls failed"
   t_ok "containerd imported the layout and lists $ref"
 }
