@@ -68,20 +68,29 @@ run_one() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-declare -A wall cpu rss
+# One untimed pull first: in a fresh VM the first few GB of page cache are
+# memory the host has not backed yet, and whichever tool ran first would pay.
+run_one imgpull "$REG_DIRECT_ADDR" >/dev/null
+
+declare -A walls cpus rsss wall cpu rss
 for scenario in loopback capped; do
 	addr=$REG_DIRECT_ADDR
 	[[ $scenario == capped ]] && addr=$REG_CAPPED_ADDR
-	for tool in imgpull skopeo ctr; do
-		walls=() cpus=() rsss=()
-		for i in $(seq 1 "$runs"); do
+	# Tools take turns within each round, so that a slow spell of the machine
+	# (page cache, writeback, a noisy neighbour) does not land on one of them.
+	for i in $(seq 1 "$runs"); do
+		for tool in imgpull skopeo ctr; do
 			read -r w u s m < <(run_one "$tool" "$addr")
 			t_log "$scenario $tool run $i: ${w}s wall, ${u}s user, ${s}s sys, ${m} KB"
-			walls+=("$w") cpus+=("$(echo "$u + $s" | bc -l)") rsss+=("$m")
+			walls[$scenario.$tool]+="$w "
+			cpus[$scenario.$tool]+="$(echo "$u + $s" | bc -l) "
+			rsss[$scenario.$tool]+="$m "
 		done
-		wall[$scenario.$tool]=$(printf '%s\n' "${walls[@]}" | median)
-		cpu[$scenario.$tool]=$(printf '%s\n' "${cpus[@]}" | median)
-		rss[$scenario.$tool]=$(printf '%s\n' "${rsss[@]}" | sort -n | tail -1)
+	done
+	for tool in imgpull skopeo ctr; do
+		wall[$scenario.$tool]=$(printf '%s\n' ${walls[$scenario.$tool]} | median)
+		cpu[$scenario.$tool]=$(printf '%s\n' ${cpus[$scenario.$tool]} | median)
+		rss[$scenario.$tool]=$(printf '%s\n' ${rsss[$scenario.$tool]} | sort -n | tail -1)
 	done
 done
 
