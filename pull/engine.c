@@ -302,35 +302,22 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 {
 	struct xfer *x = ud;
 	size_t len = size * n;
-	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+	char *v;
+	if (http_is_status_line(data, len)) {
 		free(x->content_range);
 		free(x->retry_after);
 		x->content_range = x->retry_after = NULL;
 		auth_challenges_release(&x->chal);
-		return len;
-	}
-	const char *colon = memchr(data, ':', len);
-	if (!colon)
-		return len;
-	size_t nl = (size_t)(colon - data);
-	const char *v = colon + 1;
-	const char *end = data + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-		end--;
-	if (end - v > 4096)
-		return len;
-	if (nl == 13 && strncasecmp(data, "content-range", nl) == 0) {
+	} else if ((v = http_header_value(data, len, "content-range"))) {
 		free(x->content_range);
-		x->content_range = xstrndup(v, (size_t)(end - v));
-	} else if (nl == 11 && strncasecmp(data, "retry-after", nl) == 0) {
+		x->content_range = v;
+	} else if ((v = http_header_value(data, len, "retry-after"))) {
 		free(x->retry_after);
-		x->retry_after = xstrndup(v, (size_t)(end - v));
-	} else if (nl == 16 && strncasecmp(data, "www-authenticate", nl) == 0) {
-		_cleanup_free_ char *val = xstrndup(v, (size_t)(end - v));
+		x->retry_after = v;
+	} else if ((v = http_header_value(data, len, "www-authenticate"))) {
 		struct err ignored;
-		auth_challenge_parse(&x->chal, val, &ignored);
+		auth_challenge_parse(&x->chal, v, &ignored);
+		free(v);
 	}
 	return len;
 }

@@ -84,8 +84,9 @@ static void resp_reset_headers(struct http_resp *r)
 	r->bad_challenge = false;
 }
 
-// Returns the trimmed value if line is "name: value", else NULL.
-static char *header_value(const char *line, size_t len, const char *name)
+#define HEADER_VALUE_MAX 8192
+
+char *http_header_value(const char *line, size_t len, const char *name)
 {
 	size_t nl = strlen(name);
 	if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
@@ -96,7 +97,14 @@ static char *header_value(const char *line, size_t len, const char *name)
 		v++;
 	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
 		end--;
+	if (end - v > HEADER_VALUE_MAX)
+		return NULL;
 	return xstrndup(v, (size_t)(end - v));
+}
+
+bool http_is_status_line(const char *line, size_t len)
+{
+	return len >= 5 && strncmp(line, "HTTP/", 5) == 0;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ud)
@@ -104,23 +112,23 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 	struct http_resp *r = ud;
 	size_t len = size * n;
 	char *v;
-	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+	if (http_is_status_line(data, len)) {
 		resp_reset_headers(r);
 		return len;
 	}
-	if ((v = header_value(data, len, "content-type"))) {
+	if ((v = http_header_value(data, len, "content-type"))) {
 		free(r->content_type);
 		r->content_type = v;
-	} else if ((v = header_value(data, len, "docker-content-digest"))) {
+	} else if ((v = http_header_value(data, len, "docker-content-digest"))) {
 		free(r->docker_digest);
 		r->docker_digest = v;
-	} else if ((v = header_value(data, len, "location"))) {
+	} else if ((v = http_header_value(data, len, "location"))) {
 		free(r->location);
 		r->location = v;
-	} else if ((v = header_value(data, len, "retry-after"))) {
+	} else if ((v = http_header_value(data, len, "retry-after"))) {
 		free(r->retry_after);
 		r->retry_after = v;
-	} else if ((v = header_value(data, len, "www-authenticate"))) {
+	} else if ((v = http_header_value(data, len, "www-authenticate"))) {
 		struct err e;
 		if (auth_challenge_parse(&r->challenges, v, &e) < 0)
 			r->bad_challenge = true;

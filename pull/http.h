@@ -32,6 +32,13 @@ char *http_base_url(const struct http_config *cfg, const char *hostport);
 // scheme://host[:port] of an absolute URL (malloc'd), for comparing origins.
 char *http_origin(const char *url);
 
+// If the header line (as libcurl hands it over, CRLF included) is "name: value"
+// (name case-insensitive), the trimmed value, malloc'd; else NULL. Values over
+// 8 KiB are refused (NULL): no header we read is legitimately that long.
+char *http_header_value(const char *line, size_t len, const char *name);
+// True for a status line ("HTTP/..."), where a new response's headers begin.
+bool http_is_status_line(const char *line, size_t len);
+
 struct http_resp {
 	long status;
 	struct buf body;
