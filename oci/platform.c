@@ -285,18 +285,38 @@ static char *platform_list(const struct oci_manifest *idx)
 	return buf_steal(&b);
 }
 
+// True when have's variant is its architecture's baseline (none for amd64,
+// v8 for arm64, v7 for arm), the build that runs on any CPU of that kind.
+static bool platform_is_baseline(const struct oci_platform *have)
+{
+	char *arch = platform_lower_dup(have->arch), *var = platform_lower_dup(have->variant);
+	const char *ha = arch, *hv = var, *ba = arch, *bv = "";
+	platform_norm_arch(&ha, &hv, true);
+	platform_norm_arch(&ba, &bv, true);
+	bool ok = strcmp(hv, bv) == 0;
+	free(arch);
+	free(var);
+	return ok;
+}
+
 int oci_index_select(const struct oci_manifest *idx, const struct oci_platform *want,
 		     const struct oci_descriptor **out, struct err *e)
 {
 	*out = NULL;
 	if (idx->kind != OCI_KIND_INDEX)
 		return err_set(e, ERR_INTERNAL, "platform selection needs an index");
-	// First match wins: index order is the publisher's preference.
-	for (size_t i = 0; i < idx->nmanifests; i++) {
-		const struct oci_descriptor *d = &idx->manifests[i];
-		if (d->has_platform && oci_platform_match(want, &d->platform)) {
-			*out = d;
-			return 0;
+	// First match wins: index order is the publisher's preference. Without a
+	// wanted variant, a baseline build goes first: an amd64/v3 entry listed
+	// before plain amd64 would not run on an older CPU.
+	bool any_variant = !want->variant || !want->variant[0];
+	for (int pass = any_variant ? 0 : 1; pass < 2; pass++) {
+		for (size_t i = 0; i < idx->nmanifests; i++) {
+			const struct oci_descriptor *d = &idx->manifests[i];
+			if (d->has_platform && oci_platform_match(want, &d->platform) &&
+			    (pass == 1 || platform_is_baseline(&d->platform))) {
+				*out = d;
+				return 0;
+			}
 		}
 	}
 	_cleanup_free_ char *w = oci_platform_string(want);

@@ -292,7 +292,7 @@ static void test_select(void **state)
 	expect_select(&m, "linux/armhf", D3);
 	expect_select(&m, "linux/arm/v6", D2);
 	expect_select(&m, "linux/armel", D2);
-	expect_select(&m, "linux/arm", D2); // any arm: the first one
+	expect_select(&m, "linux/arm", D3); // any arm, the baseline v7 first
 	expect_notfound(&m, "linux/riscv64",
 			"no manifest for platform linux/riscv64 in index (available: linux/amd64, "
 			"linux/arm/v6, linux/arm/v7, linux/arm64/v8, unknown/unknown)");
@@ -327,6 +327,16 @@ static void test_select_variants(void **state)
 			      ENTRY(D2, PLATV("linux", "aarch64", "v8"))));
 	expect_select(&m, "linux/arm64/v8", D1);
 	expect_select(&m, "linux/arm64", D1);
+	oci_manifest_release(&m);
+
+	// A CPU-level build listed first: without a wanted variant the baseline
+	// wins; asking for the variant, or having nothing else, still gets it.
+	parse_index(&m, INDEX(ENTRY(D1, PLATV("linux", "amd64", "v3")) ","
+			      ENTRY(D2, PLAT("linux", "amd64")) ","
+			      ENTRY(D3, PLATV("linux", "arm64", "v9"))));
+	expect_select(&m, "linux/amd64", D2);
+	expect_select(&m, "linux/amd64/v3", D1);
+	expect_select(&m, "linux/arm64", D3);
 	oci_manifest_release(&m);
 }
 
