@@ -494,6 +494,33 @@ static bool json_has_nul_escape(const char *p, size_t len)
 	return false;
 }
 
+// cJSON builds the whole tree before our layer and entry caps apply, and a
+// 4 MiB body of "[0,0,0,..." would become millions of nodes (100+ MB). Count
+// the values first, roughly (separators outside strings), and refuse bodies
+// far beyond any real manifest: 1024 layers or 4096 index entries take well
+// under 100000.
+#define MANIFEST_MAX_VALUES 100000u
+
+static size_t json_values_estimate(const char *p, size_t len)
+{
+	size_t n = 1;
+	bool in_str = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == ',' || c == '[' || c == '{' || c == ':') {
+			n++;
+		}
+	}
+	return n;
+}
+
 int oci_manifest_parse(struct oci_manifest *m, const char *content_type, const char *body,
 		       size_t len, struct err *e)
 {
@@ -510,6 +537,8 @@ int oci_manifest_parse(struct oci_manifest *m, const char *content_type, const c
 			       OCI_MANIFEST_MAX);
 	if (!body || len == 0)
 		return err_set(e, ERR_INTEGRITY, "empty manifest");
+	if (json_values_estimate(body, len) > MANIFEST_MAX_VALUES)
+		return err_set(e, ERR_INTEGRITY, "manifest has more than %u JSON values", MANIFEST_MAX_VALUES);
 
 	// With a length cJSON never reads past body + len, so body need not be
 	// NUL-terminated.

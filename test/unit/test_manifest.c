@@ -543,6 +543,27 @@ static void test_caps(void **state)
 	assert_non_null(strstr(e.msg, "too large"));
 	free(huge);
 
+	// Within the size cap but a million tiny values: refused before cJSON
+	// would build a tree far larger than the body.
+	size_t n = 2000001;
+	char *flat = xmalloc(n);
+	flat[0] = '[';
+	for (size_t i = 1; i + 1 < n; i += 2) {
+		flat[i] = '0';
+		flat[i + 1] = ',';
+	}
+	flat[n - 1] = ']';
+	assert_int_equal(oci_manifest_parse(&m, NULL, flat, n, &e), -1);
+	assert_int_equal(e.cls, ERR_INTEGRITY);
+	assert_non_null(strstr(e.msg, "more than 100000 JSON values"));
+	// Separators inside strings are not values.
+	memset(flat, ',', n);
+	memcpy(flat, "{\"a\":\"", 6);
+	memcpy(flat + n - 2, "\"}", 2);
+	assert_int_equal(oci_manifest_parse(&m, NULL, flat, n, &e), -1);
+	assert_null(strstr(e.msg, "JSON values"));
+	free(flat);
+
 	assert_int_equal(oci_manifest_parse(&m, NULL, NULL, 0, &e), -1);
 	assert_int_equal(e.cls, ERR_INTEGRITY);
 	assert_int_equal(oci_manifest_parse(&m, OCI_MT_MANIFEST, "{}", 0, &e), -1);
