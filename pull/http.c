@@ -246,6 +246,8 @@ int http_get(const struct http_config *cfg, const struct http_req *req, struct h
 	}
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
+	if (ret < 0)
+		http_resp_release(r); // callers release only what succeeded
 	if (auth) {
 		explicit_bzero(auth, strlen(auth));
 		free(auth);

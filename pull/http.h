@@ -62,8 +62,8 @@ struct http_req {
 };
 
 // Blocking GET with retries on transport errors, 429 and 5xx. A reply of any
-// status is success (r->status says which); the body is capped at max_body
-// (ERR_NETWORK "response too large" beyond).
+// status is success (r->status says which; release r after); the body is capped
+// at max_body (ERR_NETWORK "response too large" beyond). On failure r holds nothing.
 int http_get(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
 	     struct err *e);
 

@@ -33,6 +33,11 @@ t_assert_file_contains "$T_ERR" 'rejected the credential from --creds' "wrong pa
 before=$(grep -c ' token=[0-9]' "$TOKEN_PRIV_LOG")
 t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/o2" --plain-http "$REG_PRIV_ADDR" --progress none --creds dana:d4na-secret "$REG_PRIV_ADDR/private/app:v1"
 after=$(grep -c ' token=[0-9]' "$TOKEN_PRIV_LOG")
+# Debug logging on: neither the password nor any token (JWTs start "eyJ") shows.
+"$IMGPULL" pull --dest "$T_WORK/o2v" --plain-http "$REG_PRIV_ADDR" --progress json -v -v \
+  --creds dana:d4na-secret "$REG_PRIV_ADDR/private/app:v1" >"$T_WORK/verbose.log" 2>&1 || t_fail "verbose pull failed"
+grep -q 'debug' "$T_WORK/verbose.log" || t_fail "debug logging produced nothing"
+t_assert_file_lacks "$T_WORK/verbose.log" 'd4na-secret|eyJ|ZGFuYTpkNG5hLXNlY3JldA' "no secret or token in the verbose output"
 t_assert_eq "$((after - before))" 1 "one token for the whole pull (reused per scope)"
 ip_check_layout "$T_WORK/o2"
 ip_skopeo_check "$T_WORK/o2" "$REG_PRIV_ADDR/private/app:v1" "$img"
