@@ -21,7 +21,7 @@
 #define MAX_AUTH_RENEWALS 3     // 401s in a row for one blob before we give up
 #define TICK_S 0.1
 #define PROGRESS_SAVE_S 1.0 // how often a blob's progress file may be rewritten
-#define CURL_RECV_BUFFER (256L << 10)
+#define CURL_RECV_BUFFER (128L << 10)
 
 enum chunk_state { CHUNK_PENDING, CHUNK_ACTIVE, CHUNK_DONE };
 
@@ -71,8 +71,19 @@ struct host {
 	struct host *next;
 };
 
+// A connection's worth of reusable parts: the easy handle (and so libcurl's
+// receive buffer) and the write buffer. Allocating them per range would map
+// and fault in fresh memory for every request, which costs more CPU than the
+// copying itself on a VM.
+struct slot {
+	CURL *h;
+	char *wbuf;
+	struct slot *next;
+};
+
 struct xfer {
 	CURL *h;
+	struct slot *slot;
 	struct host *host;
 	struct pull_engine *eng;
 	struct blob *b;
@@ -111,6 +122,7 @@ struct pull_engine {
 	int nactive;
 	struct pull_hasher *hasher;
 	struct host *hosts;
+	struct slot *free_slots;
 	bool failed;
 	struct err err;
 	double t0, last_tick;
@@ -175,7 +187,7 @@ int pull_engine_new(struct pull_engine **out, const struct pull_engine_opts *o, 
 	if (eng->o.chunk_size < (64u << 10))
 		eng->o.chunk_size = 64u << 10;
 	if (!eng->o.buffer_size)
-		eng->o.buffer_size = 1u << 20;
+		eng->o.buffer_size = 512u << 10;
 	eng->multi = curl_multi_init();
 	if (!eng->multi) {
 		free(eng);
@@ -473,7 +485,8 @@ static void xfer_free(struct pull_engine *eng, struct xfer *x)
 	x->host->active--;
 	x->b->info.connections--;
 	curl_multi_remove_handle(eng->multi, x->h);
-	curl_easy_cleanup(x->h);
+	x->slot->next = eng->free_slots; // handle and buffer serve the next range
+	eng->free_slots = x->slot;
 	for (struct curl_slist *s = x->hdrs; s; s = s->next)
 		explicit_bzero(s->data, strlen(s->data));
 	curl_slist_free_all(x->hdrs);
@@ -481,7 +494,6 @@ static void xfer_free(struct pull_engine *eng, struct xfer *x)
 	free(x->retry_after);
 	auth_challenges_release(&x->chal);
 	buf_release(&x->errbody);
-	free(x->wbuf);
 	free(x);
 }
 
@@ -498,13 +510,11 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	x->pilot = pilot;
 	x->to_registry = b->target == NULL;
 	buf_init(&x->errbody, ERRBODY_MAX);
-	x->wbuf = xmalloc(eng->o.buffer_size);
 	const char *url = blob_url(b);
 	x->host = host_get(eng, url);
 	if (x->to_registry) {
 		_cleanup_free_ char *authz = NULL;
 		if (auth_session_header(&b->repo->reg->auth, b->repo->path, &authz, e) < 0) {
-			free(x->wbuf);
 			free(x);
 			return -1;
 		}
@@ -519,13 +529,24 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)x->want,
 		 (unsigned long long)(x->end - 1));
 	x->hdrs = curl_slist_append(x->hdrs, range);
-	x->h = curl_easy_init();
-	if (!x->h) {
-		curl_slist_free_all(x->hdrs);
-		free(x->wbuf);
-		free(x);
-		return err_set(e, ERR_INTERNAL, "cannot create an HTTP handle");
+	struct slot *sl = eng->free_slots;
+	if (sl) {
+		eng->free_slots = sl->next;
+		curl_easy_reset(sl->h);
+	} else {
+		sl = xcalloc(1, sizeof(*sl));
+		sl->h = curl_easy_init();
+		if (!sl->h) {
+			free(sl);
+			curl_slist_free_all(x->hdrs);
+			free(x);
+			return err_set(e, ERR_INTERNAL, "cannot create an HTTP handle");
+		}
+		sl->wbuf = xmalloc(eng->o.buffer_size);
 	}
+	x->slot = sl;
+	x->h = sl->h;
+	x->wbuf = sl->wbuf;
 	http_setup(x->h, eng->o.http);
 	curl_easy_setopt(x->h, CURLOPT_URL, url);
 	curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->hdrs);
@@ -929,6 +950,12 @@ void pull_engine_free(struct pull_engine *eng)
 		free(b->partial);
 		free(b->chunks);
 		free(b);
+	}
+	for (struct slot *sl = eng->free_slots, *nx; sl; sl = nx) {
+		nx = sl->next;
+		curl_easy_cleanup(sl->h);
+		free(sl->wbuf);
+		free(sl);
 	}
 	free(eng->blobs);
 	free(eng->snapshot);

@@ -58,7 +58,7 @@ struct pull_engine_opts {
 	int connections;      // total, across all hosts
 	uint64_t chunk_size;  // range size; blobs up to this size are one request
 	int retries;          // per range, reset whenever a try made progress
-	size_t buffer_size;   // per-connection write buffer (default 1 MiB)
+	size_t buffer_size;   // per-connection write buffer (default 512 KiB)
 	void (*on_event)(void *ud, const struct pull_event *ev);
 	void *ud;
 };
