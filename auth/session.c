@@ -251,6 +251,7 @@ void auth_session_reject(struct auth_session *s, const char *path, const struct 
 {
 	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", path);
 	struct auth_token *t = find_token(s, scope);
+	s->generation++;
 	if (t && t->value) {
 		explicit_bzero(t->value, strlen(t->value));
 		free(t->value);

@@ -33,6 +33,7 @@ struct auth_session {
 	char *realm;
 	char *service;   // NULL when the challenge has none (nvcr.io)
 	char *cred_source; // where the last credential sent came from; NULL if none was
+	unsigned generation; // bumped by every reject: a 401 for an older token needs no new reject
 	struct auth_token *tokens;
 	size_t ntokens;
 };

@@ -44,6 +44,7 @@ struct blob {
 	struct pull_repo *repo;
 	char *reg_url;     // the registry's blob URL
 	char *target;      // redirect target (no Authorization), NULL: the registry
+	unsigned target_gen; // bumped whenever the target is dropped for a fresh one
 	bool redirected;   // the registry redirected this blob at least once
 	char *partial;
 	int fd;
@@ -96,6 +97,8 @@ struct xfer {
 	size_t wlen;
 	uint64_t wpos;
 	bool to_registry;
+	unsigned auth_gen;  // the session's generation when this request left
+	unsigned target_gen; // the blob's target generation when this request left
 	bool pilot;
 	bool cancel;        // the blob changed shape under us: drop silently
 	bool checked;       // status/Content-Range looked at
@@ -512,6 +515,8 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	buf_init(&x->errbody, ERRBODY_MAX);
 	const char *url = blob_url(b);
 	x->host = host_get(eng, url);
+	x->auth_gen = b->repo->reg->auth.generation;
+	x->target_gen = b->target_gen;
 	if (x->to_registry) {
 		_cleanup_free_ char *authz = NULL;
 		if (auth_session_header(&b->repo->reg->auth, b->repo->path, &authz, e) < 0) {
@@ -679,6 +684,12 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		return;
 	}
 	if (x->to_registry && status == 401) {
+		// Every range in flight meets the expiry of a shared token at once:
+		// only the first 401 for a token renews it, the rest just go again.
+		if (x->auth_gen != b->repo->reg->auth.generation) {
+			chunk_requeue(b, x->ci);
+			return;
+		}
 		if (++b->auth_renewals > MAX_AUTH_RENEWALS) {
 			pull_repo_auth_error(b->repo, &e);
 			fail(eng, &e);
@@ -689,7 +700,12 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		return;
 	}
 	if (!x->to_registry && (status == 400 || status == 401 || status == 403 || status == 404 || status == 410)) {
-		// Presigned URLs expire (S3 20 min, GHCR ~5 min): ask the registry again.
+		// Presigned URLs expire (S3 20 min, GHCR ~5 min): ask the registry again,
+		// once for all the ranges that were sent to the expired URL.
+		if (x->target_gen != b->target_gen) {
+			chunk_requeue(b, x->ci);
+			return;
+		}
 		if (++b->renewals > MAX_REDIRECT_RENEWALS) {
 			err_set(&e, ERR_NETWORK, "blob %s: the blob store keeps refusing (HTTP %ld)", b->digest, status);
 			fail(eng, &e);
@@ -697,6 +713,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		}
 		free(b->target);
 		b->target = NULL;
+		b->target_gen++;
 		chunk_requeue(b, x->ci);
 		return;
 	}

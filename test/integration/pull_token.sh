@@ -45,12 +45,12 @@ ip_skopeo_check "$T_WORK/o2" "$REG_PRIV_ADDR/private/app:v1" "$img"
 # A token that stops working after 2 s, while it claims 300 s, on a slow
 # registry: the pull meets 401s midway, fetches a new token once, and finishes.
 t_token_registry_start SHORT --user erin:erin-pw --expires-in 300 --token-lifetime 2
-t_make_image "$T_WORK/src2" v2 --layer 12M
+t_make_image "$T_WORK/src2" v2 --layer 24M
 t_push "$T_WORK/src2" v2 "$REG_SHORT_ADDR" long/app:v2
 ip_nginx_proxy_start SLOW "$REG_SHORT_ADDR" 1m
 t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/o3" --plain-http "$PROXY_SLOW_ADDR" --progress none \
   --creds erin:erin-pw --connect-to "$REG_SHORT_ADDR:$PROXY_SLOW_ADDR" --plain-http "$REG_SHORT_ADDR" \
-  --chunk-size 1M --connections 2 -v "$REG_SHORT_ADDR/long/app:v2"
+  --chunk-size 1M --connections 8 -v "$REG_SHORT_ADDR/long/app:v2"
 n401=$(grep -c ' 401 ' "$PROXY_SLOW_LOG" || true)
 [[ $n401 -ge 1 ]] || t_fail "the slow pull should have met an expired token"
 ntok=$(grep -c ' token=[0-9]' "$TOKEN_SHORT_LOG")
