@@ -651,6 +651,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		if (c->written == c->len) {
 			c->state = CHUNK_DONE;
 			b->auth_renewals = 0;
+			b->renewals = 0; // the renewed target works: a long pull may renew again later
 			if (x->host->cap < eng->o.connections)
 				x->host->cap++;
 			if (now_s() - b->progress_saved >= PROGRESS_SAVE_S)

@@ -436,7 +436,7 @@ $(tail -n 30 "$log")"
 # ---------------------------------------------------------------- nginx blob store
 
 # t_nginx_blobstore_start NAME ROOTDIR [--rate RATE] [--no-range] [--reject-auth] [--port PORT]
-#                         [--limit-req RATE]
+#                         [--limit-req RATE] [--refuse-pct PCT]
 # nginx serving the files under ROOTDIR (give it the registry storage root so the
 # redirect paths resolve to blob data files). --rate sets limit_rate (per request, e.g.
 # 40m = 40 MiB/s); --no-range sets max_ranges 0 (Range ignored: 200 + whole body);
@@ -449,11 +449,12 @@ t_nginx_blobstore_start() {
   shift 2
   local N
   N=$(_t_upper "$name")
-  local rate="" norange=0 rejectauth=0 port="" limitreq="" httpextra=""
+  local rate="" norange=0 rejectauth=0 port="" limitreq="" httpextra="" refusepct=""
   while (($#)); do
     case $1 in
     --rate) rate=$2; shift 2 ;;
     --limit-req) limitreq=$2; shift 2 ;;
+    --refuse-pct) refusepct=$2; shift 2 ;;
     --no-range) norange=1; shift ;;
     --reject-auth) rejectauth=1; shift ;;
     --port) port=$2; shift 2 ;;
@@ -469,9 +470,14 @@ t_nginx_blobstore_start() {
   [[ -z "$rate" ]] || loc+="      limit_rate $rate;"$'\n'
   ((norange == 0)) || loc+="      max_ranges 0;"$'\n'
   ((rejectauth == 0)) || loc+="      if (\$http_authorization) { return 400; }"$'\n'
+  if [[ -n "$refusepct" ]]; then
+    # PCT % of requests get 403, like a presigned URL that has expired.
+    httpextra+="  split_clients \$request_id \$refuse { $refusepct% 1; * 0; }"$'\n'
+    loc+="      if (\$refuse) { return 403; }"$'\n'
+  fi
   if [[ -n "$limitreq" ]]; then
     # Requests over RATE (e.g. 4r/s) get 429 with Retry-After: 1, like a throttling CDN.
-    httpextra="  limit_req_zone \$server_name zone=blobs:1m rate=$limitreq;"
+    httpextra+="  limit_req_zone \$server_name zone=blobs:1m rate=$limitreq;"
     loc+="      limit_req zone=blobs; limit_req_status 429; add_header Retry-After 1 always;"$'\n'
   fi
 
