@@ -241,6 +241,17 @@ t_free_port() {
   t_fail "no free port found"
 }
 
+# _t_listening PID PORT: wait (10 s) until PID's group listens on PORT; 1 if PID died.
+_t_listening() {
+  local pid=$1 port=$2 i
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    [[ "$(ss -Hltnp "( sport = :$port )" 2>/dev/null)" == *"pid=$pid,"* ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 # t_wait_port PORT [PID [LOG]]: wait (10 s) until PORT listens on loopback; with PID, until
 # that process (or its group) owns the listener, failing at once if PID dies.
 t_wait_port() {
@@ -288,6 +299,22 @@ t_make_ca() {
 }
 
 # ---------------------------------------------------------------- registry
+
+# _t_export_registry N PORT SCHEME ROOT PID LOG CONFIG DIR: the REG_<N>_* variables
+# every started registry exports (plain or token-auth).
+_t_export_registry() {
+  local N=$1 port=$2 scheme=$3 root=$4 pid=$5 log=$6 cfg=$7 dir=$8
+  local addr="127.0.0.1:$port"
+  _t_var REG "$N" PORT "$port"
+  _t_var REG "$N" ADDR "$addr"
+  _t_var REG "$N" SCHEME "$scheme"
+  _t_var REG "$N" URL "$scheme://$addr"
+  _t_var REG "$N" ROOT "$root"
+  _t_var REG "$N" PID "$pid"
+  _t_var REG "$N" LOG "$log"
+  _t_var REG "$N" CONFIG "$cfg"
+  _t_var REG "$N" DIR "$dir"
+}
 
 # t_registry_start NAME [--htpasswd USER:PASS] [--tls] [--redirect BASEURL] [--root DIR]
 #                       [--port PORT] [--no-delete]
@@ -379,16 +406,11 @@ $mw_yaml
 EOF
     : >"$log"
     t_spawn "$log" docker-registry serve "$cfg"
-    local pid=$T_SPAWNED_PID i ok=0
-    for ((i = 0; i < 200; i++)); do
-      if ! kill -0 "$pid" 2>/dev/null; then break; fi
-      if [[ "$(ss -Hltnp "( sport = :$port )" 2>/dev/null)" == *"pid=$pid,"* ]]; then
-        ok=1
-        break
-      fi
-      sleep 0.05
-    done
-    if ((ok)); then break; fi
+    local pid=$T_SPAWNED_PID ok=0
+    if _t_listening "$pid" "$port"; then
+      ok=1
+      break
+    fi
     t_stop "$pid"
     if [[ -z "$fixed_port" ]] && grep -q "address already in use" "$log"; then
       t_log "registry $name: port $port taken, retrying"
@@ -400,15 +422,7 @@ $(tail -n 30 "$log")"
   ((ok)) || t_fail "registry $name: no usable port after 5 attempts"
 
   local addr="127.0.0.1:$port"
-  _t_var REG "$N" PORT "$port"
-  _t_var REG "$N" ADDR "$addr"
-  _t_var REG "$N" SCHEME "$scheme"
-  _t_var REG "$N" URL "$scheme://$addr"
-  _t_var REG "$N" ROOT "$root"
-  _t_var REG "$N" PID "$pid"
-  _t_var REG "$N" LOG "$log"
-  _t_var REG "$N" CONFIG "$cfg"
-  _t_var REG "$N" DIR "$dir"
+  _t_export_registry "$N" "$port" "$scheme" "$root" "$pid" "$log" "$cfg" "$dir"
   if [[ -n "$creds" ]]; then
     _t_var REG "$N" USER "${creds%%:*}"
     _t_var REG "$N" PASS "${creds#*:}"
@@ -525,17 +539,11 @@ EOF
       t_fail "nginx config test failed: $(cat "$dir/nginx-t.out")"
     t_spawn "$out" nginx -p "$dir" -c "$conf" -e "$errlog"
     pid=$T_SPAWNED_PID
-    local i
     ok=0
-    for ((i = 0; i < 200; i++)); do
-      if ! kill -0 "$pid" 2>/dev/null; then break; fi
-      if [[ "$(ss -Hltnp "( sport = :$port )" 2>/dev/null)" == *"pid=$pid,"* ]]; then
-        ok=1
-        break
-      fi
-      sleep 0.05
-    done
-    if ((ok)); then break; fi
+    if _t_listening "$pid" "$port"; then
+      ok=1
+      break
+    fi
     t_stop "$pid"
     if [[ -z "$fixed_port" ]] && grep -q "Address already in use" "$errlog" "$out"; then
       t_log "nginx $name: port $port taken, retrying"

@@ -33,17 +33,6 @@ TOKEN_SERVICE=imgpull-registry
 TOKEN_ISSUER=imgpull-token-issuer
 export TOKEN_PUSH_CREDS TOKEN_SERVICE TOKEN_ISSUER
 
-# _t_listening PID PORT: wait (10 s) until PID's group listens on PORT; 1 if PID died.
-_t_listening() {
-  local pid=$1 port=$2 i
-  for ((i = 0; i < 200; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    [[ "$(ss -Hltnp "( sport = :$port )" 2>/dev/null)" == *"pid=$pid,"* ]] && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
 # t_token_registry_start NAME [--user U:P ...] [--pusher U:P ...] [--users FILE]
 #     [--anonymous] [--shape docker|acr|both] [--expires-in N] [--token-lifetime N]
 #     [--key-id-mode x5c|kid|both] [--realm-path PATH] [--root DIR] [--redirect BASEURL]
@@ -205,15 +194,7 @@ $(tail -n 30 "$log")"
   ((ok)) || t_fail "token registry $name: no usable port after 5 attempts"
 
   local addr="127.0.0.1:$port"
-  _t_var REG "$N" PORT "$port"
-  _t_var REG "$N" ADDR "$addr"
-  _t_var REG "$N" SCHEME "$scheme"
-  _t_var REG "$N" URL "$scheme://$addr"
-  _t_var REG "$N" ROOT "$root"
-  _t_var REG "$N" PID "$pid"
-  _t_var REG "$N" LOG "$log"
-  _t_var REG "$N" CONFIG "$cfg"
-  _t_var REG "$N" DIR "$dir"
+  _t_export_registry "$N" "$port" "$scheme" "$root" "$pid" "$log" "$cfg" "$dir"
   _t_var REG "$N" PUSH_CREDS "$TOKEN_PUSH_CREDS"
   T_REG_CREDS[$addr]=$TOKEN_PUSH_CREDS
   if ((tls || token_tls)); then
