@@ -15,6 +15,7 @@
 #include "pull/engine.h"
 #include "pull/http.h"
 #include "pull/registry.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -58,13 +59,6 @@ struct pull_cli {
 	struct http_config http;
 	struct auth_store store;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 {
@@ -181,7 +175,7 @@ int cmd_pull(int argc, char **argv)
 	struct oci_platform want = {0};
 	struct pull_engine *eng = NULL;
 	int ret = 0;
-	double t0 = now_s();
+	double t0 = clock_mono();
 
 	if (c.platform) {
 		if (oci_platform_parse(&want, c.platform, &e) < 0)
@@ -237,7 +231,7 @@ int cmd_pull(int argc, char **argv)
 			received += bl[i].size;
 	}
 	if (!c.quiet)
-		progress_summary(prog, (size_t)nimg, total, received, now_s() - t0);
+		progress_summary(prog, (size_t)nimg, total, received, clock_mono() - t0);
 	goto out;
 fail:
 	progress_error(prog, &e);

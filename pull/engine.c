@@ -13,6 +13,7 @@
 #include "pull/hasher.h"
 #include "pull/range.h"
 #include "util/file.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -132,20 +133,13 @@ struct pull_engine {
 	uint64_t received;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void emit(struct pull_engine *eng, enum pull_event_kind kind, const struct pull_blob_info *bi,
 		 const char *detail)
 {
 	if (!eng->o.on_event)
 		return;
 	struct pull_event ev = {.kind = kind, .blob = bi, .detail = detail,
-				.received_bytes = eng->received, .elapsed = now_s() - eng->t0};
+				.received_bytes = eng->received, .elapsed = clock_mono() - eng->t0};
 	for (size_t i = 0; i < eng->nblobs; i++) {
 		struct blob *b = eng->blobs[i];
 		ev.total_bytes += b->info.size;
@@ -302,7 +296,7 @@ static void blob_save_progress(struct pull_engine *eng, struct blob *b)
 	if (text && file_replace(path, text, strlen(text), &e) < 0)
 		log_warn("%s", e.msg);
 	free(text);
-	b->progress_saved = now_s();
+	b->progress_saved = clock_mono();
 }
 
 static void blob_drop_progress(struct pull_engine *eng, struct blob *b)
@@ -608,7 +602,7 @@ static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why
 		return;
 	}
 	double d = http_backoff_seconds(c->attempts > 0 ? c->attempts - 1 : 0, x->retry_after);
-	c->not_before = now_s() + d;
+	c->not_before = clock_mono() + d;
 	char msg[ERR_MSG_MAX + 64];
 	snprintf(msg, sizeof(msg), "%s; retry %d/%d in %.1fs", why, c->attempts, eng->o.retries, d);
 	log_info("blob %s: %s", b->digest, msg);
@@ -654,7 +648,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 			b->renewals = 0; // the renewed target works: a long pull may renew again later
 			if (x->host->cap < eng->o.connections)
 				x->host->cap++;
-			if (now_s() - b->progress_saved >= PROGRESS_SAVE_S)
+			if (clock_mono() - b->progress_saved >= PROGRESS_SAVE_S)
 				blob_save_progress(eng, b);
 			return;
 		}
@@ -738,8 +732,8 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		bool at_floor = h->cap <= 1;
 		h->cap = h->active / 2 > 1 ? h->active / 2 : 1;
 		double pause = http_backoff_seconds(0, x->retry_after);
-		if (h->not_before < now_s() + pause)
-			h->not_before = now_s() + pause;
+		if (h->not_before < clock_mono() + pause)
+			h->not_before = clock_mono() + pause;
 		char why[64];
 		snprintf(why, sizeof(why), "HTTP %ld, %d connection%s to this server now", status, h->cap,
 			 h->cap == 1 ? "" : "s");
@@ -761,7 +755,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 // redirect or Range support learned, then ranges in blob order.
 static void schedule(struct pull_engine *eng)
 {
-	double now = now_s();
+	double now = clock_mono();
 	for (int pass = 0; pass < 2 && !eng->failed; pass++) {
 		for (size_t i = 0; i < eng->nblobs && eng->nactive < eng->o.connections; i++) {
 			struct blob *b = eng->blobs[i];
@@ -871,7 +865,7 @@ static void wake_loop(void *ud)
 
 int pull_engine_run(struct pull_engine *eng, struct err *e)
 {
-	eng->t0 = now_s();
+	eng->t0 = clock_mono();
 	for (size_t i = 0; i < eng->nblobs; i++)
 		if (eng->blobs[i]->info.state == PULL_BLOB_CACHED)
 			emit(eng, PULL_EV_BLOB_CACHED, &eng->blobs[i]->info, NULL);
@@ -908,7 +902,7 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 			if (eng->blobs[i]->hashing)
 				blob_advance(eng, eng->blobs[i]);
 		finish_hashed(eng);
-		double now = now_s();
+		double now = clock_mono();
 		if (now - eng->last_tick >= TICK_S) {
 			eng->last_tick = now;
 			emit(eng, PULL_EV_TICK, NULL, NULL);
