@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/ecr.h"
+#include "auth/volcengine.h"
 #include "util/base64.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -17,14 +19,18 @@
 // that dies on the way.
 #define TOKEN_MARGIN_S 30
 
-void auth_session_init(struct auth_session *s, const char *host, const struct http_config *cfg,
-		       const struct auth_store *store)
+int auth_session_init(struct auth_session *s, const char *host, const struct http_config *cfg,
+		      struct auth_store *store, const struct reg_kinds *kinds, struct err *e)
 {
 	memset(s, 0, sizeof(*s));
+	if (reg_classify(kinds, host, &s->info, e) < 0)
+		return -1;
 	s->host = xstrdup(host);
 	s->base_url = http_base_url(cfg, host);
 	s->cfg = cfg;
 	s->store = store;
+	log_debug("registry %s: kind %s (from %s)", host, reg_kind_name(s->info.kind), s->info.why);
+	return 0;
 }
 
 static void token_release(struct auth_token *t)
@@ -46,6 +52,9 @@ void auth_session_release(struct auth_session *s)
 	free(s->realm);
 	free(s->service);
 	free(s->cred_source);
+	reg_info_release(&s->info);
+	auth_exchange_release(&s->xch);
+	auth_challenges_release(&s->last);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -83,6 +92,10 @@ int auth_session_probe(struct auth_session *s, struct err *e)
 		s->scheme = AUTH_NONE;
 	} else if (r.status == 401) {
 		adopt_challenge(s, &r.challenges);
+		auth_challenges_release(&s->last);
+		s->last = r.challenges;
+		memset(&r.challenges, 0, sizeof(r.challenges));
+		s->info.kind = reg_kind_from_realm(s->info.kind, s->realm);
 		if (s->scheme == AUTH_UNKNOWN)
 			ret = err_set(e, ERR_AUTH, "registry %s asks for authentication with no usable challenge%s",
 				      s->host, r.bad_challenge ? " (malformed WWW-Authenticate)" : "");
@@ -199,21 +212,38 @@ out:
 	return ret;
 }
 
-int auth_session_header(struct auth_session *s, const char *path, char **out, struct err *e)
+// Turns the secret's credential into what the registry's own auth flow takes:
+// ECR and Volcengine keys go through their token APIs (cached until shortly
+// before expiry). *use points at cred or at the cached exchange.
+static int exchange(struct auth_session *s, const struct auth_cred *cred, const struct auth_cred **use,
+		    struct err *e)
 {
-	*out = NULL;
-	if (auth_session_probe(s, e) < 0)
-		return -1;
-	if (s->scheme == AUTH_NONE)
+	*use = cred;
+	enum reg_kind k = s->info.kind;
+	if (k == REG_ECR && strcmp(cred->username, "AWS") == 0)
+		return 0; // already a registry password (aws ecr get-login-password)
+	if (k != REG_ECR && k != REG_ECR_PUBLIC && k != REG_VOLCENGINE)
 		return 0;
-	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", path);
-	struct auth_token *t = find_token(s, scope);
 	time_t now = time(NULL);
-	if (t && t->value && (t->expires == 0 || now + TOKEN_MARGIN_S < t->expires ||
-			      (t->expires - t->obtained <= 2 * TOKEN_MARGIN_S && now < t->expires - 5))) {
-		*out = xstrdup(t->value);
+	if ((s->xch.bearer || s->xch.cred.username) && now + TOKEN_MARGIN_S < s->xch.expires) {
+		*use = &s->xch.cred;
 		return 0;
 	}
+	auth_exchange_release(&s->xch);
+	int r = k == REG_ECR ? ecr_get_token(s->cfg, &s->info, cred, &s->xch, e)
+		: k == REG_ECR_PUBLIC ? ecr_public_get_token(s->cfg, cred, &s->xch, e)
+		: volcengine_get_token(s->cfg, &s->info, cred, &s->xch, e);
+	if (r < 0)
+		return err_wrap(e, "registry %s", s->host);
+	log_debug("registry %s: %s token valid %lds", s->host, reg_kind_name(k), (long)(s->xch.expires - now));
+	*use = &s->xch.cred;
+	return 0;
+}
+
+// One attempt with the credential the store has now.
+static int header_once(struct auth_session *s, const char *path, const char *scope, char **out,
+		       struct err *e)
+{
 	struct auth_cred cred = {0};
 	int found = auth_store_lookup(s->store, s->host, path, &cred, e);
 	if (found < 0)
@@ -221,20 +251,30 @@ int auth_session_header(struct auth_session *s, const char *path, char **out, st
 	int ret = 0;
 	free(s->cred_source);
 	s->cred_source = found ? xstrdup(cred.source) : NULL;
-	if (s->scheme == AUTH_BASIC) {
-		if (!found) {
+	const struct auth_cred *use = found ? &cred : NULL;
+	if (found && (ret = exchange(s, &cred, &use, e)) < 0)
+		goto out;
+	if (use && s->xch.bearer && use == &s->xch.cred) {
+		// ECR public: the API's token is the registry's Bearer token itself.
+		struct auth_token *t = put_token(s, scope);
+		t->value = xasprintf("Bearer %s", s->xch.bearer);
+		t->obtained = time(NULL);
+		t->expires = s->xch.expires;
+		*out = xstrdup(t->value);
+	} else if (s->scheme == AUTH_BASIC) {
+		if (!use) {
 			ret = err_set(e, ERR_AUTH, "registry %s requires authentication and no registry credential found for hostname %s",
 				      s->host, s->host);
 		} else {
-			t = put_token(s, scope);
-			t->value = basic_value(&cred);
+			struct auth_token *t = put_token(s, scope);
+			t->value = basic_value(use);
 			*out = xstrdup(t->value);
 		}
 	} else {
 		struct auth_token fresh = {0};
-		ret = fetch_token(s, scope, found ? &cred : NULL, &fresh, e);
+		ret = fetch_token(s, scope, use, &fresh, e);
 		if (ret == 0) {
-			t = put_token(s, scope);
+			struct auth_token *t = put_token(s, scope);
 			t->value = fresh.value;
 			t->expires = fresh.expires;
 			t->obtained = fresh.obtained;
@@ -243,8 +283,51 @@ int auth_session_header(struct auth_session *s, const char *path, char **out, st
 				  (long)(fresh.expires - fresh.obtained));
 		}
 	}
+out:
 	auth_cred_release(&cred);
 	return ret;
+}
+
+// Re-reads rotated secrets; true if a credential changed (then exchanged
+// credentials and tokens from the old one are dropped).
+static bool secrets_rotated(struct auth_session *s)
+{
+	struct err e;
+	int r = auth_store_refresh(s->store, &e);
+	if (r < 0) {
+		log_warn("registry %s: re-reading the secrets: %s", s->host, e.msg);
+		return false;
+	}
+	if (r == 0)
+		return false;
+	log_info("registry %s: the secret changed since it was read; using the new one", s->host);
+	auth_exchange_release(&s->xch);
+	for (size_t i = 0; i < s->ntokens; i++)
+		token_release(&s->tokens[i]);
+	s->ntokens = 0;
+	return true;
+}
+
+int auth_session_header(struct auth_session *s, const char *path, char **out, struct err *e)
+{
+	*out = NULL;
+	if (auth_session_probe(s, e) < 0)
+		return -1;
+	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", path);
+	struct auth_token *t = find_token(s, scope);
+	time_t now = time(NULL);
+	if (t && t->value && (t->expires == 0 || now + TOKEN_MARGIN_S < t->expires ||
+			      (t->expires - t->obtained <= 2 * TOKEN_MARGIN_S && now < t->expires - 5))) {
+		*out = xstrdup(t->value);
+		return 0;
+	}
+	if (s->scheme == AUTH_NONE)
+		return 0;
+	int r = header_once(s, path, scope, out, e);
+	// A refused credential may have been rotated by the kubelet meanwhile.
+	if (r < 0 && e->cls == ERR_AUTH && secrets_rotated(s))
+		r = header_once(s, path, scope, out, e);
+	return r;
 }
 
 void auth_session_reject(struct auth_session *s, const char *path, const struct auth_challenges *c)
@@ -257,10 +340,26 @@ void auth_session_reject(struct auth_session *s, const char *path, const struct 
 		free(t->value);
 		t->value = NULL;
 	}
-	if (c && c->n)
+	if (s->xch.bearer || s->xch.cred.username) // the registry no longer takes it
+		auth_exchange_release(&s->xch);
+	secrets_rotated(s);
+	if (s->info.kind == REG_NGC) {
+		// After expiry nvcr.io points elsewhere (error="invalid_token"); the
+		// realm that takes the API key comes back from an unauthenticated probe.
+		s->scheme = AUTH_UNKNOWN;
+	} else if (c && c->n) {
 		adopt_challenge(s, c);
-	else if (s->scheme == AUTH_NONE)
+	} else if (s->scheme == AUTH_NONE) {
 		s->scheme = AUTH_UNKNOWN; // the registry changed its mind: probe again
+	}
+}
+
+bool auth_session_rejected(const struct auth_session *s, long status, const char *body, size_t len)
+{
+	if (status == 401)
+		return true;
+	// ECR public answers an expired or foreign token with 400 DENIED.
+	return status == 400 && s->info.kind == REG_ECR_PUBLIC && body && memmem(body, len, "DENIED", 6);
 }
 
 long auth_session_token_ttl(const struct auth_session *s, const char *path)

@@ -11,7 +11,9 @@
 #include <time.h>
 
 #include "auth/challenge.h"
+#include "auth/cloudapi.h"
 #include "auth/creds.h"
+#include "auth/kind.h"
 #include "pull/http.h"
 #include "util/err.h"
 
@@ -28,7 +30,10 @@ struct auth_session {
 	char *host;      // registry host[:port] as contacted
 	char *base_url;
 	const struct http_config *cfg;
-	const struct auth_store *store;
+	struct auth_store *store;
+	struct reg_info info; // the registry's kind decides how a credential becomes a token
+	struct auth_exchange xch; // from a cloud token API (ECR, ECR public, Volcengine), cached
+	struct auth_challenges last; // the challenge the probe saw (for `imgpull auth`)
 	enum auth_scheme scheme;
 	char *realm;
 	char *service;   // NULL when the challenge has none (nvcr.io)
@@ -38,8 +43,9 @@ struct auth_session {
 	size_t ntokens;
 };
 
-void auth_session_init(struct auth_session *s, const char *host, const struct http_config *cfg,
-		       const struct auth_store *store);
+// Classifies host with kinds (ERR_USAGE when a forced kind does not fit the name).
+int auth_session_init(struct auth_session *s, const char *host, const struct http_config *cfg,
+		      struct auth_store *store, const struct reg_kinds *kinds, struct err *e);
 void auth_session_release(struct auth_session *s);
 // GET /v2/ without credentials and learn the scheme. Idempotent.
 int auth_session_probe(struct auth_session *s, struct err *e);
@@ -49,6 +55,9 @@ int auth_session_header(struct auth_session *s, const char *path, char **out, st
 // After a 401 for path: adopt the new challenge and forget the cached token,
 // so the next auth_session_header fetches a fresh one.
 void auth_session_reject(struct auth_session *s, const char *path, const struct auth_challenges *c);
+// True when an answer means "your authorization is no good": 401, and for ECR
+// public also 400 DENIED (its answer to an expired token).
+bool auth_session_rejected(const struct auth_session *s, long status, const char *body, size_t len);
 // Seconds the cached token for path stays valid (negative if none).
 long auth_session_token_ttl(const struct auth_session *s, const char *path);
 

@@ -7,6 +7,7 @@
 #include "util/err.h"
 
 int cmd_pull(int argc, char **argv);
+int cmd_auth(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

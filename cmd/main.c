@@ -18,6 +18,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"pull", cmd_pull, "pull images into an OCI image layout"},
+	{"auth", cmd_auth, "check credentials and tokens for images, without pulling"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "show help for imgpull or a command"},
 };

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth/creds.h"
+#include "cmd/access.h"
 #include "cmd/cmd.h"
 #include "cmd/progress.h"
 #include "oci/layout.h"
@@ -32,18 +32,15 @@ static void usage(FILE *f)
 		"  --platform OS/ARCH[/VAR]   platform to pick from an index (default: this host's)\n"
 		"  --connections N            connections in total, all blobs (default %d)\n"
 		"  --chunk-size SIZE          byte range per request, e.g. 16M (default 16M)\n"
-		"  --retries N                retries per range after transient errors (default %d)\n"
-		"  --creds USER:PASS          credential for the registries\n"
-		"  --authfile PATH            docker config.json with credentials\n"
-		"  --ca-file PATH             extra CA certificates (PEM)\n"
-		"  --plain-http HOST[:PORT]   use http:// for this registry (repeatable)\n"
-		"  --connect-to H:P:CH:CP     connect to CH:CP for H:P, as curl (repeatable)\n"
+		"  --retries N                retries per range after transient errors (default %d)\n",
+		DEFAULT_CONNECTIONS, DEFAULT_RETRIES);
+	cmd_access_usage(f);
+	fprintf(f,
 		"  --progress MODE            auto, tty, plain, json or none (default auto)\n"
 		"  --fsync                    sync every blob to disk before it enters the layout\n"
 		"                             (default: journal unsynced blobs, re-verify after a reboot)\n"
 		"  -q, --quiet                no progress and no summary\n"
-		"  -v, --verbose              diagnostic log on stderr (twice: debug)\n",
-		DEFAULT_CONNECTIONS, DEFAULT_RETRIES);
+		"  -v, --verbose              diagnostic log on stderr (twice: debug)\n");
 }
 
 struct pull_cli {
@@ -56,25 +53,19 @@ struct pull_cli {
 	bool quiet;
 	bool fsync;
 	int verbose;
-	struct http_config http;
-	struct auth_store store;
+	struct cmd_access acc;
 };
 
 static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 {
-	enum { O_DEST = 256, O_PLATFORM, O_CONN, O_CHUNK, O_RETRIES, O_CREDS, O_AUTHFILE, O_CA,
-	       O_PLAIN, O_CONNECT_TO, O_PROGRESS, O_FSYNC };
+	enum { O_DEST = 256, O_PLATFORM, O_CONN, O_CHUNK, O_RETRIES, O_PROGRESS, O_FSYNC };
 	static const struct option opts[] = {
 		{"dest", required_argument, NULL, O_DEST},
 		{"platform", required_argument, NULL, O_PLATFORM},
 		{"connections", required_argument, NULL, O_CONN},
 		{"chunk-size", required_argument, NULL, O_CHUNK},
 		{"retries", required_argument, NULL, O_RETRIES},
-		{"creds", required_argument, NULL, O_CREDS},
-		{"authfile", required_argument, NULL, O_AUTHFILE},
-		{"ca-file", required_argument, NULL, O_CA},
-		{"plain-http", required_argument, NULL, O_PLAIN},
-		{"connect-to", required_argument, NULL, O_CONNECT_TO},
+		CMD_ACCESS_OPTIONS,
 		{"progress", required_argument, NULL, O_PROGRESS},
 		{"fsync", no_argument, NULL, O_FSYNC},
 		{"quiet", no_argument, NULL, 'q'},
@@ -101,29 +92,6 @@ static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 			if (cmd_parse_int(optarg, 0, 100, &c->retries) < 0)
 				return err_set(e, ERR_USAGE, "--retries must be 0..100, not '%s'", optarg);
 			break;
-		case O_CREDS:
-			if (auth_store_add_static(&c->store, optarg, e) < 0)
-				return -1;
-			break;
-		case O_AUTHFILE:
-			if (auth_store_add_authfile(&c->store, optarg, e) < 0)
-				return -1;
-			break;
-		case O_CA: c->http.ca_file = optarg; break;
-		case O_PLAIN:
-			c->http.plain_hosts = xrealloc(c->http.plain_hosts, (c->http.nplain + 1) * sizeof(char *));
-			c->http.plain_hosts[c->http.nplain++] = optarg;
-			break;
-		case O_CONNECT_TO: {
-			// HOST:PORT:CONNECT-HOST:CONNECT-PORT; bracketed IPv6 allowed.
-			int colons = 0;
-			for (const char *s = optarg; *s; s++)
-				colons += *s == ':';
-			if (colons < 3)
-				return err_set(e, ERR_USAGE, "--connect-to must be HOST:PORT:CONNECT_HOST:CONNECT_PORT, not '%s'", optarg);
-			c->http.connect_to = curl_slist_append(c->http.connect_to, optarg);
-			break;
-		}
 		case O_PROGRESS:
 			if (progress_mode_parse(optarg, &c->progress) < 0)
 				return err_set(e, ERR_USAGE, "--progress must be auto, tty, plain, json or none");
@@ -132,11 +100,18 @@ static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 		case 'q': c->quiet = true; break;
 		case 'v': c->verbose++; break;
 		case 'h': usage(stdout); exit(0);
-		default:
-			return err_set(e, ERR_USAGE, "unknown or incomplete option '%s' (see 'imgpull help pull')",
-				       argv[optind - 1]);
+		default: {
+			int r = cmd_access_option(&c->acc, ch, optarg, e);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				return err_set(e, ERR_USAGE, "unknown or incomplete option '%s' (see 'imgpull help pull')",
+					       argv[optind - 1]);
+		}
 		}
 	}
+	if (cmd_access_finish(&c->acc, e) < 0)
+		return -1;
 	if (!c->dest)
 		return err_set(e, ERR_USAGE, "--dest DIR is required (see 'imgpull help pull')");
 	if (optind >= argc)
@@ -146,23 +121,21 @@ static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 
 static void cli_release(struct pull_cli *c)
 {
-	auth_store_release(&c->store);
-	curl_slist_free_all(c->http.connect_to);
-	free(c->http.plain_hosts);
+	cmd_access_release(&c->acc);
 }
 
 int cmd_pull(int argc, char **argv)
 {
 	struct pull_cli c = {.connections = DEFAULT_CONNECTIONS, .chunk = DEFAULT_CHUNK,
 			     .retries = DEFAULT_RETRIES, .progress = PROGRESS_AUTO};
-	c.http.retries = 3;
+	c.acc.http.retries = 3;
 	struct err e;
 	err_clear(&e);
 	if (parse_args(&c, argc, argv, &e) < 0) {
 		cli_release(&c);
 		return cmd_fail(&e);
 	}
-	c.http.retries = c.retries < 3 ? c.retries : 3;
+	c.acc.http.retries = c.retries < 3 ? c.retries : 3;
 	log_set_level(c.verbose >= 2 ? LOG_DEBUG : c.verbose == 1 ? LOG_INFO : LOG_WARN);
 	struct progress *prog = progress_new(c.quiet ? PROGRESS_NONE : c.progress, 5);
 
@@ -170,7 +143,7 @@ int cmd_pull(int argc, char **argv)
 	char **refs = argv + optind;
 	struct pull_image *imgs = xcalloc((size_t)nimg, sizeof(*imgs));
 	struct pull_registries regs;
-	pull_registries_init(&regs, &c.http, &c.store);
+	pull_registries_init(&regs, &c.acc.http, &c.acc.store, &c.acc.kinds);
 	struct oci_layout layout = {0};
 	struct oci_platform want = {0};
 	struct pull_engine *eng = NULL;
@@ -187,7 +160,7 @@ int cmd_pull(int argc, char **argv)
 		goto fail;
 	layout.fsync = c.fsync;
 
-	struct pull_engine_opts eo = {.http = &c.http, .layout = &layout, .connections = c.connections,
+	struct pull_engine_opts eo = {.http = &c.acc.http, .layout = &layout, .connections = c.connections,
 				      .chunk_size = c.chunk, .retries = c.retries,
 				      .on_event = progress_on_event, .ud = prog};
 	if (pull_engine_new(&eng, &eo, &e) < 0)

@@ -678,7 +678,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		log_debug("blob %s: redirected to %s", b->digest, safe);
 		return;
 	}
-	if (x->to_registry && status == 401) {
+	if (x->to_registry && auth_session_rejected(&b->repo->reg->auth, status, x->errbody.data, x->errbody.len)) {
 		// Every range in flight meets the expiry of a shared token at once:
 		// only the first 401 for a token renews it, the rest just go again.
 		if (x->auth_gen != b->repo->reg->auth.generation) {

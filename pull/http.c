@@ -178,9 +178,10 @@ double http_backoff_seconds(int attempt, const char *retry_after)
 	return d;
 }
 
-int http_get(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
-	     struct err *e)
+int http_request(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
+		 struct err *e)
 {
+	const char *method = req->method ? req->method : "GET";
 	char safe[512];
 	log_redact_url(req->url, safe, sizeof(safe));
 	memset(r, 0, sizeof(*r));
@@ -198,8 +199,14 @@ int http_get(const struct http_config *cfg, const struct http_req *req, struct h
 		accept = xasprintf("Accept: %s", req->accept);
 		hdrs = curl_slist_append(hdrs, accept);
 	}
+	for (const struct curl_slist *x = req->headers; x; x = x->next)
+		hdrs = curl_slist_append(hdrs, x->data);
 	http_setup(h, cfg);
 	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req->follow ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -230,21 +237,23 @@ int http_get(const struct http_config *cfg, const struct http_req *req, struct h
 				ret = 0;
 				break;
 			}
-			log_info("GET %s: HTTP %ld, retrying", safe, r->status);
+			log_info("%s %s: HTTP %ld, retrying", method, safe, r->status);
 		} else {
 			bool fatal = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
 				     rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ||
 				     rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_TOO_MANY_REDIRECTS;
 			if (fatal || attempt >= cfg->retries) {
-				err_set(e, ERR_NETWORK, "GET %s: %s", safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+				err_set(e, ERR_NETWORK, "%s %s: %s", method, safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 				break;
 			}
-			log_info("GET %s: %s, retrying", safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+			log_info("%s %s: %s, retrying", method, safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		}
 		double d = http_backoff_seconds(attempt, r->retry_after);
 		usleep((useconds_t)(d * 1e6));
 	}
 	curl_easy_cleanup(h);
+	for (struct curl_slist *x = hdrs; x; x = x->next) // copies of signatures and tokens
+		explicit_bzero(x->data, strlen(x->data));
 	curl_slist_free_all(hdrs);
 	if (ret < 0)
 		http_resp_release(r); // callers release only what succeeded

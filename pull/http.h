@@ -59,13 +59,24 @@ struct http_req {
 	const char *accept;
 	size_t max_body;
 	bool follow;               // follow redirects (never carrying authorization elsewhere)
+	// POST (for the cloud token APIs): body and extra headers ("Name: value"),
+	// which may carry a signature and are wiped after use.
+	const char *method;        // NULL: GET
+	const void *body;
+	size_t body_len;
+	const struct curl_slist *headers;
 };
 
-// Blocking GET with retries on transport errors, 429 and 5xx. A reply of any
+// Blocking request with retries on transport errors, 429 and 5xx. A reply of any
 // status is success (r->status says which; release r after); the body is capped
 // at max_body (ERR_NETWORK "response too large" beyond). On failure r holds nothing.
-int http_get(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
-	     struct err *e);
+int http_request(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
+		 struct err *e);
+static inline int http_get(const struct http_config *cfg, const struct http_req *req,
+			   struct http_resp *r, struct err *e)
+{
+	return http_request(cfg, req, r, e);
+}
 
 // Retry delay for attempt n (0-based): exponential from 250 ms with jitter,
 // at most 30 s; a Retry-After (seconds or HTTP date) wins when larger.

@@ -12,11 +12,12 @@
 #define MAX_INDEX_DEPTH 2 // an index may point at a nested index once
 
 void pull_registries_init(struct pull_registries *rs, const struct http_config *cfg,
-			  const struct auth_store *store)
+			  struct auth_store *store, const struct reg_kinds *kinds)
 {
 	memset(rs, 0, sizeof(*rs));
 	rs->cfg = cfg;
 	rs->store = store;
+	rs->kinds = kinds;
 }
 
 void pull_registries_release(struct pull_registries *rs)
@@ -32,15 +33,18 @@ void pull_registries_release(struct pull_registries *rs)
 	rs->n = 0;
 }
 
-struct pull_registry *pull_registries_get(struct pull_registries *rs, const char *host)
+struct pull_registry *pull_registries_get(struct pull_registries *rs, const char *host, struct err *e)
 {
 	for (size_t i = 0; i < rs->n; i++)
 		if (strcmp(rs->v[i]->host, host) == 0)
 			return rs->v[i];
 	struct pull_registry *r = xcalloc(1, sizeof(*r));
+	if (auth_session_init(&r->auth, host, rs->cfg, rs->store, rs->kinds, e) < 0) {
+		free(r);
+		return NULL;
+	}
 	r->host = xstrdup(host);
 	r->base_url = http_base_url(rs->cfg, host);
-	auth_session_init(&r->auth, host, rs->cfg, rs->store);
 	rs->v = xrealloc(rs->v, (rs->n + 1) * sizeof(*rs->v));
 	rs->v[rs->n++] = r;
 	return r;
@@ -72,9 +76,9 @@ int pull_repo_get(struct pull_repo *repo, const char *suffix, const char *accept
 			explicit_bzero(authz, strlen(authz));
 		if (rc < 0)
 			return -1;
-		if (r->status != 401)
+		if (!auth_session_rejected(&reg->auth, r->status, r->body.data, r->body.len))
 			return 0;
-		log_debug("registry %s: 401 for %s%s, re-authenticating", reg->host, repo->path, suffix);
+		log_debug("registry %s: HTTP %ld for %s%s, re-authenticating", reg->host, r->status, repo->path, suffix);
 		auth_session_reject(&reg->auth, repo->path, &r->challenges);
 		if (attempt == 0)
 			http_resp_release(r);
@@ -149,7 +153,9 @@ int pull_image_resolve(struct pull_image *img, struct pull_registries *rs, const
 	if (oci_ref_parse(&img->ref, refstr, e) < 0)
 		return -1;
 	img->name = oci_ref_string(&img->ref);
-	img->repo.reg = pull_registries_get(rs, img->ref.registry);
+	img->repo.reg = pull_registries_get(rs, img->ref.registry, e);
+	if (!img->repo.reg)
+		return -1;
 	img->repo.path = xstrdup(img->ref.path);
 	const char *reference = img->ref.digest ? img->ref.digest : img->ref.tag;
 	char next[OCI_DIGEST_LEN + 1];

@@ -28,14 +28,15 @@ struct pull_registries {
 	struct pull_registry **v;
 	size_t n;
 	const struct http_config *cfg;
-	const struct auth_store *store;
+	struct auth_store *store;
+	const struct reg_kinds *kinds;
 };
 
 void pull_registries_init(struct pull_registries *rs, const struct http_config *cfg,
-			  const struct auth_store *store);
+			  struct auth_store *store, const struct reg_kinds *kinds);
 void pull_registries_release(struct pull_registries *rs);
-// The shared registry object for host (created on first use).
-struct pull_registry *pull_registries_get(struct pull_registries *rs, const char *host);
+// The shared registry object for host (created on first use); NULL and e on error.
+struct pull_registry *pull_registries_get(struct pull_registries *rs, const char *host, struct err *e);
 
 // Authenticated GET of base_url + "/v2/" + repo + suffix, with one
 // re-authentication when the registry answers 401. Answers other than 401

@@ -23,9 +23,11 @@ t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/o1" --creds carol:tls-pass --ca-
 ip_check_layout "$T_WORK/o1"
 ip_skopeo_check "$T_WORK/o1" "$REG_SEC_ADDR/vision/detector:v1" "$img"
 
-# Named after other hosts, served by the local registry.
+# Named after other hosts, served by the local registry (the ECR name is forced
+# to a plain registry: its own kind would ask the ECR API for a token).
 for host in registry.example.com 123456789012.dkr.ecr.us-west-2.amazonaws.com; do
   t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/o2" --creds carol:tls-pass --ca-file "$REG_SEC_CA" \
+    --registry-kind "$host=generic" \
     --connect-to "$host:443:127.0.0.1:$REG_SEC_PORT" --progress none "$host/vision/detector:v1"
   t_assert_eq "$(jq -r --arg r "$host/vision/detector:v1" \
     '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $r) | .digest' "$T_WORK/o2/index.json")" \

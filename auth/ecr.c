@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "auth/ecr.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "auth/sigv4.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define ECR_TOKEN_LIFE (12 * 3600) // when the answer has no usable expiresAt
+
+static char *default_endpoint(const struct reg_info *ri)
+{
+	if (ri->fips)
+		return xasprintf("https://ecr-fips.%s.amazonaws.com", ri->region);
+	if (!strcmp(ri->domain, "on.aws")) // dual-stack
+		return xasprintf("https://ecr.%s.api.aws", ri->region);
+	if (!strcmp(ri->domain, "on.amazonwebservices.com.cn"))
+		return xasprintf("https://ecr.%s.api.amazonwebservices.com.cn", ri->region);
+	return xasprintf("https://api.ecr.%s.%s", ri->region, ri->domain);
+}
+
+// "com.amazonaws...#UnrecognizedClientException" -> "UnrecognizedClientException".
+static const char *error_type(const cJSON *root)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "__type");
+	if (!cJSON_IsString(t))
+		return NULL;
+	const char *hash = strrchr(t->valuestring, '#');
+	return hash ? hash + 1 : t->valuestring;
+}
+
+static int api_error(const char *api, long status, const cJSON *root, const struct auth_cred *key,
+		     struct err *e)
+{
+	const char *type = error_type(root);
+	if (!type)
+		return err_set(e, status >= 500 ? ERR_NETWORK : ERR_AUTH, "%s answered HTTP %ld", api, status);
+	if (!strcmp(type, "UnrecognizedClientException"))
+		return err_set(e, ERR_AUTH,
+			       "%s does not recognise the access key from %s (UnrecognizedClientException): "
+			       "a permanent IAM access key is needed as ACCESS_KEY_ID:SECRET_ACCESS_KEY; "
+			       "session (SSO/STS) tokens are not accepted in this format", api, key->source);
+	if (!strcmp(type, "InvalidSignatureException") || !strcmp(type, "SignatureDoesNotMatch"))
+		return err_set(e, ERR_AUTH, "%s refused the signature made with the key from %s (%s): "
+			       "the secret access key is wrong", api, key->source, type);
+	if (!strcmp(type, "AccessDeniedException"))
+		return err_set(e, ERR_AUTH, "%s: the key from %s may not call GetAuthorizationToken (AccessDeniedException)",
+			       api, key->source);
+	return err_set(e, status >= 500 || !strcmp(type, "ThrottlingException") ? ERR_NETWORK : ERR_AUTH,
+		       "%s answered HTTP %ld (%s)", api, status, type);
+}
+
+static int call(const struct http_config *cfg, const char *endpoint, const char *api,
+		const char *service, const char *region, const char *target, const struct auth_cred *key,
+		long *status, cJSON **root, struct err *e)
+{
+	struct cloud_req r;
+	if (cloud_req_init(&r, endpoint, NULL, api, e) < 0)
+		return -1;
+	cloud_req_header(&r, "Content-Type", "application/x-amz-json-1.1");
+	cloud_req_header(&r, "X-Amz-Target", target);
+	static const char body[] = "{}";
+	struct sign_request sr = {.method = "POST", .path = r.path, .query = r.query, .headers = r.hdrs,
+				  .nheaders = r.nhdrs, .body = body, .body_len = strlen(body)};
+	struct sigv4_params p = {.access_key = key->username, .secret_key = key->password,
+				 .region = region, .service = service, .when = time(NULL),
+				 .normalize_path = true};
+	struct sign_result sig = {0};
+	int ret = sigv4_sign(&sr, &p, &sig, e);
+	if (ret == 0) {
+		log_debug("%s: POST %s (%s)", api, r.url, target);
+		ret = cloud_req_post(&r, cfg, &sig, body, status, root, e);
+		if (ret < 0)
+			err_wrap(e, "%s", api);
+	}
+	sign_result_release(&sig);
+	cloud_req_release(&r);
+	return ret;
+}
+
+int ecr_get_token(const struct http_config *cfg, const struct reg_info *ri, const struct auth_cred *key,
+		  struct auth_exchange *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	_cleanup_free_ char *def = default_endpoint(ri);
+	static const char *const envs[] = {"AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL", NULL};
+	_cleanup_free_ char *endpoint = cloud_endpoint(envs, def);
+	_cleanup_free_ char *api = xasprintf("ECR GetAuthorizationToken (%s)", ri->region);
+	_cleanup_free_ char *what = xasprintf("%s token", api);
+	long status = 0;
+	cJSON *root = NULL;
+	if (call(cfg, endpoint, api, "ecr", ri->region,
+		 "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken", key, &status, &root, e) < 0)
+		return -1;
+	int ret = 0;
+	if (status != 200) {
+		ret = api_error(api, status, root, key, e);
+		goto out;
+	}
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "authorizationData");
+	const cJSON *first = cJSON_IsArray(data) ? cJSON_GetArrayItem(data, 0) : NULL;
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(first, "authorizationToken");
+	if (!cJSON_IsString(tok)) {
+		ret = err_set(e, ERR_AUTH, "%s: no authorizationToken in the answer", api);
+		goto out;
+	}
+	if (auth_cred_from_b64(&out->cred, tok->valuestring, what, e) < 0) {
+		ret = -1;
+		goto out;
+	}
+	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
+	out->cred.source = xasprintf("%s via ECR GetAuthorizationToken", key->source);
+	time_t now = time(NULL);
+	out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(first, "expiresAt"), now + ECR_TOKEN_LIFE);
+out:
+	cJSON_Delete(root);
+	if (ret < 0)
+		auth_exchange_release(out);
+	return ret;
+}
+
+int ecr_public_get_token(const struct http_config *cfg, const struct auth_cred *key,
+			 struct auth_exchange *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	static const char *const envs[] = {"AWS_ENDPOINT_URL_ECR_PUBLIC", "AWS_ENDPOINT_URL", NULL};
+	_cleanup_free_ char *endpoint = cloud_endpoint(envs, "https://api.ecr-public.us-east-1.amazonaws.com");
+	const char *api = "ECR public GetAuthorizationToken";
+	long status = 0;
+	cJSON *root = NULL;
+	if (call(cfg, endpoint, api, "ecr-public", "us-east-1", "SpencerFrontendService.GetAuthorizationToken",
+		 key, &status, &root, e) < 0)
+		return -1;
+	int ret = 0;
+	if (status != 200) {
+		ret = api_error(api, status, root, key, e);
+		goto out;
+	}
+	// An object here, unlike the private API's array.
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "authorizationData");
+	if (cJSON_IsArray(data))
+		data = cJSON_GetArrayItem(data, 0);
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(data, "authorizationToken");
+	if (!cJSON_IsString(tok) || !tok->valuestring[0] || strpbrk(tok->valuestring, "\r\n ")) {
+		ret = err_set(e, ERR_AUTH, "%s: no usable authorizationToken in the answer", api);
+		goto out;
+	}
+	out->bearer = xstrdup(tok->valuestring);
+	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
+	out->cred.source = xasprintf("%s via ECR public GetAuthorizationToken", key->source);
+	time_t now = time(NULL);
+	out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(data, "expiresAt"), now + ECR_TOKEN_LIFE);
+out:
+	cJSON_Delete(root);
+	if (ret < 0)
+		auth_exchange_release(out);
+	return ret;
+}

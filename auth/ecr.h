@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+// AWS ECR token APIs: GetAuthorizationToken for a private registry (service
+// "ecr", token used as Basic) and for ECR public (service "ecr-public" in
+// us-east-1, token used as Bearer), both SigV4-signed with the IAM key from
+// the secret. Endpoints honour AWS_ENDPOINT_URL_ECR(_PUBLIC) and AWS_ENDPOINT_URL.
+#ifndef IMGPULL_AUTH_ECR_H
+#define IMGPULL_AUTH_ECR_H
+
+#include "auth/cloudapi.h"
+#include "auth/kind.h"
+
+// key: username ACCESS_KEY_ID, password SECRET_ACCESS_KEY. On success out->cred is
+// the registry's AWS:password pair.
+int ecr_get_token(const struct http_config *cfg, const struct reg_info *ri, const struct auth_cred *key,
+		  struct auth_exchange *out, struct err *e);
+// On success out->bearer is the token.
+int ecr_public_get_token(const struct http_config *cfg, const struct auth_cred *key,
+			 struct auth_exchange *out, struct err *e);
+
+#endif
