@@ -53,6 +53,8 @@ static int check_image(struct pull_registries *regs, const char *refstr, struct 
 	if (oci_ref_parse(&ref, refstr, e) < 0)
 		return -1;
 	_cleanup_free_ char *name = oci_ref_string(&ref);
+	_cleanup_free_ char *authz = NULL;
+	_cleanup_free_ char *suffix = NULL;
 	int ret = -1;
 	struct pull_repo repo = {.path = ref.path};
 	printf("%s\n", name);
@@ -69,7 +71,6 @@ static int check_image(struct pull_registries *regs, const char *refstr, struct 
 		printf("  %-11s bearer, realm %s, service %s\n", "scheme", s->realm, s->service ? s->service : "(none)");
 	else
 		printf("  %-11s %s\n", "scheme", scheme_name(s->scheme));
-	_cleanup_free_ char *authz = NULL;
 	int r = auth_session_header(s, ref.path, &authz, e);
 	printf("  %-11s %s\n", "credential", s->cred_source ? s->cred_source : "none matched: anonymous");
 	if (authz)
@@ -87,7 +88,7 @@ static int check_image(struct pull_registries *regs, const char *refstr, struct 
 		printf("  %-11s %s credential on every request (no expiry)\n", "token",
 		       s->scheme == AUTH_BASIC ? "basic" : "the");
 	const char *reference = ref.digest ? ref.digest : ref.tag;
-	_cleanup_free_ char *suffix = xasprintf("/manifests/%s", reference);
+	suffix = xasprintf("/manifests/%s", reference);
 	struct http_resp resp;
 	if (pull_repo_get(&repo, suffix, OCI_MANIFEST_ACCEPT, OCI_MANIFEST_MAX, &resp, e) < 0)
 		goto out;
