@@ -39,11 +39,11 @@ static const char *scheme_name(enum auth_scheme s)
 	}
 }
 
-static void print_expiry(const char *what, time_t expires)
+static void print_expiry(const char *what, time_t expires, const char *note)
 {
 	char when[32];
 	time_format_rfc3339(expires, when, sizeof(when));
-	printf("  %-11s valid %lds, until %s\n", what, (long)(expires - time(NULL)), when);
+	printf("  %-11s valid %lds, until %s%s\n", what, (long)(expires - time(NULL)), when, note);
 }
 
 // Token, then a manifest GET with it; prints as it learns.
@@ -78,12 +78,12 @@ static int check_image(struct pull_registries *regs, const char *refstr, struct 
 	if (r < 0)
 		goto out;
 	if (s->xch.bearer || s->xch.cred.username)
-		print_expiry("api token", s->xch.expires);
+		print_expiry("api token", s->xch.expires, " (from the registry's GetAuthorizationToken API)");
 	long ttl = auth_session_token_ttl(s, ref.path);
 	if (s->scheme == AUTH_NONE)
 		printf("  %-11s not needed\n", "token");
 	else if (ttl > 0)
-		print_expiry("token", time(NULL) + ttl);
+		print_expiry("token", time(NULL) + ttl, "");
 	else
 		printf("  %-11s %s credential on every request (no expiry)\n", "token",
 		       s->scheme == AUTH_BASIC ? "basic" : "the");

@@ -18,6 +18,9 @@
 # repository, because skopeo needs push rights to fill it; t_push and t_inspect use those
 # credentials by default for it (as they use the htpasswd ones of t_registry_start), so
 # give --creds or --no-creds to act as someone else.
+# test/lib/cloud.sh puts fronts with the quirks of nvcr.io, Harbor and public.ecr.aws before
+# such a registry (t_registry_front_start, t_quirk_registry_start) and fakes the cloud
+# token APIs (t_fakecloud_start).
 
 if [[ -n "${_T_TOKEN_LOADED:-}" ]]; then
   return 0
@@ -32,11 +35,12 @@ TOKEN_PUSH_CREDS=pusher:pushpw
 TOKEN_SERVICE=imgpull-registry
 TOKEN_ISSUER=imgpull-token-issuer
 export TOKEN_PUSH_CREDS TOKEN_SERVICE TOKEN_ISSUER
+declare -gA T_TOKEN_BY_ADDR=() # registry addr -> NAME of t_token_registry_start (for fronts)
 
 # t_token_registry_start NAME [--user U:P ...] [--pusher U:P ...] [--users FILE]
 #     [--anonymous] [--shape docker|acr|both] [--expires-in N] [--token-lifetime N]
-#     [--key-id-mode x5c|kid|both] [--realm-path PATH] [--root DIR] [--redirect BASEURL]
-#     [--tls] [--token-tls] [--port PORT]
+#     [--key-id-mode x5c|kid|both] [--realm-path PATH ...] [--deny-path PATH ...]
+#     [--service NAME] [--root DIR] [--redirect BASEURL] [--tls] [--token-tls] [--port PORT]
 # Starts tokenserver.py and a docker-registry that sends clients to it.
 #   --user U:P        may pull any repository (repeatable)
 #   --pusher U:P      may pull, push and delete (pusher:pushpw always exists)
@@ -48,12 +52,20 @@ export TOKEN_PUSH_CREDS TOKEN_SERVICE TOKEN_ISSUER
 #   --token-lifetime N  the registry refuses the token N s after it was issued (default
 #                     300); the JWT's exp is N-60 s away because distribution adds 60 s leeway
 #   --key-id-mode     how the JWT names its key: x5c (default, cert chain) or kid (libtrust ID)
+#   --realm-path PATH where the token server serves tokens (default /token); repeatable: the
+#                     first one is the realm the registry names, all of them serve tokens
+#                     (e.g. /proxy_auth for nvcr.io, /service/token for Harbor)
+#   --deny-path PATH  a path of the token server that always answers 401 (repeatable), e.g.
+#                     /authn-other standing in for authn.nvidia.com
+#   --service NAME    the registry's service (the tokens' aud); default $TOKEN_SERVICE.
+#                     A token request without service= gets this audience too (nvcr.io).
 #   --tls             the registry serves HTTPS (a throwaway CA, as t_registry_start --tls)
 #   --token-tls       the token server serves HTTPS too (same CA), realm https://...
 #   --root, --redirect, --port: as t_registry_start
 # Exports REG_<NAME>_{PORT,ADDR,URL,SCHEME,ROOT,PID,LOG,CONFIG,DIR} (+ CA, CERTDIR with
 # --tls; REDIRECT), REG_<NAME>_PUSH_CREDS, and TOKEN_<NAME>_{PORT,URL,REALM,LOG,OUT,PID,
-# KEY,CERT,SERVICE,ISSUER}. TOKEN_<NAME>_LOG has one line per token request (method, path
+# KEY,CERT,SERVICE,ISSUER,CA}; TOKEN_<NAME>_URL is scheme://host:port (no path), CA is
+# set with --tls/--token-tls. TOKEN_<NAME>_LOG has one line per token request (method, path
 # and query, auth=none|Basic|..., status, token=<running count>|-, granted=scopes) and
 # never a credential or a token; REG_<NAME>_LOG is the registry's own log.
 t_token_registry_start() {
@@ -62,7 +74,7 @@ t_token_registry_start() {
   shift
   local N
   N=$(_t_upper "$name")
-  local ts_args=() tls=0 token_tls=0 redirect="" root="" port="" realm_path=/token
+  local ts_args=() tls=0 token_tls=0 redirect="" root="" port="" realm_path="" service=$TOKEN_SERVICE
   while (($#)); do
     case $1 in
     --user | --pusher | --users | --shape | --expires-in | --token-lifetime | --key-id-mode)
@@ -71,7 +83,18 @@ t_token_registry_start() {
       shift 2
       ;;
     --anonymous) ts_args+=(--anonymous); shift ;;
-    --realm-path) realm_path=$2; shift 2 ;;
+    --realm-path)
+      [[ "$2" == /* ]] || t_fail "t_token_registry_start: --realm-path wants a /path"
+      [[ -n "$realm_path" ]] || realm_path=$2
+      ts_args+=(--realm-path "$2")
+      shift 2
+      ;;
+    --deny-path)
+      [[ "$2" == /* ]] || t_fail "t_token_registry_start: --deny-path wants a /path"
+      ts_args+=(--deny-path "$2")
+      shift 2
+      ;;
+    --service) service=$2; shift 2 ;;
     --root) root=$2; shift 2 ;;
     --redirect) redirect=$2; shift 2 ;;
     --tls) tls=1; shift ;;
@@ -80,6 +103,10 @@ t_token_registry_start() {
     *) t_fail "t_token_registry_start: unknown option $1" ;;
     esac
   done
+  if [[ -z "$realm_path" ]]; then
+    realm_path=/token
+    ts_args+=(--realm-path "$realm_path")
+  fi
   local dir="$T_WORK/tokreg-$name"
   local tdir="$dir/token"
   mkdir -p "$tdir"
@@ -125,7 +152,7 @@ t_token_registry_start() {
     : >"$tout"
     t_spawn "$tout" "$T_PY" "$T_LIB_DIR/tokenserver.py" --port "$tport" \
       --key "$tdir/key.pem" --cert "$tdir/cert.pem" --issuer "$TOKEN_ISSUER" \
-      --service "$TOKEN_SERVICE" --pusher "$TOKEN_PUSH_CREDS" --realm-path "$realm_path" \
+      --service "$service" --pusher "$TOKEN_PUSH_CREDS" \
       --log "$tlog" "${ts_tls[@]}" "${ts_args[@]}"
     tpid=$T_SPAWNED_PID
     if _t_listening "$tpid" "$tport"; then
@@ -171,7 +198,7 @@ health:
 auth:
   token:
     realm: $realm
-    service: $TOKEN_SERVICE
+    service: $service
     issuer: $TOKEN_ISSUER
     rootcertbundle: $tdir/cert.pem
 $mw_yaml
@@ -211,8 +238,10 @@ $(tail -n 30 "$log")"
   _t_var TOKEN "$N" PID "$tpid"
   _t_var TOKEN "$N" KEY "$tdir/key.pem"
   _t_var TOKEN "$N" CERT "$tdir/cert.pem"
-  _t_var TOKEN "$N" SERVICE "$TOKEN_SERVICE"
+  _t_var TOKEN "$N" SERVICE "$service"
   _t_var TOKEN "$N" ISSUER "$TOKEN_ISSUER"
+  ((tls == 0 && token_tls == 0)) || _t_var TOKEN "$N" CA "$dir/tls/ca.crt"
+  T_TOKEN_BY_ADDR[$addr]=$N
 
   # It listens; make sure it challenges with Bearer and our realm.
   local hdrs cacert=()
@@ -229,13 +258,19 @@ $(tail -n 30 "$log")"
 # t_token_get NAME SCOPE [CURL ARGS...]: print the JSON answer of NAME's token server to
 # GET ?service=...&scope=SCOPE; extra args go to curl (e.g. -u U:P). SCOPE goes into the
 # URL as is: it may be empty, or 'repository:a:pull&scope=repository:b:pull' for two.
+# The service is NAME's (TOKEN_<NAME>_SERVICE); T_TOKEN_NO_SERVICE=1 leaves it out, as a
+# client answering nvcr.io's service-less challenge does.
 t_token_get() {
   local N
   N=$(_t_upper "$1")
   local scope=$2
   shift 2
-  local url_var="TOKEN_${N}_REALM" ca_var="REG_${N}_CA" q cacert=()
-  q="service=$TOKEN_SERVICE${scope:+&scope=$scope}"
+  local url_var="TOKEN_${N}_REALM" ca_var="REG_${N}_CA" svc_var="TOKEN_${N}_SERVICE" q cacert=()
+  if [[ "${T_TOKEN_NO_SERVICE:-0}" == 1 ]]; then
+    q=${scope:+scope=$scope}
+  else
+    q="service=${!svc_var:-$TOKEN_SERVICE}${scope:+&scope=$scope}"
+  fi
   [[ -z "${!ca_var:-}" ]] || cacert=(--cacert "${!ca_var}")
   curl -sS --max-time 10 "${cacert[@]}" "$@" "${!url_var}?$q"
 }

@@ -21,6 +21,14 @@ options below look the way they do:
     stops accepting it after N s": exp = now + N - leeway.
   * access entries must match the requested resource type/name and action exactly;
     a missing one gives 401 error="insufficient_scope".
+
+Registry quirks it can stand in for (see test/lib/cloud.sh, t_registry_front_start):
+  * a request without `service` (nvcr.io's challenge names none) still gets a token whose
+    aud is --service, the audience the registry checks;
+  * --realm-path may be given several times (e.g. /token and /proxy_auth), all serving
+    tokens; --deny-path PATH always answers 401 (an authn.nvidia.com that refuses).
+  * other programs mint with the same key and claims through Issuer.mint (fakecloud.py
+    hands out ECR Public tokens that way).
 """
 
 import argparse
@@ -140,6 +148,23 @@ class Issuer:
             header["kid"] = self.kid
         self.header_b64 = b64url(json.dumps(header, separators=(",", ":")).encode())
 
+    def mint(self, issuer, audience, subject, access, lifetime, leeway=DISTRIBUTION_LEEWAY,
+             now=None):
+        """-> (JWT, now): a registry token as distribution 2.8 wants it. The registry refuses
+        it `lifetime` s after `now` (exp = now + lifetime - leeway, see the module doc)."""
+        now = int(time.time()) if now is None else int(now)
+        claims = {
+            "iss": issuer,
+            "sub": subject,
+            "aud": audience,
+            "exp": now + lifetime - leeway,
+            "nbf": now,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+            "access": access,
+        }
+        return self.sign(claims), now
+
     def sign(self, claims):
         signing_input = self.header_b64 + "." + b64url(
             json.dumps(claims, separators=(",", ":")).encode())
@@ -223,7 +248,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         st = self.state
         args = st.args
         url = urllib.parse.urlsplit(self.path)
-        if url.path != args.realm_path:
+        if url.path in args.deny_path:
+            # Stands in for another authentication service that refuses whatever it gets.
+            self._error(401, "UNAUTHORIZED", "authentication failed", challenge=True)
+            return
+        if url.path not in args.realm_path:
             self._error(404, "NOT_FOUND", "no such endpoint")
             return
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
@@ -256,18 +285,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 # insufficient_scope, which is what a client sees in the wild.
                 access.append({"type": rtype, "name": name, "actions": granted})
 
-        now = int(time.time())
-        claims = {
-            "iss": args.issuer,
-            "sub": user or "",
-            "aud": args.service,
-            "exp": now + args.token_lifetime - args.leeway,
-            "nbf": now,
-            "iat": now,
-            "jti": uuid.uuid4().hex,
-            "access": access,
-        }
-        token = st.issuer.sign(claims)
+        # No service parameter (nvcr.io's challenge has none): the audience is still ours.
+        token, now = st.issuer.mint(args.issuer, args.service, user or "", access,
+                                    args.token_lifetime, args.leeway)
         expires_in = args.expires_in if args.expires_in is not None else args.token_lifetime
         issued_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
         body = {}
@@ -333,11 +353,18 @@ def main():
     p.add_argument("--leeway", type=int, default=DISTRIBUTION_LEEWAY,
                    help="the registry's exp leeway to compensate for (distribution: 60)")
     p.add_argument("--key-id-mode", choices=("x5c", "kid", "both"), default="x5c")
-    p.add_argument("--realm-path", default="/token")
+    p.add_argument("--realm-path", action="append", default=None,
+                   help="path that serves tokens (repeatable; default /token)")
+    p.add_argument("--deny-path", action="append", default=[],
+                   help="path that always answers 401 (repeatable)")
     p.add_argument("--log", default=None)
     p.add_argument("--tls-cert", default=None, help="serve HTTPS with this cert (and --tls-key)")
     p.add_argument("--tls-key", default=None)
     args = p.parse_args()
+    args.realm_path = args.realm_path or ["/token"]
+    for path in args.realm_path + args.deny_path:
+        if not path.startswith("/"):
+            p.error("paths must start with /: %r" % path)
 
     policy = Policy()
     try:
@@ -369,9 +396,10 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    state.write_log("listening %s://127.0.0.1:%d%s service=%s issuer=%s kid=%s" % (
-        scheme, args.port, args.realm_path, args.service, args.issuer, state.issuer.kid))
-    print("tokenserver on %s://127.0.0.1:%d%s" % (scheme, args.port, args.realm_path), flush=True)
+    state.write_log("listening %s://127.0.0.1:%d%s service=%s issuer=%s kid=%s%s" % (
+        scheme, args.port, ",".join(args.realm_path), args.service, args.issuer, state.issuer.kid,
+        "".join(" deny=" + d for d in args.deny_path)))
+    print("tokenserver on %s://127.0.0.1:%d%s" % (scheme, args.port, args.realm_path[0]), flush=True)
     srv.serve_forever()
 
 
