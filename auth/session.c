@@ -95,7 +95,11 @@ int auth_session_probe(struct auth_session *s, struct err *e)
 		auth_challenges_release(&s->last);
 		s->last = r.challenges;
 		memset(&r.challenges, 0, sizeof(r.challenges));
-		s->info.kind = reg_kind_from_realm(s->info.kind, s->realm);
+		enum reg_kind k = reg_kind_from_realm(s->info.kind, s->realm);
+		if (k != s->info.kind) {
+			s->info.kind = k;
+			s->info.why = "token realm";
+		}
 		if (s->scheme == AUTH_UNKNOWN)
 			ret = err_set(e, ERR_AUTH, "registry %s asks for authentication with no usable challenge%s",
 				      s->host, r.bad_challenge ? " (malformed WWW-Authenticate)" : "");

@@ -60,6 +60,14 @@ for i in 1 2 3 4; do
 done
 t_ok "imgpull auth on ECR; expiresAt in all four shapes"
 
+# Debug logging of a whole ECR pull: no secret key, no registry password, no token.
+"$IMGPULL" pull --progress json -v -v --dest "$T_WORK/o1v" --secret "$T_WORK/mnt/ecr" "${common[@]}" "$ECR/ml/serve:1" \
+  >"$T_WORK/ecr-verbose.log" 2>&1 || t_fail "verbose ECR pull failed"
+grep -q 'GetAuthorizationToken' "$T_WORK/ecr-verbose.log" || t_fail "the debug log should mention the token call"
+t_assert_file_lacks "$T_WORK/ecr-verbose.log" "$SK|ecr-Registry-pw|$(t_b64 AWS:ecr-Registry-pw | cut -c1-20)|Signature=" \
+  "no secret, password, token or signature in the debug log"
+t_ok "verbose ECR pull leaks nothing"
+
 # AWS_ENDPOINT_URL is the fallback when the ECR-specific variable is unset.
 t_expect_exit 0 env -u AWS_ENDPOINT_URL_ECR AWS_ENDPOINT_URL="$CLOUD_API_URL" \
   "$IMGPULL" pull --progress none --dest "$T_WORK/o1b" --secret "$T_WORK/mnt/ecr" "${common[@]}" "$ECR/ml/serve:1"

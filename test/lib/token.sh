@@ -44,7 +44,8 @@ declare -gA T_TOKEN_BY_ADDR=() # registry addr -> NAME of t_token_registry_start
 # Starts tokenserver.py and a docker-registry that sends clients to it.
 #   --user U:P        may pull any repository (repeatable)
 #   --pusher U:P      may pull, push and delete (pusher:pushpw always exists)
-#   --users FILE      lines "USER:PASS [ACTIONS [REPO_GLOB]]", e.g. "bob:pw pull team/*"
+#   --users FILE      lines "USER:PASS [ACTIONS [REPO_GLOB]]", e.g. "bob:pw pull team/*";
+#                     re-read when it changes (a password rotated mid-pull)
 #   --anonymous       requests without credentials get pull; otherwise they get 401
 #   --shape           docker: {token, expires_in, issued_at}; acr: {access_token} only;
 #                     both: all four keys

@@ -68,6 +68,9 @@ class Policy:
     def __init__(self):
         self.users = {}  # name -> (password, set of actions, repo glob)
         self.anonymous = False
+        self.sources = []  # how users were added, in order, for reloads
+        self.mtimes = {}   # --users file -> mtime_ns when last read
+        self.lock = threading.Lock()
 
     def add(self, spec, actions="pull", repos="*"):
         if ":" not in spec:
@@ -77,6 +80,31 @@ class Policy:
         if not name or not acts:
             raise ValueError("user %r: empty name or actions" % spec)
         self.users[name] = (password, acts, repos)
+
+    def source(self, kind, *a):
+        """Adds users (kind "file" path, or "spec" spec[, actions]) and remembers how."""
+        self.sources.append((kind, a))
+        if kind == "file":
+            self.mtimes[a[0]] = os.stat(a[0]).st_mtime_ns
+            self.load(a[0])
+        else:
+            self.add(*a)
+
+    def maybe_reload(self):
+        """Re-reads every --users file when one changed (a password rotated)."""
+        with self.lock:
+            try:
+                changed = any(os.stat(p).st_mtime_ns != m for p, m in self.mtimes.items())
+            except OSError:
+                return
+            if not changed:
+                return
+            old, self.users, sources, self.sources = self.users, {}, self.sources, []
+            try:
+                for kind, a in sources:
+                    self.source(kind, *a)
+            except (OSError, ValueError):
+                self.users, self.sources = old, sources
 
     def load(self, path):
         # Lines: USER:PASS [ACTIONS [REPO_GLOB]]; '#' starts a comment.
@@ -239,6 +267,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             user, password = base64.b64decode(parts[1], validate=True).decode("utf-8").split(":", 1)
         except (ValueError, UnicodeDecodeError):
             return False, None
+        self.state.policy.maybe_reload()
         entry = self.state.policy.users.get(user)
         if entry is None or entry[0] != password:
             return False, None
@@ -369,11 +398,11 @@ def main():
     policy = Policy()
     try:
         for path in args.users:
-            policy.load(path)
+            policy.source("file", path)
         for spec in args.user:
-            policy.add(spec)
+            policy.source("spec", spec)
         for spec in args.pusher:
-            policy.add(spec, "pull,push,delete")
+            policy.source("spec", spec, "pull,push,delete")
     except (OSError, ValueError) as e:
         p.error(str(e))
     policy.anonymous = args.anonymous
