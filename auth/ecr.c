@@ -80,6 +80,35 @@ static int call(const struct http_config *cfg, const char *endpoint, const char 
 	return ret;
 }
 
+// Calls GetAuthorizationToken and finds its authorizationData entry (an array
+// for the private API, an object for the public one; both shapes accepted).
+// On success *root owns the answer and *tok is its token string.
+static int get_authorization(const struct http_config *cfg, const char *endpoint, const char *api,
+			     const char *service, const char *region, const char *target,
+			     const struct auth_cred *key, cJSON **root, const cJSON **entry,
+			     cJSON **tok, struct err *e)
+{
+	long status = 0;
+	*root = NULL;
+	if (call(cfg, endpoint, api, service, region, target, key, &status, root, e) < 0)
+		return -1;
+	if (status != 200) {
+		api_error(api, status, *root, key, e);
+		cJSON_Delete(*root);
+		*root = NULL;
+		return -1;
+	}
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(*root, "authorizationData");
+	*entry = cJSON_IsArray(data) ? cJSON_GetArrayItem(data, 0) : data;
+	*tok = cJSON_GetObjectItemCaseSensitive(*entry, "authorizationToken");
+	if (!cJSON_IsString(*tok) || !(*tok)->valuestring[0] || strpbrk((*tok)->valuestring, "\r\n ")) {
+		cJSON_Delete(*root);
+		*root = NULL;
+		return err_set(e, ERR_AUTH, "%s: no usable authorizationToken in the answer", api);
+	}
+	return 0;
+}
+
 int ecr_get_token(const struct http_config *cfg, const struct reg_info *ri, const struct auth_cred *key,
 		  struct auth_exchange *out, struct err *e)
 {
@@ -89,32 +118,20 @@ int ecr_get_token(const struct http_config *cfg, const struct reg_info *ri, cons
 	_cleanup_free_ char *endpoint = cloud_endpoint(envs, def);
 	_cleanup_free_ char *api = xasprintf("ECR GetAuthorizationToken (%s)", ri->region);
 	_cleanup_free_ char *what = xasprintf("%s token", api);
-	long status = 0;
-	cJSON *root = NULL;
-	if (call(cfg, endpoint, api, "ecr", ri->region,
-		 "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken", key, &status, &root, e) < 0)
+	cJSON *root, *tok;
+	const cJSON *entry;
+	if (get_authorization(cfg, endpoint, api, "ecr", ri->region,
+			      "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken", key, &root, &entry,
+			      &tok, e) < 0)
 		return -1;
-	int ret = 0;
-	if (status != 200) {
-		ret = api_error(api, status, root, key, e);
-		goto out;
-	}
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "authorizationData");
-	const cJSON *first = cJSON_IsArray(data) ? cJSON_GetArrayItem(data, 0) : NULL;
-	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(first, "authorizationToken");
-	if (!cJSON_IsString(tok)) {
-		ret = err_set(e, ERR_AUTH, "%s: no authorizationToken in the answer", api);
-		goto out;
-	}
-	if (auth_cred_from_b64(&out->cred, tok->valuestring, what, e) < 0) {
-		ret = -1;
-		goto out;
-	}
+	// base64("AWS:password"), sent as Basic.
+	int ret = auth_cred_from_b64(&out->cred, tok->valuestring, what, e);
 	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
-	out->cred.source = xasprintf("%s via ECR GetAuthorizationToken", key->source);
-	time_t now = time(NULL);
-	out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(first, "expiresAt"), now + ECR_TOKEN_LIFE);
-out:
+	if (ret == 0) {
+		out->cred.source = xasprintf("%s via ECR GetAuthorizationToken", key->source);
+		out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(entry, "expiresAt"),
+						  time(NULL) + ECR_TOKEN_LIFE);
+	}
 	cJSON_Delete(root);
 	if (ret < 0)
 		auth_exchange_release(out);
@@ -127,34 +144,16 @@ int ecr_public_get_token(const struct http_config *cfg, const struct auth_cred *
 	memset(out, 0, sizeof(*out));
 	static const char *const envs[] = {"AWS_ENDPOINT_URL_ECR_PUBLIC", "AWS_ENDPOINT_URL", NULL};
 	_cleanup_free_ char *endpoint = cloud_endpoint(envs, "https://api.ecr-public.us-east-1.amazonaws.com");
-	const char *api = "ECR public GetAuthorizationToken";
-	long status = 0;
-	cJSON *root = NULL;
-	if (call(cfg, endpoint, api, "ecr-public", "us-east-1", "SpencerFrontendService.GetAuthorizationToken",
-		 key, &status, &root, e) < 0)
+	cJSON *root, *tok;
+	const cJSON *entry;
+	if (get_authorization(cfg, endpoint, "ECR public GetAuthorizationToken", "ecr-public", "us-east-1",
+			      "SpencerFrontendService.GetAuthorizationToken", key, &root, &entry, &tok, e) < 0)
 		return -1;
-	int ret = 0;
-	if (status != 200) {
-		ret = api_error(api, status, root, key, e);
-		goto out;
-	}
-	// An object here, unlike the private API's array.
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "authorizationData");
-	if (cJSON_IsArray(data))
-		data = cJSON_GetArrayItem(data, 0);
-	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(data, "authorizationToken");
-	if (!cJSON_IsString(tok) || !tok->valuestring[0] || strpbrk(tok->valuestring, "\r\n ")) {
-		ret = err_set(e, ERR_AUTH, "%s: no usable authorizationToken in the answer", api);
-		goto out;
-	}
 	out->bearer = xstrdup(tok->valuestring);
 	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
 	out->cred.source = xasprintf("%s via ECR public GetAuthorizationToken", key->source);
-	time_t now = time(NULL);
-	out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(data, "expiresAt"), now + ECR_TOKEN_LIFE);
-out:
+	out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(entry, "expiresAt"),
+					  time(NULL) + ECR_TOKEN_LIFE);
 	cJSON_Delete(root);
-	if (ret < 0)
-		auth_exchange_release(out);
-	return ret;
+	return 0;
 }

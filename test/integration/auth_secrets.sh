@@ -83,4 +83,13 @@ t_assert_file_contains "$T_ERR" "no registry credential found for hostname $A" "
 t_expect_exit 3 "$IMGPULL" auth --plain-http "$A" --secret "$T_WORK/elsewhere.json" "$A/team/app:v1"
 t_assert_file_contains "$T_OUT" 'credential +none matched' "auth says nothing matched"
 t_ok "no matching credential: anonymous attempt, clear message"
+
+# 7. A registry allowlisted through the NVCF environment is "custom": it needs no
+# credential, and one that matches is still used.
+export NVCF_REGISTRIES_RECOGNIZED_CONTAINER_TEAMREG_HOSTNAME=$A NVCF_REGISTRIES_RECOGNIZED_CONTAINER_TEAMREG_NAME="Team registry"
+t_expect_exit 0 "$IMGPULL" auth --plain-http "$A" --secret "$T_WORK/mnt/regcred" "$A/team/app:v1"
+t_assert_file_contains "$T_OUT" 'kind +custom \(from NVCF_REGISTRIES_RECOGNIZED_CONTAINER_TEAMREG_HOSTNAME, Team registry\)' "allowlisted host is custom"
+t_expect_exit 0 pull --dest "$T_WORK/o7" --secret "$T_WORK/mnt/regcred" "$A/team/app:v1"
+unset NVCF_REGISTRIES_RECOGNIZED_CONTAINER_TEAMREG_HOSTNAME NVCF_REGISTRIES_RECOGNIZED_CONTAINER_TEAMREG_NAME
+t_ok "NVCF allowlisted registry recognised as custom"
 t_pass
