@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+__attribute__((format(printf, 3, 0)))
 static void set_va(struct err *e, enum err_class cls, const char *fmt, va_list ap)
 {
 	e->cls = cls;
