@@ -10,7 +10,7 @@
 
 #define ECR_TOKEN_LIFE (12 * 3600) // when the answer has no usable expiresAt
 
-static char *default_endpoint(const struct reg_info *ri)
+char *ecr_api_endpoint(const struct reg_info *ri)
 {
 	if (ri->fips)
 		return xasprintf("https://ecr-fips.%s.amazonaws.com", ri->region);
@@ -113,7 +113,7 @@ int ecr_get_token(const struct http_config *cfg, const struct reg_info *ri, cons
 		  struct auth_exchange *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
-	_cleanup_free_ char *def = default_endpoint(ri);
+	_cleanup_free_ char *def = ecr_api_endpoint(ri);
 	static const char *const envs[] = {"AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL", NULL};
 	_cleanup_free_ char *endpoint = cloud_endpoint(envs, def);
 	_cleanup_free_ char *api = xasprintf("ECR GetAuthorizationToken (%s)", ri->region);

@@ -6,10 +6,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "auth/ecr.h"
 #include "auth/kind.h"
 #include "util/timefmt.h"
 
@@ -48,7 +50,8 @@ static void test_hostnames(void **state)
 	expect_kind(NULL, "inst-cn-beijing.cr.volces.com.evil.com", REG_GENERIC);
 }
 
-static void expect_ecr(const char *host, const char *account, const char *region, const char *domain, bool fips)
+static void expect_ecr(const char *host, const char *account, const char *region, const char *domain, bool fips,
+		       const char *api)
 {
 	struct reg_info i;
 	struct err e = {0};
@@ -59,18 +62,27 @@ static void expect_ecr(const char *host, const char *account, const char *region
 	assert_string_equal(i.region, region);
 	assert_string_equal(i.domain, domain);
 	assert_int_equal(i.fips, fips);
+	char *endpoint = ecr_api_endpoint(&i);
+	assert_string_equal(endpoint, api);
+	free(endpoint);
 	reg_info_release(&i);
 }
 
 static void test_ecr(void **state)
 {
 	(void)state;
-	expect_ecr("123456789012.dkr.ecr.us-west-2.amazonaws.com", "123456789012", "us-west-2", "amazonaws.com", false);
-	expect_ecr("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "123456789012", "us-gov-west-1", "amazonaws.com", true);
-	expect_ecr("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "123456789012", "cn-north-1", "amazonaws.com.cn", false);
-	expect_ecr("123456789012.dkr-ecr.eu-west-1.on.aws", "123456789012", "eu-west-1", "on.aws", false);
-	expect_ecr("123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu", "123456789012", "eusc-de-east-1", "amazonaws.eu", false);
-	expect_ecr("123456789012.dkr.ecr.us-west-2.amazonaws.com:443", "123456789012", "us-west-2", "amazonaws.com", false);
+	expect_ecr("123456789012.dkr.ecr.us-west-2.amazonaws.com", "123456789012", "us-west-2", "amazonaws.com", false,
+		   "https://api.ecr.us-west-2.amazonaws.com");
+	expect_ecr("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "123456789012", "us-gov-west-1",
+		   "amazonaws.com", true, "https://ecr-fips.us-gov-west-1.amazonaws.com");
+	expect_ecr("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "123456789012", "cn-north-1", "amazonaws.com.cn",
+		   false, "https://api.ecr.cn-north-1.amazonaws.com.cn");
+	expect_ecr("123456789012.dkr-ecr.eu-west-1.on.aws", "123456789012", "eu-west-1", "on.aws", false,
+		   "https://ecr.eu-west-1.api.aws");
+	expect_ecr("123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu", "123456789012", "eusc-de-east-1", "amazonaws.eu",
+		   false, "https://api.ecr.eusc-de-east-1.amazonaws.eu");
+	expect_ecr("123456789012.dkr.ecr.us-west-2.amazonaws.com:443", "123456789012", "us-west-2", "amazonaws.com",
+		   false, "https://api.ecr.us-west-2.amazonaws.com");
 }
 
 static void expect_volc(const char *host, const char *instance, const char *region)
