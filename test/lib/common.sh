@@ -113,6 +113,15 @@ _t_var() { # _t_var PREFIX NAME SUFFIX VALUE: export PREFIX_<NAME>_SUFFIX=VALUE
   export "${v?}"
 }
 
+# _t_export_tls PREFIX NAME TLSDIR [ADDR]: export PREFIX_<NAME>_CA (TLSDIR/ca.crt) and
+# PREFIX_<NAME>_CERTDIR (TLSDIR/certdir) of a t_make_ca TLSDIR; with ADDR, t_push and
+# t_inspect trust that CA at ADDR.
+_t_export_tls() {
+  _t_var "$1" "$2" CA "$3/ca.crt"
+  _t_var "$1" "$2" CERTDIR "$3/certdir"
+  [[ -z "${4:-}" ]] || T_REG_CERTDIR[$4]="$3/certdir"
+}
+
 _t_upper() { # NAME -> sanitized upper-case identifier part
   local n=${1^^}
   n=${n//[^A-Z0-9_]/_}
@@ -273,6 +282,51 @@ $(tail -n 30 "$log")}"
 $(tail -n 30 "$log")}"
 }
 
+# _t_write_conf FILE TEXT PORT: write TEXT (and a newline) to FILE, @PORT@ replaced by PORT.
+_t_write_conf() { printf '%s\n' "${2//@PORT@/$3}" >"$1"; }
+
+# _t_serve LABEL PORT OUT ERRLOG [PREPARE [ARGS...]] -- CMD [ARGS...]
+# Starts the server CMD (t_spawn, output to OUT, emptied first) and waits until it listens
+# on 127.0.0.1:PORT. With PORT empty the port comes from t_free_port, and a server that
+# finds it taken ("address already in use", any case, in OUT or ERRLOG) is started again
+# on another one, 5 tries at most. Each try runs PREPARE ARGS... PORT first (writes what
+# names the port, e.g. a config file; none when nothing stands before --), then CMD with
+# @PORT@ in its arguments replaced by the port. ERRLOG may be "". Sets _T_SERVE_PORT and
+# _T_SERVE_PID; fails showing the tails of ERRLOG and OUT if the server does not start.
+_t_serve() {
+  local label=$1 fixed_port=$2 out=$3 errlog=$4
+  shift 4
+  local prepare=()
+  while (($#)) && [[ "$1" != -- ]]; do
+    prepare+=("$1")
+    shift
+  done
+  (($#)) || t_fail "_t_serve $label: no -- CMD"
+  shift
+  local attempt port pid first=${errlog:-$out}
+  for ((attempt = 1; attempt <= 5; attempt++)); do
+    port=$fixed_port
+    [[ -n "$port" ]] || port=$(t_free_port)
+    ((${#prepare[@]} == 0)) || "${prepare[@]}" "$port"
+    : >"$out"
+    t_spawn "$out" "${@//@PORT@/$port}"
+    pid=$T_SPAWNED_PID
+    if _t_listening "$pid" "$port"; then
+      _T_SERVE_PORT=$port
+      _T_SERVE_PID=$pid
+      return 0
+    fi
+    t_stop "$pid"
+    if [[ -z "$fixed_port" ]] && grep -qsi "address already in use" "$out" ${errlog:+"$errlog"}; then
+      t_log "$label: port $port taken, retrying"
+      continue
+    fi
+    t_fail "$label did not start on 127.0.0.1:$port; tail of $first:
+$(tail -n 30 "$first")${errlog:+ $(tail -n 10 "$out")}"
+  done
+  t_fail "$label: no usable port after 5 attempts"
+}
+
 # ---------------------------------------------------------------- TLS
 
 # t_make_ca DIR: throwaway CA (DIR/ca.crt, DIR/ca.key) and server cert for 127.0.0.1 and
@@ -316,6 +370,61 @@ _t_export_registry() {
   _t_var REG "$N" DIR "$dir"
 }
 
+# _t_registry_run LABEL DIR ROOT PORT DELETE TLS REDIRECT AUTH_YAML: docker-registry with
+# config DIR/config.yml and log DIR/registry.log, on PORT or a free port (see _t_serve).
+# Storage ROOT, delete enabled: DELETE (true|false); TLS 1: HTTPS with DIR/tls/server.{crt,key}
+# (t_make_ca DIR/tls); REDIRECT: the redirect middleware's base URL ("" for none);
+# AUTH_YAML: the auth: section ("" for none). Sets _T_SERVE_PORT and _T_SERVE_PID.
+_t_registry_run() {
+  local label=$1 dir=$2 root=$3 port=$4 delete=$5 tls=$6 redirect=$7 auth_yaml=$8
+  local tls_yaml="" mw_yaml="" cfg
+  if ((tls)); then
+    tls_yaml="  tls:
+    certificate: $dir/tls/server.crt
+    key: $dir/tls/server.key"
+  fi
+  if [[ -n "$redirect" ]]; then
+    [[ "$redirect" == http://* || "$redirect" == https://* ]] ||
+      t_fail "--redirect wants an http(s):// base URL"
+    mw_yaml="middleware:
+  storage:
+    - name: redirect
+      options:
+        baseurl: $redirect"
+  fi
+  cfg=$(
+    cat <<EOF
+version: 0.1
+log:
+  level: info
+  formatter: text
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $root
+  delete:
+    enabled: $delete
+  maintenance:
+    uploadpurging:
+      enabled: false
+  redirect:
+    disable: false
+http:
+  addr: 127.0.0.1:@PORT@
+  secret: imgpull-test-$RANDOM$RANDOM
+$tls_yaml
+health:
+  storagedriver:
+    enabled: false
+$auth_yaml
+$mw_yaml
+EOF
+  )
+  _t_serve "$label" "$port" "$dir/registry.log" "" _t_write_conf "$dir/config.yml" "$cfg" -- \
+    docker-registry serve "$dir/config.yml"
+}
+
 # t_registry_start NAME [--htpasswd USER:PASS] [--tls] [--redirect BASEURL] [--root DIR]
 #                       [--port PORT] [--no-delete]
 # Starts docker-registry (distribution 2.8) on 127.0.0.1. --redirect makes blob GET/HEAD
@@ -347,7 +456,7 @@ t_registry_start() {
   mkdir -p "$root"
   root=$(cd "$root" && pwd)
 
-  local auth_yaml="" tls_yaml="" mw_yaml="" scheme=http
+  local auth_yaml="" scheme=http
   if [[ -n "$creds" ]]; then
     [[ "$creds" == *:* ]] || t_fail "--htpasswd wants USER:PASS"
     htpasswd -Bbn "${creds%%:*}" "${creds#*:}" >"$dir/htpasswd" 2>/dev/null ||
@@ -360,66 +469,12 @@ t_registry_start() {
   if ((tls)); then
     t_make_ca "$dir/tls"
     scheme=https
-    tls_yaml="  tls:
-    certificate: $dir/tls/server.crt
-    key: $dir/tls/server.key"
-  fi
-  if [[ -n "$redirect" ]]; then
-    [[ "$redirect" == http://* || "$redirect" == https://* ]] ||
-      t_fail "--redirect wants an http(s):// base URL"
-    mw_yaml="middleware:
-  storage:
-    - name: redirect
-      options:
-        baseurl: $redirect"
   fi
 
-  local attempt fixed_port=$port log="$dir/registry.log" cfg="$dir/config.yml"
-  for attempt in 1 2 3 4 5; do
-    [[ -n "$fixed_port" ]] || port=$(t_free_port)
-    cat >"$cfg" <<EOF
-version: 0.1
-log:
-  level: info
-  formatter: text
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $root
-  delete:
-    enabled: $delete
-  maintenance:
-    uploadpurging:
-      enabled: false
-  redirect:
-    disable: false
-http:
-  addr: 127.0.0.1:$port
-  secret: imgpull-test-$RANDOM$RANDOM
-$tls_yaml
-health:
-  storagedriver:
-    enabled: false
-$auth_yaml
-$mw_yaml
-EOF
-    : >"$log"
-    t_spawn "$log" docker-registry serve "$cfg"
-    local pid=$T_SPAWNED_PID ok=0
-    if _t_listening "$pid" "$port"; then
-      ok=1
-      break
-    fi
-    t_stop "$pid"
-    if [[ -z "$fixed_port" ]] && grep -q "address already in use" "$log"; then
-      t_log "registry $name: port $port taken, retrying"
-      continue
-    fi
-    t_fail "registry $name did not start on 127.0.0.1:$port; tail of $log:
-$(tail -n 30 "$log")"
-  done
-  ((ok)) || t_fail "registry $name: no usable port after 5 attempts"
+  local log="$dir/registry.log" cfg="$dir/config.yml"
+  _t_registry_run "registry $name" "$dir" "$root" "$port" "$delete" "$tls" "$redirect" "$auth_yaml"
+  port=$_T_SERVE_PORT
+  local pid=$_T_SERVE_PID
 
   local addr="127.0.0.1:$port"
   _t_export_registry "$N" "$port" "$scheme" "$root" "$pid" "$log" "$cfg" "$dir"
@@ -430,11 +485,7 @@ $(tail -n 30 "$log")"
     _t_var REG "$N" HTPASSWD "$dir/htpasswd"
     T_REG_CREDS[$addr]=$creds
   fi
-  if ((tls)); then
-    _t_var REG "$N" CA "$dir/tls/ca.crt"
-    _t_var REG "$N" CERTDIR "$dir/tls/certdir"
-    T_REG_CERTDIR[$addr]="$dir/tls/certdir"
-  fi
+  ((tls == 0)) || _t_export_tls REG "$N" "$dir/tls" "$addr"
   [[ -z "$redirect" ]] || _t_var REG "$N" REDIRECT "$redirect"
 
   # It listens; make sure it answers (401 with htpasswd, 200 without).
@@ -447,7 +498,65 @@ $(tail -n 30 "$log")"
   t_log "registry $name on $scheme://$addr (pid $pid, root $root${creds:+, htpasswd}${redirect:+, redirect to $redirect})"
 }
 
-# ---------------------------------------------------------------- nginx blob store
+# ---------------------------------------------------------------- nginx
+
+# _t_nginx_run LABEL DIR PORT WORKERS CONNECTIONS COMMENT HTTP: nginx with prefix DIR
+# (DIR/nginx.conf, error.log, nginx.out, nginx.pid, nginx.lock, tmp/) on 127.0.0.1:PORT,
+# or on a free port, retried when taken (see _t_serve; LABEL names it in messages). Its
+# nginx.conf: "# COMMENT", WORKERS worker processes of CONNECTIONS connections, error_log
+# DIR/error.log, and http { } with the temp paths under DIR/tmp followed by HTTP, the
+# caller's part (log format, servers...), where @PORT@ stands for the port. nginx -t checks
+# it before each start. Sets _T_SERVE_PORT and _T_SERVE_PID.
+_t_nginx_run() {
+  local label=$1 dir=$2 port=$3 workers=$4 conns=$5 comment=$6 http=$7
+  mkdir -p "$dir/tmp"
+  local conf="# $comment
+user root;
+worker_processes $workers;
+daemon off;
+master_process on;
+pid $dir/nginx.pid;
+lock_file $dir/nginx.lock;
+error_log $dir/error.log info;
+events { worker_connections $conns; }
+http {
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+$http
+}"
+  _t_serve "$label" "$port" "$dir/nginx.out" "$dir/error.log" _t_nginx_conf "$label" "$dir" "$conf" -- \
+    nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+}
+
+# _t_nginx_conf LABEL DIR TEXT PORT: write DIR/nginx.conf (TEXT, @PORT@ = PORT); nginx -t.
+_t_nginx_conf() {
+  local label=$1 dir=$2 text=$3 port=$4 sock
+  # A unix socket left by an attempt that lost its port would keep this one from binding.
+  for sock in $(grep -o 'listen unix:[^; ]*' <<<"$text" | cut -d: -f2-); do
+    rm -f "$sock"
+  done
+  _t_write_conf "$dir/nginx.conf" "$text" "$port"
+  nginx -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/nginx-t.out" 2>&1 ||
+    t_fail "$label: nginx config test failed: $(cat "$dir/nginx-t.out")"
+}
+
+# _t_export_nginx PREFIX NAME SCHEME DIR: after _t_nginx_run, export PREFIX_<NAME>_{PORT,
+# ADDR,URL,PID} of the nginx started and its files PREFIX_<NAME>_{LOG,ERRLOG,CONF,DIR}
+# (DIR/access.log, DIR/error.log, DIR/nginx.conf, DIR).
+_t_export_nginx() {
+  local P=$1 N=$2 scheme=$3 dir=$4 port=$_T_SERVE_PORT
+  _t_var "$P" "$N" PORT "$port"
+  _t_var "$P" "$N" ADDR "127.0.0.1:$port"
+  _t_var "$P" "$N" URL "$scheme://127.0.0.1:$port"
+  _t_var "$P" "$N" PID "$_T_SERVE_PID"
+  _t_var "$P" "$N" LOG "$dir/access.log"
+  _t_var "$P" "$N" ERRLOG "$dir/error.log"
+  _t_var "$P" "$N" CONF "$dir/nginx.conf"
+  _t_var "$P" "$N" DIR "$dir"
+}
 
 # t_nginx_blobstore_start NAME ROOTDIR [--rate RATE] [--no-range] [--reject-auth] [--port PORT]
 #                         [--limit-req RATE] [--refuse-pct PCT]
@@ -478,8 +587,8 @@ t_nginx_blobstore_start() {
   mkdir -p "$root"
   root=$(cd "$root" && pwd)
   local dir="$T_WORK/nginx-$name"
-  mkdir -p "$dir/tmp"
-  local conf="$dir/nginx.conf" log="$dir/access.log" errlog="$dir/error.log" out="$dir/nginx.out"
+  mkdir -p "$dir"
+  local log="$dir/access.log"
   local loc=""
   [[ -z "$rate" ]] || loc+="      limit_rate $rate;"$'\n'
   ((norange == 0)) || loc+="      max_ranges 0;"$'\n'
@@ -494,75 +603,34 @@ t_nginx_blobstore_start() {
     httpextra+="  limit_req_zone \$server_name zone=blobs:1m rate=$limitreq;"
     loc+="      limit_req zone=blobs; limit_req_status 429; add_header Retry-After 1 always;"$'\n'
   fi
-
-  local attempt fixed_port=$port pid ok=0
-  for attempt in 1 2 3 4 5; do
-    [[ -n "$fixed_port" ]] || port=$(t_free_port)
-    cat >"$conf" <<EOF
-# generated by imgpull test/lib/common.sh
-user root;
-worker_processes 2;
-daemon off;
-master_process on;
-pid $dir/nginx.pid;
-lock_file $dir/nginx.lock;
-error_log $errlog info;
-events { worker_connections 1024; }
-http {
+  local http
+  http=$(
+    cat <<EOF
   types { }
   default_type application/octet-stream;
   log_format blob '\$remote_addr [\$time_iso8601] "\$request" \$status \$body_bytes_sent range="\$http_range" auth="\$http_authorization" rt=\$request_time conn=\$connection';
   access_log $log blob;
 $httpextra
-  client_body_temp_path $dir/tmp/body;
-  proxy_temp_path $dir/tmp/proxy;
-  fastcgi_temp_path $dir/tmp/fastcgi;
-  uwsgi_temp_path $dir/tmp/uwsgi;
-  scgi_temp_path $dir/tmp/scgi;
   sendfile on;
   tcp_nopush on;
   keepalive_timeout 65;
   keepalive_requests 100000;
   server_tokens off;
   server {
-    listen 127.0.0.1:$port;
+    listen 127.0.0.1:@PORT@;
     server_name localhost;
     root $root;
     location / {
 $loc    }
   }
-}
 EOF
-    : >"$log"
-    : >"$out"
-    nginx -t -q -p "$dir" -c "$conf" -e "$errlog" >"$dir/nginx-t.out" 2>&1 ||
-      t_fail "nginx config test failed: $(cat "$dir/nginx-t.out")"
-    t_spawn "$out" nginx -p "$dir" -c "$conf" -e "$errlog"
-    pid=$T_SPAWNED_PID
-    ok=0
-    if _t_listening "$pid" "$port"; then
-      ok=1
-      break
-    fi
-    t_stop "$pid"
-    if [[ -z "$fixed_port" ]] && grep -q "Address already in use" "$errlog" "$out"; then
-      t_log "nginx $name: port $port taken, retrying"
-      continue
-    fi
-    t_fail "nginx $name did not start on 127.0.0.1:$port; tail of $errlog:
-$(tail -n 30 "$errlog") $(tail -n 10 "$out")"
-  done
-  ((ok)) || t_fail "nginx $name: no usable port after 5 attempts"
-
-  _t_var BLOB "$N" PORT "$port"
-  _t_var BLOB "$N" ADDR "127.0.0.1:$port"
-  _t_var BLOB "$N" URL "http://127.0.0.1:$port"
-  _t_var BLOB "$N" LOG "$log"
-  _t_var BLOB "$N" ERRLOG "$errlog"
-  _t_var BLOB "$N" PID "$pid"
+  )
+  : >"$log"
+  _t_nginx_run "nginx $name" "$dir" "$port" 2 1024 "generated by imgpull test/lib/common.sh" "$http"
+  port=$_T_SERVE_PORT
+  local pid=$_T_SERVE_PID
+  _t_export_nginx BLOB "$N" http "$dir"
   _t_var BLOB "$N" ROOT "$root"
-  _t_var BLOB "$N" CONF "$conf"
-  _t_var BLOB "$N" DIR "$dir"
   t_log "blob store $name on http://127.0.0.1:$port (pid $pid, root $root${rate:+, rate $rate}$( ((norange)) && echo ', no ranges')$( ((rejectauth)) && echo ', rejects Authorization'))"
 }
 

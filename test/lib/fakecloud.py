@@ -58,8 +58,6 @@ import http.server
 import json
 import os
 import re
-import signal
-import ssl
 import sys
 import threading
 import time
@@ -816,10 +814,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         "The AWS JSON protocol wants POST /", None, None, "method")
 
 
-class TLSServer(tokenserver.TLSServer):
-    ctx = None
-
-
 def parse_key(spec):
     if ":" not in spec:
         raise argparse.ArgumentTypeError("want ACCESS_KEY_ID:SECRET, got no ':'")
@@ -1038,27 +1032,15 @@ def main():
 
     state = State(args)
     Handler.state = state
-    scheme = "http"
-    server_cls = http.server.ThreadingHTTPServer
-    if args.tls_cert:
-        scheme = "https"
-        server_cls = TLSServer
-        TLSServer.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        TLSServer.ctx.load_cert_chain(args.tls_cert, args.tls_key)
-    srv = server_cls(("127.0.0.1", args.port), Handler)
-    srv.daemon_threads = True
 
-    def stop(signum, frame):
-        state.write_log("shutdown")
-        os._exit(0)
+    def ready(scheme):
+        state.write_log("listening %s://127.0.0.1:%d region=%s keys=%s volc=%s/%s public=%s" % (
+            scheme, args.port, args.region, ",".join(sorted(state.keys)) or "-",
+            args.volc_region, args.volc_instance, "jwt" if state.issuer else "-"))
+        print("fakecloud on %s://127.0.0.1:%d" % (scheme, args.port), flush=True)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    state.write_log("listening %s://127.0.0.1:%d region=%s keys=%s volc=%s/%s public=%s" % (
-        scheme, args.port, args.region, ",".join(sorted(state.keys)) or "-",
-        args.volc_region, args.volc_instance, "jwt" if state.issuer else "-"))
-    print("fakecloud on %s://127.0.0.1:%d" % (scheme, args.port), flush=True)
-    srv.serve_forever()
+    tokenserver.serve(args.port, Handler, args.tls_cert, args.tls_key,
+                      on_stop=lambda: state.write_log("shutdown"), on_ready=ready)
     return 0
 
 

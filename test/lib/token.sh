@@ -122,114 +122,44 @@ t_token_registry_start() {
     -days 3 -subj "/CN=$TOKEN_ISSUER" >"$tdir/openssl.log" 2>&1 ||
     t_fail "openssl (token signing key) failed: $(tail -n 20 "$tdir/openssl.log")"
 
-  local scheme=http tscheme=http tls_yaml="" mw_yaml="" ts_tls=()
+  local scheme=http tscheme=http ts_tls=()
   if ((tls || token_tls)); then
     t_make_ca "$dir/tls"
   fi
-  if ((tls)); then
-    scheme=https
-    tls_yaml="  tls:
-    certificate: $dir/tls/server.crt
-    key: $dir/tls/server.key"
-  fi
+  ((tls == 0)) || scheme=https
   if ((token_tls)); then
     tscheme=https
     ts_tls=(--tls-cert "$dir/tls/server.crt" --tls-key "$dir/tls/server.key")
   fi
-  if [[ -n "$redirect" ]]; then
-    [[ "$redirect" == http://* || "$redirect" == https://* ]] ||
-      t_fail "--redirect wants an http(s):// base URL"
-    mw_yaml="middleware:
-  storage:
-    - name: redirect
-      options:
-        baseurl: $redirect"
-  fi
 
   # Token server first: the registry's config names its realm.
-  local attempt tport tpid tlog="$tdir/token.log" tout="$tdir/tokenserver.out" ok=0
-  for attempt in 1 2 3 4 5; do
-    tport=$(t_free_port)
-    : >"$tout"
-    t_spawn "$tout" "$T_PY" "$T_LIB_DIR/tokenserver.py" --port "$tport" \
-      --key "$tdir/key.pem" --cert "$tdir/cert.pem" --issuer "$TOKEN_ISSUER" \
-      --service "$service" --pusher "$TOKEN_PUSH_CREDS" \
-      --log "$tlog" "${ts_tls[@]}" "${ts_args[@]}"
-    tpid=$T_SPAWNED_PID
-    if _t_listening "$tpid" "$tport"; then
-      ok=1
-      break
-    fi
-    t_stop "$tpid"
-    grep -q "Address already in use" "$tout" || break
-    t_log "token server $name: port $tport taken, retrying"
-  done
-  ((ok)) || t_fail "token server $name did not start; tail of $tout:
-$(tail -n 30 "$tout")"
+  local tlog="$tdir/token.log" tout="$tdir/tokenserver.out"
+  _t_serve "token server $name" "" "$tout" "" -- "$T_PY" "$T_LIB_DIR/tokenserver.py" --port @PORT@ \
+    --key "$tdir/key.pem" --cert "$tdir/cert.pem" --issuer "$TOKEN_ISSUER" \
+    --service "$service" --pusher "$TOKEN_PUSH_CREDS" \
+    --log "$tlog" "${ts_tls[@]}" "${ts_args[@]}"
+  local tport=$_T_SERVE_PORT tpid=$_T_SERVE_PID
   local realm="$tscheme://127.0.0.1:$tport$realm_path"
 
-  local fixed_port=$port log="$dir/registry.log" cfg="$dir/config.yml" pid
-  ok=0
-  for attempt in 1 2 3 4 5; do
-    [[ -n "$fixed_port" ]] || port=$(t_free_port)
-    cat >"$cfg" <<EOF
-version: 0.1
-log:
-  level: info
-  formatter: text
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $root
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-  redirect:
-    disable: false
-http:
-  addr: 127.0.0.1:$port
-  secret: imgpull-test-$RANDOM$RANDOM
-$tls_yaml
-health:
-  storagedriver:
-    enabled: false
-auth:
+  local log="$dir/registry.log" cfg="$dir/config.yml" auth_yaml="auth:
   token:
     realm: $realm
     service: $service
     issuer: $TOKEN_ISSUER
-    rootcertbundle: $tdir/cert.pem
-$mw_yaml
-EOF
-    : >"$log"
-    t_spawn "$log" docker-registry serve "$cfg"
-    pid=$T_SPAWNED_PID
-    if _t_listening "$pid" "$port"; then
-      ok=1
-      break
-    fi
-    t_stop "$pid"
-    if [[ -z "$fixed_port" ]] && grep -q "address already in use" "$log"; then
-      t_log "token registry $name: port $port taken, retrying"
-      continue
-    fi
-    t_fail "token registry $name did not start on 127.0.0.1:$port; tail of $log:
-$(tail -n 30 "$log")"
-  done
-  ((ok)) || t_fail "token registry $name: no usable port after 5 attempts"
+    rootcertbundle: $tdir/cert.pem"
+  _t_registry_run "token registry $name" "$dir" "$root" "$port" true "$tls" "$redirect" "$auth_yaml"
+  port=$_T_SERVE_PORT
+  local pid=$_T_SERVE_PID
 
   local addr="127.0.0.1:$port"
   _t_export_registry "$N" "$port" "$scheme" "$root" "$pid" "$log" "$cfg" "$dir"
   _t_var REG "$N" PUSH_CREDS "$TOKEN_PUSH_CREDS"
   T_REG_CREDS[$addr]=$TOKEN_PUSH_CREDS
-  if ((tls || token_tls)); then
-    _t_var REG "$N" CA "$dir/tls/ca.crt"
-    _t_var REG "$N" CERTDIR "$dir/tls/certdir"
+  if ((tls)); then
+    _t_export_tls REG "$N" "$dir/tls" "$addr"
+  elif ((token_tls)); then
+    _t_export_tls REG "$N" "$dir/tls"
   fi
-  ((tls == 0)) || T_REG_CERTDIR[$addr]="$dir/tls/certdir"
   [[ -z "$redirect" ]] || _t_var REG "$N" REDIRECT "$redirect"
   _t_var TOKEN "$N" PORT "$tport"
   _t_var TOKEN "$N" URL "$tscheme://127.0.0.1:$tport"

@@ -361,6 +361,35 @@ class TLSServer(http.server.ThreadingHTTPServer):
         super().finish_request(request, client_address)
 
 
+def serve(port, handler, tls_cert=None, tls_key=None, on_stop=None, on_ready=None):
+    """Serve handler on 127.0.0.1:port (HTTPS with tls_cert and tls_key, the handshake in
+    the request's thread) until SIGTERM or SIGINT. on_ready(scheme) runs once the port is
+    bound, before serving; at the signal on_stop() runs and the process exits 0 at once.
+    (fakecloud.py serves this way too.)"""
+    scheme = "http"
+    server_cls = http.server.ThreadingHTTPServer
+    ctx = None
+    if tls_cert:
+        scheme = "https"
+        server_cls = TLSServer
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(tls_cert, tls_key)
+    srv = server_cls(("127.0.0.1", port), handler)
+    srv.ctx = ctx
+    srv.daemon_threads = True
+
+    def stop(signum, frame):
+        if on_stop:
+            on_stop()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if on_ready:
+        on_ready(scheme)
+    srv.serve_forever()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, required=True)
@@ -409,27 +438,17 @@ def main():
 
     state = State(args, policy, Issuer(args))
     Handler.state = state
-    scheme = "http"
-    server_cls = http.server.ThreadingHTTPServer
-    if args.tls_cert:
-        scheme = "https"
-        server_cls = TLSServer
-        TLSServer.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        TLSServer.ctx.load_cert_chain(args.tls_cert, args.tls_key)
-    srv = server_cls(("127.0.0.1", args.port), Handler)
-    srv.daemon_threads = True
 
-    def stop(signum, frame):
-        state.write_log("shutdown tokens_issued=%d" % state.issued)
-        os._exit(0)
+    def ready(scheme):
+        state.write_log("listening %s://127.0.0.1:%d%s service=%s issuer=%s kid=%s%s" % (
+            scheme, args.port, ",".join(args.realm_path), args.service, args.issuer,
+            state.issuer.kid, "".join(" deny=" + d for d in args.deny_path)))
+        print("tokenserver on %s://127.0.0.1:%d%s" % (scheme, args.port, args.realm_path[0]),
+              flush=True)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    state.write_log("listening %s://127.0.0.1:%d%s service=%s issuer=%s kid=%s%s" % (
-        scheme, args.port, ",".join(args.realm_path), args.service, args.issuer, state.issuer.kid,
-        "".join(" deny=" + d for d in args.deny_path)))
-    print("tokenserver on %s://127.0.0.1:%d%s" % (scheme, args.port, args.realm_path[0]), flush=True)
-    srv.serve_forever()
+    serve(args.port, Handler, args.tls_cert, args.tls_key,
+          on_stop=lambda: state.write_log("shutdown tokens_issued=%d" % state.issued),
+          on_ready=ready)
 
 
 if __name__ == "__main__":
