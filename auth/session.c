@@ -272,6 +272,10 @@ static int header_once(struct auth_session *s, const char *path, const char *sco
 		} else {
 			struct auth_token *t = put_token(s, scope);
 			t->value = basic_value(use);
+			if (use == &s->xch.cred) { // an ECR token: renewed ahead of its expiry
+				t->obtained = time(NULL);
+				t->expires = s->xch.expires;
+			}
 			*out = xstrdup(t->value);
 		}
 	} else {
