@@ -423,6 +423,13 @@ int sign_format_time(char datetime[17], char date[9], time_t t, struct err *e)
 	return 0;
 }
 
+int sign_stamp_init(struct sign_stamp *st, time_t when, const struct sign_request *req, struct err *e)
+{
+	if (sign_format_time(st->datetime, st->date, when, e) < 0)
+		return -1;
+	return sign_sha256_hex(st->payload, req->body, req->body_len, e);
+}
+
 void sign_result_release(struct sign_result *r)
 {
 	if (!r)
@@ -458,8 +465,8 @@ static int check_field(const char *what, const char *v, struct err *e)
 
 static int compute(struct sign_result *out, const struct sign_scheme *s,
 		   const struct sign_request *req, const char *access_key, const char *secret_key,
-		   const char *region, const char *service, const char *datetime, const char *date,
-		   const char *payload_hex, const struct sign_header *extra, size_t nextra,
+		   const char *region, const char *service, const struct sign_stamp *st,
+		   const struct sign_header *extra, size_t nextra,
 		   const struct sign_header *unsigned_add, size_t nunsigned, struct err *e)
 {
 	if (check_field("access key", access_key, e) < 0 || check_field("region", region, e) < 0 ||
@@ -476,14 +483,14 @@ static int compute(struct sign_result *out, const struct sign_scheme *s,
 					       unsigned_add[i].name);
 	_cleanup_free_ char *signed_headers = NULL;
 	if (canon_request(&out->canonical_request, &signed_headers, req, extra, nextra,
-			  s->normalize, payload_hex, e) < 0)
+			  s->normalize, st->payload, e) < 0)
 		return -1;
-	_cleanup_free_ char *scope = xasprintf("%s/%s/%s/%s", date, region, service, s->terminal);
-	if (sign_string_to_sign(&out->string_to_sign, s->algorithm, datetime, scope,
+	_cleanup_free_ char *scope = xasprintf("%s/%s/%s/%s", st->date, region, service, s->terminal);
+	if (sign_string_to_sign(&out->string_to_sign, s->algorithm, st->datetime, scope,
 				out->canonical_request, e) < 0)
 		return -1;
 	unsigned char key[SIGN_SHA256_LEN], mac[SIGN_SHA256_LEN];
-	int r = sign_derive_key(key, s->key_prefix, secret_key, date, region, service, s->terminal,
+	int r = sign_derive_key(key, s->key_prefix, secret_key, st->date, region, service, s->terminal,
 				e);
 	if (r == 0)
 		r = sign_hmac_sha256(mac, key, sizeof(key), out->string_to_sign,
@@ -508,13 +515,13 @@ static int compute(struct sign_result *out, const struct sign_scheme *s,
 
 int sign_compute(struct sign_result *out, const struct sign_scheme *s,
 		 const struct sign_request *req, const char *access_key, const char *secret_key,
-		 const char *region, const char *service, const char *datetime, const char *date,
-		 const char *payload_hex, const struct sign_header *extra, size_t nextra,
+		 const char *region, const char *service, const struct sign_stamp *st,
+		 const struct sign_header *extra, size_t nextra,
 		 const struct sign_header *unsigned_add, size_t nunsigned, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
-	if (compute(out, s, req, access_key, secret_key, region, service, datetime, date,
-		    payload_hex, extra, nextra, unsigned_add, nunsigned, e) < 0) {
+	if (compute(out, s, req, access_key, secret_key, region, service, st, extra, nextra,
+		    unsigned_add, nunsigned, e) < 0) {
 		sign_result_release(out);
 		return -1;
 	}

@@ -107,14 +107,24 @@ struct sign_scheme {
 // Formats t (UTC) as YYYYMMDDTHHMMSSZ into datetime[17] and YYYYMMDD into date[9].
 int sign_format_time(char datetime[17], char date[9], time_t t, struct err *e);
 
+// When a request is signed and what its body hashes to: both schemes put these
+// in headers they add and in the string they sign.
+struct sign_stamp {
+	char datetime[17];
+	char date[9];
+	char payload[SIGN_HEX_LEN + 1]; // hex SHA-256 of the body
+};
+
+int sign_stamp_init(struct sign_stamp *st, time_t when, const struct sign_request *req, struct err *e);
+
 // Runs a scheme: canonical request, string to sign, key chain, signature and
 // Authorization value, into out (zeroed first; released again on failure).
 // extra are the headers the signer adds and signs (their values are copied
 // into out->add); unsigned_add go into out->add after them, not signed.
 int sign_compute(struct sign_result *out, const struct sign_scheme *s,
 		 const struct sign_request *req, const char *access_key, const char *secret_key,
-		 const char *region, const char *service, const char *datetime, const char *date,
-		 const char *payload_hex, const struct sign_header *extra, size_t nextra,
+		 const char *region, const char *service, const struct sign_stamp *st,
+		 const struct sign_header *extra, size_t nextra,
 		 const struct sign_header *unsigned_add, size_t nunsigned, struct err *e);
 
 #endif

@@ -6,6 +6,7 @@
 #define IMGPULL_AUTH_CLOUDAPI_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <time.h>
 
 #include "auth/canonical.h"
@@ -21,6 +22,11 @@ struct auth_exchange {
 };
 
 void auth_exchange_release(struct auth_exchange *x);
+// True while x holds a credential or token from an API call.
+static inline bool auth_exchange_held(const struct auth_exchange *x)
+{
+	return x->bearer || x->cred.username;
+}
 
 // The first of the environment variables names (NULL-terminated) that is set,
 // else def; malloc'd.

@@ -110,23 +110,6 @@ int auth_cred_from_b64(struct auth_cred *c, const char *b64, const char *what, s
 	return 0;
 }
 
-char *auth_normalize_host(const char *key)
-{
-	const char *p = strstr(key, "://");
-	p = p ? p + 3 : key;
-	size_t n = strcspn(p, "/");
-	char *h = xstrndup(p, n);
-	for (char *c = h; *c; c++)
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (char)(*c - 'A' + 'a');
-	const char *hub = auth_docker_hub_alias(h);
-	if (hub) {
-		free(h);
-		h = xstrdup(hub);
-	}
-	return h;
-}
-
 char *auth_key_display(const char *key)
 {
 	size_t n = strnlen(key, 129);

@@ -55,8 +55,6 @@ void auth_cred_release(struct auth_cred *c);
 void auth_cred_copy(struct auth_cred *dst, const struct auth_cred *src);
 // Splits a base64 "user:pass" value; ERR_AUTH naming `what` (never the value) on failure.
 int auth_cred_from_b64(struct auth_cred *c, const char *b64, const char *what, struct err *e);
-// Docker Hub has several names; folds them to "docker.io" and strips scheme and /v1/ paths.
-char *auth_normalize_host(const char *key);
 
 // ---- shared by the providers in auth/ ----
 

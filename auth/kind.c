@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/hostmatch.h"
 #include "util/mem.h"
 
 #define NVCF_PREFIX "NVCF_REGISTRIES_RECOGNIZED_CONTAINER_"
@@ -208,8 +209,7 @@ static enum reg_kind from_hostname(const char *h, struct reg_info *out)
 		return REG_NGC;
 	if (suffix_is(h, "azurecr.io") || suffix_is(h, "azurecr.cn") || suffix_is(h, "azurecr.us"))
 		return REG_ACR;
-	if (!strcmp(h, "docker.io") || !strcmp(h, "index.docker.io") ||
-	    !strcmp(h, "registry-1.docker.io") || !strcmp(h, "registry.hub.docker.com"))
+	if (auth_docker_hub_alias(h))
 		return REG_DOCKERHUB;
 	if (suffix_is(h, "jfrog.io"))
 		return REG_ARTIFACTORY;

@@ -54,7 +54,6 @@ void auth_session_release(struct auth_session *s)
 	free(s->cred_source);
 	reg_info_release(&s->info);
 	auth_exchange_release(&s->xch);
-	auth_challenges_release(&s->last);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -78,6 +77,16 @@ static void adopt_challenge(struct auth_session *s, const struct auth_challenges
 	}
 }
 
+const char *auth_scheme_name(enum auth_scheme s)
+{
+	switch (s) {
+	case AUTH_NONE: return "none";
+	case AUTH_BASIC: return "basic";
+	case AUTH_BEARER: return "bearer";
+	default: return "unknown";
+	}
+}
+
 int auth_session_probe(struct auth_session *s, struct err *e)
 {
 	if (s->scheme != AUTH_UNKNOWN)
@@ -85,16 +94,13 @@ int auth_session_probe(struct auth_session *s, struct err *e)
 	_cleanup_free_ char *url = xasprintf("%s/v2/", s->base_url);
 	struct http_resp r;
 	struct http_req req = {.url = url, .max_body = PROBE_BODY_MAX};
-	if (http_get(s->cfg, &req, &r, e) < 0)
+	if (http_request(s->cfg, &req, &r, e) < 0)
 		return err_wrap(e, "cannot reach registry %s", s->host);
 	int ret = 0;
 	if (r.status == 200) {
 		s->scheme = AUTH_NONE;
 	} else if (r.status == 401) {
 		adopt_challenge(s, &r.challenges);
-		auth_challenges_release(&s->last);
-		s->last = r.challenges;
-		memset(&r.challenges, 0, sizeof(r.challenges));
 		enum reg_kind k = reg_kind_from_realm(s->info.kind, s->realm);
 		if (k != s->info.kind) {
 			s->info.kind = k;
@@ -108,8 +114,7 @@ int auth_session_probe(struct auth_session *s, struct err *e)
 	} else {
 		ret = err_set(e, ERR_NETWORK, "registry %s: GET /v2/ answered HTTP %ld", s->host, r.status);
 	}
-	log_debug("registry %s: auth scheme %s", s->host,
-		  s->scheme == AUTH_NONE ? "none" : s->scheme == AUTH_BASIC ? "basic" : s->scheme == AUTH_BEARER ? "bearer" : "?");
+	log_debug("registry %s: auth scheme %s", s->host, auth_scheme_name(s->scheme));
 	http_resp_release(&r);
 	return ret;
 }
@@ -154,6 +159,12 @@ static char *url_escape(const char *s)
 	return r;
 }
 
+static int no_credential(const struct auth_session *s, struct err *e)
+{
+	return err_set(e, ERR_AUTH, "registry %s requires authentication and no registry credential found for hostname %s",
+		       s->host, s->host);
+}
+
 // GET {realm}?service=..&scope=.. with Basic credentials when we have them.
 static int fetch_token(struct auth_session *s, const char *scope, const struct auth_cred *cred,
 		       struct auth_token *t, struct err *e)
@@ -171,7 +182,7 @@ static int fetch_token(struct auth_session *s, const char *scope, const struct a
 	_cleanup_free_ char *basic = cred ? basic_value(cred) : NULL;
 	struct http_resp r;
 	struct http_req req = {.url = url, .authorization = basic, .max_body = TOKEN_BODY_MAX, .follow = false};
-	int rc = http_get(s->cfg, &req, &r, e);
+	int rc = http_request(s->cfg, &req, &r, e);
 	if (basic)
 		explicit_bzero(basic, strlen(basic));
 	if (rc < 0)
@@ -181,8 +192,7 @@ static int fetch_token(struct auth_session *s, const char *scope, const struct a
 	if (r.status == 401 || r.status == 403) {
 		ret = cred ? err_set(e, ERR_AUTH, "registry %s rejected the credential from %s (token endpoint: HTTP %ld)",
 				     s->host, cred->source, r.status)
-			   : err_set(e, ERR_AUTH, "registry %s requires authentication and no registry credential found for hostname %s",
-				     s->host, s->host);
+			   : no_credential(s, e);
 		goto out;
 	}
 	if (r.status != 200) {
@@ -229,7 +239,7 @@ static int exchange(struct auth_session *s, const struct auth_cred *cred, const 
 	if (k != REG_ECR && k != REG_ECR_PUBLIC && k != REG_VOLCENGINE)
 		return 0;
 	time_t now = time(NULL);
-	if ((s->xch.bearer || s->xch.cred.username) && now + TOKEN_MARGIN_S < s->xch.expires) {
+	if (auth_exchange_held(&s->xch) && now + TOKEN_MARGIN_S < s->xch.expires) {
 		*use = &s->xch.cred;
 		return 0;
 	}
@@ -267,8 +277,7 @@ static int header_once(struct auth_session *s, const char *path, const char *sco
 		*out = xstrdup(t->value);
 	} else if (s->scheme == AUTH_BASIC) {
 		if (!use) {
-			ret = err_set(e, ERR_AUTH, "registry %s requires authentication and no registry credential found for hostname %s",
-				      s->host, s->host);
+			ret = no_credential(s, e);
 		} else {
 			struct auth_token *t = put_token(s, scope);
 			t->value = basic_value(use);
@@ -348,7 +357,7 @@ void auth_session_reject(struct auth_session *s, const char *path, const struct 
 		free(t->value);
 		t->value = NULL;
 	}
-	if (s->xch.bearer || s->xch.cred.username) // the registry no longer takes it
+	if (auth_exchange_held(&s->xch)) // the registry no longer takes it
 		auth_exchange_release(&s->xch);
 	secrets_rotated(s);
 	if (s->info.kind == REG_NGC) {

@@ -33,7 +33,6 @@ struct auth_session {
 	struct auth_store *store;
 	struct reg_info info; // the registry's kind decides how a credential becomes a token
 	struct auth_exchange xch; // from a cloud token API (ECR, ECR public, Volcengine), cached
-	struct auth_challenges last; // the challenge the probe saw (for `imgpull auth`)
 	enum auth_scheme scheme;
 	char *realm;
 	char *service;   // NULL when the challenge has none (nvcr.io)
@@ -47,6 +46,8 @@ struct auth_session {
 int auth_session_init(struct auth_session *s, const char *host, const struct http_config *cfg,
 		      struct auth_store *store, const struct reg_kinds *kinds, struct err *e);
 void auth_session_release(struct auth_session *s);
+// "none", "basic", "bearer" or "unknown".
+const char *auth_scheme_name(enum auth_scheme s);
 // GET /v2/ without credentials and learn the scheme. Idempotent.
 int auth_session_probe(struct auth_session *s, struct err *e);
 // The Authorization value for a pull of repository path (NULL for anonymous

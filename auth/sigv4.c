@@ -13,16 +13,15 @@ int sigv4_sign(const struct sign_request *req, const struct sigv4_params *p,
 	       struct sign_result *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
-	char datetime[17], date[9], payload[SIGN_HEX_LEN + 1];
-	if (sign_format_time(datetime, date, p->when, e) < 0 ||
-	    sign_sha256_hex(payload, req->body, req->body_len, e) < 0)
+	struct sign_stamp st;
+	if (sign_stamp_init(&st, p->when, req, e) < 0)
 		return -1;
 
 	struct sign_header extra[3], after[1];
 	size_t nextra = 0, nafter = 0;
-	extra[nextra++] = (struct sign_header){ "X-Amz-Date", datetime };
+	extra[nextra++] = (struct sign_header){ "X-Amz-Date", st.datetime };
 	if (p->sign_body)
-		extra[nextra++] = (struct sign_header){ "X-Amz-Content-Sha256", payload };
+		extra[nextra++] = (struct sign_header){ "X-Amz-Content-Sha256", st.payload };
 	if (p->session_token && *p->session_token) {
 		// STS-style callers (the suite's "omit_session_token") sign without the
 		// token and only then attach it.
@@ -36,5 +35,5 @@ int sigv4_sign(const struct sign_request *req, const struct sigv4_params *p,
 	struct sign_scheme s = sigv4_scheme;
 	s.normalize = p->normalize_path;
 	return sign_compute(out, &s, req, p->access_key, p->secret_key, p->region, p->service,
-			    datetime, date, payload, extra, nextra, after, nafter, e);
+			    &st, extra, nextra, after, nafter, e);
 }

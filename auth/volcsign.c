@@ -14,16 +14,15 @@ int volc_sign(const struct sign_request *req, const struct volc_params *p,
 	      struct sign_result *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
-	char datetime[17], date[9], payload[SIGN_HEX_LEN + 1];
-	if (sign_format_time(datetime, date, p->when, e) < 0 ||
-	    sign_sha256_hex(payload, req->body, req->body_len, e) < 0)
+	struct sign_stamp st;
+	if (sign_stamp_init(&st, p->when, req, e) < 0)
 		return -1;
 	// The official SDKs send and sign the body hash on every call, GET included
 	// (content-type;host;x-content-sha256;x-date); our requests look the same.
 	const struct sign_header extra[] = {
-		{ "X-Date", datetime },
-		{ "X-Content-Sha256", payload },
+		{ "X-Date", st.datetime },
+		{ "X-Content-Sha256", st.payload },
 	};
 	return sign_compute(out, &volc_scheme, req, p->access_key, p->secret_key, p->region,
-			    p->service, datetime, date, payload, extra, 2, NULL, 0, e);
+			    p->service, &st, extra, 2, NULL, 0, e);
 }

@@ -29,16 +29,6 @@ static void usage(FILE *f)
 	fprintf(f, "  -v, --verbose              diagnostic log on stderr (twice: debug)\n");
 }
 
-static const char *scheme_name(enum auth_scheme s)
-{
-	switch (s) {
-	case AUTH_NONE: return "none (anonymous access)";
-	case AUTH_BASIC: return "basic";
-	case AUTH_BEARER: return "bearer";
-	default: return "unknown";
-	}
-}
-
 static void print_expiry(const char *what, time_t expires, const char *note)
 {
 	char when[32];
@@ -70,14 +60,15 @@ static int check_image(struct pull_registries *regs, const char *refstr, struct 
 	if (s->scheme == AUTH_BEARER)
 		printf("  %-11s bearer, realm %s, service %s\n", "scheme", s->realm, s->service ? s->service : "(none)");
 	else
-		printf("  %-11s %s\n", "scheme", scheme_name(s->scheme));
+		printf("  %-11s %s%s\n", "scheme", auth_scheme_name(s->scheme),
+		       s->scheme == AUTH_NONE ? " (anonymous access)" : "");
 	int r = auth_session_header(s, ref.path, &authz, e);
 	printf("  %-11s %s\n", "credential", s->cred_source ? s->cred_source : "none matched: anonymous");
 	if (authz)
 		explicit_bzero(authz, strlen(authz));
 	if (r < 0)
 		goto out;
-	if (s->xch.bearer || s->xch.cred.username)
+	if (auth_exchange_held(&s->xch))
 		print_expiry("api token", s->xch.expires, " (from the registry's GetAuthorizationToken API)");
 	long ttl = auth_session_token_ttl(s, ref.path);
 	if (s->scheme == AUTH_NONE)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared libcurl settings (TLS, --connect-to, plain-HTTP hosts, timeouts) and a
-// small blocking GET for manifests, tokens and probes, with a capped body.
+// small blocking request (GET for manifests, tokens and probes; POST for the cloud
+// token APIs), with a capped body.
 #ifndef IMGPULL_PULL_HTTP_H
 #define IMGPULL_PULL_HTTP_H
 
@@ -72,11 +73,6 @@ struct http_req {
 // at max_body (ERR_NETWORK "response too large" beyond). On failure r holds nothing.
 int http_request(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
 		 struct err *e);
-static inline int http_get(const struct http_config *cfg, const struct http_req *req,
-			   struct http_resp *r, struct err *e)
-{
-	return http_request(cfg, req, r, e);
-}
 
 // Retry delay for attempt n (0-based): exponential from 250 ms with jitter,
 // at most 30 s; a Retry-After (seconds or HTTP date) wins when larger.

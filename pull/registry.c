@@ -71,7 +71,7 @@ int pull_repo_get(struct pull_repo *repo, const char *suffix, const char *accept
 			return -1;
 		struct http_req req = {.url = url, .authorization = authz, .accept = accept,
 				       .max_body = max, .follow = true};
-		int rc = http_get(reg->auth.cfg, &req, r, e);
+		int rc = http_request(reg->auth.cfg, &req, r, e);
 		if (authz)
 			explicit_bzero(authz, strlen(authz));
 		if (rc < 0)
