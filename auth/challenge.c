@@ -256,6 +256,17 @@ int auth_challenge_parse(struct auth_challenges *out, const char *value, struct 
 	return 0;
 }
 
+bool auth_challenge_parse_lines(struct auth_challenges *out, char *const *lines, size_t n)
+{
+	bool ok = true;
+	for (size_t i = 0; i < n; i++) {
+		struct err e;
+		if (auth_challenge_parse(out, lines[i], &e) < 0)
+			ok = false;
+	}
+	return ok;
+}
+
 static const struct auth_challenge *chal_find(const struct auth_challenges *c, const char *scheme)
 {
 	for (size_t i = 0; i < c->n; i++)

@@ -6,6 +6,7 @@
 #ifndef IMGPULL_AUTH_CHALLENGE_H
 #define IMGPULL_AUTH_CHALLENGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/err.h"
@@ -31,6 +32,9 @@ struct auth_challenges {
 // Malformed input: -1, ERR_AUTH, message names the problem (never echoes the value
 // beyond 64 characters). At most 16 challenges and 32 params each are accepted.
 int auth_challenge_parse(struct auth_challenges *out, const char *value, struct err *e);
+// Parses each of n header values (as the transport collected them) into out;
+// true if every one parsed. Malformed lines are skipped, the others kept.
+bool auth_challenge_parse_lines(struct auth_challenges *out, char *const *lines, size_t n);
 // The challenge to answer: Bearer over Basic; NULL if neither is offered.
 const struct auth_challenge *auth_challenges_pick(const struct auth_challenges *c);
 // Value of a param (key compared case-insensitively), or NULL.

@@ -11,7 +11,7 @@
 
 #include "auth/canonical.h"
 #include "auth/creds.h"
-#include "pull/http.h"
+#include "transport/http.h"
 #include "util/err.h"
 
 // A registry credential obtained from a cloud token API.

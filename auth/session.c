@@ -100,7 +100,10 @@ int auth_session_probe(struct auth_session *s, struct err *e)
 	if (r.status == 200) {
 		s->scheme = AUTH_NONE;
 	} else if (r.status == 401) {
-		adopt_challenge(s, &r.challenges);
+		struct auth_challenges chal = {0};
+		bool parsed = auth_challenge_parse_lines(&chal, r.www_authenticate, r.nwww_authenticate);
+		adopt_challenge(s, &chal);
+		auth_challenges_release(&chal);
 		enum reg_kind k = reg_kind_from_realm(s->info.kind, s->realm);
 		if (k != s->info.kind) {
 			s->info.kind = k;
@@ -108,7 +111,7 @@ int auth_session_probe(struct auth_session *s, struct err *e)
 		}
 		if (s->scheme == AUTH_UNKNOWN)
 			ret = err_set(e, ERR_AUTH, "registry %s asks for authentication with no usable challenge%s",
-				      s->host, r.bad_challenge ? " (malformed WWW-Authenticate)" : "");
+				      s->host, parsed ? "" : " (malformed WWW-Authenticate)");
 	} else if (r.status == 404) {
 		ret = err_set(e, ERR_NOTFOUND, "%s does not serve the registry API (GET /v2/: HTTP 404)", s->host);
 	} else {

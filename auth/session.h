@@ -14,7 +14,7 @@
 #include "auth/cloudapi.h"
 #include "auth/creds.h"
 #include "auth/kind.h"
-#include "pull/http.h"
+#include "transport/http.h"
 #include "util/err.h"
 
 enum auth_scheme { AUTH_UNKNOWN = 0, AUTH_NONE, AUTH_BASIC, AUTH_BEARER };

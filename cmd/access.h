@@ -10,7 +10,7 @@
 
 #include "auth/creds.h"
 #include "auth/kind.h"
-#include "pull/http.h"
+#include "transport/http.h"
 #include "util/err.h"
 
 enum {

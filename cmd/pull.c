@@ -13,7 +13,7 @@
 #include "oci/layout.h"
 #include "oci/manifest.h"
 #include "pull/engine.h"
-#include "pull/http.h"
+#include "transport/http.h"
 #include "pull/registry.h"
 #include "util/clock.h"
 #include "util/log.h"

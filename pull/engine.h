@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "oci/layout.h"
-#include "pull/http.h"
+#include "transport/http.h"
 #include "pull/registry.h"
 #include "util/err.h"
 

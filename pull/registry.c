@@ -79,7 +79,10 @@ int pull_repo_get(struct pull_repo *repo, const char *suffix, const char *accept
 		if (!auth_session_rejected(&reg->auth, r->status, r->body.data, r->body.len))
 			return 0;
 		log_debug("registry %s: HTTP %ld for %s%s, re-authenticating", reg->host, r->status, repo->path, suffix);
-		auth_session_reject(&reg->auth, repo->path, &r->challenges);
+		struct auth_challenges chal = {0};
+		auth_challenge_parse_lines(&chal, r->www_authenticate, r->nwww_authenticate);
+		auth_session_reject(&reg->auth, repo->path, &chal);
+		auth_challenges_release(&chal);
 		if (attempt == 0)
 			http_resp_release(r);
 	}

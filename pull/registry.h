@@ -10,7 +10,7 @@
 #include "oci/digest.h"
 #include "oci/manifest.h"
 #include "oci/ref.h"
-#include "pull/http.h"
+#include "transport/http.h"
 #include "util/err.h"
 
 struct pull_registry {

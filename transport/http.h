@@ -2,15 +2,14 @@
 // Shared libcurl settings (TLS, --connect-to, plain-HTTP hosts, timeouts) and a
 // small blocking request (GET for manifests, tokens and probes; POST for the cloud
 // token APIs), with a capped body.
-#ifndef IMGPULL_PULL_HTTP_H
-#define IMGPULL_PULL_HTTP_H
+#ifndef IMGPULL_TRANSPORT_HTTP_H
+#define IMGPULL_TRANSPORT_HTTP_H
 
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/challenge.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -40,6 +39,8 @@ char *http_header_value(const char *line, size_t len, const char *name);
 // True for a status line ("HTTP/..."), where a new response's headers begin.
 bool http_is_status_line(const char *line, size_t len);
 
+#define HTTP_CHALLENGE_LINES_MAX 8
+
 struct http_resp {
 	long status;
 	struct buf body;
@@ -47,8 +48,8 @@ struct http_resp {
 	char *docker_digest;    // Docker-Content-Digest
 	char *location;
 	char *retry_after;
-	struct auth_challenges challenges; // from every WWW-Authenticate line
-	bool bad_challenge;     // a WWW-Authenticate line did not parse
+	char *www_authenticate[HTTP_CHALLENGE_LINES_MAX]; // raw values, in order (more are dropped)
+	size_t nwww_authenticate;
 	char *effective_url;
 };
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "pull/http.h"
+#include "transport/http.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -61,6 +61,13 @@ char *http_origin(const char *url)
 	return o;
 }
 
+static void http_resp_drop_challenges(struct http_resp *r)
+{
+	for (size_t i = 0; i < r->nwww_authenticate; i++)
+		free(r->www_authenticate[i]);
+	r->nwww_authenticate = 0;
+}
+
 void http_resp_release(struct http_resp *r)
 {
 	buf_release(&r->body);
@@ -69,7 +76,7 @@ void http_resp_release(struct http_resp *r)
 	free(r->location);
 	free(r->retry_after);
 	free(r->effective_url);
-	auth_challenges_release(&r->challenges);
+	http_resp_drop_challenges(r);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -80,8 +87,7 @@ static void resp_reset_headers(struct http_resp *r)
 	free(r->location);
 	free(r->retry_after);
 	r->content_type = r->docker_digest = r->location = r->retry_after = NULL;
-	auth_challenges_release(&r->challenges);
-	r->bad_challenge = false;
+	http_resp_drop_challenges(r);
 }
 
 #define HEADER_VALUE_MAX 8192
@@ -129,10 +135,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 		free(r->retry_after);
 		r->retry_after = v;
 	} else if ((v = http_header_value(data, len, "www-authenticate"))) {
-		struct err e;
-		if (auth_challenge_parse(&r->challenges, v, &e) < 0)
-			r->bad_challenge = true;
-		free(v);
+		if (r->nwww_authenticate < HTTP_CHALLENGE_LINES_MAX)
+			r->www_authenticate[r->nwww_authenticate++] = v;
+		else
+			free(v);
 	}
 	return len;
 }
