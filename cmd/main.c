@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +32,15 @@ int cmd_fail(const struct err *e)
 	return code ? code : 1;
 }
 
+// strtoull and strtol take leading blanks and signs: numbers here start with a digit.
+static bool starts_with_digit(const char *s)
+{
+	return s && *s >= '0' && *s <= '9';
+}
+
 int cmd_parse_size(const char *s, unsigned long long *out)
 {
-	if (!s || !*s || *s == '-')
+	if (!starts_with_digit(s))
 		return -1;
 	errno = 0;
 	char *end;
@@ -59,7 +67,7 @@ int cmd_parse_size(const char *s, unsigned long long *out)
 
 int cmd_parse_int(const char *s, int min, int max, int *out)
 {
-	if (!s || !*s)
+	if (!starts_with_digit(s))
 		return -1;
 	errno = 0;
 	char *end;
@@ -67,6 +75,18 @@ int cmd_parse_int(const char *s, int min, int max, int *out)
 	if (errno || *end != '\0' || v < min || v > max)
 		return -1;
 	*out = (int)v;
+	return 0;
+}
+
+int cmd_check_value(const char *opt, const char *v, struct err *e)
+{
+	if (!v || !*v)
+		return err_set(e, ERR_USAGE, "%s must not be empty", opt);
+	size_t n = strlen(v);
+	if (strspn(v, " \t\r\n\v\f") == n)
+		return err_set(e, ERR_USAGE, "%s must not be blank", opt);
+	if (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1]))
+		return err_set(e, ERR_USAGE, "%s '%.200s' has leading or trailing white space", opt, v);
 	return 0;
 }
 

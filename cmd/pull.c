@@ -12,6 +12,7 @@
 #include "cmd/progress.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
+#include "oci/ref.h"
 #include "pull/engine.h"
 #include "transport/http.h"
 #include "pull/registry.h"
@@ -78,7 +79,11 @@ static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 	int ch;
 	while ((ch = getopt_long(argc, argv, "+qvh", opts, NULL)) != -1) {
 		switch (ch) {
-		case O_DEST: c->dest = optarg; break;
+		case O_DEST:
+			if (cmd_check_value("--dest", optarg, e) < 0)
+				return -1;
+			c->dest = optarg;
+			break;
 		case O_PLATFORM: c->platform = optarg; break;
 		case O_CONN:
 			if (cmd_parse_int(optarg, 1, 256, &c->connections) < 0)
@@ -116,6 +121,13 @@ static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 		return err_set(e, ERR_USAGE, "--dest DIR is required (see 'imgpull help pull')");
 	if (optind >= argc)
 		return err_set(e, ERR_USAGE, "no image given (see 'imgpull help pull')");
+	// A malformed reference is a usage error before anything is created.
+	for (int i = optind; i < argc; i++) {
+		struct oci_ref r;
+		if (oci_ref_parse(&r, argv[i], e) < 0)
+			return -1;
+		oci_ref_release(&r);
+	}
 	return 0;
 }
 
