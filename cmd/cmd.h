@@ -8,6 +8,7 @@
 
 int cmd_pull(int argc, char **argv);
 int cmd_auth(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
@@ -16,6 +17,8 @@ int cmd_fail(const struct err *e);
 // Parses "16M", "512k", "1G", "1048576" (binary units); -1 on junk.
 int cmd_parse_size(const char *s, unsigned long long *out);
 int cmd_parse_int(const char *s, int min, int max, int *out);
+// "90", "90s", "20m", "2h" (whole numbers); -1 on junk.
+int cmd_parse_duration(const char *s, double *out);
 // A path or name given to opt: not empty, not blank, no white space around it
 // (a quoting slip in a pod spec, never meant). ERR_USAGE naming opt.
 int cmd_check_value(const char *opt, const char *v, struct err *e);

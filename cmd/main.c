@@ -21,6 +21,7 @@ struct command {
 static const struct command commands[] = {
 	{"pull", cmd_pull, "pull images into an OCI image layout"},
 	{"auth", cmd_auth, "check credentials and tokens for images, without pulling"},
+	{"verify", cmd_verify, "re-hash a layout's blobs and check its images are complete"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "show help for imgpull or a command"},
 };
@@ -75,6 +76,29 @@ int cmd_parse_int(const char *s, int min, int max, int *out)
 	if (errno || *end != '\0' || v < min || v > max)
 		return -1;
 	*out = (int)v;
+	return 0;
+}
+
+int cmd_parse_duration(const char *s, double *out)
+{
+	if (!starts_with_digit(s))
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	double mult = 1;
+	switch (*end) {
+	case '\0': break;
+	case 's': end++; break;
+	case 'm': mult = 60; end++; break;
+	case 'h': mult = 3600; end++; break;
+	default: return -1;
+	}
+	if (*end != '\0' || v > 10u * 365 * 24 * 3600)
+		return -1;
+	*out = (double)v * mult;
 	return 0;
 }
 

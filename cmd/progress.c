@@ -163,7 +163,7 @@ void progress_on_event(void *ud, const struct pull_event *ev)
 			json_emit(o);
 			return;
 		}
-		static const char *names[] = {"blob_cached", "blob_start", "blob_done", "retry", "tick"};
+		static const char *names[] = {"blob_cached", "blob_start", "blob_done", "retry", "tick", "blob_wait"};
 		cJSON *o = json_event(names[ev->kind]);
 		cJSON_AddStringToObject(o, "digest", ev->blob->digest);
 		cJSON_AddNumberToObject(o, "size", (double)ev->blob->size);
@@ -189,6 +189,10 @@ void progress_on_event(void *ud, const struct pull_event *ev)
 				(unsigned long long)ev->blob->size, ev->elapsed);
 		else if (ev->kind == PULL_EV_BLOB_CACHED)
 			fprintf(stderr, "exists %s\n", ev->blob->digest);
+		else if (ev->kind == PULL_EV_BLOB_WAIT)
+			fprintf(stderr, "waiting %s: %s\n", ev->blob->digest, ev->detail);
+		else if (ev->kind == PULL_EV_BLOB_START && ev->detail)
+			fprintf(stderr, "start %s: %s\n", ev->blob->digest, ev->detail);
 		else if (ev->kind == PULL_EV_TICK && ev->elapsed - p->last_print >= p->plain_interval) {
 			p->last_print = ev->elapsed;
 			plain_line(p, ev);

@@ -22,7 +22,9 @@
 
 #define DEFAULT_CONNECTIONS 16
 #define DEFAULT_CHUNK (16ull << 20)
-#define DEFAULT_RETRIES 6
+#define DEFAULT_RETRIES 5
+#define DEFAULT_TIMEOUT_S (2 * 3600.0) // 40 GB at 5.6 MB/s; a rerun keeps what was fetched
+#define MAX_BLOCKING_RETRIES 3         // manifests, tokens, probes
 
 static void usage(FILE *f)
 {
@@ -33,8 +35,13 @@ static void usage(FILE *f)
 		"  --platform OS/ARCH[/VAR]   platform to pick from an index (default: this host's)\n"
 		"  --connections N            connections in total, all blobs (default %d)\n"
 		"  --chunk-size SIZE          byte range per request, e.g. 16M (default 16M)\n"
-		"  --retries N                retries per range after transient errors (default %d)\n",
-		DEFAULT_CONNECTIONS, DEFAULT_RETRIES);
+		"  --retries N                retries per range, every failed try counting (default %d);\n"
+		"                             a blob gives up after 4 x N more failures than finished ranges\n"
+		"  --stall-timeout DURATION   drop and retry a transfer slower than 1 KiB/s for this long\n"
+		"                             (default %lds)\n"
+		"  --timeout DURATION         give up on the whole pull after this long, e.g. 90m\n"
+		"                             (default 2h; 0: never)\n",
+		DEFAULT_CONNECTIONS, DEFAULT_RETRIES, HTTP_STALL_TIMEOUT_S);
 	cmd_access_usage(f);
 	fprintf(f,
 		"  --progress MODE            auto, tty, plain, json or none (default auto)\n"
@@ -50,6 +57,8 @@ struct pull_cli {
 	int connections;
 	unsigned long long chunk;
 	int retries;
+	double timeout;
+	double stall;
 	enum progress_mode progress;
 	bool quiet;
 	bool fsync;
@@ -59,13 +68,15 @@ struct pull_cli {
 
 static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 {
-	enum { O_DEST = 256, O_PLATFORM, O_CONN, O_CHUNK, O_RETRIES, O_PROGRESS, O_FSYNC };
+	enum { O_DEST = 256, O_PLATFORM, O_CONN, O_CHUNK, O_RETRIES, O_PROGRESS, O_FSYNC, O_TIMEOUT, O_STALL };
 	static const struct option opts[] = {
 		{"dest", required_argument, NULL, O_DEST},
 		{"platform", required_argument, NULL, O_PLATFORM},
 		{"connections", required_argument, NULL, O_CONN},
 		{"chunk-size", required_argument, NULL, O_CHUNK},
 		{"retries", required_argument, NULL, O_RETRIES},
+		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"stall-timeout", required_argument, NULL, O_STALL},
 		CMD_ACCESS_OPTIONS,
 		{"progress", required_argument, NULL, O_PROGRESS},
 		{"fsync", no_argument, NULL, O_FSYNC},
@@ -96,6 +107,15 @@ static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 		case O_RETRIES:
 			if (cmd_parse_int(optarg, 0, 100, &c->retries) < 0)
 				return err_set(e, ERR_USAGE, "--retries must be 0..100, not '%s'", optarg);
+			break;
+		case O_TIMEOUT:
+			if (cmd_parse_duration(optarg, &c->timeout) < 0)
+				return err_set(e, ERR_USAGE, "--timeout must be a duration like 90s, 30m or 2h (0: none), not '%s'",
+					       optarg);
+			break;
+		case O_STALL:
+			if (cmd_parse_duration(optarg, &c->stall) < 0 || c->stall < 1 || c->stall > 3600)
+				return err_set(e, ERR_USAGE, "--stall-timeout must be 1s..1h, not '%s'", optarg);
 			break;
 		case O_PROGRESS:
 			if (progress_mode_parse(optarg, &c->progress) < 0)
@@ -139,15 +159,18 @@ static void cli_release(struct pull_cli *c)
 int cmd_pull(int argc, char **argv)
 {
 	struct pull_cli c = {.connections = DEFAULT_CONNECTIONS, .chunk = DEFAULT_CHUNK,
-			     .retries = DEFAULT_RETRIES, .progress = PROGRESS_AUTO};
-	c.acc.http.retries = 3;
+			     .retries = DEFAULT_RETRIES, .timeout = DEFAULT_TIMEOUT_S,
+			     .stall = (double)HTTP_STALL_TIMEOUT_S, .progress = PROGRESS_AUTO};
 	struct err e;
 	err_clear(&e);
 	if (parse_args(&c, argc, argv, &e) < 0) {
 		cli_release(&c);
 		return cmd_fail(&e);
 	}
-	c.acc.http.retries = c.retries < 3 ? c.retries : 3;
+	c.acc.http.retries = c.retries < MAX_BLOCKING_RETRIES ? c.retries : MAX_BLOCKING_RETRIES;
+	c.acc.http.stall_timeout_s = (long)c.stall;
+	double t0 = clock_mono();
+	c.acc.http.deadline = c.timeout > 0 ? t0 + c.timeout : 0;
 	log_set_level(c.verbose >= 2 ? LOG_DEBUG : c.verbose == 1 ? LOG_INFO : LOG_WARN);
 	struct progress *prog = progress_new(c.quiet ? PROGRESS_NONE : c.progress, 5);
 
@@ -160,7 +183,6 @@ int cmd_pull(int argc, char **argv)
 	struct oci_platform want = {0};
 	struct pull_engine *eng = NULL;
 	int ret = 0;
-	double t0 = clock_mono();
 
 	if (c.platform) {
 		if (oci_platform_parse(&want, c.platform, &e) < 0)
@@ -209,12 +231,9 @@ int cmd_pull(int argc, char **argv)
 	}
 	const struct pull_blob_info *bl;
 	size_t nb = pull_engine_blobs(eng, &bl);
-	uint64_t received = 0;
-	for (size_t i = 0; i < nb; i++) {
+	uint64_t received = pull_engine_received(eng);
+	for (size_t i = 0; i < nb; i++)
 		total += bl[i].size;
-		if (bl[i].state == PULL_BLOB_DONE)
-			received += bl[i].size;
-	}
 	if (!c.quiet)
 		progress_summary(prog, (size_t)nimg, total, received, clock_mono() - t0);
 	goto out;

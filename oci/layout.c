@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "oci/digest.h"
+#include "oci/ingest.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/mem.h"
@@ -38,17 +39,22 @@ static void read_boot_id(char *out, size_t n)
 	buf_release(&b);
 }
 
+static int prune_locked(const struct oci_layout *l, oci_layout_dropped_fn cb, void *ud, struct err *e);
+
 static char *journal_path(const struct oci_layout *l)
 {
 	return xasprintf("%s/unsynced", l->ingest_dir);
 }
 
-int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, struct err *e)
+int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, char got[OCI_DIGEST_LEN + 1],
+			   struct stat *st, struct err *e)
 {
 	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
 	_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", p);
+		return err_sys(e, errno == ENOENT ? ERR_NOTFOUND : ERR_STORAGE, errno, "cannot open '%s'", p);
+	if (st && fstat(fd, st) < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot stat '%s'", p);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		abort();
@@ -71,9 +77,11 @@ int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, struc
 	EVP_MD_CTX_free(ctx);
 	if (ret < 0)
 		return -1;
-	char got[OCI_DIGEST_LEN + 1];
-	oci_digest_format(got, md);
-	return strcmp(got, digest) == 0;
+	char hashed[OCI_DIGEST_LEN + 1];
+	oci_digest_format(hashed, md);
+	if (got)
+		memcpy(got, hashed, sizeof(hashed));
+	return strcmp(hashed, digest) == 0;
 }
 
 // Under the layout lock: check blobs a crash may have left with unwritten
@@ -94,7 +102,7 @@ static int journal_recover(struct oci_layout *l, struct err *e)
 	}
 	struct buf keep;
 	buf_init(&keep, JOURNAL_MAX);
-	size_t ours = 0;
+	size_t ours = 0, removed = 0;
 	int ret = 0;
 	for (char *line = b.data; line && *line && ret == 0;) {
 		char *nl = strchr(line, '\n');
@@ -112,16 +120,23 @@ static int journal_recover(struct oci_layout *l, struct err *e)
 			buf_printf(&keep, "%s %s\n", line, digest);
 			ours++;
 		} else {
-			_cleanup_free_ char *bp = oci_layout_blob_path(l, digest);
-			int ok = access(bp, F_OK) == 0 ? oci_layout_verify_blob(l, digest, e) : 1;
-			if (ok < 0)
+			struct stat st;
+			int ok = oci_layout_verify_blob(l, digest, NULL, &st, e);
+			if (ok < 0 && e->cls == ERR_NOTFOUND)
+				err_clear(e); // gone already
+			else if (ok < 0)
 				ret = -1;
-			else if (!ok && unlink(bp) < 0)
-				ret = err_sys(e, ERR_STORAGE, errno, "cannot remove damaged blob '%s'", bp);
+			else if (!ok && (ret = oci_ingest_remove_blob(l, digest, &st, e)) > 0)
+				removed++;
+			if (ret > 0)
+				ret = 0;
 		}
 		line = next;
 	}
 	buf_release(&b);
+	// Images that lost a blob are no longer complete: they leave index.json.
+	if (ret == 0 && removed)
+		ret = prune_locked(l, NULL, NULL, e);
 	if (ret == 0 && ours >= JOURNAL_COMPACT) {
 		_cleanup_close_ int dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0 || syncfs(dfd) < 0)
@@ -134,14 +149,16 @@ static int journal_recover(struct oci_layout *l, struct err *e)
 	return ret;
 }
 
-// Held while index.json (or the layout's skeleton) is being changed.
-static int layout_lock(const struct oci_layout *l, struct err *e)
+// Held exclusively (LOCK_EX) while index.json, the layout's skeleton or the
+// journal as a whole is being changed; shared (LOCK_SH) by appends to the journal,
+// which O_APPEND keeps whole.
+static int layout_lock(const struct oci_layout *l, int how, struct err *e)
 {
 	_cleanup_free_ char *p = xasprintf("%s/.imgpull.lock", l->dir);
 	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", p);
-	while (flock(fd, LOCK_EX) < 0) {
+	while (flock(fd, how) < 0) {
 		if (errno != EINTR) {
 			int saved = errno;
 			close(fd);
@@ -156,7 +173,7 @@ static void layout_unlock(int fd)
 	close(fd); // releases the flock
 }
 
-int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e)
+static void layout_paths(struct oci_layout *l, const char *dir)
 {
 	memset(l, 0, sizeof(*l));
 	l->dir = xstrdup(dir);
@@ -164,9 +181,41 @@ int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e)
 	l->ingest_dir = xasprintf("%s/ingest", dir);
 	l->fsync = false;
 	read_boot_id(l->boot_id, sizeof(l->boot_id));
+}
+
+// oci-layout names a version: DIR is an OCI image layout.
+static int check_layout_file(const char *dir, const char *lf, struct err *e)
+{
+	struct buf b;
+	buf_init(&b, 4096);
+	int ret = file_read_all(lf, &b, e);
+	if (ret == 0) {
+		cJSON *j = cJSON_ParseWithLength(buf_str(&b), b.len);
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "imageLayoutVersion");
+		if (!cJSON_IsString(v))
+			ret = err_set(e, ERR_STORAGE, "'%s' exists but is not an OCI image layout", dir);
+		cJSON_Delete(j);
+	}
+	buf_release(&b);
+	return ret;
+}
+
+int oci_layout_attach(struct oci_layout *l, const char *dir, struct err *e)
+{
+	layout_paths(l, dir);
+	_cleanup_free_ char *lf = xasprintf("%s/oci-layout", dir);
+	struct stat st;
+	if (stat(lf, &st) < 0)
+		return err_set(e, ERR_NOTFOUND, "'%s' is not an OCI image layout (no oci-layout file)", dir);
+	return check_layout_file(dir, lf, e);
+}
+
+int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e)
+{
+	layout_paths(l, dir);
 	if (file_mkdirs(l->blobs_dir, e) < 0 || file_mkdirs(l->ingest_dir, e) < 0)
 		return -1;
-	int lk = layout_lock(l, e);
+	int lk = layout_lock(l, LOCK_EX, e);
 	if (lk < 0)
 		return -1;
 	int ret = 0;
@@ -174,18 +223,7 @@ int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e)
 	_cleanup_free_ char *idx = xasprintf("%s/index.json", dir);
 	struct stat st;
 	if (stat(lf, &st) == 0) {
-		struct buf b;
-		buf_init(&b, 4096);
-		if (file_read_all(lf, &b, e) < 0) {
-			ret = -1;
-		} else {
-			cJSON *j = cJSON_ParseWithLength(buf_str(&b), b.len);
-			cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "imageLayoutVersion");
-			if (!cJSON_IsString(v))
-				ret = err_set(e, ERR_STORAGE, "'%s' exists but is not an OCI image layout", dir);
-			cJSON_Delete(j);
-		}
-		buf_release(&b);
+		ret = check_layout_file(dir, lf, e);
 	} else if (file_write_atomic(lf, LAYOUT_FILE, strlen(LAYOUT_FILE), e) < 0) {
 		ret = -1;
 	}
@@ -208,16 +246,6 @@ void oci_layout_release(struct oci_layout *l)
 char *oci_layout_blob_path(const struct oci_layout *l, const char *digest)
 {
 	return xasprintf("%s/%s", l->blobs_dir, oci_digest_hex(digest));
-}
-
-char *oci_layout_ingest_path(const struct oci_layout *l, const char *digest)
-{
-	return xasprintf("%s/%s.partial", l->ingest_dir, oci_digest_hex(digest));
-}
-
-char *oci_layout_progress_path(const struct oci_layout *l, const char *digest)
-{
-	return xasprintf("%s/%s.progress", l->ingest_dir, oci_digest_hex(digest));
 }
 
 bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size)
@@ -245,12 +273,20 @@ int oci_layout_commit_blob(const struct oci_layout *l, const char *digest, int f
 		return err_sys(e, ERR_STORAGE, errno, "cannot sync '%s'", partial);
 	if (!l->fsync) {
 		// Listed before the rename: a blob can be in blobs/ unsynced only if
-		// the journal names it.
+		// the journal names it. The shared lock keeps the append out of a
+		// recovery's rewrite of the journal.
+		int lk = layout_lock(l, LOCK_SH, e);
+		if (lk < 0)
+			return -1;
 		_cleanup_free_ char *jp = journal_path(l);
 		_cleanup_close_ int jfd = open(jp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		_cleanup_free_ char *line = xasprintf("%s %s\n", l->boot_id, digest);
+		int saved = 0;
 		if (jfd < 0 || write(jfd, line, strlen(line)) != (ssize_t)strlen(line))
-			return err_sys(e, ERR_STORAGE, errno, "cannot write '%s'", jp);
+			saved = errno ? errno : EIO;
+		layout_unlock(lk);
+		if (saved)
+			return err_sys(e, ERR_STORAGE, saved, "cannot write '%s'", jp);
 	}
 	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
 	if (rename(partial, p) < 0)
@@ -268,11 +304,9 @@ static cJSON *platform_json(const struct oci_platform *p)
 	return o;
 }
 
-int oci_layout_add_ref(const struct oci_layout *l, const struct oci_index_entry *ent, struct err *e)
+// index.json as a tree, with a "manifests" array (the caller holds the lock).
+static int index_load(const struct oci_layout *l, cJSON **out, struct err *e)
 {
-	int lk = layout_lock(l, e);
-	if (lk < 0)
-		return -1;
 	_cleanup_free_ char *idx = xasprintf("%s/index.json", l->dir);
 	struct buf b;
 	buf_init(&b, INDEX_MAX);
@@ -280,17 +314,161 @@ int oci_layout_add_ref(const struct oci_layout *l, const struct oci_index_entry 
 	cJSON *root = NULL;
 	if (ret == 0) {
 		root = cJSON_ParseWithLength(buf_str(&b), b.len);
-		if (!cJSON_IsObject(root))
+		if (!cJSON_IsObject(root)) {
+			cJSON_Delete(root);
 			ret = err_set(e, ERR_STORAGE, "'%s' is not valid JSON", idx);
+		}
 	}
 	buf_release(&b);
 	if (ret < 0)
-		goto out;
-	cJSON *mans = cJSON_GetObjectItemCaseSensitive(root, "manifests");
-	if (!cJSON_IsArray(mans)) {
+		return -1;
+	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "manifests"))) {
 		cJSON_DeleteItemFromObjectCaseSensitive(root, "manifests");
-		mans = cJSON_AddArrayToObject(root, "manifests");
+		cJSON_AddArrayToObject(root, "manifests");
 	}
+	if (!cJSON_GetObjectItemCaseSensitive(root, "schemaVersion"))
+		cJSON_AddNumberToObject(root, "schemaVersion", 2);
+	*out = root;
+	return 0;
+}
+
+static int index_store(const struct oci_layout *l, const cJSON *root, struct err *e)
+{
+	_cleanup_free_ char *idx = xasprintf("%s/index.json", l->dir);
+	char *out = cJSON_PrintUnformatted(root);
+	if (!out)
+		return err_set(e, ERR_INTERNAL, "cannot serialize index.json");
+	int ret = file_write_atomic(idx, out, strlen(out), e);
+	free(out);
+	return ret;
+}
+
+#define CLOSURE_DEPTH 3 // index -> index -> manifest, as a pull resolves them
+
+static int closure(const struct oci_layout *l, const char *media_type, const char *digest,
+		   uint64_t size, int depth, char missing[OCI_DIGEST_LEN + 1], struct err *e)
+{
+	if (!oci_digest_valid(digest))
+		return err_set(e, ERR_INTEGRITY, "index entry with invalid digest '%.80s'", digest);
+	if (!oci_layout_has_blob(l, digest, size)) {
+		snprintf(missing, OCI_DIGEST_LEN + 1, "%s", digest);
+		return 0;
+	}
+	if (depth >= CLOSURE_DEPTH)
+		return err_set(e, ERR_INTEGRITY, "manifest %s: indexes nested too deeply", digest);
+	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
+	struct buf b;
+	buf_init(&b, OCI_MANIFEST_MAX);
+	if (file_read_all(p, &b, e) < 0) {
+		buf_release(&b);
+		return -1;
+	}
+	struct oci_manifest m;
+	int r = oci_manifest_parse(&m, media_type, buf_str(&b), b.len, e);
+	buf_release(&b);
+	if (r < 0)
+		return err_wrap(e, "manifest %s in the layout", digest);
+	int ret = 1;
+	if (m.kind == OCI_KIND_INDEX) {
+		for (size_t i = 0; i < m.nmanifests && ret == 1; i++)
+			ret = closure(l, m.manifests[i].media_type, m.manifests[i].digest, m.manifests[i].size,
+				      depth + 1, missing, e);
+	} else if (!oci_layout_has_blob(l, m.config.digest, m.config.size)) {
+		snprintf(missing, OCI_DIGEST_LEN + 1, "%s", m.config.digest);
+		ret = 0;
+	} else {
+		for (size_t i = 0; i < m.nlayers && ret == 1; i++) {
+			if (!oci_layout_has_blob(l, m.layers[i].digest, m.layers[i].size)) {
+				snprintf(missing, OCI_DIGEST_LEN + 1, "%s", m.layers[i].digest);
+				ret = 0;
+			}
+		}
+	}
+	oci_manifest_release(&m);
+	return ret;
+}
+
+int oci_layout_complete(const struct oci_layout *l, const char *media_type, const char *digest,
+			uint64_t size, char missing[OCI_DIGEST_LEN + 1], struct err *e)
+{
+	missing[0] = '\0';
+	return closure(l, media_type, digest, size, 0, missing, e);
+}
+
+// A descriptor of index.json's manifests array, read leniently: NULLs when absent.
+static void entry_fields(const cJSON *m, const char **mt, const char **digest, uint64_t *size,
+			 const char **name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "mediaType");
+	*mt = cJSON_IsString(v) ? v->valuestring : NULL;
+	v = cJSON_GetObjectItemCaseSensitive(m, "digest");
+	*digest = cJSON_IsString(v) ? v->valuestring : NULL;
+	v = cJSON_GetObjectItemCaseSensitive(m, "size");
+	*size = cJSON_IsNumber(v) && v->valuedouble >= 0 ? (uint64_t)v->valuedouble : 0;
+	v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "annotations"), ANNOT_REF);
+	*name = cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+// Under the exclusive lock: drops every index entry whose manifest or one of
+// its blobs is no longer in blobs/.
+static int prune_locked(const struct oci_layout *l, oci_layout_dropped_fn cb, void *ud, struct err *e)
+{
+	cJSON *root;
+	if (index_load(l, &root, e) < 0)
+		return -1;
+	cJSON *mans = cJSON_GetObjectItemCaseSensitive(root, "manifests");
+	bool changed = false;
+	int ret = 0;
+	for (int i = cJSON_GetArraySize(mans) - 1; i >= 0 && ret == 0; i--) {
+		const char *mt, *digest, *name;
+		uint64_t size;
+		entry_fields(cJSON_GetArrayItem(mans, i), &mt, &digest, &size, &name);
+		if (!digest || !mt)
+			continue;
+		char missing[OCI_DIGEST_LEN + 1];
+		int r = oci_layout_complete(l, mt, digest, size, missing, e);
+		if (r < 0) {
+			ret = -1;
+		} else if (r == 0) {
+			if (cb)
+				cb(ud, name ? name : digest, missing);
+			cJSON_DeleteItemFromArray(mans, i);
+			changed = true;
+		}
+	}
+	if (ret == 0 && changed)
+		ret = index_store(l, root, e);
+	cJSON_Delete(root);
+	return ret;
+}
+
+int oci_layout_prune_refs(const struct oci_layout *l, oci_layout_dropped_fn cb, void *ud, struct err *e)
+{
+	int lk = layout_lock(l, LOCK_EX, e);
+	if (lk < 0)
+		return -1;
+	int ret = prune_locked(l, cb, ud, e);
+	layout_unlock(lk);
+	return ret;
+}
+
+int oci_layout_add_ref(const struct oci_layout *l, const struct oci_index_entry *ent, struct err *e)
+{
+	int lk = layout_lock(l, LOCK_EX, e);
+	if (lk < 0)
+		return -1;
+	cJSON *root = NULL;
+	char missing[OCI_DIGEST_LEN + 1];
+	// index.json names only images whose every blob is in the layout.
+	int ret = oci_layout_complete(l, ent->media_type, ent->digest, ent->size, missing, e);
+	if (ret == 0)
+		ret = err_set(e, ERR_STORAGE, "%s: blob %s is not in the layout (removed while the pull ran?)",
+			      ent->ref_name, missing);
+	if (ret < 0 || index_load(l, &root, e) < 0) {
+		layout_unlock(lk);
+		return -1;
+	}
+	cJSON *mans = cJSON_GetObjectItemCaseSensitive(root, "manifests");
 	// One entry per reference name: a re-pull of a moved tag replaces it.
 	for (int i = cJSON_GetArraySize(mans) - 1; i >= 0; i--) {
 		cJSON *m = cJSON_GetArrayItem(mans, i);
@@ -309,16 +487,7 @@ int oci_layout_add_ref(const struct oci_layout *l, const struct oci_index_entry 
 	if (ent->platform)
 		cJSON_AddItemToObject(d, "platform", platform_json(ent->platform));
 	cJSON_AddItemToArray(mans, d);
-	if (!cJSON_GetObjectItemCaseSensitive(root, "schemaVersion"))
-		cJSON_AddNumberToObject(root, "schemaVersion", 2);
-	char *out = cJSON_PrintUnformatted(root);
-	if (!out) {
-		ret = err_set(e, ERR_INTERNAL, "cannot serialize index.json");
-		goto out;
-	}
-	ret = file_write_atomic(idx, out, strlen(out), e);
-	free(out);
-out:
+	ret = index_store(l, root, e);
 	cJSON_Delete(root);
 	layout_unlock(lk);
 	return ret;

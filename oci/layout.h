@@ -10,7 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
+#include "oci/digest.h"
 #include "oci/manifest.h"
 #include "util/err.h"
 
@@ -31,11 +33,11 @@ struct oci_layout {
 // deletes those that do not hash to their name; blobs of this boot are fine,
 // since the kernel still holds or has written their data.
 int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e);
+// An existing layout, as it is: nothing created, nothing recovered (ERR_NOTFOUND
+// when DIR has no oci-layout file).
+int oci_layout_attach(struct oci_layout *l, const char *dir, struct err *e);
 void oci_layout_release(struct oci_layout *l);
 char *oci_layout_blob_path(const struct oci_layout *l, const char *digest);
-char *oci_layout_ingest_path(const struct oci_layout *l, const char *digest);
-// ingest/<hex>.progress: which byte ranges of the partial file are written.
-char *oci_layout_progress_path(const struct oci_layout *l, const char *digest);
 // True if blobs/ has the digest with exactly this size.
 bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size);
 // Verifies data against digest (ERR_INTEGRITY) and stores it atomically.
@@ -46,8 +48,11 @@ int oci_layout_put_blob(const struct oci_layout *l, const char *digest, const vo
 int oci_layout_commit_blob(const struct oci_layout *l, const char *digest, int fd,
 			   const char *partial, struct err *e);
 
-// Hashes a blob in the layout; 1 if it matches its name, 0 if not, < 0 on I/O error.
-int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, struct err *e);
+// Hashes a blob in the layout; 1 if it matches its name, 0 if not, < 0 on I/O
+// error (ERR_NOTFOUND when absent). got (may be NULL) receives what it hashes
+// to, st (may be NULL) the identity of the file that was read.
+int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, char got[OCI_DIGEST_LEN + 1],
+			   struct stat *st, struct err *e);
 
 struct oci_index_entry {
 	const char *media_type;
@@ -57,7 +62,20 @@ struct oci_index_entry {
 	const struct oci_platform *platform; // may be NULL
 };
 
-// Adds or replaces (same ref name) an entry in index.json.
+// Adds or replaces (same ref name) an entry in index.json, after checking under
+// the lock that the manifest and every blob it reaches are in blobs/.
 int oci_layout_add_ref(const struct oci_layout *l, const struct oci_index_entry *ent, struct err *e);
+
+// 1 if the manifest or index digest (of media_type and size) and every blob it
+// reaches are in blobs/; 0 if not, with the first absent digest in missing;
+// < 0 when a manifest in the layout cannot be read or parsed.
+int oci_layout_complete(const struct oci_layout *l, const char *media_type, const char *digest,
+			uint64_t size, char missing[OCI_DIGEST_LEN + 1], struct err *e);
+
+// Called for each index entry dropped: its reference name and the absent blob.
+typedef void (*oci_layout_dropped_fn)(void *ud, const char *ref, const char *missing);
+// Drops from index.json every entry that is no longer complete, so that it
+// never names an image with a blob missing.
+int oci_layout_prune_refs(const struct oci_layout *l, oci_layout_dropped_fn cb, void *ud, struct err *e);
 
 #endif

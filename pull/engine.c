@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "oci/digest.h"
+#include "oci/ingest.h"
 #include "pull/hasher.h"
 #include "pull/range.h"
 #include "util/file.h"
@@ -20,8 +21,10 @@
 #define ERRBODY_MAX (16u << 10)
 #define MAX_REDIRECT_RENEWALS 8 // a blob store refusing a fresh redirect this often is broken
 #define MAX_AUTH_RENEWALS 3     // 401s in a row for one blob before we give up
+#define BLOB_BUDGET_PER_RETRY 4  // a blob gives up after 4 x retries more failed tries than finished ranges
+#define LOCK_POLL_S 0.25         // how often a blob another process holds is looked at again
 #define TICK_S 0.1
-#define PROGRESS_SAVE_S 1.0 // how often a blob's progress file may be rewritten
+#define PROGRESS_SAVE_S 0.25 // how often a blob's progress record may be rewritten
 #define CURL_RECV_BUFFER (128L << 10)
 
 enum chunk_state { CHUNK_PENDING, CHUNK_ACTIVE, CHUNK_DONE };
@@ -29,7 +32,7 @@ enum chunk_state { CHUNK_PENDING, CHUNK_ACTIVE, CHUNK_DONE };
 struct chunk {
 	uint64_t start, len, written; // written: prefix of [start, start+len) on disk
 	enum chunk_state state;
-	int attempts;                 // failed tries since the last progress
+	int attempts;                 // failed tries (a single stream's that moved a chunk's worth excepted)
 	double not_before;            // monotonic seconds
 };
 
@@ -47,8 +50,12 @@ struct blob {
 	char *target;      // redirect target (no Authorization), NULL: the registry
 	unsigned target_gen; // bumped whenever the target is dropped for a fresh one
 	bool redirected;   // the registry redirected this blob at least once
-	char *partial;
-	int fd;
+	struct oci_ingest ing; // lock, partial file and progress record
+	int fd;            // the partial file while the blob is ACTIVE
+	bool restarted;    // kept bytes proved wrong once: fetched again from nothing
+	int failures;      // failed tries over all ranges
+	int ranges_done;   // ranges finished (and long single-stream tries)
+	double not_before; // WAITING: when to look at the lock again
 	enum range_mode mode;
 	bool pilot;        // a transfer that decides mode/target is in flight
 	int renewals;      // fresh redirects asked for after the target refused
@@ -60,6 +67,7 @@ struct blob {
 	struct hash_job hash;
 	bool hashing;
 	double progress_saved; // when ingest/<hex>.progress was last written
+	uint64_t saved_bytes;  // info.received when it was
 };
 
 // A server we send ranges to. Throttling (429/503) halves how many
@@ -222,42 +230,86 @@ int pull_engine_add(struct pull_engine *eng, struct pull_repo *repo, const char 
 	b->repo = repo;
 	b->fd = -1;
 	b->reg_url = xasprintf("%s/v2/%s/blobs/%s", repo->reg->base_url, repo->path, digest);
+	oci_ingest_init(&b->ing, eng->o.layout, digest, size);
 	b->info.state = oci_layout_has_blob(eng->o.layout, digest, size) ? PULL_BLOB_CACHED : PULL_BLOB_QUEUED;
 	eng->blobs = xrealloc(eng->blobs, (eng->nblobs + 1) * sizeof(*eng->blobs));
 	eng->blobs[eng->nblobs++] = b;
 	return 0;
 }
 
-// Opens the partial file at its full size and cuts the blob into chunks.
-static int blob_prepare(struct pull_engine *eng, struct blob *b, struct err *e)
+// Cuts the blob into chunks; each starts with the bytes the ingest kept.
+static void blob_cut(struct pull_engine *eng, struct blob *b)
 {
-	b->partial = oci_layout_ingest_path(eng->o.layout, b->digest);
-	b->fd = open(b->partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (b->fd < 0)
-		return err_sys(e, ERR_STORAGE, errno, "cannot create '%s'", b->partial);
-	if (b->info.size) {
-		int r = posix_fallocate(b->fd, 0, (off_t)b->info.size);
-		if (r == ENOSPC)
-			return err_sys(e, ERR_STORAGE, r, "no room for %s (%llu bytes)", b->digest,
-				       (unsigned long long)b->info.size);
-		if (r && r != EOPNOTSUPP && r != EINVAL)
-			return err_sys(e, ERR_STORAGE, r, "cannot allocate '%s'", b->partial);
-	}
 	uint64_t cs = eng->o.chunk_size;
+	b->mode = RM_UNKNOWN;
 	b->nchunks = b->info.size ? (size_t)((b->info.size + cs - 1) / cs) : 0;
+	free(b->chunks);
 	b->chunks = xcalloc(b->nchunks ? b->nchunks : 1, sizeof(*b->chunks));
+	b->frontier = b->scan_from = 0;
+	b->info.kept = 0;
 	for (size_t i = 0; i < b->nchunks; i++) {
-		b->chunks[i].start = (uint64_t)i * cs;
-		b->chunks[i].len = b->info.size - b->chunks[i].start < cs ? b->info.size - b->chunks[i].start : cs;
+		struct chunk *c = &b->chunks[i];
+		c->start = (uint64_t)i * cs;
+		c->len = b->info.size - c->start < cs ? b->info.size - c->start : cs;
+		c->written = oci_ingest_kept(&b->ing, c->start, c->start + c->len);
+		c->state = c->written == c->len ? CHUNK_DONE : CHUNK_PENDING;
+		b->info.kept += c->written;
 	}
+	b->info.received = b->info.kept;
+}
+
+static void blob_hash_start(struct pull_engine *eng, struct blob *b)
+{
 	b->hash.fd = b->fd;
 	b->hash.size = b->info.size;
 	b->hash.sync = eng->o.layout->fsync;
 	pull_hasher_add(eng->hasher, &b->hash);
 	b->hashing = true;
+}
+
+static void blob_advance(struct pull_engine *eng, struct blob *b);
+
+// The blob is ours: open its partial file, keep what an earlier holder left.
+static int blob_prepare(struct pull_engine *eng, struct blob *b, struct err *e)
+{
+	b->fd = oci_ingest_open(&b->ing, e);
+	if (b->fd < 0)
+		return -1;
+	blob_cut(eng, b);
+	blob_hash_start(eng, b);
 	b->info.state = PULL_BLOB_ACTIVE;
-	emit(eng, PULL_EV_BLOB_START, &b->info, NULL);
+	char detail[96] = "";
+	if (b->info.kept)
+		snprintf(detail, sizeof(detail), "resuming with %llu bytes kept", (unsigned long long)b->info.kept);
+	emit(eng, PULL_EV_BLOB_START, &b->info, b->info.kept ? detail : NULL);
+	if (b->info.kept)
+		log_info("blob %s: %s", b->digest, detail);
+	blob_advance(eng, b);
 	return 0;
+}
+
+// A queued or waiting blob: take it, find it done by another process, or wait.
+// 1 when it is ours to fetch now.
+static int blob_claim(struct pull_engine *eng, struct blob *b, double now, struct err *e)
+{
+	int st = oci_ingest_try(&b->ing, e);
+	if (st < 0)
+		return -1;
+	if (st == OCI_INGEST_PRESENT) {
+		b->info.state = PULL_BLOB_CACHED;
+		emit(eng, PULL_EV_BLOB_CACHED, &b->info, NULL);
+		return 0;
+	}
+	if (st == OCI_INGEST_BUSY) {
+		if (b->info.state != PULL_BLOB_WAITING) {
+			b->info.state = PULL_BLOB_WAITING;
+			log_info("blob %s: another imgpull is fetching it into this layout; waiting", b->digest);
+			emit(eng, PULL_EV_BLOB_WAIT, &b->info, "another imgpull is fetching it into this layout");
+		}
+		b->not_before = now + LOCK_POLL_S;
+		return 0;
+	}
+	return blob_prepare(eng, b, e) < 0 ? -1 : 1;
 }
 
 static uint64_t blob_contig(const struct blob *b)
@@ -275,34 +327,22 @@ static void blob_advance(struct pull_engine *eng, struct blob *b)
 	pull_hasher_advance(eng->hasher, &b->hash, blob_contig(b));
 }
 
-// Records which bytes of the partial file are in place, next to it, so an
-// interrupted pull leaves what a resume needs: the chunk size and each chunk's
-// written prefix. Not synced: a resume must verify what it trusts anyway.
+// Records which bytes of the partial file are in place, so whoever comes next
+// (a later run, or a process taking over) keeps them.
 static void blob_save_progress(struct pull_engine *eng, struct blob *b)
 {
 	if (b->fd < 0 || !b->chunks)
 		return;
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "digest", b->digest);
-	cJSON_AddNumberToObject(o, "size", (double)b->info.size);
-	cJSON_AddNumberToObject(o, "chunk_size", (double)(b->mode == RM_SINGLE ? b->info.size : eng->o.chunk_size));
-	cJSON *w = cJSON_AddArrayToObject(o, "written");
+	uint64_t *w = xcalloc(b->nchunks ? b->nchunks : 1, sizeof(*w));
 	for (size_t i = 0; i < b->nchunks; i++)
-		cJSON_AddItemToArray(w, cJSON_CreateNumber((double)b->chunks[i].written));
-	char *text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	_cleanup_free_ char *path = oci_layout_progress_path(eng->o.layout, b->digest);
+		w[i] = b->chunks[i].written;
 	struct err e;
-	if (text && file_replace(path, text, strlen(text), &e) < 0)
+	uint64_t cs = b->mode == RM_SINGLE ? b->info.size : eng->o.chunk_size;
+	if (oci_ingest_save(&b->ing, cs ? cs : 1, w, b->nchunks, &e) < 0)
 		log_warn("%s", e.msg);
-	free(text);
+	free(w);
 	b->progress_saved = clock_mono();
-}
-
-static void blob_drop_progress(struct pull_engine *eng, struct blob *b)
-{
-	_cleanup_free_ char *path = oci_layout_progress_path(eng->o.layout, b->digest);
-	unlink(path);
+	b->saved_bytes = b->info.received;
 }
 
 // ---- transfer callbacks (called from inside curl_multi_perform) ----
@@ -356,6 +396,15 @@ static int check_answer(struct pull_engine *eng, struct xfer *x)
 {
 	struct blob *b = x->b;
 	if (x->status == 200) {
+		// The whole blob: a length other than the manifest's can never be right.
+		curl_off_t cl = -1;
+		curl_easy_getinfo(x->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		if (cl >= 0 && (uint64_t)cl != b->info.size) {
+			err_set(&x->ferr, ERR_INTEGRITY, "blob %s is %lld bytes on the server, the manifest says %llu",
+				b->digest, (long long)cl, (unsigned long long)b->info.size);
+			x->fatal = true;
+			return -1;
+		}
 		if (b->mode == RM_UNKNOWN || b->mode == RM_RANGES)
 			switch_to_single(eng, x);
 		else
@@ -365,7 +414,7 @@ static int check_answer(struct pull_engine *eng, struct xfer *x)
 	uint64_t first, last, total;
 	if (!x->content_range ||
 	    pull_content_range_parse(x->content_range, &first, &last, &total, &x->ferr) < 0) {
-		err_set(&x->ferr, ERR_NETWORK, "blob %s: 206 without a valid Content-Range", b->digest);
+		err_set(&x->ferr, ERR_NETWORK, "206 without a valid Content-Range");
 		x->complaint = true;
 		return -1;
 	}
@@ -376,12 +425,13 @@ static int check_answer(struct pull_engine *eng, struct xfer *x)
 		return -1;
 	}
 	if (first != x->want || last >= x->end) {
-		err_set(&x->ferr, ERR_NETWORK, "blob %s: asked for bytes %llu-%llu, got %llu-%llu", b->digest,
+		err_set(&x->ferr, ERR_NETWORK, "asked for bytes %llu-%llu, got %llu-%llu",
 			(unsigned long long)x->want, (unsigned long long)(x->end - 1),
 			(unsigned long long)first, (unsigned long long)last);
 		x->complaint = true;
 		return -1;
 	}
+	x->end = last + 1; // a shorter range is allowed; bytes past it are not
 	if (b->mode == RM_UNKNOWN)
 		b->mode = RM_RANGES;
 	// The first byte answers what the pilot was for (the source and its Range
@@ -402,7 +452,7 @@ static int xfer_flush(struct xfer *x)
 		return 0;
 	struct blob *b = x->b;
 	if (file_pwrite_all(b->fd, x->wbuf, x->wlen, (long long)x->wpos) < 0) {
-		err_sys(&x->ferr, ERR_STORAGE, errno, "cannot write '%s'", b->partial);
+		err_sys(&x->ferr, ERR_STORAGE, errno, "cannot write '%s'", b->ing.partial);
 		x->fatal = true;
 		x->wlen = 0;
 		return -1;
@@ -445,8 +495,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 	if (!left)
 		return len;
 	if (left > x->end - x->pos) {
-		err_set(&x->ferr, ERR_NETWORK, "blob %s: server sent more than asked for", b->digest);
-		x->complaint = true;
+		// Not a glitch a retry cures: the server's own framing is wrong.
+		if (x->status == 200)
+			err_set(&x->ferr, ERR_INTEGRITY, "blob %s: the server sent more than the manifest's %llu bytes",
+				b->digest, (unsigned long long)b->info.size);
+		else
+			err_set(&x->ferr, ERR_NETWORK, "blob %s: the server sent more bytes than its Content-Range announced",
+				b->digest);
+		x->fatal = true;
 		return 0;
 	}
 	// libcurl hands over at most 16 KiB per call: gather a buffer's worth
@@ -560,6 +616,9 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+	long left_ms = http_deadline_ms(eng->o.http);
+	if (left_ms > 0)
+		curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS, left_ms);
 	if (log_get_level() >= LOG_DEBUG) {
 		char safe[512];
 		log_redact_url(url, safe, sizeof(safe));
@@ -585,19 +644,42 @@ static void chunk_requeue(struct blob *b, size_t ci)
 		b->scan_from = ci;
 }
 
+// host[:port] a transfer went to, for messages (never a path or query).
+static const char *xfer_host(const struct xfer *x)
+{
+	const char *o = strstr(x->host->origin, "://");
+	return o ? o + 3 : x->host->origin;
+}
+
 // counts: the try failed (throttling that we answered by backing off does not).
+// Every failed try counts against its range and its blob, whatever it
+// delivered before failing: a server that resets after a few bytes, or
+// trickles, every time, must run the budget out. Only a single stream (a
+// source that ignores Range) that moved a chunk's worth before failing
+// starts its range's count again, as a finished range would.
 static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why, bool counts)
 {
 	struct blob *b = x->b;
 	struct chunk *c = &b->chunks[x->ci];
 	chunk_requeue(b, x->ci);
-	if (x->got > 0)
-		c->attempts = 0; // progress: a slow, flaky link is not a dead one
-	if (counts)
+	if (x->got >= eng->o.chunk_size) {
+		c->attempts = 0;
+		b->ranges_done++;
+	}
+	if (counts) {
 		c->attempts++;
+		b->failures++;
+	}
+	struct err e;
 	if (c->attempts > eng->o.retries) {
-		struct err e;
-		err_set(&e, ERR_NETWORK, "blob %s: %s (gave up after %d retries)", b->digest, why, eng->o.retries);
+		err_set(&e, ERR_NETWORK, "blob %s from %s: %s (gave up after %d retries)", b->digest,
+			xfer_host(x), why, eng->o.retries);
+		fail(eng, &e);
+		return;
+	}
+	if (b->failures > BLOB_BUDGET_PER_RETRY * eng->o.retries + b->ranges_done) {
+		err_set(&e, ERR_NETWORK, "blob %s from %s: %s (gave up after %d failed tries with %d ranges finished)",
+			b->digest, xfer_host(x), why, b->failures, b->ranges_done);
 		fail(eng, &e);
 		return;
 	}
@@ -626,15 +708,17 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		fail(eng, &x->ferr);
 		return;
 	}
+	bool complete = (status == 200 || status == 206) && c->written == c->len;
 	if (x->complaint) {
 		retry_later(eng, x, x->ferr.msg, true);
 		return;
 	}
-	if (rc != CURLE_OK) {
-		char why[CURL_ERROR_SIZE + 32];
-		snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+	if (rc != CURLE_OK && !complete) { // a failure after the last byte costs nothing
+		char why[CURL_ERROR_SIZE + 64];
+		snprintf(why, sizeof(why), "%s (%llu bytes this try)", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc),
+			 (unsigned long long)x->got);
 		if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
-			err_set(&e, ERR_NETWORK, "blob %s: %s", b->digest, why);
+			err_set(&e, ERR_NETWORK, "blob %s from %s: %s", b->digest, xfer_host(x), why);
 			fail(eng, &e);
 			return;
 		}
@@ -642,14 +726,13 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		return;
 	}
 	if (status == 200 || status == 206) {
-		if (c->written == c->len) {
+		if (complete) {
+			b->ranges_done++;
 			c->state = CHUNK_DONE;
 			b->auth_renewals = 0;
 			b->renewals = 0; // the renewed target works: a long pull may renew again later
 			if (x->host->cap < eng->o.connections)
 				x->host->cap++;
-			if (clock_mono() - b->progress_saved >= PROGRESS_SAVE_S)
-				blob_save_progress(eng, b);
 			return;
 		}
 		if (status == 200 && x->pos < b->info.size) {
@@ -761,12 +844,17 @@ static void schedule(struct pull_engine *eng)
 			struct blob *b = eng->blobs[i];
 			if (b->info.state == PULL_BLOB_DONE || b->info.state == PULL_BLOB_CACHED || b->pilot)
 				continue;
-			if (b->info.state == PULL_BLOB_QUEUED) {
+			if (b->info.state == PULL_BLOB_QUEUED || b->info.state == PULL_BLOB_WAITING) {
+				if (b->not_before > now)
+					continue;
 				struct err e;
-				if (blob_prepare(eng, b, &e) < 0) {
+				int r = blob_claim(eng, b, now, &e);
+				if (r < 0) {
 					fail(eng, &e);
 					return;
 				}
+				if (r == 0)
+					continue;
 			}
 			bool needs_pilot = b->mode == RM_UNKNOWN || (b->redirected && !b->target);
 			if (pass == 0 && !needs_pilot)
@@ -803,28 +891,39 @@ static void finish_hashed(struct pull_engine *eng)
 		b->hashing = false;
 		struct err e;
 		if (b->hash.error) {
-			err_sys(&e, ERR_STORAGE, b->hash.error, "cannot read back '%s'", b->partial);
+			err_sys(&e, ERR_STORAGE, b->hash.error, "cannot read back '%s'", b->ing.partial);
 			fail(eng, &e);
 			return;
 		}
 		char got[OCI_DIGEST_LEN + 1];
 		oci_digest_format(got, b->hash.md);
+		if (strcmp(got, b->digest) != 0 && b->info.kept && !b->restarted) {
+			// Bytes taken over from an earlier run were wrong (or the record
+			// lied): they are worth nothing. Fetch the blob again, once.
+			log_warn("blob %s: the %llu bytes kept from an earlier run do not verify; fetching it again",
+				 b->digest, (unsigned long long)b->info.kept);
+			b->restarted = true;
+			if (oci_ingest_reset(&b->ing, &e) < 0) {
+				fail(eng, &e);
+				return;
+			}
+			blob_cut(eng, b);
+			blob_hash_start(eng, b);
+			continue;
+		}
 		if (strcmp(got, b->digest) != 0) {
 			// A partial file that does not hash right is worth nothing for a resume.
-			unlink(b->partial);
-			blob_drop_progress(eng, b);
+			oci_ingest_discard(&b->ing);
 			err_set(&e, ERR_INTEGRITY, "blob %s from %s/%s has digest %s", b->digest,
 				b->repo->reg->host, b->repo->path, got);
 			fail(eng, &e);
 			return;
 		}
-		if (oci_layout_commit_blob(eng->o.layout, b->digest, b->fd, b->partial, &e) < 0) {
+		if (oci_ingest_commit(&b->ing, &e) < 0) {
 			fail(eng, &e);
 			return;
 		}
-		close(b->fd);
 		b->fd = -1;
-		blob_drop_progress(eng, b);
 		b->info.state = PULL_BLOB_DONE;
 		emit(eng, PULL_EV_BLOB_DONE, &b->info, NULL);
 	}
@@ -903,6 +1002,26 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 				blob_advance(eng, eng->blobs[i]);
 		finish_hashed(eng);
 		double now = clock_mono();
+		// What a process taking over (or a later run) may keep: bytes already written.
+		for (size_t i = 0; i < eng->nblobs; i++) {
+			struct blob *b = eng->blobs[i];
+			if (b->info.state == PULL_BLOB_ACTIVE && b->info.received != b->saved_bytes &&
+			    now - b->progress_saved >= PROGRESS_SAVE_S)
+				blob_save_progress(eng, b);
+		}
+		if (eng->o.http->deadline > 0 && now >= eng->o.http->deadline && !eng->failed && !all_done(eng)) {
+			struct err te;
+			uint64_t total = 0, done = 0;
+			for (size_t i = 0; i < eng->nblobs; i++) {
+				const struct blob *b = eng->blobs[i];
+				total += b->info.size;
+				done += b->info.state == PULL_BLOB_CACHED || b->info.state == PULL_BLOB_DONE ? b->info.size
+													  : b->info.received;
+			}
+			err_set(&te, ERR_NETWORK, "the pull did not finish within its --timeout (%llu of %llu bytes in place)",
+				(unsigned long long)done, (unsigned long long)total);
+			fail(eng, &te);
+		}
 		if (now - eng->last_tick >= TICK_S) {
 			eng->last_tick = now;
 			emit(eng, PULL_EV_TICK, NULL, NULL);
@@ -936,6 +1055,11 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 	return -1;
 }
 
+uint64_t pull_engine_received(const struct pull_engine *eng)
+{
+	return eng->received;
+}
+
 size_t pull_engine_blobs(struct pull_engine *eng, const struct pull_blob_info **out)
 {
 	eng->snapshot = xrealloc(eng->snapshot, (eng->nblobs ? eng->nblobs : 1) * sizeof(*eng->snapshot));
@@ -954,12 +1078,10 @@ void pull_engine_free(struct pull_engine *eng)
 	pull_hasher_stop(eng->hasher);
 	for (size_t i = 0; i < eng->nblobs; i++) {
 		struct blob *b = eng->blobs[i];
-		if (b->fd >= 0)
-			close(b->fd);
+		oci_ingest_release(&b->ing); // closes the partial file; the lock goes last
 		free(b->digest);
 		free(b->reg_url);
 		free(b->target);
-		free(b->partial);
 		free(b->chunks);
 		free(b);
 	}

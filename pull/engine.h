@@ -21,6 +21,7 @@
 
 enum pull_blob_state {
 	PULL_BLOB_QUEUED,
+	PULL_BLOB_WAITING, // another process is fetching it into the same layout
 	PULL_BLOB_ACTIVE,
 	PULL_BLOB_DONE,   // downloaded and verified in this run
 	PULL_BLOB_CACHED, // already in the layout
@@ -29,7 +30,8 @@ enum pull_blob_state {
 struct pull_blob_info {
 	const char *digest;
 	uint64_t size;
-	uint64_t received;  // bytes on disk for this blob
+	uint64_t received;  // bytes on disk for this blob (kept ones included)
+	uint64_t kept;      // of these, taken over from an earlier run
 	enum pull_blob_state state;
 	int connections;    // transfers in flight
 };
@@ -40,6 +42,7 @@ enum pull_event_kind {
 	PULL_EV_BLOB_DONE,
 	PULL_EV_RETRY,
 	PULL_EV_TICK, // periodic, ~every 100 ms while running
+	PULL_EV_BLOB_WAIT, // another process holds the blob: wait for its commit
 };
 
 struct pull_event {
@@ -57,7 +60,7 @@ struct pull_engine_opts {
 	struct oci_layout *layout;
 	int connections;      // total, across all hosts
 	uint64_t chunk_size;  // range size; blobs up to this size are one request
-	int retries;          // per range, reset whenever a try made progress
+	int retries;          // failed tries per range (all count; see README "Time bounds")
 	size_t buffer_size;   // per-connection write buffer (default 512 KiB)
 	void (*on_event)(void *ud, const struct pull_event *ev);
 	void *ud;
@@ -70,8 +73,13 @@ int pull_engine_new(struct pull_engine **out, const struct pull_engine_opts *o, 
 int pull_engine_add(struct pull_engine *eng, struct pull_repo *repo, const char *digest,
 		    uint64_t size, struct err *e);
 // Runs until every queued blob is in the layout, or the first error that
-// retries cannot fix. Partial files stay in the layout's ingest/ directory.
+// retries cannot fix, or the http config's deadline. Partial files stay in the
+// layout's ingest/ directory. A blob another process is fetching into the same
+// layout is waited for (and taken over, with the bytes it kept, if that
+// process dies).
 int pull_engine_run(struct pull_engine *eng, struct err *e);
+// Bytes transferred in this run (kept bytes not included).
+uint64_t pull_engine_received(const struct pull_engine *eng);
 void pull_engine_free(struct pull_engine *eng);
 // Snapshot of all blobs, valid until the next call into the engine.
 size_t pull_engine_blobs(struct pull_engine *eng, const struct pull_blob_info **out);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -25,14 +26,22 @@ void http_setup(CURL *h, const struct http_config *cfg)
 		curl_easy_setopt(h, CURLOPT_CONNECT_TO, cfg->connect_to);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 30L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : 60L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : HTTP_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, HTTP_STALL_RATE);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : HTTP_STALL_TIMEOUT_S);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
 	// Never re-send credentials to another host on a redirect (the default,
 	// stated here because S3 rejects presigned URLs that carry Authorization).
 	curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
+}
+
+long http_deadline_ms(const struct http_config *cfg)
+{
+	if (!cfg || cfg->deadline <= 0)
+		return 0;
+	double left = (cfg->deadline - clock_mono()) * 1000;
+	return left < 1 ? 1 : (long)left;
 }
 
 bool http_is_plain(const struct http_config *cfg, const char *hostport)
@@ -219,12 +228,15 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, HTTP_TRY_TIMEOUT_S);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 
 	int ret = -1;
 	for (int attempt = 0;; attempt++) {
+		long left_ms = http_deadline_ms(cfg);
+		if (left_ms > 0 && left_ms < HTTP_TRY_TIMEOUT_S * 1000)
+			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left_ms);
 		buf_reset(&r->body);
 		resp_reset_headers(r);
 		r->status = 0;
@@ -255,6 +267,10 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 			log_info("%s %s: %s, retrying", method, safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		}
 		double d = http_backoff_seconds(attempt, r->retry_after);
+		if (cfg->deadline > 0 && clock_mono() + d >= cfg->deadline) {
+			err_set(e, ERR_NETWORK, "%s %s: no time left for another try within --timeout", method, safe);
+			break;
+		}
 		usleep((useconds_t)(d * 1e6));
 	}
 	curl_easy_cleanup(h);

@@ -20,8 +20,18 @@ struct http_config {
 	size_t nplain;
 	int retries;                    // transient failures retried this many times
 	long connect_timeout_s;
-	long stall_timeout_s;           // abort a transfer slower than 1 B/s for this long
+	long stall_timeout_s;           // abort a transfer below HTTP_STALL_RATE for this long
+	double deadline;                // clock_mono() time after which nothing is tried; 0: none
 };
+
+// A transfer slower than this (bytes/s) for stall_timeout_s is dropped and retried.
+#define HTTP_STALL_RATE 1024L
+#define HTTP_STALL_TIMEOUT_S 20L   // default stall_timeout_s
+#define HTTP_CONNECT_TIMEOUT_S 15L // default connect_timeout_s
+#define HTTP_TRY_TIMEOUT_S 60L     // one try of a blocking request (manifests, tokens, probes)
+
+// Milliseconds left before cfg->deadline (at least 1), or 0 when there is none.
+long http_deadline_ms(const struct http_config *cfg);
 
 // Applies the common options to an easy handle (TLS verification stays on).
 void http_setup(CURL *h, const struct http_config *cfg);

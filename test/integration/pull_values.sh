@@ -46,6 +46,12 @@ done
 for v in "+3" "-1" " 3" ""; do
   bad --retries "$v" "--retries must be"
 done
+for v in "" " 5m" "+5m" "-5m" "5x" "5 m" "1.5h" "m"; do
+  bad --timeout "$v" "--timeout must be a duration"
+done
+for v in "" "0" "+20s" "20 s" "2h"; do
+  bad --stall-timeout "$v" "--stall-timeout must be 1s..1h"
+done
 bad --platform "" "invalid platform"
 bad --progress "" "--progress must be"
 bad --registry-kind "" "--registry-kind must not be empty"

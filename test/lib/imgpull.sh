@@ -97,3 +97,18 @@ CONF
   printf -v "PROXY_${name}_ADDR" '%s' "127.0.0.1:$_T_SERVE_PORT"
   printf -v "PROXY_${name}_LOG" '%s' "$dir/access.log"
 }
+
+# ip_hostile_start NAME OCI_DIR [--manifest MODE] [--blob MODE]: test/lib/hostile.py, a
+# registry serving OCI_DIR's images that misbehaves as the modes say (see its header);
+# exports HOSTILE_<NAME>_ADDR and HOSTILE_<NAME>_LOG (one line per request).
+ip_hostile_start() {
+  local name=$1 layout=$2
+  shift 2
+  local dir="$T_WORK/hostile-$name"
+  mkdir -p "$dir"
+  : >"$dir/requests.log"
+  _t_serve "hostile $name" "" "$dir/server.log" "" -- \
+    "$T_PY" "$T_LIB_DIR/hostile.py" --port @PORT@ --layout "$layout" --log "$dir/requests.log" "$@"
+  printf -v "HOSTILE_${name}_ADDR" '%s' "127.0.0.1:$_T_SERVE_PORT"
+  printf -v "HOSTILE_${name}_LOG" '%s' "$dir/requests.log"
+}

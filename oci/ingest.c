@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "oci/ingest.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oci/digest.h"
+#include "util/buf.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define RECORD_MAX (64u << 20)   // a written-prefix per chunk: ~20 bytes each
+#define RECORD_CHUNKS_MAX 4000000 // 64 KiB chunks of a 256 GB blob
+#define LOCK_TRIES 16
+
+void oci_ingest_init(struct oci_ingest *in, const struct oci_layout *l, const char *digest,
+		     uint64_t size)
+{
+	memset(in, 0, sizeof(*in));
+	in->l = l;
+	in->digest = xstrdup(digest);
+	in->size = size;
+	const char *hex = oci_digest_hex(digest);
+	in->lock_path = xasprintf("%s/%s.lock", l->ingest_dir, hex);
+	in->partial = xasprintf("%s/%s.partial", l->ingest_dir, hex);
+	in->record = xasprintf("%s/%s.progress", l->ingest_dir, hex);
+	in->lock_fd = -1;
+	in->fd = -1;
+}
+
+static void forget_record(struct oci_ingest *in)
+{
+	free(in->rec_written);
+	in->rec_written = NULL;
+	in->rec_n = 0;
+	in->rec_chunk = 0;
+}
+
+// Unlinks the lock file while still holding it, then lets go. Whoever opened the
+// old file meanwhile finds, once it gets the lock, that the path no longer leads
+// to it, and starts again on the path.
+static void unlock(struct oci_ingest *in)
+{
+	if (in->lock_fd < 0)
+		return;
+	unlink(in->lock_path);
+	close(in->lock_fd);
+	in->lock_fd = -1;
+}
+
+// Locks in->lock_path without waiting and checks that the path still leads to
+// the file locked. 1: held, 0: another holder has it, < 0: error.
+static int lock_path(struct oci_ingest *in, struct err *e)
+{
+	for (int i = 0; i < LOCK_TRIES; i++) {
+		_cleanup_close_ int fd = open(in->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", in->lock_path);
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno == EWOULDBLOCK)
+				return 0;
+			if (errno != EINTR)
+				return err_sys(e, ERR_STORAGE, errno, "cannot lock '%s'", in->lock_path);
+		}
+		struct stat held, named;
+		if (fstat(fd, &held) < 0)
+			return err_sys(e, ERR_STORAGE, errno, "cannot stat '%s'", in->lock_path);
+		if (stat(in->lock_path, &named) < 0 || named.st_ino != held.st_ino || named.st_dev != held.st_dev)
+			continue; // a finished holder removed it: lock the path anew
+		in->lock_fd = steal_fd(&fd);
+		return 1;
+	}
+	return err_set(e, ERR_STORAGE, "cannot lock '%s': it keeps being replaced", in->lock_path);
+}
+
+int oci_ingest_remove_blob(const struct oci_layout *l, const char *digest, const struct stat *seen,
+			   struct err *e)
+{
+	struct oci_ingest in;
+	oci_ingest_init(&in, l, digest, 0);
+	int r = lock_path(&in, e);
+	if (r > 0) {
+		_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
+		struct stat now;
+		r = 0;
+		if (stat(p, &now) == 0 && now.st_ino == seen->st_ino && now.st_dev == seen->st_dev) {
+			if (unlink(p) < 0)
+				r = err_sys(e, ERR_STORAGE, errno, "cannot remove damaged blob '%s'", p);
+			else
+				r = 1;
+		}
+	}
+	oci_ingest_release(&in);
+	return r;
+}
+
+int oci_ingest_try(struct oci_ingest *in, struct err *e)
+{
+	if (in->lock_fd >= 0)
+		return OCI_INGEST_HELD;
+	if (oci_layout_has_blob(in->l, in->digest, in->size))
+		return OCI_INGEST_PRESENT;
+	int r = lock_path(in, e);
+	if (r <= 0)
+		return r < 0 ? -1 : OCI_INGEST_BUSY;
+	// The holder we waited for may have finished it.
+	if (oci_layout_has_blob(in->l, in->digest, in->size)) {
+		unlock(in);
+		return OCI_INGEST_PRESENT;
+	}
+	return OCI_INGEST_HELD;
+}
+
+static uint64_t chunk_len(uint64_t size, uint64_t chunk, size_t k)
+{
+	uint64_t start = (uint64_t)k * chunk;
+	return size - start < chunk ? size - start : chunk;
+}
+
+static int record_fail(struct err *e, const char *why)
+{
+	return err_set(e, ERR_STORAGE, "progress record: %s", why);
+}
+
+// A JSON number that is an exact non-negative integer below 2^53.
+static bool json_u64(const cJSON *v, uint64_t *out)
+{
+	if (!cJSON_IsNumber(v))
+		return false;
+	double d = v->valuedouble;
+	if (!(d >= 0) || d > 9007199254740992.0 || (double)(uint64_t)d != d)
+		return false;
+	*out = (uint64_t)d;
+	return true;
+}
+
+int oci_ingest_record_parse(const char *text, size_t len, const char *digest, uint64_t size,
+			    const char *boot_id, uint64_t *chunk, uint64_t **written, size_t *n,
+			    struct err *e)
+{
+	*written = NULL;
+	*n = 0;
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	int ret = 0;
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "digest");
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "boot_id");
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(root, "written");
+	uint64_t rsize = 0, rchunk = 0;
+	if (!cJSON_IsObject(root)) {
+		ret = record_fail(e, "not a JSON object");
+	} else if (!cJSON_IsString(d) || strcmp(d->valuestring, digest) != 0) {
+		ret = record_fail(e, "for another digest");
+	} else if (!json_u64(cJSON_GetObjectItemCaseSensitive(root, "size"), &rsize) || rsize != size) {
+		ret = record_fail(e, "for another size");
+	} else if (!cJSON_IsString(b) || strcmp(b->valuestring, boot_id) != 0) {
+		ret = record_fail(e, "written before the last reboot");
+	} else if (!json_u64(cJSON_GetObjectItemCaseSensitive(root, "chunk_size"), &rchunk) || rchunk == 0) {
+		ret = record_fail(e, "bad chunk size");
+	} else if (!cJSON_IsArray(w)) {
+		ret = record_fail(e, "no written list");
+	} else {
+		uint64_t want = size ? (size - 1) / rchunk + 1 : 0;
+		if (want > RECORD_CHUNKS_MAX || (uint64_t)cJSON_GetArraySize(w) != want) {
+			ret = record_fail(e, "chunk count does not match the size");
+		} else {
+			uint64_t *v = xcalloc(want ? want : 1, sizeof(*v));
+			size_t k = 0;
+			const cJSON *it;
+			cJSON_ArrayForEach(it, w) {
+				if (!json_u64(it, &v[k]) || v[k] > chunk_len(size, rchunk, k)) {
+					ret = record_fail(e, "a chunk claims more than its length");
+					break;
+				}
+				k++;
+			}
+			if (ret == 0) {
+				*chunk = rchunk;
+				*written = v;
+				*n = (size_t)want;
+			} else {
+				free(v);
+			}
+		}
+	}
+	cJSON_Delete(root);
+	return ret;
+}
+
+// Adopts the record if it is trustworthy and agrees with the partial file.
+static void adopt_record(struct oci_ingest *in, uint64_t file_size)
+{
+	struct buf b;
+	buf_init(&b, RECORD_MAX);
+	struct err e;
+	if (file_read_all(in->record, &b, &e) < 0) {
+		if (e.cls != ERR_NOTFOUND)
+			log_info("blob %s: %s; starting over", in->digest, e.msg);
+		buf_release(&b);
+		return;
+	}
+	int r = oci_ingest_record_parse(buf_str(&b), b.len, in->digest, in->size, in->l->boot_id,
+					&in->rec_chunk, &in->rec_written, &in->rec_n, &e);
+	buf_release(&b);
+	if (r < 0) {
+		log_info("blob %s: %s; starting over", in->digest, e.msg);
+		return;
+	}
+	// The bytes it names must be inside the file.
+	for (size_t k = 0; k < in->rec_n; k++) {
+		if (in->rec_written[k] && (uint64_t)k * in->rec_chunk + in->rec_written[k] > file_size) {
+			log_info("blob %s: progress record names bytes past the partial file's end; starting over",
+				 in->digest);
+			forget_record(in);
+			return;
+		}
+	}
+}
+
+int oci_ingest_open(struct oci_ingest *in, struct err *e)
+{
+	if (in->fd >= 0)
+		return in->fd;
+	int fd = open(in->partial, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot create '%s'", in->partial);
+	in->fd = fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot stat '%s'", in->partial);
+	forget_record(in);
+	if ((uint64_t)st.st_size <= in->size)
+		adopt_record(in, (uint64_t)st.st_size);
+	if (!in->rec_n) {
+		// Nothing trustworthy: an empty file, and no stale record beside it.
+		unlink(in->record);
+		if (ftruncate(fd, 0) < 0)
+			return err_sys(e, ERR_STORAGE, errno, "cannot truncate '%s'", in->partial);
+	}
+	if (in->size) {
+		int r = posix_fallocate(fd, 0, (off_t)in->size);
+		if (r == ENOSPC)
+			return err_sys(e, ERR_STORAGE, r, "no room for %s (%llu bytes) in '%s'", in->digest,
+				       (unsigned long long)in->size, in->l->ingest_dir);
+		if (r && r != EOPNOTSUPP && r != EINVAL)
+			return err_sys(e, ERR_STORAGE, r, "cannot allocate '%s'", in->partial);
+	}
+	return fd;
+}
+
+uint64_t oci_ingest_kept(const struct oci_ingest *in, uint64_t start, uint64_t end)
+{
+	if (!in->rec_n || start >= end)
+		return 0;
+	uint64_t pos = start;
+	while (pos < end) {
+		uint64_t k = pos / in->rec_chunk;
+		if (k >= in->rec_n)
+			break;
+		uint64_t cs = k * in->rec_chunk, w = in->rec_written[k];
+		if (pos - cs >= w)
+			break;
+		pos = cs + w;
+		if (w < chunk_len(in->size, in->rec_chunk, (size_t)k))
+			break;
+	}
+	return (pos < end ? pos : end) - start;
+}
+
+int oci_ingest_save(struct oci_ingest *in, uint64_t chunk, const uint64_t *written, size_t n,
+		    struct err *e)
+{
+	if (in->lock_fd < 0)
+		return err_set(e, ERR_INTERNAL, "progress of %s saved without its lock", in->digest);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "digest", in->digest);
+	cJSON_AddNumberToObject(o, "size", (double)in->size);
+	cJSON_AddNumberToObject(o, "chunk_size", (double)chunk);
+	cJSON_AddStringToObject(o, "boot_id", in->l->boot_id);
+	cJSON *w = cJSON_AddArrayToObject(o, "written");
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(w, cJSON_CreateNumber((double)written[i]));
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!text)
+		return err_set(e, ERR_INTERNAL, "cannot serialize the progress of %s", in->digest);
+	// Not synced: a record from before a reboot is never trusted anyway.
+	int r = file_replace(in->record, text, strlen(text), e);
+	free(text);
+	return r;
+}
+
+int oci_ingest_reset(struct oci_ingest *in, struct err *e)
+{
+	forget_record(in);
+	unlink(in->record);
+	if (in->fd >= 0 && ftruncate(in->fd, 0) < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot truncate '%s'", in->partial);
+	if (in->fd >= 0 && in->size) {
+		int r = posix_fallocate(in->fd, 0, (off_t)in->size);
+		if (r && r != EOPNOTSUPP && r != EINVAL)
+			return err_sys(e, ERR_STORAGE, r, "cannot allocate '%s'", in->partial);
+	}
+	return 0;
+}
+
+int oci_ingest_commit(struct oci_ingest *in, struct err *e)
+{
+	if (in->lock_fd < 0 || in->fd < 0)
+		return err_set(e, ERR_INTERNAL, "blob %s committed without its lock", in->digest);
+	struct stat st;
+	if (fstat(in->fd, &st) < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot stat '%s'", in->partial);
+	if ((uint64_t)st.st_size != in->size)
+		return err_set(e, ERR_INTEGRITY, "partial file of %s is %llu bytes, expected %llu", in->digest,
+			       (unsigned long long)st.st_size, (unsigned long long)in->size);
+	if (oci_layout_commit_blob(in->l, in->digest, in->fd, in->partial, e) < 0)
+		return -1;
+	unlink(in->record);
+	forget_record(in);
+	close(in->fd);
+	in->fd = -1;
+	unlock(in);
+	return 0;
+}
+
+void oci_ingest_discard(struct oci_ingest *in)
+{
+	if (in->lock_fd < 0)
+		return;
+	unlink(in->partial);
+	unlink(in->record);
+	forget_record(in);
+}
+
+void oci_ingest_release(struct oci_ingest *in)
+{
+	if (in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+	unlock(in);
+	forget_record(in);
+	free(in->digest);
+	free(in->lock_path);
+	free(in->partial);
+	free(in->record);
+	memset(in, 0, sizeof(*in));
+	in->lock_fd = in->fd = -1;
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// One blob on its way into a layout: the partial file ingest/<hex>.partial, the
+// record of which of its bytes are written (ingest/<hex>.progress) and the lock
+// that makes one process (or thread) at a time its only writer
+// (flock on ingest/<hex>.lock, which the kernel drops when the holder dies).
+//
+// Only the holder opens, truncates or writes the partial file. Whoever takes a
+// blob over from a holder that died keeps the bytes the record names when the
+// record is consistent and was written in this boot (the data it names was
+// written before it, so the page cache has it); anything else starts over. A
+// blob enters blobs/ only through oci_ingest_commit, after the caller verified
+// its digest and the commit checked its size.
+#ifndef IMGPULL_OCI_INGEST_H
+#define IMGPULL_OCI_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "oci/layout.h"
+#include "util/err.h"
+
+struct oci_ingest {
+	const struct oci_layout *l;
+	char *digest;
+	uint64_t size;
+	char *lock_path;
+	char *partial;
+	char *record;
+	int lock_fd; // >= 0 while this process holds the blob
+	int fd;      // the partial file, open between open and commit/release
+	// The record adopted by oci_ingest_open (rec_n == 0: none).
+	uint64_t rec_chunk;
+	uint64_t *rec_written;
+	size_t rec_n;
+};
+
+enum oci_ingest_state {
+	OCI_INGEST_HELD,    // this process is now the blob's only writer
+	OCI_INGEST_BUSY,    // another process (or engine) is fetching it
+	OCI_INGEST_PRESENT, // blobs/ has it: nothing to fetch
+};
+
+void oci_ingest_init(struct oci_ingest *in, const struct oci_layout *l, const char *digest,
+		     uint64_t size);
+// Tries, without waiting, to become the blob's writer; < 0 on I/O errors.
+int oci_ingest_try(struct oci_ingest *in, struct err *e);
+// Held: opens the partial file (returned), adopting the bytes a trustworthy record
+// names, else starting from an empty file. Space for the whole blob is reserved.
+int oci_ingest_open(struct oci_ingest *in, struct err *e);
+// Bytes known to be in the partial file from start on (before end), per the record.
+uint64_t oci_ingest_kept(const struct oci_ingest *in, uint64_t start, uint64_t end);
+// Writes the record: chunk size and each chunk's written prefix (n chunks).
+int oci_ingest_save(struct oci_ingest *in, uint64_t chunk, const uint64_t *written, size_t n,
+		    struct err *e);
+// Starts the partial over from nothing (its adopted bytes proved wrong).
+int oci_ingest_reset(struct oci_ingest *in, struct err *e);
+// Moves the partial, whose digest the caller verified, into blobs/ after checking
+// its size; drops the record and the lock.
+int oci_ingest_commit(struct oci_ingest *in, struct err *e);
+// Removes partial and record (their content is known to be wrong).
+void oci_ingest_discard(struct oci_ingest *in);
+// Gives the blob up: partial and record stay for whoever comes next.
+void oci_ingest_release(struct oci_ingest *in);
+
+// Removes blobs/<digest> if it is still the file seen (a blob found damaged),
+// under the blob's lock, so that a good copy being committed meanwhile is never
+// the one removed. 1 if removed; 0 if the file changed or is gone, or another
+// process holds the blob (it is fetching a copy that will replace it).
+int oci_ingest_remove_blob(const struct oci_layout *l, const char *digest, const struct stat *seen,
+			   struct err *e);
+
+// Parses a progress record for digest/size written in boot boot_id. On success
+// *chunk and *written (n entries, malloc'd) describe the written prefixes.
+// Anything inconsistent is an error: the caller then starts over.
+int oci_ingest_record_parse(const char *text, size_t len, const char *digest, uint64_t size,
+			    const char *boot_id, uint64_t *chunk, uint64_t **written, size_t *n,
+			    struct err *e);
+
+#endif

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "oci/verify.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "oci/digest.h"
+#include "oci/ingest.h"
+#include "oci/manifest.h"
+#include "util/buf.h"
+#include "util/file.h"
+#include "util/mem.h"
+
+#define INDEX_MAX (64u << 20)
+#define WALK_DEPTH 3 // index -> index -> manifest, as a pull resolves them
+
+struct verify {
+	const struct oci_layout *l;
+	bool repair;
+	oci_verify_fn cb;
+	void *ud;
+	struct oci_verify_stats *st;
+	char **damaged; // digests found damaged, sorted
+	size_t ndamaged;
+};
+
+static void report(struct verify *v, enum oci_verify_kind kind, const char *digest, const char *ref,
+		   const char *detail)
+{
+	struct oci_verify_finding f = {.kind = kind, .digest = digest, .ref = ref, .detail = detail};
+	if (v->cb)
+		v->cb(v->ud, &f);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_damaged(const struct verify *v, const char *digest)
+{
+	return v->ndamaged && bsearch(&digest, v->damaged, v->ndamaged, sizeof(char *), cmp_str);
+}
+
+static bool is_hex64(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+	return n == 64 && s[64] == '\0';
+}
+
+// The names in blobs/sha256, sorted (so reports come in a stable order).
+static int list_blobs(const char *dir, char ***out, size_t *n, struct err *e)
+{
+	*out = NULL;
+	*n = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return err_sys(e, ERR_STORAGE, errno, "cannot read '%s'", dir);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		*out = xrealloc(*out, (*n + 1) * sizeof(char *));
+		(*out)[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*n)
+		qsort(*out, *n, sizeof(char *), cmp_str);
+	return 0;
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+// Hashes every file in blobs/sha256; damaged ones are remembered (and removed
+// when repairing).
+static int scan_blobs(struct verify *v, struct err *e)
+{
+	char **names;
+	size_t n;
+	if (list_blobs(v->l->blobs_dir, &names, &n, e) < 0)
+		return -1;
+	int ret = 0;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		if (!is_hex64(names[i])) {
+			v->st->stray++;
+			report(v, OCI_VERIFY_STRAY, NULL, NULL, names[i]);
+			continue;
+		}
+		char digest[OCI_DIGEST_LEN + 1], got[OCI_DIGEST_LEN + 1];
+		snprintf(digest, sizeof(digest), "sha256:%s", names[i]);
+		struct stat st;
+		int r = oci_layout_verify_blob(v->l, digest, got, &st, e);
+		if (r < 0) {
+			if (e->cls == ERR_NOTFOUND) { // removed meanwhile
+				err_clear(e);
+				continue;
+			}
+			ret = -1;
+			break;
+		}
+		v->st->blobs++;
+		v->st->bytes += (uint64_t)st.st_size;
+		if (r == 1)
+			continue;
+		v->st->damaged++;
+		v->damaged = xrealloc(v->damaged, (v->ndamaged + 1) * sizeof(char *));
+		v->damaged[v->ndamaged++] = xstrdup(digest);
+		report(v, OCI_VERIFY_DAMAGED, digest, NULL, got);
+		if (!v->repair)
+			continue;
+		r = oci_ingest_remove_blob(v->l, digest, &st, e);
+		if (r < 0) {
+			ret = -1;
+		} else if (r == 1) {
+			v->st->removed++;
+			report(v, OCI_VERIFY_REMOVED, digest, NULL, NULL);
+		} else {
+			report(v, OCI_VERIFY_KEPT, digest, NULL, NULL);
+		}
+	}
+	free_list(names, n);
+	if (v->ndamaged)
+		qsort(v->damaged, v->ndamaged, sizeof(char *), cmp_str);
+	return ret;
+}
+
+// A blob ref needs: present with its size (damaged ones were reported already).
+static bool need_blob(struct verify *v, const char *digest, uint64_t size, const char *ref)
+{
+	if (is_damaged(v, digest))
+		return false;
+	if (oci_layout_has_blob(v->l, digest, size))
+		return true;
+	_cleanup_free_ char *p = oci_layout_blob_path(v->l, digest);
+	struct stat st;
+	char detail[64] = "absent";
+	if (stat(p, &st) == 0)
+		snprintf(detail, sizeof(detail), "%lld bytes, %llu expected", (long long)st.st_size,
+			 (unsigned long long)size);
+	v->st->missing++;
+	report(v, OCI_VERIFY_MISSING, digest, ref, detail);
+	return false;
+}
+
+static void walk_manifest(struct verify *v, const char *mt, const char *digest, uint64_t size,
+			  const char *ref, int depth)
+{
+	if (!oci_digest_valid(digest)) {
+		v->st->bad_manifests++;
+		report(v, OCI_VERIFY_BAD_MANIFEST, digest, ref, "not a sha256 digest");
+		return;
+	}
+	if (!need_blob(v, digest, size, ref))
+		return;
+	_cleanup_free_ char *p = oci_layout_blob_path(v->l, digest);
+	struct buf b;
+	buf_init(&b, OCI_MANIFEST_MAX);
+	struct err e;
+	struct oci_manifest m;
+	if (depth >= WALK_DEPTH) {
+		err_set(&e, ERR_INTEGRITY, "indexes nested too deeply");
+	} else if (file_read_all(p, &b, &e) == 0 && oci_manifest_parse(&m, mt, buf_str(&b), b.len, &e) == 0) {
+		buf_release(&b);
+		if (m.kind == OCI_KIND_INDEX) {
+			for (size_t i = 0; i < m.nmanifests; i++)
+				walk_manifest(v, m.manifests[i].media_type, m.manifests[i].digest, m.manifests[i].size,
+					      ref, depth + 1);
+		} else {
+			need_blob(v, m.config.digest, m.config.size, ref);
+			for (size_t i = 0; i < m.nlayers; i++)
+				need_blob(v, m.layers[i].digest, m.layers[i].size, ref);
+		}
+		oci_manifest_release(&m);
+		return;
+	}
+	buf_release(&b);
+	v->st->bad_manifests++;
+	report(v, OCI_VERIFY_BAD_MANIFEST, digest, ref, e.msg);
+}
+
+static int walk_index(struct verify *v, struct err *e)
+{
+	_cleanup_free_ char *idx = xasprintf("%s/index.json", v->l->dir);
+	struct buf b;
+	buf_init(&b, INDEX_MAX);
+	if (file_read_all(idx, &b, e) < 0) {
+		buf_release(&b);
+		return -1;
+	}
+	cJSON *root = cJSON_ParseWithLength(buf_str(&b), b.len);
+	buf_release(&b);
+	cJSON *mans = cJSON_GetObjectItemCaseSensitive(root, "manifests");
+	if (!cJSON_IsObject(root) || !cJSON_IsArray(mans)) {
+		cJSON_Delete(root);
+		return err_set(e, ERR_INTEGRITY, "'%s' is not an OCI image index", idx);
+	}
+	const cJSON *m;
+	cJSON_ArrayForEach(m, mans) {
+		const cJSON *mt = cJSON_GetObjectItemCaseSensitive(m, "mediaType");
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(m, "digest");
+		const cJSON *sz = cJSON_GetObjectItemCaseSensitive(m, "size");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(m, "annotations"), "org.opencontainers.image.ref.name");
+		const char *digest = cJSON_IsString(d) ? d->valuestring : "";
+		const char *ref = cJSON_IsString(name) ? name->valuestring : digest;
+		v->st->refs++;
+		if (!cJSON_IsString(mt) || !cJSON_IsNumber(sz) || sz->valuedouble < 0) {
+			v->st->bad_manifests++;
+			report(v, OCI_VERIFY_BAD_MANIFEST, digest, ref, "index entry without mediaType or size");
+			continue;
+		}
+		walk_manifest(v, mt->valuestring, digest, (uint64_t)sz->valuedouble, ref, 0);
+	}
+	cJSON_Delete(root);
+	return 0;
+}
+
+static void on_dropped(void *ud, const char *ref, const char *missing)
+{
+	struct verify *v = ud;
+	v->st->dropped++;
+	report(v, OCI_VERIFY_DROPPED, missing, ref, NULL);
+}
+
+int oci_verify_layout(const struct oci_layout *l, bool repair, oci_verify_fn cb, void *ud,
+		      struct oci_verify_stats *st, struct err *e)
+{
+	memset(st, 0, sizeof(*st));
+	struct verify v = {.l = l, .repair = repair, .cb = cb, .ud = ud, .st = st};
+	int ret = scan_blobs(&v, e);
+	if (ret == 0)
+		ret = walk_index(&v, e);
+	if (ret == 0 && repair && (st->removed || st->missing))
+		ret = oci_layout_prune_refs(l, on_dropped, &v, e);
+	free_list(v.damaged, v.ndamaged);
+	return ret;
+}

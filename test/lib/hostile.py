@@ -1,0 +1,252 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""A registry that misbehaves on purpose, for imgpull's time-bound tests.
+
+  hostile.py --port PORT --layout OCI_DIR --log FILE [--manifest MODE] [--blob MODE]
+
+Serves the images of an OCI image layout (as t_make_image writes it) under any
+repository name: GET /v2/, manifests by tag (the layout's ref names) or digest,
+blobs by digest with Range support (206). Each manifest or blob answer sends its
+headers normally and then its body as MODE says:
+
+  ok            the whole body at once
+  stall         nothing more: the connection stays open, silent, until the client leaves
+  trickle:S     one byte every S seconds
+  reset:N       N bytes, then a TCP reset
+  rate:B        B bytes per second, steadily
+  long:N        (blobs) 200 with the whole blob plus N more bytes, Content-Length to match
+  stall1:OFF    (blobs) the first request whose range starts at byte OFF stalls; all
+                others are served normally
+  status:N      answer HTTP N with a registry error body instead
+
+One log line per request: "METHOD PATH range=R status=S sent=N port=P mode=M".
+Standard library only; stops after an hour at most.
+"""
+import argparse
+import hashlib
+import json
+import os
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LIFETIME = 3600
+
+
+class State:
+    def __init__(self, args):
+        self.layout = args.layout
+        self.manifest_mode = args.manifest
+        self.blob_mode = args.blob
+        self.log = open(args.log, "a", buffering=1)
+        self.lock = threading.Lock()
+        self.stalled_once = set()
+        with open(os.path.join(args.layout, "index.json")) as f:
+            idx = json.load(f)
+        self.tags = {}
+        for m in idx.get("manifests", []):
+            name = m.get("annotations", {}).get("org.opencontainers.image.ref.name")
+            if name:
+                self.tags[name] = m
+
+    def blob_path(self, digest):
+        if not digest.startswith("sha256:") or len(digest) != 71:
+            return None
+        hexd = digest[7:]
+        if any(c not in "0123456789abcdef" for c in hexd):
+            return None
+        p = os.path.join(self.layout, "blobs", "sha256", hexd)
+        return p if os.path.isfile(p) else None
+
+    def write_log(self, line):
+        with self.lock:
+            self.log.write(line + "\n")
+
+
+def parse_range(h, size):
+    if not h or not h.startswith("bytes="):
+        return None
+    first, _, last = h[6:].partition("-")
+    try:
+        first = int(first)
+        last = int(last) if last else size - 1
+    except ValueError:
+        return None
+    if first > last or first >= size:
+        return None
+    return first, min(last, size - 1)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "hostile"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def record(self, status, sent, mode):
+        st = self.server.st
+        st.write_log("%s %s range=%s status=%d sent=%d port=%d mode=%s" % (
+            self.command, self.path, self.headers.get("Range", "-"), status, sent,
+            self.client_address[1], mode))
+
+    def plain(self, status, body=b"", ctype="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.record(status, len(body), "ok")
+
+    def gone(self):
+        """True once the client closed its end (EOF or error on the socket)."""
+        try:
+            r, _, _ = select.select([self.connection], [], [], 0)
+            if r:
+                return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+        return False
+
+    def send_body(self, body, mode):
+        """Sends body as mode says; returns bytes sent."""
+        sent = 0
+        deadline = time.monotonic() + LIFETIME
+        kind, _, arg = mode.partition(":")
+        try:
+            if kind in ("ok", "long"):
+                self.wfile.write(body)
+                return len(body)
+            if kind == "stall":
+                self.wfile.flush()
+                while time.monotonic() < deadline and not self.gone():
+                    time.sleep(0.2)
+                self.close_connection = True
+                return 0
+            if kind == "trickle":
+                every = float(arg)
+                while sent < len(body) and time.monotonic() < deadline:
+                    self.wfile.write(body[sent:sent + 1])
+                    self.wfile.flush()
+                    sent += 1
+                    t_end = time.monotonic() + every
+                    while time.monotonic() < t_end:
+                        if self.gone():
+                            self.close_connection = True
+                            return sent
+                        time.sleep(0.1)
+                return sent
+            if kind == "reset":
+                n = min(int(arg), len(body))
+                self.wfile.write(body[:n])
+                self.wfile.flush()
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
+                return n
+            if kind == "rate":
+                rate = int(arg)
+                piece = max(1, rate // 10)
+                t0 = time.monotonic()
+                while sent < len(body):
+                    self.wfile.write(body[sent:sent + piece])
+                    sent += len(body[sent:sent + piece])
+                    ahead = sent / rate - (time.monotonic() - t0)
+                    if ahead > 0:
+                        time.sleep(ahead)
+                return sent
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
+            return sent
+        raise ValueError("unknown mode %r" % mode)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        st = self.server.st
+        path = self.path.split("?", 1)[0]
+        if path in ("/v2", "/v2/"):
+            return self.plain(200, b"{}")
+        parts = path.split("/")
+        # /v2/<repo...>/manifests/<ref> or /v2/<repo...>/blobs/<digest>
+        if len(parts) < 5 or parts[1] != "v2" or parts[-2] not in ("manifests", "blobs"):
+            return self.plain(404, b'{"errors":[{"code":"NOT_FOUND"}]}')
+        kind, ref = parts[-2], parts[-1]
+        mode = st.manifest_mode if kind == "manifests" else st.blob_mode
+        if mode.startswith("status:"):
+            return self.plain(int(mode[7:]), b'{"errors":[{"code":"DENIED","message":"on purpose"}]}')
+        if kind == "manifests":
+            desc = st.tags.get(ref)
+            digest = desc["digest"] if desc else ref
+            p = st.blob_path(digest)
+            if not p:
+                return self.plain(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+            body = open(p, "rb").read()
+            mt = json.loads(body).get("mediaType", "application/vnd.oci.image.manifest.v1+json")
+            self.send_response(200)
+            self.send_header("Content-Type", mt)
+            self.send_header("Docker-Content-Digest", digest)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            mode = st.manifest_mode
+            sent = 0 if self.command == "HEAD" else self.send_body(body, mode)
+            return self.record(200, sent, mode)
+        p = st.blob_path(ref)
+        if not p:
+            return self.plain(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
+        data = open(p, "rb").read()
+        size = len(data)
+        mode = st.blob_mode
+        kind_, _, arg = mode.partition(":")
+        rng = None if kind_ == "long" else parse_range(self.headers.get("Range"), size)
+        if kind_ == "stall1":
+            start = rng[0] if rng else 0
+            with st.lock:
+                first = start == int(arg) and start not in st.stalled_once
+                if first:
+                    st.stalled_once.add(start)
+            mode = "stall" if first else "ok"
+        if kind_ == "long":
+            body = data + b"\0" * int(arg)
+            status = 200
+        elif rng:
+            body = data[rng[0]:rng[1] + 1]
+            status = 206
+        else:
+            body = data
+            status = 200
+        self.send_response(status)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Docker-Content-Digest", ref)
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(len(body)))
+        if status == 206:
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (rng[0], rng[1], size))
+        self.end_headers()
+        sent = 0 if self.command == "HEAD" else self.send_body(body, mode)
+        self.record(status, sent, mode)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--layout", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--manifest", default="ok")
+    ap.add_argument("--blob", default="ok")
+    args = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv.daemon_threads = True
+    srv.st = State(args)
+    threading.Timer(LIFETIME, lambda: os._exit(0)).start()
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

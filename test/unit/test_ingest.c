@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+// oci/ingest: the progress record (parsing, what it lets a taker keep) and the
+// per-blob lock: one writer at a time, also between two users in one process,
+// a blob found committed, a lock file replaced under a waiter.
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "oci/digest.h"
+#include "oci/ingest.h"
+#include "oci/layout.h"
+#include "util/err.h"
+#include "util/file.h"
+
+#define D "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+#define BOOT "boot-a"
+
+static int parse(const char *text, uint64_t size, uint64_t *chunk, uint64_t **w, size_t *n)
+{
+	struct err e;
+	return oci_ingest_record_parse(text, strlen(text), D, size, BOOT, chunk, w, n, &e);
+}
+
+static void test_record_good(void **state)
+{
+	(void)state;
+	uint64_t chunk, *w;
+	size_t n;
+	assert_int_equal(parse("{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+			       "\",\"written\":[4,1,2]}", 10, &chunk, &w, &n), 0);
+	assert_int_equal(chunk, 4);
+	assert_int_equal(n, 3);
+	assert_int_equal(w[0], 4);
+	assert_int_equal(w[1], 1);
+	assert_int_equal(w[2], 2);
+	free(w);
+	// A single stream: one chunk as long as the blob.
+	assert_int_equal(parse("{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":10,\"boot_id\":\"" BOOT
+			       "\",\"written\":[7]}", 10, &chunk, &w, &n), 0);
+	assert_int_equal(n, 1);
+	free(w);
+}
+
+static void test_record_bad(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"",
+		"[]",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"boot-b\",\"written\":[4,1,2]}",
+		"{\"digest\":\"sha256:00\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2]}",
+		"{\"digest\":\"" D "\",\"size\":11,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2]}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":0,\"boot_id\":\"" BOOT "\",\"written\":[]}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1]}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2,0]}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[5,1,2]}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,3]}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,-1,2]}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1.5,2]}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,\"1\",2]}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4.5,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2]}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"written\":[4,1,2]}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":1,\"boot_id\":\"" BOOT "\",\"written\":{}}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint64_t chunk = 99, *w = (uint64_t *)1;
+		size_t n = 99;
+		struct err e;
+		int r = oci_ingest_record_parse(bad[i], strlen(bad[i]), D, 10, BOOT, &chunk, &w, &n, &e);
+		if (r == 0)
+			fail_msg("accepted bad record %zu: %s", i, bad[i]);
+		assert_null(w);
+		assert_int_equal(n, 0);
+		assert_int_equal(e.cls, ERR_STORAGE);
+	}
+}
+
+struct fixture {
+	char dir[64];
+	struct oci_layout l;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/imgpull-ingest-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	struct err e;
+	assert_int_equal(oci_layout_open(&f->l, f->dir, &e), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	oci_layout_release(&f->l);
+	free(f);
+	return 0;
+}
+
+// The digest of "hello\n" and a size to go with it.
+#define HELLO "hello\n"
+#define HELLO_D "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+
+static void test_lock_one_writer(void **state)
+{
+	struct fixture *f = *state;
+	struct err e;
+	struct oci_ingest a, b;
+	oci_ingest_init(&a, &f->l, HELLO_D, 6);
+	oci_ingest_init(&b, &f->l, HELLO_D, 6);
+	assert_int_equal(oci_ingest_try(&a, &e), OCI_INGEST_HELD);
+	// A second user in the same process is kept out too (flock is per open file).
+	assert_int_equal(oci_ingest_try(&b, &e), OCI_INGEST_BUSY);
+	int fd = oci_ingest_open(&a, &e);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, HELLO, 3, 0), 3);
+	uint64_t w[] = {3};
+	assert_int_equal(oci_ingest_save(&a, 6, w, 1, &e), 0);
+	// a goes away without committing: b takes over and keeps the 3 bytes.
+	oci_ingest_release(&a);
+	assert_int_equal(oci_ingest_try(&b, &e), OCI_INGEST_HELD);
+	fd = oci_ingest_open(&b, &e);
+	assert_true(fd >= 0);
+	assert_int_equal(oci_ingest_kept(&b, 0, 6), 3);
+	assert_int_equal(oci_ingest_kept(&b, 3, 6), 0);
+	assert_int_equal(pwrite(fd, HELLO + 3, 3, 3), 3);
+	// The caller verified the digest; commit moves it into blobs/.
+	assert_int_equal(oci_ingest_commit(&b, &e), 0);
+	assert_true(oci_layout_has_blob(&f->l, HELLO_D, 6));
+	assert_int_equal(oci_layout_verify_blob(&f->l, HELLO_D, NULL, NULL, &e), 1);
+	oci_ingest_release(&b);
+	// Whoever comes now finds it there, and nothing is left in ingest/.
+	struct oci_ingest c;
+	oci_ingest_init(&c, &f->l, HELLO_D, 6);
+	assert_int_equal(oci_ingest_try(&c, &e), OCI_INGEST_PRESENT);
+	struct stat st;
+	assert_int_equal(stat(c.partial, &st), -1);
+	assert_int_equal(stat(c.record, &st), -1);
+	assert_int_equal(stat(c.lock_path, &st), -1);
+	oci_ingest_release(&c);
+}
+
+static void test_waiter_after_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct err e;
+	struct oci_ingest a, b;
+	oci_ingest_init(&a, &f->l, HELLO_D, 6);
+	oci_ingest_init(&b, &f->l, HELLO_D, 6);
+	assert_int_equal(oci_ingest_try(&a, &e), OCI_INGEST_HELD);
+	// b has the old lock file open when a removes it at commit.
+	int old = open(b.lock_path, O_RDWR);
+	assert_true(old >= 0);
+	int fd = oci_ingest_open(&a, &e);
+	assert_int_equal(pwrite(fd, HELLO, 6, 0), 6);
+	assert_int_equal(oci_ingest_commit(&a, &e), 0);
+	close(old);
+	assert_int_equal(oci_ingest_try(&b, &e), OCI_INGEST_PRESENT);
+	oci_ingest_release(&a);
+	oci_ingest_release(&b);
+}
+
+static void test_untrusted_record_starts_over(void **state)
+{
+	struct fixture *f = *state;
+	struct err e;
+	struct oci_ingest a;
+	oci_ingest_init(&a, &f->l, HELLO_D, 6);
+	assert_int_equal(oci_ingest_try(&a, &e), OCI_INGEST_HELD);
+	// A partial with a record from another boot: nothing is kept.
+	assert_int_equal(file_replace(a.partial, "hel", 3, &e), 0);
+	const char *rec = "{\"digest\":\"" HELLO_D "\",\"size\":6,\"chunk_size\":6,\"boot_id\":\"other\",\"written\":[3]}";
+	assert_int_equal(file_replace(a.record, rec, strlen(rec), &e), 0);
+	assert_true(oci_ingest_open(&a, &e) >= 0);
+	assert_int_equal(oci_ingest_kept(&a, 0, 6), 0);
+	struct stat st;
+	assert_int_equal(stat(a.record, &st), -1);
+	oci_ingest_release(&a);
+}
+
+static void test_kept_across_chunk_sizes(void **state)
+{
+	struct fixture *f = *state;
+	struct err e;
+	struct oci_ingest a;
+	oci_ingest_init(&a, &f->l, D, 10);
+	assert_int_equal(oci_ingest_try(&a, &e), OCI_INGEST_HELD);
+	assert_true(oci_ingest_open(&a, &e) >= 0);
+	uint64_t w[] = {4, 4, 1}; // bytes 0-8 of 10 in chunks of 4
+	assert_int_equal(oci_ingest_save(&a, 4, w, 3, &e), 0);
+	oci_ingest_release(&a);
+	oci_ingest_init(&a, &f->l, D, 10);
+	assert_int_equal(oci_ingest_try(&a, &e), OCI_INGEST_HELD);
+	assert_true(oci_ingest_open(&a, &e) >= 0);
+	// Read with chunks of 3: [0,3) [3,6) [6,9) [9,10)
+	assert_int_equal(oci_ingest_kept(&a, 0, 3), 3);
+	assert_int_equal(oci_ingest_kept(&a, 3, 6), 3);
+	assert_int_equal(oci_ingest_kept(&a, 6, 9), 3);
+	assert_int_equal(oci_ingest_kept(&a, 9, 10), 0);
+	assert_int_equal(oci_ingest_kept(&a, 0, 10), 9);
+	oci_ingest_release(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_record_good),
+		cmocka_unit_test(test_record_bad),
+		cmocka_unit_test_setup_teardown(test_lock_one_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waiter_after_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_untrusted_record_starts_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_across_chunk_sizes, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
