@@ -1002,7 +1002,15 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 				blob_advance(eng, eng->blobs[i]);
 		finish_hashed(eng);
 		double now = clock_mono();
-		// What a process taking over (or a later run) may keep: bytes already written.
+		// What a process taking over (or a later run) may keep: bytes already
+		// written. Buffered bytes are written first, so that a slow transfer's
+		// buffer does not hold back what the record can name.
+		for (struct xfer *x = eng->active; x; x = x->next) {
+			struct blob *b = x->b;
+			if (!x->cancel && !x->fatal && x->wlen && now - b->progress_saved >= PROGRESS_SAVE_S &&
+			    xfer_flush(x) < 0)
+				fail(eng, &x->ferr);
+		}
 		for (size_t i = 0; i < eng->nblobs; i++) {
 			struct blob *b = eng->blobs[i];
 			if (b->info.state == PULL_BLOB_ACTIVE && b->info.received != b->saved_bytes &&

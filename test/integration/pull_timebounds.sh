@@ -43,6 +43,7 @@ scenario BTRICKLE ok trickle:3
 scenario BRESET ok reset:100
 scenario SLOW rate:204800 rate:204800
 scenario LONG ok long:4096
+scenario LONGSTREAM ok longstream:4096
 scenario B400 ok status:400
 scenario M405 status:405 ok
 scenario TIMEOUT_M stall ok --timeout 4s
@@ -84,6 +85,9 @@ t_assert_eq "$(grep -c '/manifests/' "$HOSTILE_M405_LOG")" 1 "a 405 for a manife
 # --timeout ends a pull that would otherwise go on (a stalled manifest, a slow blob).
 check TIMEOUT_M 5 "(--timeout|timed out)" 8
 check TIMEOUT_B 5 "did not finish within its --timeout" 8
+check LONGSTREAM 6 "more than the manifest's" 5
+n=$(grep -o "/blobs/[^ ]*" "$HOSTILE_LONGSTREAM_LOG" | sort | uniq -c | sort -n | tail -1 | awk '{print $1}')
+t_assert_eq "$n" 1 "a body that runs past the manifest's size is not retried"
 longest=$(grep -E "^[MB](STALL|TRICKLE|RESET) " "$T_WORK/times" | sort -k2 -n | tail -1)
 t_log "longest pull against a never-delivering server: $longest s"
 

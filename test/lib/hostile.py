@@ -15,6 +15,7 @@ headers normally and then its body as MODE says:
   reset:N       N bytes, then a TCP reset
   rate:B        B bytes per second, steadily
   long:N        (blobs) 200 with the whole blob plus N more bytes, Content-Length to match
+  longstream:N  (blobs) the same without Content-Length: the body ends when the connection closes
   stall1:OFF    (blobs) the first request whose range starts at byte OFF stalls; all
                 others are served normally
   status:N      answer HTTP N with a registry error body instead
@@ -119,7 +120,7 @@ class Handler(BaseHTTPRequestHandler):
         deadline = time.monotonic() + LIFETIME
         kind, _, arg = mode.partition(":")
         try:
-            if kind in ("ok", "long"):
+            if kind in ("ok", "long", "longstream"):
                 self.wfile.write(body)
                 return len(body)
             if kind == "stall":
@@ -204,7 +205,7 @@ class Handler(BaseHTTPRequestHandler):
         size = len(data)
         mode = st.blob_mode
         kind_, _, arg = mode.partition(":")
-        rng = None if kind_ == "long" else parse_range(self.headers.get("Range"), size)
+        rng = None if kind_.startswith("long") else parse_range(self.headers.get("Range"), size)
         if kind_ == "stall1":
             start = rng[0] if rng else 0
             with st.lock:
@@ -212,7 +213,7 @@ class Handler(BaseHTTPRequestHandler):
                 if first:
                     st.stalled_once.add(start)
             mode = "stall" if first else "ok"
-        if kind_ == "long":
+        if kind_.startswith("long"):
             body = data + b"\0" * int(arg)
             status = 200
         elif rng:
@@ -225,7 +226,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Docker-Content-Digest", ref)
         self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Content-Length", str(len(body)))
+        if kind_ == "longstream":
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(body)))
         if status == 206:
             self.send_header("Content-Range", "bytes %d-%d/%d" % (rng[0], rng[1], size))
         self.end_headers()
