@@ -10,12 +10,6 @@
 
 extern char **environ;
 
-static int add_secret(struct cmd_access *a, const char *path, struct err *e)
-{
-	a->have_secret = true;
-	return auth_store_add_secret(&a->store, path, e);
-}
-
 // HOST[:PORT] as it stands in an image reference: no scheme, path or blanks.
 static int check_hostport(const char *opt, const char *v, struct err *e)
 {
@@ -52,7 +46,7 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 	case ACCESS_O_AUTHFILE:
 		return auth_store_add_authfile(&a->store, arg, e) < 0 ? -1 : 1;
 	case ACCESS_O_SECRET:
-		return add_secret(a, arg, e) < 0 ? -1 : 1;
+		return auth_store_add_secret(&a->store, arg, e) < 0 ? -1 : 1;
 	case ACCESS_O_KIND:
 		return reg_kinds_add_override(&a->kinds, arg, e) < 0 ? -1 : 1;
 	case ACCESS_O_CA:
@@ -60,7 +54,7 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 		return 1;
 	case ACCESS_O_PLAIN:
 		a->http.plain_hosts = xrealloc(a->http.plain_hosts, (a->http.nplain + 1) * sizeof(char *));
-		a->http.plain_hosts[a->http.nplain++] = (char *)arg;
+		a->http.plain_hosts[a->http.nplain++] = xstrdup(arg);
 		return 1;
 	case ACCESS_O_CONNECT_TO: {
 		// HOST:PORT:CONNECT-HOST:CONNECT-PORT; bracketed IPv6 allowed.
@@ -79,34 +73,9 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 
 int cmd_access_finish(struct cmd_access *a, struct err *e)
 {
-	const char *env = getenv("IMGPULL_SECRET");
-	if (!a->have_secret && env && *env) {
-		// Several paths may be given, separated by ':'.
-		_cleanup_free_ char *list = xstrdup(env);
-		char *save = NULL;
-		for (char *p = strtok_r(list, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
-			if (cmd_check_value("a path in IMGPULL_SECRET", p, e) < 0)
-				return -1;
-			if (add_secret(a, p, e) < 0)
-				return err_wrap(e, "IMGPULL_SECRET");
-		}
-	}
+	(void)e;
 	reg_kinds_load_env(&a->kinds, environ);
 	return 0;
-}
-
-void cmd_access_usage(FILE *f)
-{
-	fprintf(f,
-		"  --secret PATH              mounted pull secret: a file or a directory (repeatable;\n"
-		"                             default $IMGPULL_SECRET, ':'-separated)\n"
-		"  --creds USER:PASS          credential for every registry\n"
-		"  --authfile PATH            docker config.json with credentials\n"
-		"  --registry-kind HOST=KIND  treat HOST as generic, custom, dockerhub, ecr, ecr-public,\n"
-		"                             ngc, acr, volcengine, harbor or artifactory (repeatable)\n"
-		"  --ca-file PATH             extra CA certificates (PEM)\n"
-		"  --plain-http HOST[:PORT]   use http:// for this registry (repeatable)\n"
-		"  --connect-to H:P:CH:CP     connect to CH:CP for H:P, as curl (repeatable)\n");
 }
 
 void cmd_access_release(struct cmd_access *a)
@@ -114,6 +83,8 @@ void cmd_access_release(struct cmd_access *a)
 	auth_store_release(&a->store);
 	reg_kinds_release(&a->kinds);
 	curl_slist_free_all(a->http.connect_to);
+	for (size_t i = 0; i < a->http.nplain; i++)
+		free(a->http.plain_hosts[i]);
 	free(a->http.plain_hosts);
 	memset(a, 0, sizeof(*a));
 }

@@ -4,12 +4,12 @@
 #ifndef IMGPULL_CMD_ACCESS_H
 #define IMGPULL_CMD_ACCESS_H
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "auth/creds.h"
 #include "auth/kind.h"
+#include "cmd/opts.h"
 #include "transport/http.h"
 #include "util/err.h"
 
@@ -23,27 +23,32 @@ enum {
 	ACCESS_O_CONNECT_TO,
 };
 
-#define CMD_ACCESS_OPTIONS                                                  \
-	{"creds", required_argument, NULL, ACCESS_O_CREDS},                 \
-	{"authfile", required_argument, NULL, ACCESS_O_AUTHFILE},           \
-	{"secret", required_argument, NULL, ACCESS_O_SECRET},               \
-	{"registry-kind", required_argument, NULL, ACCESS_O_KIND},          \
-	{"ca-file", required_argument, NULL, ACCESS_O_CA},                  \
-	{"plain-http", required_argument, NULL, ACCESS_O_PLAIN},            \
-	{"connect-to", required_argument, NULL, ACCESS_O_CONNECT_TO}
+// The access options' entries for a command's option table (cmd/opts.h).
+#define CMD_ACCESS_OPTS                                                                              \
+	{"secret", ACCESS_O_SECRET, "PATH",                                                          \
+	 "mounted pull secret: a file or a directory (repeatable;\n"                                 \
+	 "its variable also takes ':' between paths)", CMD_OPT_LIST | CMD_OPT_COLON},               \
+	{"creds", ACCESS_O_CREDS, "USER:PASS", "credential for every registry", 0},                  \
+	{"authfile", ACCESS_O_AUTHFILE, "PATH", "docker config.json with credentials", 0},           \
+	{"registry-kind", ACCESS_O_KIND, "HOST=KIND",                                                \
+	 "treat HOST as generic, custom, dockerhub, ecr, ecr-public,\n"                              \
+	 "ngc, acr, volcengine, harbor or artifactory (repeatable)", CMD_OPT_LIST},                  \
+	{"ca-file", ACCESS_O_CA, "PATH", "extra CA certificates (PEM)", 0},                          \
+	{"plain-http", ACCESS_O_PLAIN, "HOST[:PORT]", "use http:// for this registry (repeatable)",   \
+	 CMD_OPT_LIST},                                                                             \
+	{"connect-to", ACCESS_O_CONNECT_TO, "H:P:CH:CP", "connect to CH:CP for H:P, as curl (repeatable)", \
+	 CMD_OPT_LIST}
 
 struct cmd_access {
 	struct http_config http;
 	struct auth_store store;
 	struct reg_kinds kinds;
-	bool have_secret;
 };
 
 // 1 if opt was one of CMD_ACCESS_OPTIONS (and is now applied), 0 if not, < 0 on error.
 int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err *e);
-// After the options: IMGPULL_SECRET when no --secret was given, the NVCF allowlist.
+// After the options: the NVCF allowlist from the environment.
 int cmd_access_finish(struct cmd_access *a, struct err *e);
-void cmd_access_usage(FILE *f);
 void cmd_access_release(struct cmd_access *a);
 
 #endif

@@ -3,7 +3,6 @@
 // Resolves each image's credential and token exactly as pull would, fetches its
 // manifest to prove the token grants pull access, and prints where everything
 // came from (file and entry, never a value) and when the token expires.
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include "cmd/access.h"
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "oci/manifest.h"
 #include "oci/ref.h"
 #include "pull/registry.h"
@@ -18,15 +18,42 @@
 #include "util/mem.h"
 #include "util/timefmt.h"
 
+enum { O_LOGFMT = 256 };
+
+static const struct cmd_opt auth_opt_table[] = {
+	CMD_ACCESS_OPTS,
+	{"log-format", O_LOGFMT, "FORMAT", "auto, json or text, for messages on stderr (default auto)", 0},
+	{"verbose", 'v', NULL, "diagnostic log on stderr (twice: debug)", CMD_OPT_COUNT},
+	{"help", 'h', NULL, "show this help", CMD_OPT_NOENV},
+};
+static const struct cmd_opts auth_opts = {auth_opt_table, sizeof(auth_opt_table) / sizeof(auth_opt_table[0]), "auth"};
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: imgpull auth [OPTIONS] IMAGE...\n\n"
 		"Obtains a registry token for each image's repository without pulling, checks it\n"
 		"by fetching the manifest, and shows how: registry kind, matching secret entry,\n"
-		"auth scheme, token expiry. Exit status as for pull.\n\n");
-	cmd_access_usage(f);
-	fprintf(f, "  -v, --verbose              diagnostic log on stderr (twice: debug)\n");
+		"auth scheme, token expiry. Exit status as for pull. Without an IMAGE argument,\n"
+		"the images come from $IMGPULL_IMAGES.\n\n");
+	cmd_opts_usage(f, &auth_opts);
+}
+
+struct auth_cli {
+	struct cmd_access acc;
+	int verbose;
+};
+
+static int auth_option(void *ud, int id, const char *arg, struct err *e)
+{
+	struct auth_cli *c = ud;
+	if (id == 'v') {
+		c->verbose++;
+		return 0;
+	}
+	if (id == O_LOGFMT)
+		return cmd_check_log_format(arg, e);
+	return cmd_access_option(&c->acc, id, arg, e) < 0 ? -1 : 0;
 }
 
 static void print_expiry(const char *what, time_t expires, const char *note)
@@ -101,51 +128,48 @@ out:
 	return ret;
 }
 
+struct image_list {
+	char **v;
+	size_t n;
+};
+
+static int add_image(void *ud, const char *item, struct err *e)
+{
+	(void)e;
+	struct image_list *l = ud;
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(char *));
+	l->v[l->n++] = xstrdup(item);
+	return 0;
+}
+
 int cmd_auth(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		CMD_ACCESS_OPTIONS,
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	struct cmd_access acc = {0};
-	acc.http.retries = 3;
+	struct auth_cli c = {0};
+	c.acc.http.retries = 3;
 	struct err e;
-	err_clear(&e);
-	int verbose = 0, ch;
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
-		if (ch == 'v') {
-			verbose++;
-		} else if (ch == 'h') {
-			usage(stdout);
-			cmd_access_release(&acc);
-			return 0;
-		} else {
-			int r = cmd_access_option(&acc, ch, optarg, &e);
-			if (r == 0)
-				err_set(&e, ERR_USAGE, "unknown or incomplete option '%s' (see 'imgpull help auth')",
-					argv[optind - 1]);
-			if (r <= 0) {
-				cmd_access_release(&acc);
-				return cmd_fail(&e);
-			}
-		}
+	struct image_list imgs = {0};
+	int first, ret = 0;
+	int r = cmd_opts_parse(&auth_opts, argc, argv, auth_option, &c, &first, &e);
+	if (r == 1) {
+		usage(stdout);
+		goto out;
 	}
-	log_set_level(verbose >= 2 ? LOG_DEBUG : verbose == 1 ? LOG_INFO : LOG_WARN);
-	if (cmd_access_finish(&acc, &e) < 0 ||
-	    (optind >= argc && err_set(&e, ERR_USAGE, "no image given (see 'imgpull help auth')") < 0)) {
-		cmd_access_release(&acc);
-		return cmd_fail(&e);
+	log_set_level(c.verbose >= 2 ? LOG_DEBUG : c.verbose == 1 ? LOG_INFO : LOG_WARN);
+	for (int i = first; i < argc; i++)
+		add_image(&imgs, argv[i], &e);
+	const char *env = getenv("IMGPULL_IMAGES");
+	if (r == 0 && !imgs.n && env && *env)
+		cmd_opts_split(env, false, add_image, &imgs, &e);
+	if (r < 0 || cmd_access_finish(&c.acc, &e) < 0 ||
+	    (!imgs.n && err_set(&e, ERR_USAGE, "no image given, as arguments or in IMGPULL_IMAGES (see 'imgpull help auth')") < 0)) {
+		ret = cmd_fail(&e);
+		goto out;
 	}
 	struct pull_registries regs;
-	pull_registries_init(&regs, &acc.http, &acc.store, &acc.kinds);
-	int ret = 0;
-	for (int i = optind; i < argc; i++) {
+	pull_registries_init(&regs, &c.acc.http, &c.acc.store, &c.acc.kinds);
+	for (size_t i = 0; i < imgs.n; i++) {
 		err_clear(&e);
-		if (check_image(&regs, argv[i], &e) < 0) {
+		if (check_image(&regs, imgs.v[i], &e) < 0) {
 			fflush(stdout);
 			int code = cmd_fail(&e);
 			if (!ret)
@@ -153,6 +177,10 @@ int cmd_auth(int argc, char **argv)
 		}
 	}
 	pull_registries_release(&regs);
-	cmd_access_release(&acc);
+out:
+	for (size_t i = 0; i < imgs.n; i++)
+		free(imgs.v[i]);
+	free(imgs.v);
+	cmd_access_release(&c.acc);
 	return ret;
 }

@@ -17,6 +17,12 @@ int cmd_fail(const struct err *e);
 // Parses "16M", "512k", "1G", "1048576" (binary units); -1 on junk.
 int cmd_parse_size(const char *s, unsigned long long *out);
 int cmd_parse_int(const char *s, int min, int max, int *out);
+// The value of --NAME in a command's argv (argv[0] is the command; the last one) or else of IMGPULL_NAME, before the
+// command's parser runs (for what its own errors need: the log format, where the
+// termination message goes); NULL if neither.
+const char *cmd_early_value(int argc, char **argv, const char *name);
+// --log-format's value is used before parsing (main.c); the parser checks it.
+int cmd_check_log_format(const char *arg, struct err *e);
 // "90", "90s", "20m", "2h" (whole numbers); -1 on junk.
 int cmd_parse_duration(const char *s, double *out);
 // A path or name given to opt: not empty, not blank, no white space around it

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
+#include "util/log.h"
 
 struct command {
 	const char *name;
@@ -28,9 +31,19 @@ static const struct command commands[] = {
 
 int cmd_fail(const struct err *e)
 {
-	fprintf(stderr, "imgpull: error: %s\n", e->msg[0] ? e->msg : "unknown error");
 	int code = err_exit_code(e);
-	return code ? code : 1;
+	if (!code)
+		code = 1;
+	const char *msg = e->msg[0] ? e->msg : "unknown error";
+	if (log_json()) {
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "class", err_class_name(e->cls));
+		cJSON_AddNumberToObject(f, "exit_code", code);
+		log_record(LOG_ERROR, msg, f);
+	} else {
+		fprintf(stderr, "imgpull: error: %s\n", msg);
+	}
+	return code;
 }
 
 // strtoull and strtol take leading blanks and signs: numbers here start with a digit.
@@ -145,8 +158,48 @@ int cmd_version(int argc, char **argv)
 	return 0;
 }
 
+const char *cmd_early_value(int argc, char **argv, const char *name)
+{
+	size_t n = strlen(name);
+	const char *flag = NULL;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0)
+			continue;
+		if (a[2 + n] == '\0' && i + 1 < argc)
+			flag = argv[++i];
+		else if (a[2 + n] == '=')
+			flag = a + 3 + n;
+	}
+	if (flag)
+		return flag;
+	char var[64];
+	cmd_opts_env_name(name, var, sizeof(var));
+	return getenv(var);
+}
+
+int cmd_check_log_format(const char *arg, struct err *e)
+{
+	enum log_format f;
+	if (log_format_parse(arg, &f) < 0)
+		return err_set(e, ERR_USAGE, "--log-format must be auto, json or text, not '%s'", arg);
+	return 0;
+}
+
+// The message format is needed before the options are parsed, for their
+// errors. An invalid value is reported by the command's own parser.
+static void early_log_format(int argc, char **argv)
+{
+	enum log_format f = LOG_FORMAT_AUTO;
+	const char *v = cmd_early_value(argc, argv, "log-format");
+	if (v)
+		log_format_parse(v, &f);
+	log_set_format(f);
+}
+
 int main(int argc, char **argv)
 {
+	early_log_format(argc - 1, argv + 1);
 	if (argc < 2) {
 		cmd_help(1, argv);
 		return ERR_USAGE;

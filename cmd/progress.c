@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/log.h"
 #include "util/mem.h"
 
 struct progress {
@@ -37,6 +38,8 @@ int progress_mode_parse(const char *s, enum progress_mode *out)
 struct progress *progress_new(enum progress_mode mode, double plain_interval_s)
 {
 	struct progress *p = xcalloc(1, sizeof(*p));
+	if (log_json() && (mode == PROGRESS_AUTO || mode == PROGRESS_TTY || mode == PROGRESS_PLAIN))
+		mode = PROGRESS_LOG; // stderr carries JSON lines only
 	if (mode == PROGRESS_AUTO)
 		mode = isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_PLAIN;
 	p->mode = mode;
@@ -142,6 +145,43 @@ static void plain_line(struct progress *p, const struct pull_event *ev)
 	fprintf(stderr, "progress: %s / %s (%d%%), %s/s, %.1fs\n", done, total, pct, rate, ev->elapsed);
 }
 
+// PROGRESS_LOG: one record per event, and progress every plain_interval.
+static void log_event(struct progress *p, const struct pull_event *ev)
+{
+	if (ev->kind == PULL_EV_TICK) {
+		if (ev->elapsed - p->last_print < p->plain_interval)
+			return;
+		p->last_print = ev->elapsed;
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddNumberToObject(f, "bytes", (double)ev->done_bytes);
+		cJSON_AddNumberToObject(f, "total", (double)ev->total_bytes);
+		cJSON_AddNumberToObject(f, "bytes_per_second", (double)(uint64_t)p->rate);
+		if (p->rate > 0 && ev->total_bytes >= ev->done_bytes)
+			cJSON_AddNumberToObject(f, "eta_seconds",
+						(double)(uint64_t)((double)(ev->total_bytes - ev->done_bytes) / p->rate));
+		cJSON_AddNumberToObject(f, "seconds", ev->elapsed);
+		log_record(LOG_INFO, "progress", f);
+		return;
+	}
+	static const char *const msgs[] = {
+		[PULL_EV_BLOB_CACHED] = "blob present", [PULL_EV_BLOB_START] = "blob started",
+		[PULL_EV_BLOB_DONE] = "blob done", [PULL_EV_RETRY] = "retry",
+		[PULL_EV_BLOB_WAIT] = "blob waiting for another imgpull",
+	};
+	cJSON *f = cJSON_CreateObject();
+	cJSON_AddStringToObject(f, "digest", ev->blob->digest);
+	cJSON_AddNumberToObject(f, "bytes", (double)ev->blob->size);
+	if (ev->kind == PULL_EV_BLOB_DONE)
+		cJSON_AddNumberToObject(f, "seconds", ev->elapsed);
+	if (ev->host)
+		cJSON_AddStringToObject(f, "host", ev->host);
+	if (ev->kind == PULL_EV_RETRY)
+		cJSON_AddNumberToObject(f, "attempt", ev->attempt);
+	if (ev->detail)
+		cJSON_AddStringToObject(f, "detail", ev->detail);
+	log_record(ev->kind == PULL_EV_RETRY ? LOG_WARN : LOG_INFO, msgs[ev->kind], f);
+}
+
 void progress_on_event(void *ud, const struct pull_event *ev)
 {
 	struct progress *p = ud;
@@ -149,6 +189,9 @@ void progress_on_event(void *ud, const struct pull_event *ev)
 	switch (p->mode) {
 	case PROGRESS_NONE:
 	case PROGRESS_AUTO:
+		return;
+	case PROGRESS_LOG:
+		log_event(p, ev);
 		return;
 	case PROGRESS_JSON: {
 		if (ev->kind == PULL_EV_TICK) {
@@ -203,7 +246,13 @@ void progress_on_event(void *ud, const struct pull_event *ev)
 
 void progress_resolved(struct progress *p, const char *ref, const char *digest, size_t nblobs)
 {
-	if (p->mode == PROGRESS_JSON) {
+	if (p->mode == PROGRESS_LOG) {
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "image", ref);
+		cJSON_AddStringToObject(f, "digest", digest);
+		cJSON_AddNumberToObject(f, "blobs", (double)nblobs);
+		log_record(LOG_INFO, "image resolved", f);
+	} else if (p->mode == PROGRESS_JSON) {
 		cJSON *o = json_event("image_resolved");
 		cJSON_AddStringToObject(o, "ref", ref);
 		cJSON_AddStringToObject(o, "digest", digest);
@@ -216,7 +265,12 @@ void progress_resolved(struct progress *p, const char *ref, const char *digest, 
 
 void progress_image_done(struct progress *p, const char *ref, const char *digest)
 {
-	if (p->mode == PROGRESS_JSON) {
+	if (p->mode == PROGRESS_LOG) {
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "image", ref);
+		cJSON_AddStringToObject(f, "digest", digest);
+		log_record(LOG_INFO, "image done", f);
+	} else if (p->mode == PROGRESS_JSON) {
 		cJSON *o = json_event("image_done");
 		cJSON_AddStringToObject(o, "ref", ref);
 		cJSON_AddStringToObject(o, "digest", digest);
@@ -229,6 +283,16 @@ void progress_image_done(struct progress *p, const char *ref, const char *digest
 void progress_summary(struct progress *p, size_t images, uint64_t bytes, uint64_t received, double secs)
 {
 	double mbps = secs > 0 ? (double)received / secs / 1e6 : 0;
+	if (p->mode == PROGRESS_LOG || (p->mode == PROGRESS_NONE && log_json())) {
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddNumberToObject(f, "images", (double)images);
+		cJSON_AddNumberToObject(f, "bytes", (double)bytes);
+		cJSON_AddNumberToObject(f, "downloaded", (double)received);
+		cJSON_AddNumberToObject(f, "seconds", secs);
+		cJSON_AddNumberToObject(f, "mb_per_second", mbps);
+		log_record(LOG_INFO, "pulled", f);
+		return;
+	}
 	if (p->mode == PROGRESS_JSON) {
 		cJSON *o = json_event("summary");
 		cJSON_AddNumberToObject(o, "images", (double)images);

@@ -10,7 +10,10 @@
 #include "pull/engine.h"
 #include "util/err.h"
 
-enum progress_mode { PROGRESS_AUTO, PROGRESS_TTY, PROGRESS_PLAIN, PROGRESS_JSON, PROGRESS_NONE };
+// LOG: JSON records on stderr through util/log (ts, level, msg, fields), what
+// auto becomes when the log format is JSON (a pod): events as they happen and a
+// progress record (bytes, total, rate, ETA) every few seconds.
+enum progress_mode { PROGRESS_AUTO, PROGRESS_TTY, PROGRESS_PLAIN, PROGRESS_JSON, PROGRESS_NONE, PROGRESS_LOG };
 
 struct progress;
 

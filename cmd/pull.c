@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // imgpull pull: resolve every image's manifest, download all their blobs
 // through one engine, then record each image in the layout's index.json.
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 
 #include "cmd/access.h"
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "cmd/progress.h"
+#include "cmd/termlog.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
 #include "oci/ref.h"
@@ -17,6 +19,7 @@
 #include "transport/http.h"
 #include "pull/registry.h"
 #include "util/clock.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -26,29 +29,48 @@
 #define DEFAULT_TIMEOUT_S (2 * 3600.0) // 40 GB at 5.6 MB/s; a rerun keeps what was fetched
 #define MAX_BLOCKING_RETRIES 3         // manifests, tokens, probes
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+enum {
+	O_DEST = 256, O_PLATFORM, O_CONN, O_CHUNK, O_RETRIES, O_STALL, O_TIMEOUT, O_PROGRESS,
+	O_LOGFMT, O_TERMLOG, O_FSYNC,
+};
+
+static const struct cmd_opt pull_opt_table[] = {
+	{"dest", O_DEST, "DIR", "OCI image layout to write (required; created if missing)", 0},
+	{"platform", O_PLATFORM, "OS/ARCH[/VAR]", "platform to pick from an index (default: this host's)", 0},
+	{"connections", O_CONN, "N", "connections in total, all blobs (default " STR(DEFAULT_CONNECTIONS) ")", 0},
+	{"chunk-size", O_CHUNK, "SIZE", "byte range per request, e.g. 16M (default 16M)", 0},
+	{"retries", O_RETRIES, "N",
+	 "retries per range, every failed try counting (default " STR(DEFAULT_RETRIES) ");\n"
+	 "a blob gives up after 4 x N more failures than finished ranges", 0},
+	{"stall-timeout", O_STALL, "DURATION",
+	 "drop and retry a transfer slower than 1 KiB/s for this long\n(default 20s)", 0},
+	{"timeout", O_TIMEOUT, "DURATION", "give up on the whole pull after this long, e.g. 90m\n(default 2h; 0: never)", 0},
+	CMD_ACCESS_OPTS,
+	{"progress", O_PROGRESS, "MODE", "auto, tty, plain, json or none (default auto)", 0},
+	{"log-format", O_LOGFMT, "FORMAT",
+	 "auto, json or text (default auto: JSON lines when stderr\nis not a terminal)", 0},
+	{"termination-log", O_TERMLOG, "PATH",
+	 "where the outcome goes on exit, at most 4096 bytes (default\n"
+	 TERMLOG_DEFAULT " when it exists and is writable)", 0},
+	{"fsync", O_FSYNC, NULL,
+	 "sync every blob to disk before it enters the layout\n"
+	 "(default: journal unsynced blobs, re-verify after a reboot)", 0},
+	{"quiet", 'q', NULL, "no progress and no summary", 0},
+	{"verbose", 'v', NULL, "diagnostic log on stderr (twice: debug)", CMD_OPT_COUNT},
+	{"help", 'h', NULL, "show this help", CMD_OPT_NOENV},
+};
+static const struct cmd_opts pull_opts = {pull_opt_table, sizeof(pull_opt_table) / sizeof(pull_opt_table[0]), "pull"};
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: imgpull pull --dest DIR [OPTIONS] IMAGE...\n\n"
-		"Pulls images into the OCI image layout DIR (created if missing).\n\n"
-		"  --dest DIR                 OCI image layout to write (required)\n"
-		"  --platform OS/ARCH[/VAR]   platform to pick from an index (default: this host's)\n"
-		"  --connections N            connections in total, all blobs (default %d)\n"
-		"  --chunk-size SIZE          byte range per request, e.g. 16M (default 16M)\n"
-		"  --retries N                retries per range, every failed try counting (default %d);\n"
-		"                             a blob gives up after 4 x N more failures than finished ranges\n"
-		"  --stall-timeout DURATION   drop and retry a transfer slower than 1 KiB/s for this long\n"
-		"                             (default %lds)\n"
-		"  --timeout DURATION         give up on the whole pull after this long, e.g. 90m\n"
-		"                             (default 2h; 0: never)\n",
-		DEFAULT_CONNECTIONS, DEFAULT_RETRIES, HTTP_STALL_TIMEOUT_S);
-	cmd_access_usage(f);
-	fprintf(f,
-		"  --progress MODE            auto, tty, plain, json or none (default auto)\n"
-		"  --fsync                    sync every blob to disk before it enters the layout\n"
-		"                             (default: journal unsynced blobs, re-verify after a reboot)\n"
-		"  -q, --quiet                no progress and no summary\n"
-		"  -v, --verbose              diagnostic log on stderr (twice: debug)\n");
+	fprintf(f, "usage: imgpull pull --dest DIR [OPTIONS] IMAGE...\n\n"
+		   "Pulls images into the OCI image layout DIR (created if missing). Without an IMAGE\n"
+		   "argument, the images come from $IMGPULL_IMAGES (a list). Every option can also be\n"
+		   "set by the variable shown under it; a flag wins over its variable.\n\n");
+	cmd_opts_usage(f, &pull_opts);
 }
 
 struct pull_cli {
@@ -64,100 +86,244 @@ struct pull_cli {
 	bool fsync;
 	int verbose;
 	struct cmd_access acc;
+	char **images; // the operands, or IMGPULL_IMAGES
+	size_t nimages;
 };
+
+static int pull_option(void *ud, int id, const char *arg, struct err *e)
+{
+	struct pull_cli *c = ud;
+	switch (id) {
+	case O_DEST:
+		if (cmd_check_value("--dest", arg, e) < 0)
+			return -1;
+		c->dest = arg;
+		return 0;
+	case O_PLATFORM: c->platform = arg; return 0;
+	case O_CONN:
+		if (cmd_parse_int(arg, 1, 256, &c->connections) < 0)
+			return err_set(e, ERR_USAGE, "--connections must be 1..256, not '%s'", arg);
+		return 0;
+	case O_CHUNK:
+		if (cmd_parse_size(arg, &c->chunk) < 0 || c->chunk < (64u << 10) || c->chunk > (1ull << 32))
+			return err_set(e, ERR_USAGE, "--chunk-size must be 64K..4G, not '%s'", arg);
+		return 0;
+	case O_RETRIES:
+		if (cmd_parse_int(arg, 0, 100, &c->retries) < 0)
+			return err_set(e, ERR_USAGE, "--retries must be 0..100, not '%s'", arg);
+		return 0;
+	case O_TIMEOUT:
+		if (cmd_parse_duration(arg, &c->timeout) < 0)
+			return err_set(e, ERR_USAGE, "--timeout must be a duration like 90s, 30m or 2h (0: none), not '%s'",
+				       arg);
+		return 0;
+	case O_STALL:
+		if (cmd_parse_duration(arg, &c->stall) < 0 || c->stall < 1 || c->stall > 3600)
+			return err_set(e, ERR_USAGE, "--stall-timeout must be 1s..1h, not '%s'", arg);
+		return 0;
+	case O_PROGRESS:
+		if (progress_mode_parse(arg, &c->progress) < 0)
+			return err_set(e, ERR_USAGE, "--progress must be auto, tty, plain, json or none, not '%s'", arg);
+		return 0;
+	case O_LOGFMT: return cmd_check_log_format(arg, e);
+	case O_TERMLOG: return cmd_check_value("--termination-log", arg, e); // read early, see termlog_path
+	case O_FSYNC: c->fsync = true; return 0;
+	case 'q': c->quiet = true; return 0;
+	case 'v': c->verbose++; return 0;
+	default: {
+		int r = cmd_access_option(&c->acc, id, arg, e);
+		return r < 0 ? -1 : 0;
+	}
+	}
+}
+
+static int add_image(void *ud, const char *item, struct err *e)
+{
+	struct pull_cli *c = ud;
+	// A malformed reference is a usage error before anything is created.
+	struct oci_ref r;
+	if (oci_ref_parse(&r, item, e) < 0)
+		return -1;
+	oci_ref_release(&r);
+	c->images = xrealloc(c->images, (c->nimages + 1) * sizeof(char *));
+	c->images[c->nimages++] = xstrdup(item);
+	return 0;
+}
 
 static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 {
-	enum { O_DEST = 256, O_PLATFORM, O_CONN, O_CHUNK, O_RETRIES, O_PROGRESS, O_FSYNC, O_TIMEOUT, O_STALL };
-	static const struct option opts[] = {
-		{"dest", required_argument, NULL, O_DEST},
-		{"platform", required_argument, NULL, O_PLATFORM},
-		{"connections", required_argument, NULL, O_CONN},
-		{"chunk-size", required_argument, NULL, O_CHUNK},
-		{"retries", required_argument, NULL, O_RETRIES},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
-		{"stall-timeout", required_argument, NULL, O_STALL},
-		CMD_ACCESS_OPTIONS,
-		{"progress", required_argument, NULL, O_PROGRESS},
-		{"fsync", no_argument, NULL, O_FSYNC},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	optind = 1;
-	opterr = 0;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "+qvh", opts, NULL)) != -1) {
-		switch (ch) {
-		case O_DEST:
-			if (cmd_check_value("--dest", optarg, e) < 0)
-				return -1;
-			c->dest = optarg;
-			break;
-		case O_PLATFORM: c->platform = optarg; break;
-		case O_CONN:
-			if (cmd_parse_int(optarg, 1, 256, &c->connections) < 0)
-				return err_set(e, ERR_USAGE, "--connections must be 1..256, not '%s'", optarg);
-			break;
-		case O_CHUNK:
-			if (cmd_parse_size(optarg, &c->chunk) < 0 || c->chunk < (64u << 10) || c->chunk > (1ull << 32))
-				return err_set(e, ERR_USAGE, "--chunk-size must be 64K..4G, not '%s'", optarg);
-			break;
-		case O_RETRIES:
-			if (cmd_parse_int(optarg, 0, 100, &c->retries) < 0)
-				return err_set(e, ERR_USAGE, "--retries must be 0..100, not '%s'", optarg);
-			break;
-		case O_TIMEOUT:
-			if (cmd_parse_duration(optarg, &c->timeout) < 0)
-				return err_set(e, ERR_USAGE, "--timeout must be a duration like 90s, 30m or 2h (0: none), not '%s'",
-					       optarg);
-			break;
-		case O_STALL:
-			if (cmd_parse_duration(optarg, &c->stall) < 0 || c->stall < 1 || c->stall > 3600)
-				return err_set(e, ERR_USAGE, "--stall-timeout must be 1s..1h, not '%s'", optarg);
-			break;
-		case O_PROGRESS:
-			if (progress_mode_parse(optarg, &c->progress) < 0)
-				return err_set(e, ERR_USAGE, "--progress must be auto, tty, plain, json or none");
-			break;
-		case O_FSYNC: c->fsync = true; break;
-		case 'q': c->quiet = true; break;
-		case 'v': c->verbose++; break;
-		case 'h': usage(stdout); exit(0);
-		default: {
-			int r = cmd_access_option(&c->acc, ch, optarg, e);
-			if (r < 0)
-				return -1;
-			if (r == 0)
-				return err_set(e, ERR_USAGE, "unknown or incomplete option '%s' (see 'imgpull help pull')",
-					       argv[optind - 1]);
-		}
-		}
+	int first;
+	int r = cmd_opts_parse(&pull_opts, argc, argv, pull_option, c, &first, e);
+	if (r == 1) {
+		usage(stdout);
+		exit(0);
 	}
-	if (cmd_access_finish(&c->acc, e) < 0)
+	if (r < 0 || cmd_access_finish(&c->acc, e) < 0)
 		return -1;
 	if (!c->dest)
-		return err_set(e, ERR_USAGE, "--dest DIR is required (see 'imgpull help pull')");
-	if (optind >= argc)
-		return err_set(e, ERR_USAGE, "no image given (see 'imgpull help pull')");
-	// A malformed reference is a usage error before anything is created.
-	for (int i = optind; i < argc; i++) {
-		struct oci_ref r;
-		if (oci_ref_parse(&r, argv[i], e) < 0)
+		return err_set(e, ERR_USAGE, "--dest DIR (or IMGPULL_DEST) is required (see 'imgpull help pull')");
+	for (int i = first; i < argc; i++)
+		if (add_image(c, argv[i], e) < 0)
 			return -1;
-		oci_ref_release(&r);
-	}
+	const char *env = getenv("IMGPULL_IMAGES");
+	if (!c->nimages && env && *env && cmd_opts_split(env, false, add_image, c, e) < 0)
+		return e->cls ? err_wrap(e, "IMGPULL_IMAGES") : err_set(e, ERR_USAGE, "IMGPULL_IMAGES must not be blank");
+	if (!c->nimages)
+		return err_set(e, ERR_USAGE, "no image given, as arguments or in IMGPULL_IMAGES (see 'imgpull help pull')");
 	return 0;
 }
 
 static void cli_release(struct pull_cli *c)
 {
 	cmd_access_release(&c->acc);
+	for (size_t i = 0; i < c->nimages; i++)
+		free(c->images[i]);
+	free(c->images);
+}
+
+// Records each image in index.json as soon as its last blob is in the layout,
+// so that an interrupted pull leaves the images it finished usable.
+struct recorder {
+	struct pull_engine *eng;
+	struct progress *prog;
+	struct oci_layout *layout;
+	struct pull_image *imgs;
+	int nimg; // resolved images
+	bool *recorded;
+	bool failed;
+	struct err err;
+};
+
+static bool image_complete(const struct pull_image *img, const struct pull_blob_info *bl, size_t nb)
+{
+	const struct oci_manifest *m = &img->manifest;
+	for (size_t l = 0; l <= m->nlayers; l++) {
+		const char *d = l == 0 ? m->config.digest : m->layers[l - 1].digest;
+		bool in = false;
+		for (size_t k = 0; k < nb && !in; k++)
+			in = strcmp(bl[k].digest, d) == 0 &&
+			     (bl[k].state == PULL_BLOB_DONE || bl[k].state == PULL_BLOB_CACHED);
+		if (!in)
+			return false;
+	}
+	return true;
+}
+
+static void record_complete(struct recorder *r)
+{
+	const struct pull_blob_info *bl;
+	size_t nb = pull_engine_blobs(r->eng, &bl);
+	for (int i = 0; i < r->nimg && !r->failed; i++) {
+		struct pull_image *img = &r->imgs[i];
+		if (r->recorded[i] || !image_complete(img, bl, nb))
+			continue;
+		struct oci_index_entry ent = {.media_type = img->manifest.media_type,
+					      .digest = img->manifest_digest, .size = img->manifest_len,
+					      .ref_name = img->name,
+					      .platform = img->has_platform ? &img->platform : NULL};
+		if (oci_layout_put_blob(r->layout, img->manifest_digest, img->manifest_body, img->manifest_len,
+					&r->err) < 0 ||
+		    oci_layout_add_ref(r->layout, &ent, &r->err) < 0) {
+			r->failed = true;
+			return;
+		}
+		r->recorded[i] = true;
+		progress_image_done(r->prog, img->name, img->manifest_digest);
+	}
+}
+
+static void on_engine_event(void *ud, const struct pull_event *ev)
+{
+	struct recorder *r = ud;
+	progress_on_event(r->prog, ev);
+	if (ev->kind == PULL_EV_BLOB_DONE || ev->kind == PULL_EV_BLOB_CACHED)
+		record_complete(r);
+}
+
+// The termination message: on success each image's reference, digest, bytes,
+// seconds and MB/s; on failure the class, exit status, error and the images it
+// concerns (the one being resolved, or those not finished).
+static void report_end(const char *tpath, char **refs, struct pull_image *imgs, int nimg, int resolved,
+		       struct pull_engine *eng, const struct err *e, double secs, double run_at)
+{
+	if (!tpath)
+		return;
+	const struct pull_blob_info *bl = NULL;
+	size_t nb = eng ? pull_engine_blobs(eng, &bl) : 0;
+	char **full = xcalloc((size_t)nimg + 1, sizeof(char *)), **brief = xcalloc((size_t)nimg + 1, sizeof(char *));
+	size_t n = 0;
+	uint64_t total = 0, kept = 0;
+	for (size_t i = 0; i < nb; i++) {
+		total += bl[i].size;
+		if (bl[i].state == PULL_BLOB_ACTIVE)
+			kept += bl[i].received;
+	}
+	for (int i = 0; i < nimg; i++) {
+		struct pull_image *img = &imgs[i];
+		if (i >= resolved) {
+			if (e && i == resolved)
+				full[n++] = xasprintf("image %s: not resolved", img->name ? img->name : refs[i]);
+			continue;
+		}
+		uint64_t bytes = img->manifest_len, got = 0;
+		double done_at = 0;
+		bool complete = true;
+		const struct oci_manifest *m = &img->manifest;
+		for (size_t l = 0; l <= m->nlayers; l++) {
+			const struct oci_descriptor *d = l == 0 ? &m->config : &m->layers[l - 1];
+			bytes += d->size;
+			for (size_t k = 0; k < nb; k++) {
+				if (strcmp(bl[k].digest, d->digest) != 0)
+					continue;
+				complete &= bl[k].state == PULL_BLOB_DONE || bl[k].state == PULL_BLOB_CACHED;
+				if (bl[k].state == PULL_BLOB_DONE)
+					got += bl[k].size;
+				if (bl[k].finished > done_at)
+					done_at = bl[k].finished;
+			}
+		}
+		if (e && !complete) {
+			full[n++] = xasprintf("image %s: not finished", img->name);
+			continue;
+		}
+		if (e)
+			continue;
+		double s = run_at + done_at;
+		double mbps = s > 0 ? (double)got / s / 1e6 : 0;
+		full[n] = xasprintf("%s %s %llu bytes %.2f s %.1f MB/s", img->name, img->manifest_digest,
+				    (unsigned long long)bytes, s, mbps);
+		brief[n++] = xasprintf("%s %.19s %llu bytes %.1f s", img->name, img->manifest_digest,
+				       (unsigned long long)bytes, s);
+	}
+	char *head;
+	if (!e)
+		head = xasprintf("pulled %d image%s, %llu bytes (%llu downloaded) in %.2f s, %.1f MB/s", nimg,
+				 nimg == 1 ? "" : "s", (unsigned long long)total,
+				 (unsigned long long)(eng ? pull_engine_received(eng) : 0), secs,
+				 secs > 0 && eng ? (double)pull_engine_received(eng) / secs / 1e6 : 0);
+	else if (e->cls == ERR_INTERRUPTED)
+		head = xasprintf("interrupted by %s (exit %d): %llu bytes kept for a later run",
+				 interrupt_signal() == SIGINT ? "SIGINT" : "SIGTERM", err_exit_code(e),
+				 (unsigned long long)kept);
+	else
+		head = xasprintf("error: %s (exit %d): %s", err_class_name(e->cls), err_exit_code(e), e->msg);
+	for (size_t i = 0; i < n; i++)
+		if (!brief[i])
+			brief[i] = xstrdup(full[i]);
+	termlog_write(tpath, head, (const char *const *)full, (const char *const *)brief, n);
+	free(head);
+	for (size_t i = 0; i < n; i++) {
+		free(full[i]);
+		free(brief[i]);
+	}
+	free(full);
+	free(brief);
 }
 
 int cmd_pull(int argc, char **argv)
 {
+	interrupt_install();
+	const char *tpath = termlog_path(argc, argv);
 	struct pull_cli c = {.connections = DEFAULT_CONNECTIONS, .chunk = DEFAULT_CHUNK,
 			     .retries = DEFAULT_RETRIES, .timeout = DEFAULT_TIMEOUT_S,
 			     .stall = (double)HTTP_STALL_TIMEOUT_S, .progress = PROGRESS_AUTO};
@@ -165,6 +331,7 @@ int cmd_pull(int argc, char **argv)
 	err_clear(&e);
 	if (parse_args(&c, argc, argv, &e) < 0) {
 		cli_release(&c);
+		report_end(tpath, NULL, NULL, 0, 0, NULL, &e, 0, 0);
 		return cmd_fail(&e);
 	}
 	c.acc.http.retries = c.retries < MAX_BLOCKING_RETRIES ? c.retries : MAX_BLOCKING_RETRIES;
@@ -174,15 +341,18 @@ int cmd_pull(int argc, char **argv)
 	log_set_level(c.verbose >= 2 ? LOG_DEBUG : c.verbose == 1 ? LOG_INFO : LOG_WARN);
 	struct progress *prog = progress_new(c.quiet ? PROGRESS_NONE : c.progress, 5);
 
-	int nimg = argc - optind;
-	char **refs = argv + optind;
+	int nimg = (int)c.nimages;
+	char **refs = c.images;
 	struct pull_image *imgs = xcalloc((size_t)nimg, sizeof(*imgs));
 	struct pull_registries regs;
 	pull_registries_init(&regs, &c.acc.http, &c.acc.store, &c.acc.kinds);
 	struct oci_layout layout = {0};
 	struct oci_platform want = {0};
 	struct pull_engine *eng = NULL;
-	int ret = 0;
+	int ret = 0, resolved = 0;
+	double run_at = 0;
+	struct recorder rec = {.prog = prog, .layout = &layout, .imgs = imgs,
+			       .recorded = xcalloc((size_t)nimg + 1, sizeof(bool))};
 
 	if (c.platform) {
 		if (oci_platform_parse(&want, c.platform, &e) < 0)
@@ -196,9 +366,10 @@ int cmd_pull(int argc, char **argv)
 
 	struct pull_engine_opts eo = {.http = &c.acc.http, .layout = &layout, .connections = c.connections,
 				      .chunk_size = c.chunk, .retries = c.retries,
-				      .on_event = progress_on_event, .ud = prog};
+				      .on_event = on_engine_event, .ud = &rec};
 	if (pull_engine_new(&eng, &eo, &e) < 0)
 		goto fail;
+	rec.eng = eng;
 	progress_attach(prog, eng);
 
 	for (int i = 0; i < nimg; i++) {
@@ -212,23 +383,23 @@ int cmd_pull(int argc, char **argv)
 			if (pull_engine_add(eng, &img->repo, m->layers[l].digest, m->layers[l].size, &e) < 0)
 				goto fail;
 		progress_resolved(prog, img->name, img->manifest_digest, m->nlayers + 1);
+		resolved = i + 1;
 	}
-	if (pull_engine_run(eng, &e) < 0)
+	run_at = clock_mono() - t0;
+	rec.nimg = nimg;
+	int run = pull_engine_run(eng, &e);
+	if (rec.failed) { // an index.json error comes first: the engine's may follow from it
+		e = rec.err;
 		goto fail;
-
-	uint64_t total = 0;
-	for (int i = 0; i < nimg; i++) {
-		struct pull_image *img = &imgs[i];
-		if (oci_layout_put_blob(&layout, img->manifest_digest, img->manifest_body, img->manifest_len, &e) < 0)
-			goto fail;
-		struct oci_index_entry ent = {.media_type = img->manifest.media_type,
-					      .digest = img->manifest_digest, .size = img->manifest_len,
-					      .ref_name = img->name,
-					      .platform = img->has_platform ? &img->platform : NULL};
-		if (oci_layout_add_ref(&layout, &ent, &e) < 0)
-			goto fail;
-		progress_image_done(prog, img->name, img->manifest_digest);
 	}
+	if (run < 0)
+		goto fail;
+	record_complete(&rec); // every image is complete now
+	if (rec.failed) {
+		e = rec.err;
+		goto fail;
+	}
+	uint64_t total = 0;
 	const struct pull_blob_info *bl;
 	size_t nb = pull_engine_blobs(eng, &bl);
 	uint64_t received = pull_engine_received(eng);
@@ -236,9 +407,11 @@ int cmd_pull(int argc, char **argv)
 		total += bl[i].size;
 	if (!c.quiet)
 		progress_summary(prog, (size_t)nimg, total, received, clock_mono() - t0);
+	report_end(tpath, refs, imgs, nimg, resolved, eng, NULL, clock_mono() - t0, run_at);
 	goto out;
 fail:
 	progress_error(prog, &e);
+	report_end(tpath, refs, imgs, nimg, resolved, eng, &e, clock_mono() - t0, run_at);
 	ret = cmd_fail(&e);
 out:
 	pull_engine_free(eng);
@@ -249,6 +422,7 @@ out:
 	oci_layout_release(&layout);
 	oci_platform_release(&want);
 	progress_free(prog);
+	free(rec.recorded);
 	cli_release(&c);
 	return ret;
 }

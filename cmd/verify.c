@@ -2,14 +2,29 @@
 // imgpull verify: hash every blob of a layout again and check that every image
 // index.json names is complete; with --repair, remove damaged blobs and drop
 // the index entries that lost one, so that the next pull fetches them again.
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "oci/layout.h"
 #include "oci/verify.h"
 #include "util/clock.h"
+#include "util/log.h"
+
+enum { O_DEST = 256, O_REPAIR, O_LOGFMT };
+
+static const struct cmd_opt verify_opt_table[] = {
+	{"dest", O_DEST, "DIR", "the layout to check (required; never created)", 0},
+	{"repair", O_REPAIR, NULL,
+	 "remove damaged blobs and drop index.json entries of images that\n"
+	 "lost a blob; pull those images again to heal the layout", 0},
+	{"log-format", O_LOGFMT, "FORMAT", "auto, json or text, for messages on stderr (default auto)", 0},
+	{"quiet", 'q', NULL, "print problems only, no summary", 0},
+	{"help", 'h', NULL, "show this help", CMD_OPT_NOENV},
+};
+static const struct cmd_opts verify_opts = {verify_opt_table, sizeof(verify_opt_table) / sizeof(verify_opt_table[0]),
+					    "verify"};
 
 static void usage(FILE *f)
 {
@@ -17,11 +32,29 @@ static void usage(FILE *f)
 		"usage: imgpull verify --dest DIR [--repair] [-q]\n\n"
 		"Hashes every blob in the OCI image layout DIR and checks that every blob an\n"
 		"image in index.json needs is there with its size. Reports damaged and missing\n"
-		"blobs; exit status 6 if there are any, 0 if the layout is whole.\n\n"
-		"  --dest DIR   the layout to check (required; never created)\n"
-		"  --repair     remove damaged blobs and drop index.json entries of images that\n"
-		"               lost a blob; pull those images again to heal the layout\n"
-		"  -q, --quiet  print problems only, no summary\n");
+		"blobs; exit status 6 if there are any, 0 if the layout is whole.\n\n");
+	cmd_opts_usage(f, &verify_opts);
+}
+
+struct verify_cli {
+	const char *dest;
+	bool repair, quiet;
+};
+
+static int verify_option(void *ud, int id, const char *arg, struct err *e)
+{
+	struct verify_cli *c = ud;
+	switch (id) {
+	case O_DEST:
+		if (cmd_check_value("--dest", arg, e) < 0)
+			return -1;
+		c->dest = arg;
+		return 0;
+	case O_REPAIR: c->repair = true; return 0;
+	case O_LOGFMT: return cmd_check_log_format(arg, e);
+	case 'q': c->quiet = true; return 0;
+	default: return err_set(e, ERR_INTERNAL, "option %d not handled", id);
+	}
 }
 
 static void on_finding(void *ud, const struct oci_verify_finding *f)
@@ -55,43 +88,26 @@ static void on_finding(void *ud, const struct oci_verify_finding *f)
 
 int cmd_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"dest", required_argument, NULL, 'd'},
-		{"repair", no_argument, NULL, 'r'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *dest = NULL;
-	bool repair = false, quiet = false;
+	struct verify_cli c = {0};
 	struct err e;
-	err_clear(&e);
-	optind = 1;
-	opterr = 0;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			if (cmd_check_value("--dest", optarg, &e) < 0)
-				return cmd_fail(&e);
-			dest = optarg;
-			break;
-		case 'r': repair = true; break;
-		case 'q': quiet = true; break;
-		case 'h': usage(stdout); return 0;
-		default:
-			err_set(&e, ERR_USAGE, "unknown or incomplete option '%s' (see 'imgpull help verify')", argv[optind - 1]);
-			return cmd_fail(&e);
-		}
+	int first;
+	int r = cmd_opts_parse(&verify_opts, argc, argv, verify_option, &c, &first, &e);
+	if (r == 1) {
+		usage(stdout);
+		return 0;
 	}
-	if (!dest) {
-		err_set(&e, ERR_USAGE, "--dest DIR is required (see 'imgpull help verify')");
+	if (r < 0)
+		return cmd_fail(&e);
+	if (!c.dest) {
+		err_set(&e, ERR_USAGE, "--dest DIR (or IMGPULL_DEST) is required (see 'imgpull help verify')");
 		return cmd_fail(&e);
 	}
-	if (optind < argc) {
-		err_set(&e, ERR_USAGE, "unexpected argument '%s'", argv[optind]);
+	if (first < argc) {
+		err_set(&e, ERR_USAGE, "unexpected argument '%s'", argv[first]);
 		return cmd_fail(&e);
 	}
+	const char *dest = c.dest;
+	bool repair = c.repair, quiet = c.quiet;
 	struct oci_layout l;
 	struct oci_verify_stats st;
 	double t0 = clock_mono();

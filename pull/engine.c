@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 #include "pull/hasher.h"
 #include "pull/range.h"
 #include "util/file.h"
+#include "util/interrupt.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -141,19 +143,26 @@ struct pull_engine {
 	uint64_t received;
 };
 
-static void emit(struct pull_engine *eng, enum pull_event_kind kind, const struct pull_blob_info *bi,
-		 const char *detail)
+// Fills in the totals and hands ev to the caller's callback.
+static void emit_event(struct pull_engine *eng, struct pull_event *ev)
 {
 	if (!eng->o.on_event)
 		return;
-	struct pull_event ev = {.kind = kind, .blob = bi, .detail = detail,
-				.received_bytes = eng->received, .elapsed = clock_mono() - eng->t0};
+	ev->received_bytes = eng->received;
+	ev->elapsed = clock_mono() - eng->t0;
 	for (size_t i = 0; i < eng->nblobs; i++) {
 		struct blob *b = eng->blobs[i];
-		ev.total_bytes += b->info.size;
-		ev.done_bytes += b->info.state == PULL_BLOB_CACHED ? b->info.size : b->info.received;
+		ev->total_bytes += b->info.size;
+		ev->done_bytes += b->info.state == PULL_BLOB_CACHED ? b->info.size : b->info.received;
 	}
-	eng->o.on_event(eng->o.ud, &ev);
+	eng->o.on_event(eng->o.ud, ev);
+}
+
+static void emit(struct pull_engine *eng, enum pull_event_kind kind, const struct pull_blob_info *bi,
+		 const char *detail)
+{
+	struct pull_event ev = {.kind = kind, .blob = bi, .detail = detail};
+	emit_event(eng, &ev);
 }
 
 static void fail(struct pull_engine *eng, const struct err *e)
@@ -297,6 +306,7 @@ static int blob_claim(struct pull_engine *eng, struct blob *b, double now, struc
 		return -1;
 	if (st == OCI_INGEST_PRESENT) {
 		b->info.state = PULL_BLOB_CACHED;
+		b->info.finished = now - eng->t0;
 		emit(eng, PULL_EV_BLOB_CACHED, &b->info, NULL);
 		return 0;
 	}
@@ -687,8 +697,12 @@ static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why
 	c->not_before = clock_mono() + d;
 	char msg[ERR_MSG_MAX + 64];
 	snprintf(msg, sizeof(msg), "%s; retry %d/%d in %.1fs", why, c->attempts, eng->o.retries, d);
-	log_info("blob %s: %s", b->digest, msg);
-	emit(eng, PULL_EV_RETRY, &b->info, msg);
+	log_info("blob %s from %s: %s", b->digest, xfer_host(x), msg);
+	if (eng->o.on_event) {
+		struct pull_event ev = {.kind = PULL_EV_RETRY, .blob = &b->info, .detail = msg,
+					.host = xfer_host(x), .attempt = c->attempts};
+		emit_event(eng, &ev);
+	}
 }
 
 static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
@@ -925,6 +939,7 @@ static void finish_hashed(struct pull_engine *eng)
 		}
 		b->fd = -1;
 		b->info.state = PULL_BLOB_DONE;
+		b->info.finished = clock_mono() - eng->t0;
 		emit(eng, PULL_EV_BLOB_DONE, &b->info, NULL);
 	}
 }
@@ -1016,6 +1031,12 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 			if (b->info.state == PULL_BLOB_ACTIVE && b->info.received != b->saved_bytes &&
 			    now - b->progress_saved >= PROGRESS_SAVE_S)
 				blob_save_progress(eng, b);
+		}
+		int sig = interrupt_signal();
+		if (sig && !eng->failed) {
+			struct err ie;
+			err_set(&ie, ERR_INTERRUPTED, "interrupted by %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+			fail(eng, &ie);
 		}
 		if (eng->o.http->deadline > 0 && now >= eng->o.http->deadline && !eng->failed && !all_done(eng)) {
 			struct err te;

@@ -34,6 +34,7 @@ struct pull_blob_info {
 	uint64_t kept;      // of these, taken over from an earlier run
 	enum pull_blob_state state;
 	int connections;    // transfers in flight
+	double finished;    // DONE or CACHED: seconds into the run when it became so
 };
 
 enum pull_event_kind {
@@ -49,6 +50,8 @@ struct pull_event {
 	enum pull_event_kind kind;
 	const struct pull_blob_info *blob; // NULL for TICK
 	const char *detail;                // RETRY: why
+	const char *host;                  // RETRY: host[:port] of the failed try
+	int attempt;                       // RETRY: failed tries of the range so far
 	uint64_t total_bytes;              // all blobs of the run, cached included
 	uint64_t done_bytes;               // cached + received
 	uint64_t received_bytes;           // transferred in this run

@@ -9,7 +9,7 @@ pkgs=(
 	libcurl4-openssl-dev libcjson-dev libssl-dev libarchive-dev zlib1g-dev libzstd-dev libisal-dev
 	libcmocka-dev
 	docker-registry skopeo nginx-light containerd umoci apache2-utils
-	openssl jq curl python3 iproute2 procps ca-certificates time bc
+	openssl jq curl python3 iproute2 procps ca-certificates time bc file
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -17,6 +17,10 @@ for p in "${pkgs[@]}"; do
 		missing+=("$p")
 	fi
 done
+# Node.js and npm validate deploy/manifests; any install of them will do (a
+# machine may have them from elsewhere, where Debian's npm would conflict).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
 fi

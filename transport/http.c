@@ -2,6 +2,7 @@
 #include "transport/http.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,10 +10,36 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define USER_AGENT "imgpull/" IMGPULL_VERSION
+
+// Where the system's CA bundle is, for a static binary in an image of any
+// distribution (or a scratch image that ships one): SSL_CERT_FILE and
+// SSL_CERT_DIR (OpenSSL's own variables) first, then the usual places.
+static const char *ca_bundle, *ca_dir;
+static pthread_once_t ca_once = PTHREAD_ONCE_INIT;
+
+static void find_ca(void)
+{
+	static const char *const bundles[] = {
+		"/etc/ssl/certs/ca-certificates.crt",               // Debian, Ubuntu, Alpine, Arch
+		"/etc/pki/tls/certs/ca-bundle.crt",                 // Fedora, RHEL, Amazon Linux
+		"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // RHEL 7+
+		"/etc/ssl/ca-bundle.pem",                           // openSUSE
+		"/etc/ssl/cert.pem",                                // Alpine, the BSDs
+	};
+	const char *f = getenv("SSL_CERT_FILE"), *d = getenv("SSL_CERT_DIR");
+	if (f && *f)
+		ca_bundle = f;
+	for (size_t i = 0; !ca_bundle && i < sizeof(bundles) / sizeof(bundles[0]); i++)
+		if (access(bundles[i], R_OK) == 0)
+			ca_bundle = bundles[i];
+	if (d && *d)
+		ca_dir = d;
+}
 
 void http_setup(CURL *h, const struct http_config *cfg)
 {
@@ -20,8 +47,11 @@ void http_setup(CURL *h, const struct http_config *cfg)
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cfg->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
+	pthread_once(&ca_once, find_ca);
+	if (cfg->ca_file || ca_bundle)
+		curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file ? cfg->ca_file : ca_bundle);
+	if (ca_dir && !cfg->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAPATH, ca_dir);
 	if (cfg->connect_to)
 		curl_easy_setopt(h, CURLOPT_CONNECT_TO, cfg->connect_to);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -152,6 +182,13 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 	return len;
 }
 
+// Lets a SIGTERM stop a blocking request within a second.
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)ud, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return interrupt_signal() != 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
 	struct http_resp *r = ud;
@@ -229,6 +266,8 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, HTTP_TRY_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 
@@ -242,6 +281,10 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 		r->status = 0;
 		errbuf[0] = '\0';
 		CURLcode rc = curl_easy_perform(h);
+		if (interrupt_signal()) {
+			err_set(e, ERR_INTERRUPTED, "%s %s: interrupted", method, safe);
+			break;
+		}
 		if (rc == CURLE_WRITE_ERROR && r->body.toobig) {
 			err_set(e, ERR_NETWORK, "response from %s is larger than %zu bytes", safe, req->max_body);
 			break;
@@ -271,7 +314,8 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 			err_set(e, ERR_NETWORK, "%s %s: no time left for another try within --timeout", method, safe);
 			break;
 		}
-		usleep((useconds_t)(d * 1e6));
+		for (double slept = 0; slept < d && !interrupt_signal(); slept += 0.05)
+			usleep(50000);
 	}
 	curl_easy_cleanup(h);
 	for (struct curl_slist *x = hdrs; x; x = x->next) // copies of signatures and tokens

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/interrupt.h"
+
 __attribute__((format(printf, 3, 0)))
 static void set_va(struct err *e, enum err_class cls, const char *fmt, va_list ap)
 {
@@ -60,6 +62,10 @@ void err_clear(struct err *e)
 
 int err_exit_code(const struct err *e)
 {
+	if (e->cls == ERR_INTERRUPTED) {
+		int sig = interrupt_signal();
+		return 128 + (sig ? sig : 15);
+	}
 	return (int)e->cls;
 }
 
@@ -74,6 +80,7 @@ const char *err_class_name(enum err_class cls)
 	case ERR_NETWORK: return "network";
 	case ERR_INTEGRITY: return "integrity";
 	case ERR_STORAGE: return "storage";
+	case ERR_INTERRUPTED: return "interrupted";
 	}
 	return "internal";
 }

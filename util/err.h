@@ -16,6 +16,7 @@ enum err_class {
 	ERR_NETWORK = 5,
 	ERR_INTEGRITY = 6,
 	ERR_STORAGE = 7,
+	ERR_INTERRUPTED = 8, // SIGTERM/SIGINT: exit status 128 + the signal (143, 130)
 };
 
 #define ERR_MSG_MAX 512
