@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite on a fresh Debian 12 machine: installs what is missing,
-# builds the release binary and an ASan+UBSan build, runs the unit tests under
+# builds the release binary, the static binary (scripts/static.sh) and an
+# ASan+UBSan build, runs the unit tests under
 # the sanitizers and then every test (unit + integration against real
 # docker-registry, nginx, skopeo and containerd on loopback) on the release build.
 set -euo pipefail
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 echo "== build (release, -Werror)"
 scripts/build.sh build
+echo "== static binary (musl; dependencies from Debian's sources, cached outside the clone)"
+scripts/static.sh
 echo "== build (ASan + UBSan)"
 scripts/build.sh build-asan -DIMGPULL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
