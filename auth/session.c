@@ -257,6 +257,21 @@ static int exchange(struct auth_session *s, const struct auth_cred *cred, const 
 	return 0;
 }
 
+int auth_session_registry_cred(struct auth_session *s, const char *path, struct auth_cred *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	struct auth_cred cred = {0};
+	int found = auth_store_lookup(s->store, s->host, path, &cred, e);
+	if (found <= 0)
+		return found;
+	const struct auth_cred *use = &cred;
+	int ret = exchange(s, &cred, &use, e);
+	if (ret == 0 && !(use == &s->xch.cred && s->xch.bearer))
+		auth_cred_copy(out, use);
+	auth_cred_release(&cred);
+	return ret;
+}
+
 // One attempt with the credential the store has now.
 static int header_once(struct auth_session *s, const char *path, const char *scope, char **out,
 		       struct err *e)

@@ -59,6 +59,11 @@ void auth_session_reject(struct auth_session *s, const char *path, const struct 
 // True when an answer means "your authorization is no good": 401, and for ECR
 // public also 400 DENIED (its answer to an expired token).
 bool auth_session_rejected(const struct auth_session *s, long status, const char *body, size_t len);
+// The registry credential a pull of path used, for another client of the same
+// registry (containerd's CRI pull): the secret's user/password, or for ECR the
+// AWS:<token> its API exchanged it for. 0 with *out empty when none matched (or
+// only a bearer token exists, which containerd's CRI cannot take); release *out.
+int auth_session_registry_cred(struct auth_session *s, const char *path, struct auth_cred *out, struct err *e);
 // Seconds the cached token for path stays valid (negative if none).
 long auth_session_token_ttl(const struct auth_session *s, const char *path);
 

@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{"pull", cmd_pull, "pull images into an OCI image layout"},
 	{"auth", cmd_auth, "check credentials and tokens for images, without pulling"},
 	{"verify", cmd_verify, "re-hash a layout's blobs and check its images are complete"},
+	{"idle", cmd_idle, "wait for SIGTERM and exit 0 (a DaemonSet's main container)"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "show help for imgpull or a command"},
 };

@@ -78,6 +78,10 @@ static int apply_env(const struct cmd_opt *t, cmd_opt_fn apply, void *ud, struct
 			return err_set(e, ERR_USAGE, "%s must be a count 0..9 or a boolean, not '%.80s'", var, v);
 		for (int i = 0; i < n && r == 0; i++)
 			r = apply(ud, t->id, NULL, e);
+	} else if (t->flags & CMD_OPT_OPTARG) {
+		int b = parse_bool(v);
+		if (b != 0)
+			r = apply(ud, t->id, b == 1 ? NULL : v, e);
 	} else if (!t->arg) {
 		int b = parse_bool(v);
 		if (b < 0)
@@ -104,7 +108,8 @@ int cmd_opts_parse(const struct cmd_opts *o, int argc, char **argv, cmd_opt_fn a
 	size_t ns = 1;
 	for (size_t i = 0; i < o->n; i++) {
 		const struct cmd_opt *t = &o->v[i];
-		lo[i] = (struct option){t->name, t->arg ? required_argument : no_argument, NULL, t->id};
+		int has = t->flags & CMD_OPT_OPTARG ? optional_argument : t->arg ? required_argument : no_argument;
+		lo[i] = (struct option){t->name, has, NULL, t->id};
 		if (t->id < 256 && isalpha(t->id) && ns + 2 < sizeof(shorts)) {
 			shorts[ns++] = (char)t->id;
 			if (t->arg)
@@ -147,10 +152,13 @@ void cmd_opts_usage(FILE *f, const struct cmd_opts *o)
 	for (size_t i = 0; i < o->n; i++) {
 		const struct cmd_opt *t = &o->v[i];
 		char head[64];
+		const char *sep = t->flags & CMD_OPT_OPTARG ? "[=" : " ", *end = t->flags & CMD_OPT_OPTARG ? "]" : "";
+		if (!t->arg)
+			sep = end = "";
 		if (t->id < 256 && isalpha(t->id))
-			snprintf(head, sizeof(head), "-%c, --%s%s%s", t->id, t->name, t->arg ? " " : "", t->arg ? t->arg : "");
+			snprintf(head, sizeof(head), "-%c, --%s%s%s%s", t->id, t->name, sep, t->arg ? t->arg : "", end);
 		else
-			snprintf(head, sizeof(head), "--%s%s%s", t->name, t->arg ? " " : "", t->arg ? t->arg : "");
+			snprintf(head, sizeof(head), "--%s%s%s%s", t->name, sep, t->arg ? t->arg : "", end);
 		int col = fprintf(f, "  %s", head);
 		for (const char *h = t->help; *h;) {
 			size_t len = strcspn(h, "\n");

@@ -19,6 +19,8 @@ enum {
 	CMD_OPT_COLON = 2,  // with LIST: ':' separates items too (paths, as in $PATH)
 	CMD_OPT_COUNT = 4,  // a flag that may be repeated (-v -v); its variable is a number
 	CMD_OPT_NOENV = 8,  // no variable (--help)
+	CMD_OPT_OPTARG = 16, // --NAME or --NAME=VALUE (arg names the value); its variable is
+	                     // a boolean, or else the value
 };
 
 struct cmd_opt {

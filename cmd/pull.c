@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cjson/cJSON.h>
 #include <signal.h>
 #include <time.h>
 
@@ -12,6 +13,9 @@
 #include "cmd/opts.h"
 #include "cmd/progress.h"
 #include "cmd/termlog.h"
+#include "cri/content.h"
+#include "cri/cri.h"
+#include "oci/ingest.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
 #include "oci/ref.h"
@@ -19,6 +23,7 @@
 #include "transport/http.h"
 #include "pull/registry.h"
 #include "util/clock.h"
+#include "util/file.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -28,13 +33,14 @@
 #define DEFAULT_RETRIES 5
 #define DEFAULT_TIMEOUT_S (2 * 3600.0) // 40 GB at 5.6 MB/s; a rerun keeps what was fetched
 #define MAX_BLOCKING_RETRIES 3         // manifests, tokens, probes
+#define DEFAULT_MIN_FREE_PCT 10        // the kubelet's default eviction margin (nodefs.available < 10%)
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
 enum {
 	O_DEST = 256, O_PLATFORM, O_CONN, O_CHUNK, O_RETRIES, O_STALL, O_TIMEOUT, O_PROGRESS,
-	O_LOGFMT, O_TERMLOG, O_FSYNC,
+	O_LOGFMT, O_TERMLOG, O_FSYNC, O_MINFREE, O_CONTAINERD, O_CROOT,
 };
 
 static const struct cmd_opt pull_opt_table[] = {
@@ -48,7 +54,15 @@ static const struct cmd_opt pull_opt_table[] = {
 	{"stall-timeout", O_STALL, "DURATION",
 	 "drop and retry a transfer slower than 1 KiB/s for this long\n(default 20s)", 0},
 	{"timeout", O_TIMEOUT, "DURATION", "give up on the whole pull after this long, e.g. 90m\n(default 2h; 0: never)", 0},
+	{"min-free", O_MINFREE, "SIZE|PCT%",
+	 "space to leave free on the layout's filesystem: a pull that\n"
+	 "would need more fails before downloading (default 10%)", 0},
 	CMD_ACCESS_OPTS,
+	{"containerd", O_CONTAINERD, "ADDRESS",
+	 "then hand the images to containerd: blobs into its content store,\n"
+	 "and a CRI PullImage on ADDRESS (default unix://" CRI_DEFAULT_SOCKET ")\n"
+	 "that registers and unpacks them; --dest is then optional", CMD_OPT_OPTARG},
+	{"containerd-root", O_CROOT, "DIR", "containerd's root directory (default " CRI_DEFAULT_ROOT ")", 0},
 	{"progress", O_PROGRESS, "MODE", "auto, tty, plain, json or none (default auto)", 0},
 	{"log-format", O_LOGFMT, "FORMAT",
 	 "auto, json or text (default auto: JSON lines when stderr\nis not a terminal)", 0},
@@ -81,11 +95,16 @@ struct pull_cli {
 	int retries;
 	double timeout;
 	double stall;
+	uint64_t min_free;     // bytes, or FILE_ROOM_PCT
+	unsigned min_free_pct; // with FILE_ROOM_PCT
 	enum progress_mode progress;
 	bool quiet;
 	bool fsync;
 	int verbose;
 	struct cmd_access acc;
+	const char *containerd;      // the CRI socket's path; NULL: no hand-off
+	const char *containerd_root;
+	char *default_dest;          // with --containerd and no --dest: beside containerd's root
 	char **images; // the operands, or IMGPULL_IMAGES
 	size_t nimages;
 };
@@ -128,6 +147,39 @@ static int pull_option(void *ud, int id, const char *arg, struct err *e)
 	case O_LOGFMT: return cmd_check_log_format(arg, e);
 	case O_TERMLOG: return cmd_check_value("--termination-log", arg, e); // read early, see termlog_path
 	case O_FSYNC: c->fsync = true; return 0;
+	case O_CONTAINERD: {
+		const char *a = arg ? arg : "unix://" CRI_DEFAULT_SOCKET;
+		if (strncmp(a, "unix://", 7) == 0)
+			a += 7;
+		if (cmd_check_value("--containerd", a, e) < 0)
+			return -1;
+		if (a[0] != '/')
+			return err_set(e, ERR_USAGE, "--containerd wants unix:///PATH or /PATH, not '%s'", arg);
+		c->containerd = a;
+		return 0;
+	}
+	case O_CROOT:
+		if (cmd_check_value("--containerd-root", arg, e) < 0)
+			return -1;
+		c->containerd_root = arg;
+		return 0;
+	case O_MINFREE: {
+		size_t n = strlen(arg);
+		int pct;
+		unsigned long long bytes;
+		if (n > 1 && arg[n - 1] == '%') {
+			_cleanup_free_ char *num = xstrndup(arg, n - 1);
+			if (cmd_parse_int(num, 0, 99, &pct) < 0)
+				return err_set(e, ERR_USAGE, "--min-free must be a size (5G) or a percentage 0%%..99%%, not '%s'", arg);
+			c->min_free = FILE_ROOM_PCT;
+			c->min_free_pct = (unsigned)pct;
+		} else if (cmd_parse_size(arg, &bytes) == 0) {
+			c->min_free = bytes;
+		} else {
+			return err_set(e, ERR_USAGE, "--min-free must be a size (5G) or a percentage 0%%..99%%, not '%s'", arg);
+		}
+		return 0;
+	}
 	case 'q': c->quiet = true; return 0;
 	case 'v': c->verbose++; return 0;
 	default: {
@@ -160,6 +212,14 @@ static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 	}
 	if (r < 0 || cmd_access_finish(&c->acc, e) < 0)
 		return -1;
+	if (!c->containerd_root)
+		c->containerd_root = CRI_DEFAULT_ROOT;
+	if (!c->dest && c->containerd) {
+		// Inside containerd's root: one filesystem and one mount (a hard link
+		// cannot cross either), so its blobs are links to ours, written once.
+		c->default_dest = xasprintf("%s/imgpull", c->containerd_root);
+		c->dest = c->default_dest;
+	}
 	if (!c->dest)
 		return err_set(e, ERR_USAGE, "--dest DIR (or IMGPULL_DEST) is required (see 'imgpull help pull')");
 	for (int i = first; i < argc; i++)
@@ -176,6 +236,7 @@ static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 static void cli_release(struct pull_cli *c)
 {
 	cmd_access_release(&c->acc);
+	free(c->default_dest);
 	for (size_t i = 0; i < c->nimages; i++)
 		free(c->images[i]);
 	free(c->images);
@@ -238,6 +299,82 @@ static void on_engine_event(void *ud, const struct pull_event *ev)
 	progress_on_event(r->prog, ev);
 	if (ev->kind == PULL_EV_BLOB_DONE || ev->kind == PULL_EV_BLOB_CACHED)
 		record_complete(r);
+}
+
+// The hand-off to containerd: every blob of every image into its content store
+// (linked, so written once), then a CRI PullImage with the credential this pull
+// used, so that containerd records and unpacks the image, fetching only the
+// manifests.
+static int handoff(const struct pull_cli *c, const struct oci_layout *l, struct pull_image *imgs, int nimg,
+		   struct err *e)
+{
+	double t0 = clock_mono();
+	size_t put = 0, linked = 0;
+	for (int i = 0; i < nimg; i++) {
+		struct pull_image *img = &imgs[i];
+		const struct oci_manifest *m = &img->manifest;
+		for (size_t k = 0; k <= m->nlayers + 1; k++) {
+			const char *d = k == 0 ? img->manifest_digest : k == 1 ? m->config.digest : m->layers[k - 2].digest;
+			uint64_t size = k == 0 ? img->manifest_len : k == 1 ? m->config.size : m->layers[k - 2].size;
+			bool ln;
+			int r = cri_content_put(c->containerd_root, l, d, size, &ln, e);
+			if (r < 0)
+				return err_wrap(e, "containerd's content store in '%s'", c->containerd_root);
+			put += (size_t)r;
+			linked += ln;
+		}
+	}
+	log_info("containerd: %zu blobs put into its content store (%zu as hard links) in %.2f s", put, linked,
+		 clock_mono() - t0);
+	for (int i = 0; i < nimg; i++) {
+		struct pull_image *img = &imgs[i];
+		struct auth_cred cred;
+		if (auth_session_registry_cred(&img->repo.reg->auth, img->repo.path, &cred, e) < 0)
+			return -1;
+		struct cri_auth a = {.username = cred.username, .password = cred.password};
+		char *id = NULL;
+		double t1 = clock_mono();
+		long left = c->acc.http.deadline > 0 ? http_deadline_ms(&c->acc.http) / 1000 + 1 : 0;
+		int r = cri_pull_image(c->containerd, img->name, cred.username ? &a : NULL, left, &id, e);
+		auth_cred_release(&cred);
+		if (r < 0)
+			return err_wrap(e, "%s", img->name);
+		if (log_json()) {
+			cJSON *f = cJSON_CreateObject();
+			cJSON_AddStringToObject(f, "image", img->name);
+			cJSON_AddStringToObject(f, "image_id", id);
+			cJSON_AddNumberToObject(f, "seconds", clock_mono() - t1);
+			log_record(LOG_INFO, "handed to containerd", f);
+		} else if (!c->quiet) {
+			fprintf(stderr, "containerd: %s -> %s (%.2f s)\n", img->name, id, clock_mono() - t1);
+		}
+		free(id);
+	}
+	return 0;
+}
+
+// The disk budget: what the blobs still to fetch need (less what their partial
+// files already hold) must fit, with --min-free to spare, before any download.
+static int check_room(const struct oci_layout *l, struct pull_engine *eng, const struct pull_image *imgs,
+		      int nimg, const struct pull_cli *c, struct err *e)
+{
+	const struct pull_blob_info *bl;
+	size_t nb = pull_engine_blobs(eng, &bl);
+	uint64_t need = 0;
+	for (size_t i = 0; i < nb; i++) {
+		if (bl[i].state == PULL_BLOB_CACHED)
+			continue;
+		uint64_t have = oci_ingest_allocated(l, bl[i].digest);
+		need += have < bl[i].size ? bl[i].size - have : 0;
+	}
+	for (int i = 0; i < nimg; i++)
+		need += imgs[i].manifest_len;
+	if (file_check_room(l->dir, need, c->min_free, c->min_free_pct, e) < 0)
+		return -1;
+	// containerd's store gets hard links on the same filesystem, else copies.
+	if (c->containerd && !file_same_fs(l->dir, c->containerd_root))
+		return file_check_room(c->containerd_root, need, c->min_free, c->min_free_pct, e);
+	return 0;
 }
 
 // The termination message: on success each image's reference, digest, bytes,
@@ -326,7 +463,8 @@ int cmd_pull(int argc, char **argv)
 	const char *tpath = termlog_path(argc, argv);
 	struct pull_cli c = {.connections = DEFAULT_CONNECTIONS, .chunk = DEFAULT_CHUNK,
 			     .retries = DEFAULT_RETRIES, .timeout = DEFAULT_TIMEOUT_S,
-			     .stall = (double)HTTP_STALL_TIMEOUT_S, .progress = PROGRESS_AUTO};
+			     .stall = (double)HTTP_STALL_TIMEOUT_S, .min_free = FILE_ROOM_PCT,
+			     .min_free_pct = DEFAULT_MIN_FREE_PCT, .progress = PROGRESS_AUTO};
 	struct err e;
 	err_clear(&e);
 	if (parse_args(&c, argc, argv, &e) < 0) {
@@ -385,6 +523,8 @@ int cmd_pull(int argc, char **argv)
 		progress_resolved(prog, img->name, img->manifest_digest, m->nlayers + 1);
 		resolved = i + 1;
 	}
+	if (check_room(&layout, eng, imgs, nimg, &c, &e) < 0)
+		goto fail;
 	run_at = clock_mono() - t0;
 	rec.nimg = nimg;
 	int run = pull_engine_run(eng, &e);
@@ -399,6 +539,8 @@ int cmd_pull(int argc, char **argv)
 		e = rec.err;
 		goto fail;
 	}
+	if (c.containerd && handoff(&c, &layout, imgs, nimg, &e) < 0)
+		goto fail;
 	uint64_t total = 0;
 	const struct pull_blob_info *bl;
 	size_t nb = pull_engine_blobs(eng, &bl);

@@ -141,6 +141,13 @@ static bool json_u64(const cJSON *v, uint64_t *out)
 	return true;
 }
 
+uint64_t oci_ingest_allocated(const struct oci_layout *l, const char *digest)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s.partial", l->ingest_dir, oci_digest_hex(digest));
+	struct stat st;
+	return stat(p, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+}
+
 int oci_ingest_record_parse(const char *text, size_t len, const char *digest, uint64_t size,
 			    const char *boot_id, uint64_t *chunk, uint64_t **written, size_t *n,
 			    struct err *e)

@@ -71,6 +71,10 @@ void oci_ingest_release(struct oci_ingest *in);
 int oci_ingest_remove_blob(const struct oci_layout *l, const char *digest, const struct stat *seen,
 			   struct err *e);
 
+// Bytes the filesystem already holds for digest's partial file (kept from an
+// earlier run, or reserved by fallocate): they need no more room.
+uint64_t oci_ingest_allocated(const struct oci_layout *l, const char *digest);
+
 // Parses a progress record for digest/size written in boot boot_id. On success
 // *chunk and *written (n entries, malloc'd) describe the written prefixes.
 // Anything inconsistent is an error: the caller then starts over.

@@ -260,7 +260,7 @@ build_curl() {
 		--disable-dict --disable-telnet --disable-tftp --disable-pop3 --disable-imap \
 		--disable-smb --disable-smtp --disable-gopher --disable-mqtt \
 		--disable-manual --disable-libcurl-option --disable-ntlm --disable-ntlm-wb \
-		--disable-crypto-auth --disable-tls-srp --disable-unix-sockets \
+		--disable-crypto-auth --disable-tls-srp --enable-unix-sockets \
 		--disable-cookies --disable-alt-svc --disable-hsts --disable-doh \
 		--disable-mime --disable-netrc --disable-dnsshuffle --disable-websockets \
 		--disable-get-easy-options --disable-progress-meter \

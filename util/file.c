@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "util/mem.h"
@@ -111,4 +112,25 @@ int file_mkdirs(const char *path, struct err *e)
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return err_set(e, ERR_STORAGE, "'%s' is not a directory", path);
 	return 0;
+}
+
+int file_check_room(const char *dir, uint64_t need, uint64_t min_free, unsigned min_free_pct, struct err *e)
+{
+	struct statvfs sv;
+	if (statvfs(dir, &sv) < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot measure the filesystem of '%s'", dir);
+	uint64_t size = (uint64_t)sv.f_blocks * sv.f_frsize, avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	uint64_t reserve = min_free == FILE_ROOM_PCT ? size / 100 * min_free_pct : min_free;
+	if (need <= avail && avail - need >= reserve)
+		return 0;
+	return err_set(e, ERR_STORAGE,
+		       "not enough room in '%s': %llu bytes needed, %llu free, %llu to be kept free (--min-free); "
+		       "nothing was downloaded",
+		       dir, (unsigned long long)need, (unsigned long long)avail, (unsigned long long)reserve);
+}
+
+bool file_same_fs(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
 }

@@ -3,7 +3,9 @@
 #ifndef IMGPULL_UTIL_FILE_H
 #define IMGPULL_UTIL_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -21,5 +23,13 @@ int file_mkdirs(const char *path, struct err *e);
 int file_fsync_dir(const char *dir, struct err *e);
 // Writes all of len bytes at off, retrying short writes and EINTR.
 int file_pwrite_all(int fd, const void *data, size_t len, long long off);
+
+// Room for need more bytes on the filesystem of dir, keeping min_free bytes free
+// (or min_free_pct percent of the filesystem when min_free is FILE_ROOM_PCT):
+// ERR_STORAGE naming dir, needed, free and reserve otherwise.
+#define FILE_ROOM_PCT UINT64_MAX
+int file_check_room(const char *dir, uint64_t need, uint64_t min_free, unsigned min_free_pct, struct err *e);
+// True when a and b are on one filesystem (both must exist).
+bool file_same_fs(const char *a, const char *b);
 
 #endif

@@ -88,6 +88,7 @@ one_line_error 'cannot reach registry'
 t_nginx_blobstore_start S3B "$storage"
 t_registry_start R2 --root "$storage" --htpasswd bob:right-password --redirect "$BLOB_S3B_URL"
 f=$(t_blob_path "$storage" "$small")
+cp "$f" "$T_WORK/small.orig"
 printf '\xff' | dd of="$f" bs=1 seek=1000 conv=notrunc status=none
 t_expect_exit 6 "$IMGPULL" pull --plain-http "$REG_R2_ADDR" --progress none --creds bob:right-password \
   --dest "$T_WORK/o5" "$REG_R2_ADDR/acme/app:v1"
@@ -99,14 +100,32 @@ t_assert_eq "$(jq '.manifests | length' "$T_WORK/o5/index.json")" 0 "no index en
 t_expect_exit 7 "$IMGPULL" pull --plain-http "$REG_R2_ADDR" --progress none --creds bob:right-password \
   --dest /etc/hostname/layout "$REG_R2_ADDR/acme/app:v1"
 one_line_error "cannot create directory"
+cp "$T_WORK/small.orig" "$f" # mended for what follows
+# The disk budget: a pull that would not fit (with --min-free to spare) fails
+# before any blob byte moves.
 small_fs="$T_WORK/smallfs"
 mkdir -p "$small_fs"
-mount -t tmpfs -o size=4M tmpfs "$small_fs" || t_fail "cannot mount a 4 MiB tmpfs for the disk-full case"
-rc=0
-"$IMGPULL" pull --plain-http "$REG_R2_ADDR" --progress none --creds bob:right-password \
-  --dest "$small_fs/layout" "$REG_R2_ADDR/acme/app:v1" >"$T_WORK/full.out" 2>"$T_WORK/full.err" || rc=$?
+mount -t tmpfs -o size=64M tmpfs "$small_fs" || t_fail "cannot mount a 64 MiB tmpfs for the disk budget"
+trap 'umount "$small_fs" 2>/dev/null; _t_cleanup' EXIT
+budget() { # EXIT MIN_FREE
+  local before rc=0
+  before=$(wc -l <"$BLOB_S3B_LOG")
+  "$IMGPULL" pull --plain-http "$REG_R2_ADDR" --progress none --creds bob:right-password --min-free "$2" \
+    --dest "$small_fs/layout" "$REG_R2_ADDR/acme/app:v1" >"$T_WORK/full.out" 2>"$T_WORK/full.err" || rc=$?
+  T_ERR="$T_WORK/full.err"
+  t_assert_eq "$rc" "$1" "exit status with --min-free $2 on a 64 MiB filesystem for a 42 MB image"
+  if [[ $1 == 7 ]]; then
+    one_line_error "not enough room in '$small_fs/layout': [0-9]+ bytes needed, [0-9]+ free, [0-9]+ to be kept free .*nothing was downloaded"
+    t_assert_eq "$(tail -n +"$((before + 1))" "$BLOB_S3B_LOG" | grep -c '/data ' || true)" 0 "no blob requested"
+  fi
+}
+budget 7 30M
+budget 7 40%
+dd if=/dev/zero of="$small_fs/filler" bs=1M count=20 status=none
+budget 7 10%
+rm "$small_fs/filler"
+budget 0 10%
+t_ok "the disk budget refuses what would not fit, and lets through what does"
 umount "$small_fs"
-T_ERR="$T_WORK/full.err"
-t_assert_eq "$rc" 7 "exit status when the disk is full"
-one_line_error "no room for sha256:"
+trap _t_cleanup EXIT
 t_pass

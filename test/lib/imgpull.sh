@@ -112,3 +112,75 @@ ip_hostile_start() {
   printf -v "HOSTILE_${name}_ADDR" '%s' "127.0.0.1:$_T_SERVE_PORT"
   printf -v "HOSTILE_${name}_LOG" '%s' "$dir/requests.log"
 }
+
+# ip_containerd_cri_start REGISTRY_ADDR...: Debian's containerd with its CRI
+# plugin and the native snapshotter, on a root, state and socket in the work
+# dir, reaching each REGISTRY_ADDR over plain HTTP. Sets CRI_SOCK, CRI_ROOT,
+# CRI_PID and CTR (ctr in the k8s.io namespace, the kubelet's).
+ip_containerd_cri_start() {
+  local d="$T_WORK/containerd" r mirrors=""
+  mkdir -p "$d/root" "$d/state"
+  for r in "$@"; do
+    mirrors+="  [plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"$r\"]
+    endpoint = [\"http://$r\"]
+"
+  done
+  cat >"$d/config.toml" <<TOML
+version = 2
+root = "$d/root"
+state = "$d/state"
+[grpc]
+  address = "$d/c.sock"
+[ttrpc]
+  address = "$d/c.ttrpc.sock"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_cgroup = true
+  disable_apparmor = true
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "native"
+$mirrors
+TOML
+  t_spawn "$d/containerd.log" containerd --config "$d/config.toml"
+  CRI_PID=$T_SPAWNED_PID
+  local i
+  for i in $(seq 1 100); do
+    [[ -S "$d/c.sock" ]] && ctr --address "$d/c.sock" version >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  ctr --address "$d/c.sock" version >/dev/null 2>&1 || { tail -20 "$d/containerd.log" >&2; t_fail "containerd did not start"; }
+  CRI_SOCK="$d/c.sock"
+  CRI_ROOT="$d/root"
+  CTR=(ctr --address "$d/c.sock" --namespace k8s.io)
+}
+
+# ip_cri_pull REF: a CRI PullImage of REF sent by the test itself (curl over
+# HTTP/2 on the socket, the request's protobuf built here), as the kubelet would.
+# Prints containerd's image id; fails on any gRPC error.
+ip_cri_pull() {
+  local ref=$1 req="$T_WORK/cri-req.bin"
+  "$T_PY" - "$ref" "$req" <<'PY'
+import sys
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+img = sys.argv[1].encode()
+spec = b"\x0a" + varint(len(img)) + img          # ImageSpec.image = 1
+msg = b"\x0a" + varint(len(spec)) + spec         # PullImageRequest.image = 1
+open(sys.argv[2], "wb").write(b"\x00" + len(msg).to_bytes(4, "big") + msg)
+PY
+  curl -sS --http2-prior-knowledge --unix-socket "$CRI_SOCK" -H 'Content-Type: application/grpc' -H 'TE: trailers' \
+    --data-binary @"$req" -D "$T_WORK/cri-hdrs" -o "$T_WORK/cri-resp" --max-time 300 \
+    http://localhost/runtime.v1.ImageService/PullImage || t_fail "CRI PullImage of $ref: curl failed"
+  grep -qi '^grpc-status: 0' "$T_WORK/cri-hdrs" || t_fail "CRI PullImage of $ref failed: $(tr -d '\r' <"$T_WORK/cri-hdrs" | grep -i grpc-)"
+  grep -ao 'sha256:[0-9a-f]\{64\}' "$T_WORK/cri-resp" | head -1
+}

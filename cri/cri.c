@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cri/cri.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cri/proto.h"
+#include "util/mem.h"
+
+#define CRI_MSG_MAX (64u << 10)  // a request or an answer: a few strings
+#define GRPC_MESSAGE_MAX 400     // of containerd's message, in ours
+
+// runtime.v1 field numbers (k8s.io/cri-api pkg/apis/runtime/v1/api.proto).
+enum { PULL_REQ_IMAGE = 1, PULL_REQ_AUTH = 2 };
+enum { IMAGE_SPEC_IMAGE = 1 };
+enum { AUTH_USERNAME = 1, AUTH_PASSWORD = 2, AUTH_SERVER_ADDRESS = 4, AUTH_REGISTRY_TOKEN = 6 };
+enum { PULL_RESP_IMAGE_REF = 1 };
+
+int cri_encode_pull_request(struct buf *out, const char *image, const struct cri_auth *auth)
+{
+	struct buf spec, a;
+	buf_init(&spec, CRI_MSG_MAX);
+	buf_init(&a, CRI_MSG_MAX);
+	int r = pb_put_string(&spec, IMAGE_SPEC_IMAGE, image);
+	if (r == 0)
+		r = pb_put_message(out, PULL_REQ_IMAGE, &spec);
+	if (r == 0 && auth) {
+		r = pb_put_string(&a, AUTH_USERNAME, auth->username);
+		if (r == 0)
+			r = pb_put_string(&a, AUTH_PASSWORD, auth->password);
+		if (r == 0)
+			r = pb_put_string(&a, AUTH_SERVER_ADDRESS, auth->server_address);
+		if (r == 0)
+			r = pb_put_string(&a, AUTH_REGISTRY_TOKEN, auth->registry_token);
+		if (r == 0 && a.len)
+			r = pb_put_message(out, PULL_REQ_AUTH, &a);
+	}
+	if (a.data)
+		explicit_bzero(a.data, a.len); // it held a credential
+	buf_release(&spec);
+	buf_release(&a);
+	return r;
+}
+
+int cri_decode_pull_response(const void *data, size_t len, char **image_ref, struct err *e)
+{
+	struct pb_reader r;
+	struct pb_field f;
+	pb_reader_init(&r, data, len);
+	*image_ref = NULL;
+	int n;
+	while ((n = pb_next(&r, &f)) > 0) {
+		if (f.number != PULL_RESP_IMAGE_REF || f.wire != PB_LEN)
+			continue; // fields of later versions
+		if (f.len == 0 || f.len > 1024 || memchr(f.data, '\0', f.len)) {
+			n = -1;
+			break;
+		}
+		free(*image_ref);
+		*image_ref = xstrndup((const char *)f.data, f.len);
+	}
+	if (n < 0 || !*image_ref) {
+		free(*image_ref);
+		*image_ref = NULL;
+		return err_set(e, ERR_NETWORK, "containerd's PullImage answer is malformed");
+	}
+	return 0;
+}
+
+int cri_frame(struct buf *out, const struct buf *msg)
+{
+	unsigned char h[5] = {0, (unsigned char)(msg->len >> 24), (unsigned char)(msg->len >> 16),
+			      (unsigned char)(msg->len >> 8), (unsigned char)msg->len};
+	if (buf_add(out, h, sizeof(h)) < 0)
+		return -1;
+	return msg->len ? buf_add(out, msg->data, msg->len) : 0;
+}
+
+int cri_unframe(const void *data, size_t len, const void **msg, size_t *msg_len)
+{
+	const unsigned char *p = data;
+	if (len < 5 || p[0] != 0) // 1: compressed, which we never asked for
+		return -1;
+	uint32_t n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+	if (n != len - 5) // exactly one message
+		return -1;
+	*msg = p + 5;
+	*msg_len = n;
+	return 0;
+}
+
+enum err_class cri_status_class(int code, const char *message)
+{
+	const char *m = message ? message : "";
+	switch (code) {
+	case GRPC_UNAUTHENTICATED:
+	case GRPC_PERMISSION_DENIED:
+		return ERR_AUTH;
+	case GRPC_NOT_FOUND:
+		return ERR_NOTFOUND;
+	case GRPC_INVALID_ARGUMENT:
+		return ERR_USAGE;
+	case GRPC_RESOURCE_EXHAUSTED:
+		return ERR_STORAGE;
+	default:
+		break;
+	}
+	// containerd wraps registry answers in UNKNOWN: read its words.
+	if (strstr(m, "401 Unauthorized") || strstr(m, "403 Forbidden") || strstr(m, "authorization failed"))
+		return ERR_AUTH;
+	if (strstr(m, "not found"))
+		return ERR_NOTFOUND;
+	if (strstr(m, "no space left on device"))
+		return ERR_STORAGE;
+	if (strstr(m, "unexpected commit digest") || strstr(m, "failed precondition"))
+		return ERR_INTEGRITY;
+	return ERR_NETWORK;
+}
+
+// grpc-message is percent-encoded; decoded, with anything unprintable replaced.
+static void grpc_message(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const char *p = in; *p && o + 4 < cap; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+			char hex[3] = {p[1], p[2], 0};
+			c = (unsigned char)strtol(hex, NULL, 16);
+			p += 2;
+		}
+		out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	if (*in && o + 4 >= cap) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+	return buf_add(ud, data, size * n) < 0 ? 0 : size * n;
+}
+
+// The value of a header or trailer, NULL if absent.
+static const char *grpc_header(CURL *h, const char *name)
+{
+	struct curl_header *hdr;
+	if (curl_easy_header(h, name, 0, CURLH_TRAILER, -1, &hdr) == CURLHE_OK ||
+	    curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK) // a trailers-only answer
+		return hdr->value;
+	return NULL;
+}
+
+int cri_pull_image(const char *socket, const char *image, const struct cri_auth *auth, long timeout_s,
+		   char **image_ref, struct err *e)
+{
+	*image_ref = NULL;
+	struct buf msg, req, resp;
+	buf_init(&msg, CRI_MSG_MAX);
+	buf_init(&req, CRI_MSG_MAX + 5);
+	buf_init(&resp, CRI_MSG_MAX + 5);
+	int ret = -1;
+	CURL *h = NULL;
+	struct curl_slist *hdrs = NULL;
+	if (cri_encode_pull_request(&msg, image, auth) < 0 || cri_frame(&req, &msg) < 0) {
+		err_set(e, ERR_USAGE, "PullImage request for '%.200s' is too large", image);
+		goto out;
+	}
+	h = curl_easy_init();
+	if (!h) {
+		err_set(e, ERR_INTERNAL, "cannot create an HTTP handle");
+		goto out;
+	}
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/grpc");
+	hdrs = curl_slist_append(hdrs, "TE: trailers");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(h, CURLOPT_URL, "http://localhost/runtime.v1.ImageService/PullImage");
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "imgpull/" IMGPULL_VERSION);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.data);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 0L);
+	char errbuf[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	CURLcode rc = curl_easy_perform(h);
+	if (rc != CURLE_OK) {
+		err_set(e, ERR_NETWORK, "cannot reach containerd's CRI service at %s: %s", socket,
+			errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	const char *gs = grpc_header(h, "grpc-status");
+	if (status != 200 || !gs) {
+		err_set(e, ERR_NETWORK, "%s does not answer as a CRI service (HTTP %ld%s)", socket, status,
+			gs ? "" : ", no grpc-status");
+		goto out;
+	}
+	int code = atoi(gs);
+	if (code != GRPC_OK) {
+		char m[GRPC_MESSAGE_MAX];
+		const char *gm = grpc_header(h, "grpc-message");
+		grpc_message(gm ? gm : "", m, sizeof(m));
+		err_set(e, cri_status_class(code, m), "containerd could not pull %s (gRPC status %d): %s", image, code,
+			m[0] ? m : "no message");
+		goto out;
+	}
+	const void *body;
+	size_t blen;
+	if (cri_unframe(resp.data, resp.len, &body, &blen) < 0) {
+		err_set(e, ERR_NETWORK, "containerd's PullImage answer is not one gRPC message");
+		goto out;
+	}
+	ret = cri_decode_pull_response(body, blen, image_ref, e);
+out:
+	if (msg.data)
+		explicit_bzero(msg.data, msg.len);
+	if (req.data)
+		explicit_bzero(req.data, req.len);
+	buf_release(&msg);
+	buf_release(&req);
+	buf_release(&resp);
+	curl_slist_free_all(hdrs);
+	if (h)
+		curl_easy_cleanup(h);
+	return ret;
+}
