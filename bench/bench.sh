@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Pull-throughput benchmark: imgpull against skopeo and containerd (ctr content
-# fetch), same image, same servers, same run; medians of several runs, ratios.
+# Pull-throughput benchmark: imgpull against skopeo, containerd 1.6 (ctr content
+# fetch) and containerd 2.2 with multipart fetch (../shared/peers/containerd-2.2,
+# `run.sh REF fetch`), same image, same servers, same run; medians of several
+# runs, ratios. bench/prefetch.sh compares the node-prefetch path end to end.
 #
 #   bench/bench.sh [--runs N] [--layers "2G 512M 256M 64M 16M"] [--rate 40m] [--out FILE]
 #
@@ -24,6 +26,8 @@ while (($#)); do
 	*) echo "usage: $0 [--runs N] [--layers SIZES] [--rate RATE] [--out FILE]" >&2; exit 2 ;;
 	esac
 done
+peer=$(cd .. && pwd)/shared/peers/containerd-2.2
+[[ -x "$peer/run.sh" ]] || { echo "bench.sh: $peer/run.sh is missing" >&2; exit 1; }
 scripts/deps.sh
 scripts/build.sh build
 export IMGPULL_SRC=$PWD IMGPULL=$PWD/build/imgpull IMGPULL_WORK=${IMGPULL_WORK:-/var/tmp/imgpull-bench}
@@ -56,6 +60,15 @@ run_one() {
 	# reuses a file still on disk without fetching it: remove them outright.
 	rm -rf "$T_WORK"/containerd/root/io.containerd.content.v1.content/blobs/sha256/* "$T_WORK"/containerd/root/io.containerd.content.v1.content/ingest/*
 	sync
+	if [[ $tool == ctd22 ]]; then
+		# The peer's runner starts its own daemon on a fresh root and reports the
+		# daemon's wall time, CPU and peak RSS for the one transfer.
+		local o
+		o=$(PLAIN_HTTP=1 CONTAINERD22_BIN="$T_WORK/ctd22-bin" TMPDIR="$T_WORK" "$peer/run.sh" "$addr/bench/big:1" fetch \
+			2>"$T_WORK/run.log") || { cat "$T_WORK/run.log" >&2; t_fail "containerd 2.2 failed"; }
+		sed -n 's/.*wall_s=\([0-9.]*\) daemon_cpu_s=\([0-9.]*\) daemon_rss_kb=\([0-9]*\).*/\1 \2 0 \3/p' <<<"$o"
+		return
+	fi
 	case $tool in
 	imgpull) cmd=("$IMGPULL" pull --dest "$dest" --plain-http "$addr" --progress none -q "$addr/bench/big:1") ;;
 	skopeo) cmd=(skopeo copy --quiet --src-tls-verify=false "docker://$addr/bench/big:1" "oci:$dest:big") ;;
@@ -79,7 +92,7 @@ for scenario in loopback capped; do
 	# Tools take turns within each round, so that a slow spell of the machine
 	# (page cache, writeback, a noisy neighbour) does not land on one of them.
 	for i in $(seq 1 "$runs"); do
-		for tool in imgpull skopeo ctr; do
+		for tool in imgpull skopeo ctr ctd22; do
 			read -r w u s m < <(run_one "$tool" "$addr")
 			t_log "$scenario $tool run $i: ${w}s wall, ${u}s user, ${s}s sys, ${m} KB"
 			walls[$scenario.$tool]+="$w "
@@ -87,7 +100,7 @@ for scenario in loopback capped; do
 			rsss[$scenario.$tool]+="$m "
 		done
 	done
-	for tool in imgpull skopeo ctr; do
+	for tool in imgpull skopeo ctr ctd22; do
 		wall[$scenario.$tool]=$(printf '%s\n' ${walls[$scenario.$tool]} | median)
 		cpu[$scenario.$tool]=$(printf '%s\n' ${cpus[$scenario.$tool]} | median)
 		rss[$scenario.$tool]=$(printf '%s\n' ${rsss[$scenario.$tool]} | sort -n | tail -1)
@@ -96,12 +109,20 @@ done
 
 gb=$(echo "$bytes / 1000000000" | bc -l)
 table=$(
-	printf '| scenario | imgpull | skopeo 1.9 | ctr content fetch | imgpull vs skopeo | imgpull vs ctr |\n'
-	printf '|---|---|---|---|---|---|\n'
+	printf '| scenario | imgpull | skopeo 1.9 | ctr content fetch (1.6) | containerd 2.2 multipart | imgpull vs skopeo | vs ctr 1.6 | vs containerd 2.2 |\n'
+	printf '|---|---|---|---|---|---|---|---|\n'
 	for s in loopback capped; do
-		printf '| %s | %.2f s | %.2f s | %.2f s | %.1fx | %.1fx |\n' "$s" "${wall[$s.imgpull]}" "${wall[$s.skopeo]}" \
-			"${wall[$s.ctr]}" "$(echo "${wall[$s.skopeo]} / ${wall[$s.imgpull]}" | bc -l)" \
-			"$(echo "${wall[$s.ctr]} / ${wall[$s.imgpull]}" | bc -l)"
+		printf '| %s | %.2f s | %.2f s | %.2f s | %.2f s | %.1fx | %.1fx | %.1fx |\n' "$s" "${wall[$s.imgpull]}" \
+			"${wall[$s.skopeo]}" "${wall[$s.ctr]}" "${wall[$s.ctd22]}" \
+			"$(echo "${wall[$s.skopeo]} / ${wall[$s.imgpull]}" | bc -l)" \
+			"$(echo "${wall[$s.ctr]} / ${wall[$s.imgpull]}" | bc -l)" \
+			"$(echo "${wall[$s.ctd22]} / ${wall[$s.imgpull]}" | bc -l)"
+	done
+	echo
+	printf '| peak RSS | loopback | capped |\n|---|---|---|\n'
+	for t in imgpull skopeo ctr ctd22; do
+		printf '| %s | %.1f MiB | %.1f MiB |\n' "$t" "$(echo "${rss[loopback.$t]} / 1024" | bc -l)" \
+			"$(echo "${rss[capped.$t]} / 1024" | bc -l)"
 	done
 	echo
 	printf '| imgpull resources | loopback | capped |\n|---|---|---|\n'

@@ -2,13 +2,13 @@
 #include "cri/cri.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cri/proto.h"
+#include "transport/http.h"
 #include "util/mem.h"
 
 #define CRI_MSG_MAX (64u << 10)  // a request or an answer: a few strings
@@ -141,78 +141,38 @@ static void grpc_message(const char *in, char *out, size_t cap)
 	out[o] = '\0';
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
-{
-	return buf_add(ud, data, size * n) < 0 ? 0 : size * n;
-}
-
-// The value of a header or trailer, NULL if absent.
-static const char *grpc_header(CURL *h, const char *name)
-{
-	struct curl_header *hdr;
-	if (curl_easy_header(h, name, 0, CURLH_TRAILER, -1, &hdr) == CURLHE_OK ||
-	    curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK) // a trailers-only answer
-		return hdr->value;
-	return NULL;
-}
-
 int cri_pull_image(const char *socket, const char *image, const struct cri_auth *auth, long timeout_s,
 		   char **image_ref, struct err *e)
 {
 	*image_ref = NULL;
-	struct buf msg, req, resp;
+	struct buf msg, req, resp = {0};
 	buf_init(&msg, CRI_MSG_MAX);
 	buf_init(&req, CRI_MSG_MAX + 5);
-	buf_init(&resp, CRI_MSG_MAX + 5);
+	char *vals[2] = {NULL, NULL};
 	int ret = -1;
-	CURL *h = NULL;
-	struct curl_slist *hdrs = NULL;
 	if (cri_encode_pull_request(&msg, image, auth) < 0 || cri_frame(&req, &msg) < 0) {
 		err_set(e, ERR_USAGE, "PullImage request for '%.200s' is too large", image);
 		goto out;
 	}
-	h = curl_easy_init();
-	if (!h) {
-		err_set(e, ERR_INTERNAL, "cannot create an HTTP handle");
-		goto out;
-	}
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/grpc");
-	hdrs = curl_slist_append(hdrs, "TE: trailers");
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	curl_easy_setopt(h, CURLOPT_URL, "http://localhost/runtime.v1.ImageService/PullImage");
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "imgpull/" IMGPULL_VERSION);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.data);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 0L);
-	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	CURLcode rc = curl_easy_perform(h);
-	if (rc != CURLE_OK) {
-		err_set(e, ERR_NETWORK, "cannot reach containerd's CRI service at %s: %s", socket,
-			errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		goto out;
-	}
+	static const char *const headers[] = {"Content-Type: application/grpc", "TE: trailers", NULL};
+	static const char *const want[] = {"grpc-status", "grpc-message"};
+	struct http_unix_post post = {.socket = socket, .path = "/runtime.v1.ImageService/PullImage",
+				      .headers = headers, .body = req.data, .body_len = req.len,
+				      .max_body = CRI_MSG_MAX + 5, .timeout_s = timeout_s, .want = want, .nwant = 2};
 	long status = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	const char *gs = grpc_header(h, "grpc-status");
-	if (status != 200 || !gs) {
-		err_set(e, ERR_NETWORK, "%s does not answer as a CRI service (HTTP %ld%s)", socket, status,
-			gs ? "" : ", no grpc-status");
+	if (http_unix_post(&post, &status, &resp, vals, e) < 0) {
+		err_wrap(e, "containerd's CRI service");
 		goto out;
 	}
-	int code = atoi(gs);
+	if (status != 200 || !vals[0]) {
+		err_set(e, ERR_NETWORK, "%s does not answer as a CRI service (HTTP %ld%s)", socket, status,
+			vals[0] ? "" : ", no grpc-status");
+		goto out;
+	}
+	int code = atoi(vals[0]);
 	if (code != GRPC_OK) {
 		char m[GRPC_MESSAGE_MAX];
-		const char *gm = grpc_header(h, "grpc-message");
-		grpc_message(gm ? gm : "", m, sizeof(m));
+		grpc_message(vals[1] ? vals[1] : "", m, sizeof(m));
 		err_set(e, cri_status_class(code, m), "containerd could not pull %s (gRPC status %d): %s", image, code,
 			m[0] ? m : "no message");
 		goto out;
@@ -232,8 +192,7 @@ out:
 	buf_release(&msg);
 	buf_release(&req);
 	buf_release(&resp);
-	curl_slist_free_all(hdrs);
-	if (h)
-		curl_easy_cleanup(h);
+	free(vals[0]);
+	free(vals[1]);
 	return ret;
 }

@@ -33,7 +33,7 @@ enum {
 
 // PullImage of image (a full reference) on the CRI socket; *image_ref
 // (malloc'd) is containerd's image id. Errors: ERR_NETWORK when containerd
-// cannot be reached, else the class cri_status_class gives, with containerd's
+// cannot be reached (through transport/'s http_unix_post), else the class cri_status_class gives, with containerd's
 // message (control characters replaced, capped).
 int cri_pull_image(const char *socket, const char *image, const struct cri_auth *auth, long timeout_s,
 		   char **image_ref, struct err *e);

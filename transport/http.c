@@ -197,6 +197,11 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
+static size_t on_capped_body(char *data, size_t size, size_t n, void *ud)
+{
+	return buf_add(ud, data, size * n) < 0 ? 0 : size * n;
+}
+
 bool http_status_retryable(long status)
 {
 	return status == 429 || status == 408 || (status >= 500 && status <= 599 && status != 501);
@@ -328,5 +333,59 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 		free(auth);
 	}
 	free(accept);
+	return ret;
+}
+
+int http_unix_post(const struct http_unix_post *req, long *status, struct buf *body, char **values,
+		   struct err *e)
+{
+	for (size_t i = 0; i < req->nwant; i++)
+		values[i] = NULL;
+	buf_init(body, req->max_body);
+	CURL *h = curl_easy_init();
+	if (!h)
+		return err_set(e, ERR_INTERNAL, "cannot create an HTTP handle");
+	struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:");
+	for (const char *const *p = req->headers; p && *p; p++)
+		hdrs = curl_slist_append(hdrs, *p);
+	_cleanup_free_ char *url = xasprintf("http://localhost%s", req->path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, req->socket);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_capped_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, HTTP_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, req->timeout_s > 0 ? req->timeout_s : 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	char errbuf[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	CURLcode rc = curl_easy_perform(h);
+	int ret = 0;
+	if (rc == CURLE_WRITE_ERROR && body->toobig) {
+		ret = err_set(e, ERR_NETWORK, "the answer on %s is larger than %zu bytes", req->socket, req->max_body);
+	} else if (interrupt_signal()) {
+		ret = err_set(e, ERR_INTERRUPTED, "POST %s on %s: interrupted", req->path, req->socket);
+	} else if (rc != CURLE_OK) {
+		ret = err_set(e, ERR_NETWORK, "cannot reach %s: %s", req->socket, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	} else {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+		for (size_t i = 0; i < req->nwant; i++) {
+			struct curl_header *hv;
+			if (curl_easy_header(h, req->want[i], 0, CURLH_TRAILER, -1, &hv) == CURLHE_OK ||
+			    curl_easy_header(h, req->want[i], 0, CURLH_HEADER, -1, &hv) == CURLHE_OK)
+				values[i] = xstrdup(hv->value);
+		}
+	}
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	if (ret < 0)
+		buf_release(body);
 	return ret;
 }

@@ -85,6 +85,25 @@ struct http_req {
 int http_request(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
 		 struct err *e);
 
+// One POST over HTTP/2 with prior knowledge on a unix socket (gRPC to a local
+// daemon: containerd's CRI). The answer's body is capped at max_body; each name
+// in want[] is looked up among its trailers, then its headers (a gRPC
+// "trailers-only" answer), and values[i] gets a copy (NULL if absent; free
+// them). Transport failures are ERR_NETWORK naming the socket.
+struct http_unix_post {
+	const char *socket;
+	const char *path; // "/runtime.v1.ImageService/PullImage"
+	const char *const *headers; // "Name: value", NULL-terminated
+	const void *body;
+	size_t body_len;
+	size_t max_body;
+	long timeout_s; // 0: none
+	const char *const *want;
+	size_t nwant;
+};
+int http_unix_post(const struct http_unix_post *req, long *status, struct buf *body, char **values,
+		   struct err *e);
+
 // Retry delay for attempt n (0-based): exponential from 250 ms with jitter,
 // at most 30 s; a Retry-After (seconds or HTTP date) wins when larger.
 double http_backoff_seconds(int attempt, const char *retry_after);

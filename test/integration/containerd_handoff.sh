@@ -105,7 +105,7 @@ t_stop "$CRI_PID"
 t_expect_exit 5 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none \
   --containerd="unix://$CRI_SOCK" --containerd-root "$CRI_ROOT" "$REG_MAIN_ADDR/team/other:v1"
 [[ $(grep -c . "$T_ERR") -eq 1 ]] || t_fail "expected one error line: $(cat "$T_ERR")"
-t_assert_file_contains "$T_ERR" "^imgpull: error: .*cannot reach containerd's CRI service at $CRI_SOCK" "the error names the socket"
+t_assert_file_contains "$T_ERR" "^imgpull: error: .*containerd's CRI service: cannot reach $CRI_SOCK" "the error names the socket"
 t_expect_exit 0 "$IMGPULL" verify --dest "$layout"
 
 # Disk budget: containerd's root on a filesystem too small for the images

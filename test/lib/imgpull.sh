@@ -30,9 +30,12 @@ ip_skopeo_check() {
   t_ok "skopeo copied $ref out of the layout (all blobs verified by skopeo)"
 }
 
-# ip_containerd_start: a private containerd on a socket in the work dir; sets CTR.
-ip_containerd_start() {
+# _ip_containerd_run SECTION: a private containerd (root, state and socket in
+# $T_WORK/containerd, started afresh) whose config.toml ends with SECTION; sets
+# CTD_PID, CTD_SOCK and CTD_ROOT.
+_ip_containerd_run() {
   local d="$T_WORK/containerd"
+  rm -rf "$d"
   mkdir -p "$d/root" "$d/state"
   cat >"$d/config.toml" <<TOML
 version = 2
@@ -46,17 +49,31 @@ state = "$d/state"
   address = ""
 [metrics]
   address = ""
-[plugins."io.containerd.grpc.v1.cri"]
-  disable_cgroup = true
+$1
 TOML
   t_spawn "$d/containerd.log" containerd --config "$d/config.toml"
+  CTD_PID=$T_SPAWNED_PID
   local i
   for i in $(seq 1 100); do
     [[ -S "$d/c.sock" ]] && ctr --address "$d/c.sock" version >/dev/null 2>&1 && break
     sleep 0.1
   done
   ctr --address "$d/c.sock" version >/dev/null 2>&1 || { tail -20 "$d/containerd.log" >&2; t_fail "containerd did not start"; }
-  CTR=(ctr --address "$d/c.sock" --namespace imgpull-test)
+  CTD_SOCK="$d/c.sock"
+  CTD_ROOT="$d/root"
+}
+
+# ip_containerd_stop: stops it and removes its root.
+ip_containerd_stop() {
+  t_stop "$CTD_PID"
+  rm -rf "$T_WORK/containerd"
+}
+
+# ip_containerd_start: a private containerd; sets CTR (namespace imgpull-test).
+ip_containerd_start() {
+  _ip_containerd_run '[plugins."io.containerd.grpc.v1.cri"]
+  disable_cgroup = true'
+  CTR=(ctr --address "$CTD_SOCK" --namespace imgpull-test)
 }
 
 # ip_ctr_import DIR REF: containerd imports the layout (as a tar) and lists REF.
@@ -113,49 +130,32 @@ ip_hostile_start() {
   printf -v "HOSTILE_${name}_LOG" '%s' "$dir/requests.log"
 }
 
-# ip_containerd_cri_start REGISTRY_ADDR...: Debian's containerd with its CRI
-# plugin and the native snapshotter, on a root, state and socket in the work
-# dir, reaching each REGISTRY_ADDR over plain HTTP. Sets CRI_SOCK, CRI_ROOT,
-# CRI_PID and CTR (ctr in the k8s.io namespace, the kubelet's).
+# ip_containerd_cri_start [--snapshotter NAME] REGISTRY_ADDR...: a private
+# containerd with its CRI plugin (snapshotter native unless NAME), reaching each
+# REGISTRY_ADDR over plain HTTP. Sets CRI_SOCK, CRI_ROOT, CRI_PID and CTR (ctr in
+# the k8s.io namespace, the kubelet's).
 ip_containerd_cri_start() {
-  local d="$T_WORK/containerd" r mirrors=""
-  mkdir -p "$d/root" "$d/state"
+  local snap=native r mirrors=""
+  if [[ "${1:-}" == --snapshotter ]]; then
+    snap=$2
+    shift 2
+  fi
   for r in "$@"; do
     mirrors+="  [plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"$r\"]
     endpoint = [\"http://$r\"]
 "
   done
-  cat >"$d/config.toml" <<TOML
-version = 2
-root = "$d/root"
-state = "$d/state"
-[grpc]
-  address = "$d/c.sock"
-[ttrpc]
-  address = "$d/c.ttrpc.sock"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.grpc.v1.cri"]
+  _ip_containerd_run "[plugins.\"io.containerd.grpc.v1.cri\"]
   disable_cgroup = true
   disable_apparmor = true
   restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "native"
-$mirrors
-TOML
-  t_spawn "$d/containerd.log" containerd --config "$d/config.toml"
-  CRI_PID=$T_SPAWNED_PID
-  local i
-  for i in $(seq 1 100); do
-    [[ -S "$d/c.sock" ]] && ctr --address "$d/c.sock" version >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  ctr --address "$d/c.sock" version >/dev/null 2>&1 || { tail -20 "$d/containerd.log" >&2; t_fail "containerd did not start"; }
-  CRI_SOCK="$d/c.sock"
-  CRI_ROOT="$d/root"
-  CTR=(ctr --address "$d/c.sock" --namespace k8s.io)
+  [plugins.\"io.containerd.grpc.v1.cri\".containerd]
+    snapshotter = \"$snap\"
+$mirrors"
+  CRI_PID=$CTD_PID
+  CRI_SOCK=$CTD_SOCK
+  CRI_ROOT=$CTD_ROOT
+  CTR=(ctr --address "$CRI_SOCK" --namespace k8s.io)
 }
 
 # ip_cri_pull REF: a CRI PullImage of REF sent by the test itself (curl over

@@ -167,7 +167,7 @@ static void test_unreachable_socket(void **state)
 	assert_int_equal(cri_pull_image("/nonexistent/containerd.sock", "r.io/a:1", NULL, 5, &ref, &e), -1);
 	assert_null(ref);
 	assert_int_equal(e.cls, ERR_NETWORK);
-	assert_non_null(strstr(e.msg, "cannot reach containerd"));
+	assert_non_null(strstr(e.msg, "containerd's CRI service: cannot reach /nonexistent/containerd.sock"));
 }
 
 int main(void)
