@@ -16,38 +16,8 @@
 # seconds per GB and peak RSS, and the ratios; writes a markdown table to --out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=3 layers="2G 512M 256M 64M 16M" rate=40m out=""
-while (($#)); do
-	case $1 in
-	--runs) runs=$2; shift 2 ;;
-	--layers) layers=$2; shift 2 ;;
-	--rate) rate=$2; shift 2 ;;
-	--out) out=$2; shift 2 ;;
-	*) echo "usage: $0 [--runs N] [--layers SIZES] [--rate RATE] [--out FILE]" >&2; exit 2 ;;
-	esac
-done
-peer=$(cd .. && pwd)/shared/peers/containerd-2.2
-[[ -x "$peer/run.sh" ]] || { echo "bench.sh: $peer/run.sh is missing" >&2; exit 1; }
-scripts/deps.sh
-scripts/build.sh build
-export IMGPULL_SRC=$PWD IMGPULL=$PWD/build/imgpull IMGPULL_WORK=${IMGPULL_WORK:-/var/tmp/imgpull-bench}
-T_NAME=bench
-source test/lib/common.sh
-source test/lib/imgpull.sh
-t_workdir bench
-
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --rate "$rate"
-t_registry_start DIRECT --root "$storage"
-t_registry_start CAPPED --root "$storage" --redirect "$BLOB_S3_URL"
-layer_args=()
-for l in $layers; do layer_args+=(--layer "$l"); done
-t_make_image "$T_WORK/src" big "${layer_args[@]}" --seed 1
-t_push "$T_WORK/src" big "$REG_DIRECT_ADDR" bench/big:1
-rm -rf "$T_WORK/src"
-bytes=$(skopeo inspect --tls-verify=false --raw "docker://$REG_DIRECT_ADDR/bench/big:1" |
-	jq '[.config.size] + [.layers[].size] | add')
+source bench/lib.sh
+bench_setup bench "$@"
 ip_containerd_start
 
 # run_one TOOL ADDR -> "wall user sys maxrss_kb" on stdout
@@ -63,10 +33,9 @@ run_one() {
 	if [[ $tool == ctd22 ]]; then
 		# The peer's runner starts its own daemon on a fresh root and reports the
 		# daemon's wall time, CPU and peak RSS for the one transfer.
-		local o
-		o=$(PLAIN_HTTP=1 CONTAINERD22_BIN="$T_WORK/ctd22-bin" TMPDIR="$T_WORK" "$peer/run.sh" "$addr/bench/big:1" fetch \
-			2>"$T_WORK/run.log") || { cat "$T_WORK/run.log" >&2; t_fail "containerd 2.2 failed"; }
-		sed -n 's/.*wall_s=\([0-9.]*\) daemon_cpu_s=\([0-9.]*\) daemon_rss_kb=\([0-9]*\).*/\1 \2 0 \3/p' <<<"$o"
+		local w c r
+		read -r w c r < <(bench_ctd22 "$addr/bench/big:1" fetch)
+		echo "$w $c 0 $r"
 		return
 	fi
 	case $tool in
@@ -79,7 +48,6 @@ run_one() {
 	cat "$tf"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 # One untimed pull first: in a fresh VM the first few GB of page cache are
 # memory the host has not backed yet, and whichever tool ran first would pay.

@@ -21,39 +21,9 @@
 # (daemon and client) and peak RSS of each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=3 layers="2G 512M 256M 64M 16M" rate=40m out=""
-while (($#)); do
-	case $1 in
-	--runs) runs=$2; shift 2 ;;
-	--layers) layers=$2; shift 2 ;;
-	--rate) rate=$2; shift 2 ;;
-	--out) out=$2; shift 2 ;;
-	*) echo "usage: $0 [--runs N] [--layers SIZES] [--rate RATE] [--out FILE]" >&2; exit 2 ;;
-	esac
-done
-peer=$(cd .. && pwd)/shared/peers/containerd-2.2
-[[ -x "$peer/run.sh" ]] || { echo "prefetch.sh: $peer/run.sh is missing" >&2; exit 1; }
-scripts/deps.sh
-scripts/build.sh build
-export IMGPULL_SRC=$PWD IMGPULL=$PWD/build/imgpull IMGPULL_WORK=${IMGPULL_WORK:-/var/tmp/imgpull-bench}
-T_NAME=prefetch
-source test/lib/common.sh
-source test/lib/imgpull.sh
-t_workdir prefetch
-
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --rate "$rate"
-t_registry_start DIRECT --root "$storage"
-t_registry_start CAPPED --root "$storage" --redirect "$BLOB_S3_URL"
-layer_args=()
-for l in $layers; do layer_args+=(--layer "$l"); done
-t_make_image "$T_WORK/src" big "${layer_args[@]}" --seed 1
-t_push "$T_WORK/src" big "$REG_DIRECT_ADDR" bench/big:1
-rm -rf "$T_WORK/src"
+source bench/lib.sh
+bench_setup prefetch "$@"
 ref="$REG_CAPPED_ADDR/bench/big:1"
-bytes=$(skopeo inspect --tls-verify=false --raw "docker://$REG_DIRECT_ADDR/bench/big:1" |
-	jq '[.config.size] + [.layers[].size] | add')
 
 # Debian's containerd with its CRI plugin and overlayfs, on a fresh root.
 ctd16_start() { ip_containerd_cri_start --snapshotter overlayfs "$REG_CAPPED_ADDR"; }
@@ -94,17 +64,11 @@ run_imgpull() {
 	echo "$w $(echo "$w - $put - $unpack" | bc) $put $unpack $(echo "$u + $s" | bc) $(echo "$c1 - $c0" | bc) $m $rss"
 }
 run_ctd22() {
-	local outl
-	outl=$(PLAIN_HTTP=1 CONTAINERD22_BIN="$T_WORK/ctd22-bin" TMPDIR="$T_WORK" "$peer/run.sh" "$ref" pull 2>"$T_WORK/ctd22.err") ||
-		{ cat "$T_WORK/ctd22.err" >&2; t_fail "containerd 2.2 failed"; }
 	local w c r
-	w=$(sed -n 's/.*wall_s=\([0-9.]*\).*/\1/p' <<<"$outl")
-	c=$(sed -n 's/.*daemon_cpu_s=\([0-9.]*\).*/\1/p' <<<"$outl")
-	r=$(sed -n 's/.*daemon_rss_kb=\([0-9]*\).*/\1/p' <<<"$outl")
+	read -r w c r < <(bench_ctd22 "$ref" pull)
 	echo "$w - - - 0 $c 0 $r"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 tools=(ctd16 imgpull ctd22)
 declare -A col
 for i in $(seq 1 "$runs"); do
