@@ -6,11 +6,13 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "cmd/access.h"
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
+#include "cmd/metrics.h"
 #include "cmd/progress.h"
 #include "cmd/termlog.h"
 #include "cri/content.h"
@@ -40,7 +42,7 @@
 
 enum {
 	O_DEST = 256, O_PLATFORM, O_CONN, O_CHUNK, O_RETRIES, O_STALL, O_TIMEOUT, O_PROGRESS,
-	O_LOGFMT, O_TERMLOG, O_FSYNC, O_MINFREE, O_CONTAINERD, O_CROOT,
+	O_LOGFMT, O_TERMLOG, O_FSYNC, O_MINFREE, O_CONTAINERD, O_CROOT, O_METRICS,
 };
 
 static const struct cmd_opt pull_opt_table[] = {
@@ -69,6 +71,9 @@ static const struct cmd_opt pull_opt_table[] = {
 	{"termination-log", O_TERMLOG, "PATH",
 	 "where the outcome goes on exit, at most 4096 bytes (default\n"
 	 TERMLOG_DEFAULT " when it exists and is writable)", 0},
+	{"metrics", O_METRICS, "FILE",
+	 "on exit, the pull's figures in Prometheus text format (for\n"
+	 "node-exporter's textfile collector), written atomically", 0},
 	{"fsync", O_FSYNC, NULL,
 	 "sync every blob to disk before it enters the layout\n"
 	 "(default: journal unsynced blobs, re-verify after a reboot)", 0},
@@ -146,6 +151,7 @@ static int pull_option(void *ud, int id, const char *arg, struct err *e)
 		return 0;
 	case O_LOGFMT: return cmd_check_log_format(arg, e);
 	case O_TERMLOG: return cmd_check_value("--termination-log", arg, e); // read early, see termlog_path
+	case O_METRICS: return cmd_check_value("--metrics", arg, e);          // read early too
 	case O_FSYNC: c->fsync = true; return 0;
 	case O_CONTAINERD: {
 		const char *a = arg ? arg : "unix://" CRI_DEFAULT_SOCKET;
@@ -251,6 +257,7 @@ struct recorder {
 	struct pull_image *imgs;
 	int nimg; // resolved images
 	bool *recorded;
+	unsigned retries;
 	bool failed;
 	struct err err;
 };
@@ -297,6 +304,7 @@ static void on_engine_event(void *ud, const struct pull_event *ev)
 {
 	struct recorder *r = ud;
 	progress_on_event(r->prog, ev);
+	r->retries += ev->kind == PULL_EV_RETRY;
 	if (ev->kind == PULL_EV_BLOB_DONE || ev->kind == PULL_EV_BLOB_CACHED)
 		record_complete(r);
 }
@@ -380,11 +388,41 @@ static int check_room(const struct oci_layout *l, struct pull_engine *eng, const
 // The termination message: on success each image's reference, digest, bytes,
 // seconds and MB/s; on failure the class, exit status, error and the images it
 // concerns (the one being resolved, or those not finished).
-static void report_end(const char *tpath, char **refs, struct pull_image *imgs, int nimg, int resolved,
+// Where the outcome goes at the end: the termination message, the metrics file.
+struct report_to {
+	const char *termlog;
+	const char *metrics;
+	unsigned retries;
+};
+
+static void write_metrics(const struct report_to *to, const struct metrics_image *mi, int nimg,
+			  struct pull_engine *eng, const struct err *e, double secs, double run_at)
+{
+	const struct pull_blob_info *bl = NULL;
+	size_t nb = eng ? pull_engine_blobs(eng, &bl) : 0;
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	struct metrics m = {.exit_code = e ? err_exit_code(e) : 0, .error_class = err_class_name(e ? e->cls : ERR_NONE),
+			    .seconds = secs, .resolve_seconds = run_at, .downloaded = eng ? pull_engine_received(eng) : 0,
+			    .retries = to->retries,
+			    .cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+					   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+			    .max_rss_bytes = (uint64_t)ru.ru_maxrss * 1024, .images = mi, .nimages = (size_t)nimg};
+	for (size_t i = 0; i < nb; i++) {
+		m.bytes += bl[i].size;
+		m.blobs_downloaded += bl[i].state == PULL_BLOB_DONE;
+		m.blobs_present += bl[i].state == PULL_BLOB_CACHED;
+	}
+	struct err me;
+	if (metrics_write(to->metrics, &m, &me) < 0)
+		log_warn("cannot write the metrics: %s", me.msg);
+}
+
+static void report_end(const struct report_to *to, char **refs, struct pull_image *imgs, int nimg, int resolved,
 		       struct pull_engine *eng, const struct err *e, double secs, double run_at)
 {
-	if (!tpath)
-		return;
+	const char *tpath = to->termlog;
+	struct metrics_image *mi = xcalloc((size_t)nimg + 1, sizeof(*mi));
 	const struct pull_blob_info *bl = NULL;
 	size_t nb = eng ? pull_engine_blobs(eng, &bl) : 0;
 	char **full = xcalloc((size_t)nimg + 1, sizeof(char *)), **brief = xcalloc((size_t)nimg + 1, sizeof(char *));
@@ -397,6 +435,7 @@ static void report_end(const char *tpath, char **refs, struct pull_image *imgs, 
 	}
 	for (int i = 0; i < nimg; i++) {
 		struct pull_image *img = &imgs[i];
+		mi[i].ref = img->name ? img->name : refs[i];
 		if (i >= resolved) {
 			if (e && i == resolved)
 				full[n++] = xasprintf("image %s: not resolved", img->name ? img->name : refs[i]);
@@ -419,13 +458,15 @@ static void report_end(const char *tpath, char **refs, struct pull_image *imgs, 
 					done_at = bl[k].finished;
 			}
 		}
+		double s = run_at + done_at;
+		mi[i] = (struct metrics_image){.ref = img->name, .digest = img->manifest_digest, .bytes = bytes,
+					       .seconds = s, .complete = complete};
 		if (e && !complete) {
 			full[n++] = xasprintf("image %s: not finished", img->name);
 			continue;
 		}
 		if (e)
 			continue;
-		double s = run_at + done_at;
 		double mbps = s > 0 ? (double)got / s / 1e6 : 0;
 		full[n] = xasprintf("%s %s %llu bytes %.2f s %.1f MB/s", img->name, img->manifest_digest,
 				    (unsigned long long)bytes, s, mbps);
@@ -448,6 +489,9 @@ static void report_end(const char *tpath, char **refs, struct pull_image *imgs, 
 		if (!brief[i])
 			brief[i] = xstrdup(full[i]);
 	termlog_write(tpath, head, (const char *const *)full, (const char *const *)brief, n);
+	if (to->metrics)
+		write_metrics(to, mi, nimg, eng, e, secs, run_at);
+	free(mi);
 	free(head);
 	for (size_t i = 0; i < n; i++) {
 		free(full[i]);
@@ -460,7 +504,9 @@ static void report_end(const char *tpath, char **refs, struct pull_image *imgs, 
 int cmd_pull(int argc, char **argv)
 {
 	interrupt_install();
-	const char *tpath = termlog_path(argc, argv);
+	struct report_to to = {.termlog = termlog_path(argc, argv), .metrics = cmd_early_value(argc, argv, "metrics")};
+	if (to.metrics && !*to.metrics)
+		to.metrics = NULL;
 	struct pull_cli c = {.connections = DEFAULT_CONNECTIONS, .chunk = DEFAULT_CHUNK,
 			     .retries = DEFAULT_RETRIES, .timeout = DEFAULT_TIMEOUT_S,
 			     .stall = (double)HTTP_STALL_TIMEOUT_S, .min_free = FILE_ROOM_PCT,
@@ -469,7 +515,7 @@ int cmd_pull(int argc, char **argv)
 	err_clear(&e);
 	if (parse_args(&c, argc, argv, &e) < 0) {
 		cli_release(&c);
-		report_end(tpath, NULL, NULL, 0, 0, NULL, &e, 0, 0);
+		report_end(&to, NULL, NULL, 0, 0, NULL, &e, 0, 0);
 		return cmd_fail(&e);
 	}
 	c.acc.http.retries = c.retries < MAX_BLOCKING_RETRIES ? c.retries : MAX_BLOCKING_RETRIES;
@@ -549,11 +595,13 @@ int cmd_pull(int argc, char **argv)
 		total += bl[i].size;
 	if (!c.quiet)
 		progress_summary(prog, (size_t)nimg, total, received, clock_mono() - t0);
-	report_end(tpath, refs, imgs, nimg, resolved, eng, NULL, clock_mono() - t0, run_at);
+	to.retries = rec.retries;
+	report_end(&to, refs, imgs, nimg, resolved, eng, NULL, clock_mono() - t0, run_at);
 	goto out;
 fail:
 	progress_error(prog, &e);
-	report_end(tpath, refs, imgs, nimg, resolved, eng, &e, clock_mono() - t0, run_at);
+	to.retries = rec.retries;
+	report_end(&to, refs, imgs, nimg, resolved, eng, &e, clock_mono() - t0, run_at);
 	ret = cmd_fail(&e);
 out:
 	pull_engine_free(eng);

@@ -44,7 +44,7 @@ done
 t_expect_exit 0 env IMGPULL_DEST="$T_WORK/env" IMGPULL_IMAGES="$small, $big" \
   IMGPULL_SECRET="$secret" IMGPULL_PLAIN_HTTP="$REG_MAIN_ADDR" IMGPULL_CONNECTIONS=4 \
   IMGPULL_CHUNK_SIZE=8M IMGPULL_VERBOSE=2 IMGPULL_TERMINATION_LOG="$T_WORK/term.ok" \
-  IMGPULL_FSYNC=true "$IMGPULL" pull
+  IMGPULL_FSYNC=true IMGPULL_METRICS="$T_WORK/metrics.ok" "$IMGPULL" pull
 ip_check_layout "$T_WORK/env"
 ip_skopeo_check "$T_WORK/env" "$small" "$small_img"
 t_assert_eq "$(jq '.manifests | length' "$T_WORK/env/index.json")" 2 "both images from IMGPULL_IMAGES"
@@ -69,6 +69,22 @@ t_ok "$n JSON log lines, all well-formed, none with a secret"
 t_assert_eq "$(head -1 "$T_WORK/term.ok" | cut -d' ' -f1-3)" "pulled 2 images," "termination message head"
 t_assert_file_contains "$T_WORK/term.ok" "^$small $small_img [0-9]+ bytes [0-9.]+ s [0-9.]+ MB/s$" "termination record of an image"
 t_assert_eq "$(wc -l <"$T_WORK/term.ok")" 3 "one line per image after the head"
+
+# Metrics: strict Prometheus text format, and figures that agree with the pull.
+"$T_PY" "$IMGPULL_SRC/test/lib/promcheck.py" "$T_WORK/metrics.ok" >"$T_WORK/metrics.json" ||
+  t_fail "the metrics file is not valid Prometheus text: $(cat "$T_WORK/metrics.ok")"
+blob_bytes=$(jq '[.[] | select(.msg == "blob started" or .msg == "blob present") | .bytes] | add' -s "$T_ERR")
+jq -e --argjson b "$blob_bytes" --arg s "$small" --arg d "$small_img" '
+  .["imgpull_pull_success{}"] == 1 and .["imgpull_pull_exit_code{class=\"ok\"}"] == 0 and
+  .["imgpull_pull_bytes{}"] == $b and .["imgpull_pull_downloaded_bytes{}"] == $b and
+  .["imgpull_pull_blobs{state=\"downloaded\"}"] == 6 and .["imgpull_pull_duration_seconds{}"] > 0 and
+  .["imgpull_pull_max_rss_bytes{}"] > 1000000 and .["imgpull_pull_cpu_seconds{}"] > 0 and
+  (.["imgpull_image_bytes{digest=\"" + $d + "\",image=\"" + $s + "\"}"] > 0) and
+  (.["imgpull_image_seconds{digest=\"" + $d + "\",image=\"" + $s + "\"}"] > 0)' "$T_WORK/metrics.json" >/dev/null ||
+  t_fail "metrics do not agree with the pull ($blob_bytes blob bytes): $(cat "$T_WORK/metrics.json")"
+printf '# TYPE x gauge\nx{a="b\\q"} 1\n' >"$T_WORK/bad.prom" # a bad escape: the checker must refuse it
+! "$T_PY" "$IMGPULL_SRC/test/lib/promcheck.py" "$T_WORK/bad.prom" >/dev/null 2>&1 || t_fail "promcheck accepts a bad escape"
+t_ok "metrics: valid exposition format, bytes and blobs as pulled"
 
 # --- flags win over their variables, even over a bad one
 t_expect_exit 0 env IMGPULL_DEST=/nonexistent/never IMGPULL_CONNECTIONS=bogus IMGPULL_LOG_FORMAT=text \
@@ -110,7 +126,10 @@ term_class() { # CODE CLASS ARGS...
   (($(wc -c <"$T_WORK/term.$code") <= 4096)) || t_fail "termination message over 4096 bytes"
 }
 term_class 2 usage --dest "$T_WORK/c2" --chunk-size 1 "$small"
-term_class 3 auth --dest "$T_WORK/c3" --creds robot:wrong "$small"
+term_class 3 auth --dest "$T_WORK/c3" --creds robot:wrong --metrics "$T_WORK/metrics.3" "$small"
+"$T_PY" "$IMGPULL_SRC/test/lib/promcheck.py" "$T_WORK/metrics.3" >"$T_WORK/metrics3.json" || t_fail "metrics of a failed pull"
+jq -e '.["imgpull_pull_success{}"] == 0 and .["imgpull_pull_exit_code{class=\"auth\"}"] == 3' "$T_WORK/metrics3.json" >/dev/null ||
+  t_fail "metrics of a failed pull: $(cat "$T_WORK/metrics3.json")"
 t_assert_file_contains "$T_WORK/term.3" "^image $small: not resolved" "the image an auth error concerns"
 term_class 4 "not found" --dest "$T_WORK/c4" --secret "$secret" "$REG_MAIN_ADDR/team/none:v1"
 term_class 5 network --dest "$T_WORK/c5" --retries 0 "127.0.0.1:1/team/x:v1"

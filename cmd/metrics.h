@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// A pull's figures in the Prometheus text exposition format (version 0.0.4),
+// written atomically for node-exporter's textfile collector: the outcome,
+// times, bytes, blobs, retries, CPU and memory, and per image its bytes and
+// seconds.
+#ifndef IMGPULL_CMD_METRICS_H
+#define IMGPULL_CMD_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+struct metrics_image {
+	const char *ref;
+	const char *digest; // may be NULL (not resolved)
+	uint64_t bytes;
+	double seconds;
+	bool complete;
+};
+
+struct metrics {
+	int exit_code;            // 0: success
+	const char *error_class;  // "ok", "network", ...
+	double seconds, resolve_seconds;
+	uint64_t bytes, downloaded;
+	size_t blobs_downloaded, blobs_present;
+	unsigned retries;
+	double cpu_seconds;
+	uint64_t max_rss_bytes;
+	const struct metrics_image *images;
+	size_t nimages;
+};
+
+// The exposition text of m (appended to out).
+void metrics_format(struct buf *out, const struct metrics *m);
+// Writes it to path (temporary file, fsync, rename).
+int metrics_write(const char *path, const struct metrics *m, struct err *e);
+
+#endif
