@@ -189,14 +189,7 @@ static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	return interrupt_signal() != 0;
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
-{
-	struct http_resp *r = ud;
-	if (buf_add(&r->body, data, size * n) < 0)
-		return 0; // aborts the transfer; toobig tells why
-	return size * n;
-}
-
+// Appends to the struct buf ud; past its cap the transfer aborts (toobig says why).
 static size_t on_capped_body(char *data, size_t size, size_t n, void *ud)
 {
 	return buf_add(ud, data, size * n) < 0 ? 0 : size * n;
@@ -268,8 +261,8 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req->follow ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_capped_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, HTTP_TRY_TIMEOUT_S);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);

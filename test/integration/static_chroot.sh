@@ -9,8 +9,7 @@ source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
-static=${IMGPULL_STATIC_BIN:-$IMGPULL_SRC/build-static/imgpull}
-[[ -x "$static" ]] || t_fail "$static is missing: scripts/static.sh builds it (scripts/test.sh runs it first)"
+static=$(ip_static_bin)
 file "$static" | grep -q 'statically linked' || t_fail "not a static binary: $(file "$static")"
 out=$(ldd "$static" 2>&1 || true)
 [[ "$out" == *"not a dynamic executable"* ]] || t_fail "ldd sees a dynamic executable: $out"

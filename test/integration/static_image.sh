@@ -9,8 +9,7 @@ source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
-static=${IMGPULL_STATIC_BIN:-$IMGPULL_SRC/build-static/imgpull}
-[[ -x "$static" ]] || t_fail "$static is missing: scripts/static.sh builds it (scripts/test.sh runs it first)"
+static=$(ip_static_bin)
 d1=$("$IMGPULL_SRC/scripts/image.sh" --binary "$static" --out "$T_WORK/oci1" --tag test 2>"$T_WORK/image1.log") ||
   t_fail "scripts/image.sh failed: $(cat "$T_WORK/image1.log")"
 d2=$("$IMGPULL_SRC/scripts/image.sh" --binary "$static" --out "$T_WORK/oci2" --tag test 2>"$T_WORK/image2.log") ||

@@ -184,3 +184,11 @@ PY
   grep -qi '^grpc-status: 0' "$T_WORK/cri-hdrs" || t_fail "CRI PullImage of $ref failed: $(tr -d '\r' <"$T_WORK/cri-hdrs" | grep -i grpc-)"
   grep -ao 'sha256:[0-9a-f]\{64\}' "$T_WORK/cri-resp" | head -1
 }
+
+# ip_static_bin: the static binary (IMGPULL_STATIC_BIN, default build-static/imgpull),
+# which scripts/static.sh builds and scripts/test.sh builds first; fails if missing.
+ip_static_bin() {
+  local b=${IMGPULL_STATIC_BIN:-$IMGPULL_SRC/build-static/imgpull}
+  [[ -x "$b" ]] || t_fail "$b is missing: scripts/static.sh builds it (scripts/test.sh runs it first)"
+  echo "$b"
+}
