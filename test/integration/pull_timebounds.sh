@@ -67,10 +67,10 @@ check() {
 addr() { local v="HOSTILE_${1}_ADDR"; echo "${!v}"; }
 check MSTALL 5 "$(addr MSTALL).*(too slow|timed out)"
 check MTRICKLE 5 "$(addr MTRICKLE).*(too slow|timed out)"
-check MRESET 5 "$(addr MRESET).*(reset|Recv failure|closed)"
+check MRESET 5 "$(addr MRESET).*(reset|Recv failure|Send failure|closed)"
 check BSTALL 5 "from $(addr BSTALL): .*too slow.*gave up"
 check BTRICKLE 5 "from $(addr BTRICKLE): .*too slow.*gave up"
-check BRESET 5 "from $(addr BRESET): .*(reset|Recv failure|closed).*gave up"
+check BRESET 5 "from $(addr BRESET): .*(reset|Recv failure|Send failure|closed).*gave up"
 check SLOW 0 ""
 ip_check_layout "$T_WORK/SLOW"
 check LONG 6 "(is [0-9]+ bytes on the server, the manifest says|more than the manifest's)"
