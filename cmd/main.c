@@ -24,6 +24,7 @@ struct command {
 static const struct command commands[] = {
 	{"pull", cmd_pull, "pull images into an OCI image layout"},
 	{"auth", cmd_auth, "check credentials and tokens for images, without pulling"},
+	{"bench", cmd_bench, "measure what pulling images achieves here: time, MB/s, retries"},
 	{"verify", cmd_verify, "re-hash a layout's blobs and check its images are complete"},
 	{"idle", cmd_idle, "wait for SIGTERM and exit 0 (a DaemonSet's main container)"},
 	{"version", cmd_version, "print the version"},

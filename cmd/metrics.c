@@ -5,13 +5,13 @@
 
 #define METRICS_MAX (1u << 20)
 
-static void family(struct buf *out, const char *name, const char *type, const char *help)
+void metrics_family(struct buf *out, const char *name, const char *type, const char *help)
 {
 	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 // A label value, escaped as the format wants (backslash, double quote, newline).
-static void label(struct buf *out, const char *v)
+void metrics_label(struct buf *out, const char *v)
 {
 	for (const char *p = v ? v : ""; *p; p++) {
 		if (*p == '\\' || *p == '"')
@@ -26,43 +26,43 @@ static void label(struct buf *out, const char *v)
 static void image_sample(struct buf *out, const char *name, const struct metrics_image *im, double v)
 {
 	buf_printf(out, "%s{image=\"", name);
-	label(out, im->ref);
+	metrics_label(out, im->ref);
 	buf_addstr(out, "\",digest=\"");
-	label(out, im->digest);
+	metrics_label(out, im->digest);
 	buf_printf(out, "\"} %.17g\n", v);
 }
 
 void metrics_format(struct buf *out, const struct metrics *m)
 {
-	family(out, "imgpull_pull_success", "gauge", "1 if the pull succeeded, 0 if not.");
+	metrics_family(out, "imgpull_pull_success", "gauge", "1 if the pull succeeded, 0 if not.");
 	buf_printf(out, "imgpull_pull_success %d\n", m->exit_code == 0);
-	family(out, "imgpull_pull_exit_code", "gauge", "The pull's exit status, by error class.");
+	metrics_family(out, "imgpull_pull_exit_code", "gauge", "The pull's exit status, by error class.");
 	buf_addstr(out, "imgpull_pull_exit_code{class=\"");
-	label(out, m->error_class);
+	metrics_label(out, m->error_class);
 	buf_printf(out, "\"} %d\n", m->exit_code);
-	family(out, "imgpull_pull_duration_seconds", "gauge", "Wall time of the pull.");
+	metrics_family(out, "imgpull_pull_duration_seconds", "gauge", "Wall time of the pull.");
 	buf_printf(out, "imgpull_pull_duration_seconds %.6f\n", m->seconds);
-	family(out, "imgpull_pull_resolve_seconds", "gauge", "Time to resolve the images (auth and manifests).");
+	metrics_family(out, "imgpull_pull_resolve_seconds", "gauge", "Time to resolve the images (auth and manifests).");
 	buf_printf(out, "imgpull_pull_resolve_seconds %.6f\n", m->resolve_seconds);
-	family(out, "imgpull_pull_bytes", "gauge", "Bytes of all blobs of the images pulled.");
+	metrics_family(out, "imgpull_pull_bytes", "gauge", "Bytes of all blobs of the images pulled.");
 	buf_printf(out, "imgpull_pull_bytes %llu\n", (unsigned long long)m->bytes);
-	family(out, "imgpull_pull_downloaded_bytes", "gauge", "Bytes transferred in this pull.");
+	metrics_family(out, "imgpull_pull_downloaded_bytes", "gauge", "Bytes transferred in this pull.");
 	buf_printf(out, "imgpull_pull_downloaded_bytes %llu\n", (unsigned long long)m->downloaded);
-	family(out, "imgpull_pull_bytes_per_second", "gauge", "Downloaded bytes per second of wall time.");
+	metrics_family(out, "imgpull_pull_bytes_per_second", "gauge", "Downloaded bytes per second of wall time.");
 	buf_printf(out, "imgpull_pull_bytes_per_second %.17g\n", m->seconds > 0 ? (double)m->downloaded / m->seconds : 0.0);
-	family(out, "imgpull_pull_blobs", "gauge", "Blobs by what the pull did with them.");
+	metrics_family(out, "imgpull_pull_blobs", "gauge", "Blobs by what the pull did with them.");
 	buf_printf(out, "imgpull_pull_blobs{state=\"downloaded\"} %zu\nimgpull_pull_blobs{state=\"present\"} %zu\n",
 		   m->blobs_downloaded, m->blobs_present);
-	family(out, "imgpull_pull_retries", "gauge", "Failed tries that were retried.");
+	metrics_family(out, "imgpull_pull_retries", "gauge", "Failed tries that were retried.");
 	buf_printf(out, "imgpull_pull_retries %u\n", m->retries);
-	family(out, "imgpull_pull_cpu_seconds", "gauge", "CPU time of the process, user and system.");
+	metrics_family(out, "imgpull_pull_cpu_seconds", "gauge", "CPU time of the process, user and system.");
 	buf_printf(out, "imgpull_pull_cpu_seconds %.6f\n", m->cpu_seconds);
-	family(out, "imgpull_pull_max_rss_bytes", "gauge", "Peak resident memory of the process.");
+	metrics_family(out, "imgpull_pull_max_rss_bytes", "gauge", "Peak resident memory of the process.");
 	buf_printf(out, "imgpull_pull_max_rss_bytes %llu\n", (unsigned long long)m->max_rss_bytes);
-	family(out, "imgpull_image_bytes", "gauge", "Bytes of an image (manifest, config, layers).");
+	metrics_family(out, "imgpull_image_bytes", "gauge", "Bytes of an image (manifest, config, layers).");
 	for (size_t i = 0; i < m->nimages; i++)
 		image_sample(out, "imgpull_image_bytes", &m->images[i], (double)m->images[i].bytes);
-	family(out, "imgpull_image_seconds", "gauge", "Time until the image's last blob was in place.");
+	metrics_family(out, "imgpull_image_seconds", "gauge", "Time until the image's last blob was in place.");
 	for (size_t i = 0; i < m->nimages; i++)
 		if (m->images[i].complete)
 			image_sample(out, "imgpull_image_seconds", &m->images[i], m->images[i].seconds);

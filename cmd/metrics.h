@@ -34,6 +34,10 @@ struct metrics {
 	size_t nimages;
 };
 
+// A family's HELP and TYPE lines.
+void metrics_family(struct buf *out, const char *name, const char *type, const char *help);
+// A label value, escaped (backslash, double quote, newline).
+void metrics_label(struct buf *out, const char *v);
 // The exposition text of m (appended to out).
 void metrics_format(struct buf *out, const struct metrics *m);
 // Writes it to path (temporary file, fsync, rename).

@@ -52,7 +52,7 @@ void progress_attach(struct progress *p, struct pull_engine *eng)
 	p->eng = eng;
 }
 
-static void human(char *out, size_t n, double bytes)
+void progress_bytes(char *out, size_t n, double bytes)
 {
 	const char *units[] = {"B", "KB", "MB", "GB", "TB"};
 	int u = 0;
@@ -114,8 +114,8 @@ static void tty_draw(struct progress *p, const struct pull_event *ev)
 		if (lines >= 12) // the rest is in the total line
 			break;
 		char have[32], size[32];
-		human(have, sizeof(have), (double)b->received);
-		human(size, sizeof(size), (double)b->size);
+		progress_bytes(have, sizeof(have), (double)b->received);
+		progress_bytes(size, sizeof(size), (double)b->size);
 		int pct = b->size ? (int)(100.0 * (double)b->received / (double)b->size) : 100;
 		char bar[21];
 		int fill = pct / 5;
@@ -127,9 +127,9 @@ static void tty_draw(struct progress *p, const struct pull_event *ev)
 		lines++;
 	}
 	char done[32], total[32], rate[32];
-	human(done, sizeof(done), (double)ev->done_bytes);
-	human(total, sizeof(total), (double)ev->total_bytes);
-	human(rate, sizeof(rate), p->rate);
+	progress_bytes(done, sizeof(done), (double)ev->done_bytes);
+	progress_bytes(total, sizeof(total), (double)ev->total_bytes);
+	progress_bytes(rate, sizeof(rate), p->rate);
 	fprintf(stderr, "total %s / %s  %s/s  %.1fs\n", done, total, rate, ev->elapsed);
 	p->drawn_lines = lines + 1;
 	fflush(stderr);
@@ -138,9 +138,9 @@ static void tty_draw(struct progress *p, const struct pull_event *ev)
 static void plain_line(struct progress *p, const struct pull_event *ev)
 {
 	char done[32], total[32], rate[32];
-	human(done, sizeof(done), (double)ev->done_bytes);
-	human(total, sizeof(total), (double)ev->total_bytes);
-	human(rate, sizeof(rate), p->rate);
+	progress_bytes(done, sizeof(done), (double)ev->done_bytes);
+	progress_bytes(total, sizeof(total), (double)ev->total_bytes);
+	progress_bytes(rate, sizeof(rate), p->rate);
 	int pct = ev->total_bytes ? (int)(100.0 * (double)ev->done_bytes / (double)ev->total_bytes) : 100;
 	fprintf(stderr, "progress: %s / %s (%d%%), %s/s, %.1fs\n", done, total, pct, rate, ev->elapsed);
 }
@@ -185,6 +185,8 @@ static void log_event(struct progress *p, const struct pull_event *ev)
 void progress_on_event(void *ud, const struct pull_event *ev)
 {
 	struct progress *p = ud;
+	if (ev->kind == PULL_EV_REQUEST) // per range: for bench, too many to show
+		return;
 	update_rate(p, ev);
 	switch (p->mode) {
 	case PROGRESS_NONE:
@@ -306,7 +308,7 @@ void progress_summary(struct progress *p, size_t images, uint64_t bytes, uint64_
 	if (p->mode == PROGRESS_TTY)
 		tty_clear(p);
 	char b[32];
-	human(b, sizeof(b), (double)bytes);
+	progress_bytes(b, sizeof(b), (double)bytes);
 	printf("pulled %zu image%s, %s (%llu bytes downloaded) in %.2f s, %.1f MB/s\n", images,
 	       images == 1 ? "" : "s", b, (unsigned long long)received, secs, mbps);
 	fflush(stdout);

@@ -28,5 +28,7 @@ void progress_image_done(struct progress *p, const char *ref, const char *digest
 void progress_summary(struct progress *p, size_t images, uint64_t bytes, uint64_t received, double secs);
 void progress_error(struct progress *p, const struct err *e);
 void progress_free(struct progress *p);
+// "1.5 GB" (decimal units, as MB/s).
+void progress_bytes(char *out, size_t n, double bytes);
 
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,6 +70,7 @@ struct blob {
 	struct hash_job hash;
 	bool hashing;
 	double progress_saved; // when ingest/<hex>.progress was last written
+	uint64_t punched;      // discard: bytes before this are hashed and dropped
 	uint64_t saved_bytes;  // info.received when it was
 };
 
@@ -100,6 +102,7 @@ struct xfer {
 	struct pull_engine *eng;
 	struct blob *b;
 	size_t ci;
+	uint64_t ask_from, ask_to; // the range as asked (for the request event)
 	uint64_t want;      // first blob offset this transfer is after
 	uint64_t end;       // exclusive
 	uint64_t pos;       // blob offset of the next body byte (200: from 0)
@@ -123,6 +126,11 @@ struct xfer {
 	struct auth_challenges chal;
 	struct buf errbody;
 	char errbuf[CURL_ERROR_SIZE];
+	// What the request event reports.
+	double t_start;
+	enum pull_req_outcome outcome;
+	char cause[24];
+	char note[ERR_MSG_MAX + 64];
 	struct xfer *next;
 };
 
@@ -163,6 +171,14 @@ static void emit(struct pull_engine *eng, enum pull_event_kind kind, const struc
 {
 	struct pull_event ev = {.kind = kind, .blob = bi, .detail = detail};
 	emit_event(eng, &ev);
+}
+
+// Sets what became of x (for its request event).
+static void xfer_outcome(struct xfer *x, enum pull_req_outcome o, const char *cause, const char *note)
+{
+	x->outcome = o;
+	snprintf(x->cause, sizeof(x->cause), "%s", cause ? cause : "");
+	snprintf(x->note, sizeof(x->note), "%s", note ? note : "");
 }
 
 static void fail(struct pull_engine *eng, const struct err *e)
@@ -239,8 +255,13 @@ int pull_engine_add(struct pull_engine *eng, struct pull_repo *repo, const char 
 	b->repo = repo;
 	b->fd = -1;
 	b->reg_url = xasprintf("%s/v2/%s/blobs/%s", repo->reg->base_url, repo->path, digest);
-	oci_ingest_init(&b->ing, eng->o.layout, digest, size);
-	b->info.state = oci_layout_has_blob(eng->o.layout, digest, size) ? PULL_BLOB_CACHED : PULL_BLOB_QUEUED;
+	if (eng->o.discard) {
+		b->ing.fd = b->ing.lock_fd = -1; // no layout: nothing to lock or keep
+		b->info.state = PULL_BLOB_QUEUED;
+	} else {
+		oci_ingest_init(&b->ing, eng->o.layout, digest, size);
+		b->info.state = oci_layout_has_blob(eng->o.layout, digest, size) ? PULL_BLOB_CACHED : PULL_BLOB_QUEUED;
+	}
 	eng->blobs = xrealloc(eng->blobs, (eng->nblobs + 1) * sizeof(*eng->blobs));
 	eng->blobs[eng->nblobs++] = b;
 	return 0;
@@ -260,7 +281,7 @@ static void blob_cut(struct pull_engine *eng, struct blob *b)
 		struct chunk *c = &b->chunks[i];
 		c->start = (uint64_t)i * cs;
 		c->len = b->info.size - c->start < cs ? b->info.size - c->start : cs;
-		c->written = oci_ingest_kept(&b->ing, c->start, c->start + c->len);
+		c->written = eng->o.discard ? 0 : oci_ingest_kept(&b->ing, c->start, c->start + c->len);
 		c->state = c->written == c->len ? CHUNK_DONE : CHUNK_PENDING;
 		b->info.kept += c->written;
 	}
@@ -271,7 +292,7 @@ static void blob_hash_start(struct pull_engine *eng, struct blob *b)
 {
 	b->hash.fd = b->fd;
 	b->hash.size = b->info.size;
-	b->hash.sync = eng->o.layout->fsync;
+	b->hash.sync = !eng->o.discard && eng->o.layout->fsync;
 	pull_hasher_add(eng->hasher, &b->hash);
 	b->hashing = true;
 }
@@ -281,9 +302,17 @@ static void blob_advance(struct pull_engine *eng, struct blob *b);
 // The blob is ours: open its partial file, keep what an earlier holder left.
 static int blob_prepare(struct pull_engine *eng, struct blob *b, struct err *e)
 {
-	b->fd = oci_ingest_open(&b->ing, e);
-	if (b->fd < 0)
-		return -1;
+	if (eng->o.discard) {
+		// Memory, not disk: the hasher reads it back, then it is punched out.
+		b->fd = memfd_create("imgpull-discard", MFD_CLOEXEC);
+		if (b->fd < 0)
+			return err_sys(e, ERR_STORAGE, errno, "cannot create a memory file for --discard");
+		b->punched = 0;
+	} else {
+		b->fd = oci_ingest_open(&b->ing, e);
+		if (b->fd < 0)
+			return -1;
+	}
 	blob_cut(eng, b);
 	blob_hash_start(eng, b);
 	b->info.state = PULL_BLOB_ACTIVE;
@@ -301,6 +330,8 @@ static int blob_prepare(struct pull_engine *eng, struct blob *b, struct err *e)
 // 1 when it is ours to fetch now.
 static int blob_claim(struct pull_engine *eng, struct blob *b, double now, struct err *e)
 {
+	if (eng->o.discard)
+		return blob_prepare(eng, b, e) < 0 ? -1 : 1;
 	int st = oci_ingest_try(&b->ing, e);
 	if (st < 0)
 		return -1;
@@ -341,7 +372,7 @@ static void blob_advance(struct pull_engine *eng, struct blob *b)
 // (a later run, or a process taking over) keeps them.
 static void blob_save_progress(struct pull_engine *eng, struct blob *b)
 {
-	if (b->fd < 0 || !b->chunks)
+	if (b->fd < 0 || !b->chunks || eng->o.discard)
 		return;
 	uint64_t *w = xcalloc(b->nchunks ? b->nchunks : 1, sizeof(*w));
 	for (size_t i = 0; i < b->nchunks; i++)
@@ -462,7 +493,8 @@ static int xfer_flush(struct xfer *x)
 		return 0;
 	struct blob *b = x->b;
 	if (file_pwrite_all(b->fd, x->wbuf, x->wlen, (long long)x->wpos) < 0) {
-		err_sys(&x->ferr, ERR_STORAGE, errno, "cannot write '%s'", b->ing.partial);
+		err_sys(&x->ferr, ERR_STORAGE, errno, "cannot write '%s'",
+			x->eng->o.discard ? "(memory file of --discard)" : b->ing.partial);
 		x->fatal = true;
 		x->wlen = 0;
 		return -1;
@@ -560,6 +592,53 @@ static void xfer_free(struct pull_engine *eng, struct xfer *x)
 	free(x);
 }
 
+// host[:port] a transfer went to, for messages (never a path or query).
+static const char *xfer_host(const struct xfer *x)
+{
+	const char *o = strstr(x->host->origin, "://");
+	return o ? o + 3 : x->host->origin;
+}
+
+// The request event of a transfer that ended (or was dropped): what was asked,
+// what arrived and when, over which connection, and what became of it.
+static void emit_request(struct pull_engine *eng, struct xfer *x)
+{
+	if (!eng->o.on_event)
+		return;
+	struct pull_request_info r = {.offset = x->ask_from, .len = x->ask_to - x->ask_from,
+				      .start = x->t_start - eng->t0, .first = -1, .outcome = x->outcome,
+				      .cause = x->cause[0] ? x->cause : NULL, .detail = x->note[0] ? x->note : NULL,
+				      .host = xfer_host(x), .to_registry = x->to_registry};
+	curl_off_t v = 0, first = 0, total = 0;
+	if (curl_easy_getinfo(x->h, CURLINFO_SIZE_DOWNLOAD_T, &v) == CURLE_OK && v > 0)
+		r.bytes = (uint64_t)v;
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &r.status);
+	curl_easy_getinfo(x->h, CURLINFO_STARTTRANSFER_TIME_T, &first);
+	curl_easy_getinfo(x->h, CURLINFO_TOTAL_TIME_T, &total);
+	if (first > 0)
+		r.first = r.start + (double)first / 1e6;
+	// A dropped transfer never got its total time: it ends now.
+	r.end = x->outcome == PULL_REQ_CANCELLED || total <= 0 ? clock_mono() - eng->t0 : r.start + (double)total / 1e6;
+	if (r.first > r.end)
+		r.first = r.end;
+	char *ip = NULL;
+	long port = 0;
+	curl_easy_getinfo(x->h, CURLINFO_PRIMARY_IP, &ip);
+	curl_easy_getinfo(x->h, CURLINFO_PRIMARY_PORT, &port);
+	curl_easy_getinfo(x->h, CURLINFO_LOCAL_PORT, &r.local_port);
+	if (ip && *ip)
+		snprintf(r.remote, sizeof(r.remote), strchr(ip, ':') ? "[%s]:%ld" : "%s:%ld", ip, port);
+	char cause[16];
+	if (r.outcome == PULL_REQ_FAILED && !r.cause) {
+		snprintf(cause, sizeof(cause), r.status ? "http_%ld" : "error", r.status);
+		r.cause = cause;
+	}
+	if (r.outcome == PULL_REQ_FAILED && !r.detail)
+		r.detail = x->fatal ? x->ferr.msg : eng->failed ? eng->err.msg : NULL;
+	struct pull_event ev = {.kind = PULL_EV_REQUEST, .blob = &x->b->info, .req = &r};
+	emit_event(eng, &ev);
+}
+
 static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool pilot, struct err *e)
 {
 	struct chunk *c = &b->chunks[ci];
@@ -570,6 +649,9 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	x->want = c->start + c->written;
 	x->end = c->start + c->len;
 	x->pos = x->want;
+	x->ask_from = x->want;
+	x->ask_to = x->end;
+	x->t_start = clock_mono();
 	x->pilot = pilot;
 	x->to_registry = b->target == NULL;
 	buf_init(&x->errbody, ERRBODY_MAX);
@@ -654,20 +736,13 @@ static void chunk_requeue(struct blob *b, size_t ci)
 		b->scan_from = ci;
 }
 
-// host[:port] a transfer went to, for messages (never a path or query).
-static const char *xfer_host(const struct xfer *x)
-{
-	const char *o = strstr(x->host->origin, "://");
-	return o ? o + 3 : x->host->origin;
-}
-
 // counts: the try failed (throttling that we answered by backing off does not).
 // Every failed try counts against its range and its blob, whatever it
 // delivered before failing: a server that resets after a few bytes, or
 // trickles, every time, must run the budget out. Only a single stream (a
 // source that ignores Range) that moved a chunk's worth before failing
 // starts its range's count again, as a finished range would.
-static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why, bool counts)
+static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why, const char *cause, bool counts)
 {
 	struct blob *b = x->b;
 	struct chunk *c = &b->chunks[x->ci];
@@ -684,12 +759,14 @@ static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why
 	if (c->attempts > eng->o.retries) {
 		err_set(&e, ERR_NETWORK, "blob %s from %s: %s (gave up after %d retries)", b->digest,
 			xfer_host(x), why, eng->o.retries);
+		xfer_outcome(x, PULL_REQ_FAILED, cause, e.msg);
 		fail(eng, &e);
 		return;
 	}
 	if (b->failures > BLOB_BUDGET_PER_RETRY * eng->o.retries + b->ranges_done) {
 		err_set(&e, ERR_NETWORK, "blob %s from %s: %s (gave up after %d failed tries with %d ranges finished)",
 			b->digest, xfer_host(x), why, b->failures, b->ranges_done);
+		xfer_outcome(x, PULL_REQ_FAILED, cause, e.msg);
 		fail(eng, &e);
 		return;
 	}
@@ -698,6 +775,7 @@ static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why
 	char msg[ERR_MSG_MAX + 64];
 	snprintf(msg, sizeof(msg), "%s; retry %d/%d in %.1fs", why, c->attempts, eng->o.retries, d);
 	log_info("blob %s from %s: %s", b->digest, xfer_host(x), msg);
+	xfer_outcome(x, PULL_REQ_RETRY, cause, msg);
 	if (eng->o.on_event) {
 		struct pull_event ev = {.kind = PULL_EV_RETRY, .blob = &b->info, .detail = msg,
 					.host = xfer_host(x), .attempt = c->attempts};
@@ -710,8 +788,11 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 	struct blob *b = x->b;
 	if (x->pilot)
 		b->pilot = false;
-	if (x->cancel)
+	if (x->cancel) {
+		xfer_outcome(x, PULL_REQ_CANCELLED, "cancelled", NULL);
 		return;
+	}
+	x->outcome = PULL_REQ_FAILED; // unless a branch below says otherwise
 	if (!x->fatal)
 		xfer_flush(x); // whatever arrived is good for the retry
 	struct chunk *c = &b->chunks[x->ci];
@@ -724,7 +805,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 	}
 	bool complete = (status == 200 || status == 206) && c->written == c->len;
 	if (x->complaint) {
-		retry_later(eng, x, x->ferr.msg, true);
+		retry_later(eng, x, x->ferr.msg, "protocol", true);
 		return;
 	}
 	if (rc != CURLE_OK && !complete) { // a failure after the last byte costs nothing
@@ -736,13 +817,14 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 			fail(eng, &e);
 			return;
 		}
-		retry_later(eng, x, why, true);
+		retry_later(eng, x, why, rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection", true);
 		return;
 	}
 	if (status == 200 || status == 206) {
 		if (complete) {
 			b->ranges_done++;
 			c->state = CHUNK_DONE;
+			xfer_outcome(x, PULL_REQ_OK, NULL, NULL);
 			b->auth_renewals = 0;
 			b->renewals = 0; // the renewed target works: a long pull may renew again later
 			if (x->host->cap < eng->o.connections)
@@ -755,7 +837,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 			fail(eng, &e);
 			return;
 		}
-		retry_later(eng, x, "short answer", true);
+		retry_later(eng, x, "short answer", "short_body", true);
 		return;
 	}
 	if (x->to_registry && status >= 300 && status < 400 && status != 304) {
@@ -770,6 +852,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		b->target = xstrdup(loc);
 		b->redirected = true;
 		chunk_requeue(b, x->ci);
+		xfer_outcome(x, PULL_REQ_REDIRECT, NULL, NULL);
 		char safe[512];
 		log_redact_url(loc, safe, sizeof(safe));
 		log_debug("blob %s: redirected to %s", b->digest, safe);
@@ -780,6 +863,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		// only the first 401 for a token renews it, the rest just go again.
 		if (x->auth_gen != b->repo->reg->auth.generation) {
 			chunk_requeue(b, x->ci);
+			xfer_outcome(x, PULL_REQ_RENEW, "token", "the token was renewed meanwhile");
 			return;
 		}
 		if (++b->auth_renewals > MAX_AUTH_RENEWALS) {
@@ -789,6 +873,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		}
 		auth_session_reject(&b->repo->reg->auth, b->repo->path, &x->chal);
 		chunk_requeue(b, x->ci);
+		xfer_outcome(x, PULL_REQ_RENEW, "token", "token refused: renewing it");
 		return;
 	}
 	if (!x->to_registry && (status == 400 || status == 401 || status == 403 || status == 404 || status == 410)) {
@@ -796,6 +881,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		// once for all the ranges that were sent to the expired URL.
 		if (x->target_gen != b->target_gen) {
 			chunk_requeue(b, x->ci);
+			xfer_outcome(x, PULL_REQ_RENEW, "redirect_expired", "the redirect was renewed meanwhile");
 			return;
 		}
 		if (++b->renewals > MAX_REDIRECT_RENEWALS) {
@@ -807,6 +893,9 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		b->target = NULL;
 		b->target_gen++;
 		chunk_requeue(b, x->ci);
+		char why[64];
+		snprintf(why, sizeof(why), "the blob store refused (HTTP %ld): asking the registry again", status);
+		xfer_outcome(x, PULL_REQ_RENEW, "redirect_expired", why);
 		return;
 	}
 	if (status == 404) {
@@ -834,13 +923,17 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		char why[64];
 		snprintf(why, sizeof(why), "HTTP %ld, %d connection%s to this server now", status, h->cap,
 			 h->cap == 1 ? "" : "s");
-		retry_later(eng, x, why, at_floor);
+		char cause[16];
+		snprintf(cause, sizeof(cause), "http_%ld", status);
+		retry_later(eng, x, why, cause, at_floor);
 		return;
 	}
 	if (http_status_retryable(status)) {
 		char why[64];
 		snprintf(why, sizeof(why), "HTTP %ld", status);
-		retry_later(eng, x, why, true);
+		char cause[16];
+		snprintf(cause, sizeof(cause), "http_%ld", status);
+		retry_later(eng, x, why, cause, true);
 		return;
 	}
 	err_set(&e, ERR_NETWORK, "blob %s: unexpected HTTP %ld from %s", b->digest, status,
@@ -848,11 +941,51 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 	fail(eng, &e);
 }
 
+uint64_t pull_engine_discard_window(const struct pull_engine_opts *o)
+{
+	uint64_t cs = o->chunk_size < (64u << 10) ? 64u << 10 : o->chunk_size;
+	return (uint64_t)((o->connections < 1 ? 1 : o->connections) + 2) * cs;
+}
+
+// With discard: bytes in memory or on their way there that the hasher has
+// not dropped yet.
+static uint64_t discard_held(const struct pull_engine *eng)
+{
+	uint64_t held = 0;
+	for (size_t i = 0; i < eng->nblobs; i++) {
+		const struct blob *b = eng->blobs[i];
+		if (b->info.state == PULL_BLOB_ACTIVE && b->info.received > b->punched)
+			held += b->info.received - b->punched;
+	}
+	for (const struct xfer *x = eng->active; x; x = x->next)
+		if (x->end > x->pos)
+			held += x->end - x->pos;
+	return held;
+}
+
+// With discard: what the hasher is done with leaves memory (in 1 MiB steps).
+static void discard_punch(struct pull_engine *eng)
+{
+	for (size_t i = 0; i < eng->nblobs; i++) {
+		struct blob *b = eng->blobs[i];
+		if (!b->hashing || b->fd < 0)
+			continue;
+		uint64_t h = pull_hasher_hashed(eng->hasher, &b->hash) & ~(uint64_t)((1u << 20) - 1);
+		if (h > b->punched &&
+		    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)b->punched, (off_t)(h - b->punched)) == 0)
+			b->punched = h;
+	}
+}
+
 // Fills free connection slots: first one pilot per blob that needs its
 // redirect or Range support learned, then ranges in blob order.
 static void schedule(struct pull_engine *eng)
 {
 	double now = clock_mono();
+	// With discard, ranges ahead of the hash wait in memory: start one past
+	// the window only where the hash needs it next.
+	uint64_t window = eng->o.discard ? pull_engine_discard_window(&eng->o) : 0;
+	uint64_t held = eng->o.discard ? discard_held(eng) : 0;
 	for (int pass = 0; pass < 2 && !eng->failed; pass++) {
 		for (size_t i = 0; i < eng->nblobs && eng->nactive < eng->o.connections; i++) {
 			struct blob *b = eng->blobs[i];
@@ -884,6 +1017,11 @@ static void schedule(struct pull_engine *eng)
 					continue;
 				if (b->mode == RM_SINGLE && b->info.connections > 0)
 					break;
+				if (eng->o.discard) {
+					if (ci != b->frontier && held + (c->len - c->written) > window)
+						break;
+					held += c->len - c->written;
+				}
 				struct err e;
 				if (xfer_start(eng, b, ci, needs_pilot, &e) < 0) {
 					fail(eng, &e);
@@ -905,7 +1043,8 @@ static void finish_hashed(struct pull_engine *eng)
 		b->hashing = false;
 		struct err e;
 		if (b->hash.error) {
-			err_sys(&e, ERR_STORAGE, b->hash.error, "cannot read back '%s'", b->ing.partial);
+			err_sys(&e, ERR_STORAGE, b->hash.error, "cannot read back '%s'",
+				eng->o.discard ? "(memory file of --discard)" : b->ing.partial);
 			fail(eng, &e);
 			return;
 		}
@@ -927,13 +1066,16 @@ static void finish_hashed(struct pull_engine *eng)
 		}
 		if (strcmp(got, b->digest) != 0) {
 			// A partial file that does not hash right is worth nothing for a resume.
-			oci_ingest_discard(&b->ing);
+			if (!eng->o.discard)
+				oci_ingest_discard(&b->ing);
 			err_set(&e, ERR_INTEGRITY, "blob %s from %s/%s has digest %s", b->digest,
 				b->repo->reg->host, b->repo->path, got);
 			fail(eng, &e);
 			return;
 		}
-		if (oci_ingest_commit(&b->ing, &e) < 0) {
+		if (eng->o.discard) {
+			close(b->fd); // verified; nothing is kept
+		} else if (oci_ingest_commit(&b->ing, &e) < 0) {
 			fail(eng, &e);
 			return;
 		}
@@ -1004,17 +1146,23 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &x);
 			CURLcode rc = msg->data.result;
 			xfer_done(eng, x, rc);
+			emit_request(eng, x);
 			xfer_free(eng, x);
 		}
 		// Transfers of a blob that switched to one stream stop here.
 		for (struct xfer *x = eng->active, *nx; x; x = nx) {
 			nx = x->next;
-			if (x->cancel)
+			if (x->cancel) {
+				xfer_outcome(x, PULL_REQ_CANCELLED, "cancelled", "the source ignores Range: one stream now");
+				emit_request(eng, x);
 				xfer_free(eng, x);
+			}
 		}
 		for (size_t i = 0; i < eng->nblobs; i++)
 			if (eng->blobs[i]->hashing)
 				blob_advance(eng, eng->blobs[i]);
+		if (eng->o.discard)
+			discard_punch(eng);
 		finish_hashed(eng);
 		double now = clock_mono();
 		// What a process taking over (or a later run) may keep: bytes already
@@ -1064,6 +1212,8 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 	while (eng->active) {
 		if (!eng->active->cancel)
 			xfer_flush(eng->active); // bytes that arrived are kept for a resume
+		xfer_outcome(eng->active, PULL_REQ_CANCELLED, "cancelled", "the pull ended");
+		emit_request(eng, eng->active);
 		xfer_free(eng, eng->active);
 	}
 	pull_hasher_stop(eng->hasher);
@@ -1076,7 +1226,7 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 		eng->blobs[i]->hashing = false;
 	if (!eng->failed) {
 		emit(eng, PULL_EV_TICK, NULL, NULL);
-		if (eng->o.layout->fsync && file_fsync_dir(eng->o.layout->blobs_dir, e) < 0)
+		if (!eng->o.discard && eng->o.layout->fsync && file_fsync_dir(eng->o.layout->blobs_dir, e) < 0)
 			return -1;
 		return 0;
 	}
@@ -1107,6 +1257,8 @@ void pull_engine_free(struct pull_engine *eng)
 	pull_hasher_stop(eng->hasher);
 	for (size_t i = 0; i < eng->nblobs; i++) {
 		struct blob *b = eng->blobs[i];
+		if (eng->o.discard && b->fd >= 0)
+			close(b->fd);
 		oci_ingest_release(&b->ing); // closes the partial file; the lock goes last
 		free(b->digest);
 		free(b->reg_url);

@@ -44,11 +44,39 @@ enum pull_event_kind {
 	PULL_EV_RETRY,
 	PULL_EV_TICK, // periodic, ~every 100 ms while running
 	PULL_EV_BLOB_WAIT, // another process holds the blob: wait for its commit
+	PULL_EV_REQUEST,   // a range request ended, whatever its outcome (req)
+};
+
+// What became of one request (one transfer of one range).
+enum pull_req_outcome {
+	PULL_REQ_OK,        // the range arrived in full
+	PULL_REQ_RETRY,     // failed; asked for again later (cause, detail)
+	PULL_REQ_REDIRECT,  // the registry redirected: ranges go to the target now
+	PULL_REQ_RENEW,     // a token or redirect target expired: asked again after renewing it
+	PULL_REQ_CANCELLED, // dropped by the engine (the source ignores Range, or the run ended)
+	PULL_REQ_FAILED,    // ended the pull (detail)
+};
+
+struct pull_request_info {
+	uint64_t offset, len;  // the byte range asked for
+	uint64_t bytes;        // body bytes received (as the server sent them)
+	double start;          // seconds since the engine started: request queued
+	double first;          // first response byte; < 0 when none arrived
+	double end;
+	long status;           // HTTP status; 0 when none arrived
+	enum pull_req_outcome outcome;
+	const char *cause;     // RETRY/RENEW/FAILED: a short key ("timeout", "http_503", ...)
+	const char *detail;    // RETRY/FAILED: the message
+	const char *host;      // host[:port] asked (never a path or query)
+	char remote[64];       // the peer's IP:port, "" when no connection was made
+	long local_port;       // our end of the connection; 0 when none
+	bool to_registry;      // false: a redirect target
 };
 
 struct pull_event {
 	enum pull_event_kind kind;
 	const struct pull_blob_info *blob; // NULL for TICK
+	const struct pull_request_info *req; // REQUEST
 	const char *detail;                // RETRY: why
 	const char *host;                  // RETRY: host[:port] of the failed try
 	int attempt;                       // RETRY: failed tries of the range so far
@@ -65,6 +93,10 @@ struct pull_engine_opts {
 	uint64_t chunk_size;  // range size; blobs up to this size are one request
 	int retries;          // failed tries per range (all count; see README "Time bounds")
 	size_t buffer_size;   // per-connection write buffer (default 512 KiB)
+	// Verify every byte, keep none: no layout (layout NULL); bytes go to
+	// memory and are dropped once hashed. At most pull_engine_discard_window()
+	// bytes wait there for the hash.
+	bool discard;
 	void (*on_event)(void *ud, const struct pull_event *ev);
 	void *ud;
 };
@@ -84,6 +116,8 @@ int pull_engine_run(struct pull_engine *eng, struct err *e);
 // Bytes transferred in this run (kept bytes not included).
 uint64_t pull_engine_received(const struct pull_engine *eng);
 void pull_engine_free(struct pull_engine *eng);
+// With discard: bytes that may wait in memory for the hash, (connections + 2) x chunk size.
+uint64_t pull_engine_discard_window(const struct pull_engine_opts *o);
 // Snapshot of all blobs, valid until the next call into the engine.
 size_t pull_engine_blobs(struct pull_engine *eng, const struct pull_blob_info **out);
 

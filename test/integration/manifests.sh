@@ -29,6 +29,9 @@ validate --secrets-out "$T_WORK/secrets" "${manifests[@]}" >"$T_WORK/valid.out" 
   t_fail "deploy/manifests do not validate: $(cat "$T_WORK/valid.err")"
 t_ok "$(grep -c '^ok ' "$T_WORK/valid.out") documents valid: $(grep '^ok ' "$T_WORK/valid.out" | awk '{print $3}' | tr '\n' ' ')"
 t_assert_file_contains "$T_WORK/valid.out" "^ok .* Deployment/" "a Deployment"
+t_assert_file_contains "$T_WORK/valid.out" "^ok .*bench-job.yaml Job/imgpull-bench" "the bench Job"
+grep -q 'args: \["bench", "--json"\]' "$IMGPULL_SRC/deploy/manifests/bench-job.yaml" ||
+  t_fail "the bench Job does not run 'imgpull bench --json'"
 
 # The validator fails on what the API server would refuse.
 bad() {
@@ -52,14 +55,14 @@ metadata: {name: x}"
 bad "malformed YAML" "apiVersion: v1
 kind: [Pod"
 
-# Every IMGPULL_* variable a manifest sets is imgpull's.
-"$IMGPULL" help pull >"$T_WORK/help"
-known=$( (grep -o '\$IMGPULL_[A-Z_]*' "$T_WORK/help" | tr -d '$'; echo IMGPULL_IMAGES) | sort -u)
+# Every IMGPULL_* variable a manifest sets is one the container's command knows.
 n=0
-for v in $(awk '$1 == "env" {print $2}' "$T_WORK/valid.out" | sort -u); do
-  grep -qx "$v" <<<"$known" || t_fail "a manifest sets $v, which imgpull does not know"
+while read -r v cmd; do
+  "$IMGPULL" help "$cmd" >"$T_WORK/help" || t_fail "a manifest runs 'imgpull $cmd', which is no command"
+  known=$( (grep -o '\$IMGPULL_[A-Z_]*' "$T_WORK/help" | tr -d '$'; echo IMGPULL_IMAGES) | sort -u)
+  grep -qx "$v" <<<"$known" || t_fail "a manifest sets $v for 'imgpull $cmd', which does not know it"
   n=$((n + 1))
-done
+done < <(awk '$1 == "env" {print $2, $3}' "$T_WORK/valid.out" | sort -u)
 ((n >= 3)) || t_fail "expected the Deployment to configure imgpull through IMGPULL_* variables"
 t_ok "$n IMGPULL_* variables set by the manifests, all known to imgpull"
 

@@ -30,7 +30,7 @@ small="$REG_MAIN_ADDR/team/small:v1"
 big="$REG_MAIN_ADDR/team/big:v1"
 
 # --- every option of pull and auth has its variable in the help
-for cmd in pull auth; do
+for cmd in pull auth bench; do
   "$IMGPULL" help "$cmd" >"$T_WORK/help.$cmd"
   opts=$(grep -oE '^  (-., )?--[a-z-]+' "$T_WORK/help.$cmd" | sed 's/.*--//' | grep -vx help)
   for o in $opts; do

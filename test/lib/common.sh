@@ -564,7 +564,7 @@ _t_export_nginx() {
 # redirect paths resolve to blob data files). --rate sets limit_rate (per request, e.g.
 # 40m = 40 MiB/s); --no-range sets max_ranges 0 (Range ignored: 200 + whole body);
 # --reject-auth answers 400 to any request carrying Authorization (like S3 presigned URLs).
-# Access log line: ADDR [TIME] "REQUEST" STATUS BODY_BYTES range="…" auth="…" rt=SECS conn=N
+# Access log line: ADDR [TIME] "REQUEST" STATUS BODY_BYTES range="…" auth="…" rt=SECS conn=N port=CLIENT_PORT
 # ("-" when a header is absent). Exports BLOB_<NAME>_{PORT,ADDR,URL,LOG,ERRLOG,PID,ROOT,CONF,DIR}.
 t_nginx_blobstore_start() {
   _t_need_work
@@ -608,7 +608,7 @@ t_nginx_blobstore_start() {
     cat <<EOF
   types { }
   default_type application/octet-stream;
-  log_format blob '\$remote_addr [\$time_iso8601] "\$request" \$status \$body_bytes_sent range="\$http_range" auth="\$http_authorization" rt=\$request_time conn=\$connection';
+  log_format blob '\$remote_addr [\$time_iso8601] "\$request" \$status \$body_bytes_sent range="\$http_range" auth="\$http_authorization" rt=\$request_time conn=\$connection port=\$remote_port';
   access_log $log blob;
 $httpextra
   sendfile on;

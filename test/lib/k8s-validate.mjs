@@ -8,7 +8,8 @@
 //
 // Every YAML document must parse, name a known apiVersion and kind, and pass its
 // schema (types, required fields, formats). Prints "ok FILE KIND/NAME" per
-// document and "env NAME" for every IMGPULL_* variable a container sets; exits 1
+// document and "env NAME COMMAND" for every IMGPULL_* variable a container sets
+// (COMMAND: the container's first argument, the imgpull command); exits 1
 // with the reasons on stderr if any document fails. --secrets-out writes each
 // Secret's stringData entries to DIR/SECRET/KEY, for imgpull to read.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -75,7 +76,8 @@ for (const file of args) {
     }
     for (const ps of podSpecs(obj))
       for (const c of [...(ps.initContainers ?? []), ...(ps.containers ?? [])])
-        for (const e of c.env ?? []) if (e.name.startsWith("IMGPULL_")) console.log(`env ${e.name}`);
+        for (const e of c.env ?? [])
+          if (e.name.startsWith("IMGPULL_")) console.log(`env ${e.name} ${c.args?.[0] ?? "pull"}`);
   }
 }
 process.exit(failed ? 1 : 0);

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cmd/pullrun.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "cri/cri.h"
+#include "oci/ingest.h"
+#include "oci/ref.h"
+#include "util/clock.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+void pull_cli_init(struct pull_cli *c)
+{
+	*c = (struct pull_cli){.connections = PULL_DEFAULT_CONNECTIONS, .chunk = PULL_DEFAULT_CHUNK,
+			       .retries = PULL_DEFAULT_RETRIES, .timeout = PULL_DEFAULT_TIMEOUT_S,
+			       .stall = (double)HTTP_STALL_TIMEOUT_S, .min_free = FILE_ROOM_PCT,
+			       .min_free_pct = PULL_DEFAULT_MIN_FREE_PCT, .progress = PROGRESS_AUTO};
+}
+
+static int parse_min_free(struct pull_cli *c, const char *arg, struct err *e)
+{
+	size_t n = strlen(arg);
+	int pct;
+	unsigned long long bytes;
+	if (n > 1 && arg[n - 1] == '%') {
+		_cleanup_free_ char *num = xstrndup(arg, n - 1);
+		if (cmd_parse_int(num, 0, 99, &pct) < 0)
+			return err_set(e, ERR_USAGE, "--min-free must be a size (5G) or a percentage 0%%..99%%, not '%s'", arg);
+		c->min_free = FILE_ROOM_PCT;
+		c->min_free_pct = (unsigned)pct;
+	} else if (cmd_parse_size(arg, &bytes) == 0) {
+		c->min_free = bytes;
+	} else {
+		return err_set(e, ERR_USAGE, "--min-free must be a size (5G) or a percentage 0%%..99%%, not '%s'", arg);
+	}
+	return 0;
+}
+
+int pull_cli_option(void *ud, int id, const char *arg, struct err *e)
+{
+	struct pull_cli *c = ud;
+	switch (id) {
+	case PULL_O_DEST:
+		if (cmd_check_value("--dest", arg, e) < 0)
+			return -1;
+		c->dest = arg;
+		return 0;
+	case PULL_O_PLATFORM: c->platform = arg; return 0;
+	case PULL_O_CONN:
+		if (cmd_parse_int(arg, 1, 256, &c->connections) < 0)
+			return err_set(e, ERR_USAGE, "--connections must be 1..256, not '%s'", arg);
+		return 0;
+	case PULL_O_CHUNK:
+		if (cmd_parse_size(arg, &c->chunk) < 0 || c->chunk < (64u << 10) || c->chunk > (1ull << 32))
+			return err_set(e, ERR_USAGE, "--chunk-size must be 64K..4G, not '%s'", arg);
+		return 0;
+	case PULL_O_RETRIES:
+		if (cmd_parse_int(arg, 0, 100, &c->retries) < 0)
+			return err_set(e, ERR_USAGE, "--retries must be 0..100, not '%s'", arg);
+		return 0;
+	case PULL_O_TIMEOUT:
+		if (cmd_parse_duration(arg, &c->timeout) < 0)
+			return err_set(e, ERR_USAGE, "--timeout must be a duration like 90s, 30m or 2h (0: none), not '%s'",
+				       arg);
+		return 0;
+	case PULL_O_STALL:
+		if (cmd_parse_duration(arg, &c->stall) < 0 || c->stall < 1 || c->stall > 3600)
+			return err_set(e, ERR_USAGE, "--stall-timeout must be 1s..1h, not '%s'", arg);
+		return 0;
+	case PULL_O_PROGRESS:
+		if (progress_mode_parse(arg, &c->progress) < 0)
+			return err_set(e, ERR_USAGE, "--progress must be auto, tty, plain, json or none, not '%s'", arg);
+		return 0;
+	case PULL_O_LOGFMT: return cmd_check_log_format(arg, e);
+	case PULL_O_TERMLOG: return cmd_check_value("--termination-log", arg, e); // read early, see termlog_path
+	case PULL_O_METRICS: return cmd_check_value("--metrics", arg, e);          // read early too
+	case PULL_O_FSYNC: c->fsync = true; return 0;
+	case PULL_O_CONTAINERD: {
+		const char *a = arg ? arg : "unix://" CRI_DEFAULT_SOCKET;
+		if (strncmp(a, "unix://", 7) == 0)
+			a += 7;
+		if (cmd_check_value("--containerd", a, e) < 0)
+			return -1;
+		if (a[0] != '/')
+			return err_set(e, ERR_USAGE, "--containerd wants unix:///PATH or /PATH, not '%s'", arg);
+		c->containerd = a;
+		return 0;
+	}
+	case PULL_O_CROOT:
+		if (cmd_check_value("--containerd-root", arg, e) < 0)
+			return -1;
+		c->containerd_root = arg;
+		return 0;
+	case PULL_O_MINFREE: return parse_min_free(c, arg, e);
+	case 'q': c->quiet = true; return 0;
+	case 'v': c->verbose++; return 0;
+	default: {
+		int r = cmd_access_option(&c->acc, id, arg, e);
+		return r < 0 ? -1 : 0;
+	}
+	}
+}
+
+static int add_image(void *ud, const char *item, struct err *e)
+{
+	struct pull_cli *c = ud;
+	// A malformed reference is a usage error before anything is created.
+	struct oci_ref r;
+	if (oci_ref_parse(&r, item, e) < 0)
+		return -1;
+	oci_ref_release(&r);
+	c->images = xrealloc(c->images, (c->nimages + 1) * sizeof(char *));
+	c->images[c->nimages++] = xstrdup(item);
+	return 0;
+}
+
+int pull_cli_images(struct pull_cli *c, int argc, char **argv, int first, struct err *e)
+{
+	for (int i = first; i < argc; i++)
+		if (add_image(c, argv[i], e) < 0)
+			return -1;
+	const char *env = getenv("IMGPULL_IMAGES");
+	if (!c->nimages && env && *env && cmd_opts_split(env, false, add_image, c, e) < 0)
+		return e->cls ? err_wrap(e, "IMGPULL_IMAGES") : err_set(e, ERR_USAGE, "IMGPULL_IMAGES must not be blank");
+	if (!c->nimages)
+		return err_set(e, ERR_USAGE, "no image given, as arguments or in IMGPULL_IMAGES (see 'imgpull help %s')",
+			       argv[0]);
+	return 0;
+}
+
+void pull_cli_apply(struct pull_cli *c, double t0)
+{
+	c->acc.http.retries = c->retries < PULL_MAX_BLOCKING_RETRIES ? c->retries : PULL_MAX_BLOCKING_RETRIES;
+	c->acc.http.stall_timeout_s = (long)c->stall;
+	c->acc.http.deadline = c->timeout > 0 ? t0 + c->timeout : 0;
+	log_set_level(c->verbose >= 2 ? LOG_DEBUG : c->verbose == 1 ? LOG_INFO : LOG_WARN);
+}
+
+void pull_cli_release(struct pull_cli *c)
+{
+	cmd_access_release(&c->acc);
+	free(c->default_dest);
+	for (size_t i = 0; i < c->nimages; i++)
+		free(c->images[i]);
+	free(c->images);
+}
+
+// ---- the run ----
+
+static bool image_complete(const struct pull_image *img, const struct pull_blob_info *bl, size_t nb)
+{
+	const struct oci_manifest *m = &img->manifest;
+	for (size_t l = 0; l <= m->nlayers; l++) {
+		const char *d = l == 0 ? m->config.digest : m->layers[l - 1].digest;
+		bool in = false;
+		for (size_t k = 0; k < nb && !in; k++)
+			in = strcmp(bl[k].digest, d) == 0 &&
+			     (bl[k].state == PULL_BLOB_DONE || bl[k].state == PULL_BLOB_CACHED);
+		if (!in)
+			return false;
+	}
+	return true;
+}
+
+// Records each image in index.json as soon as its last blob is in the layout,
+// so that an interrupted pull leaves the images it finished usable.
+static void record_complete(struct pull_run *r)
+{
+	const struct pull_blob_info *bl;
+	size_t nb = pull_engine_blobs(r->eng, &bl);
+	for (int i = 0; i < r->nrecord && !r->rec_failed; i++) {
+		struct pull_image *img = &r->imgs[i];
+		if (r->recorded[i] || !image_complete(img, bl, nb))
+			continue;
+		if (!r->c->discard) {
+			struct oci_index_entry ent = {.media_type = img->manifest.media_type,
+						      .digest = img->manifest_digest, .size = img->manifest_len,
+						      .ref_name = img->name,
+						      .platform = img->has_platform ? &img->platform : NULL};
+			if (oci_layout_put_blob(&r->layout, img->manifest_digest, img->manifest_body, img->manifest_len,
+						&r->rec_err) < 0 ||
+			    oci_layout_add_ref(&r->layout, &ent, &r->rec_err) < 0) {
+				r->rec_failed = true;
+				return;
+			}
+		}
+		r->recorded[i] = true;
+		progress_image_done(r->prog, img->name, img->manifest_digest);
+	}
+}
+
+static void on_engine_event(void *ud, const struct pull_event *ev)
+{
+	struct pull_run *r = ud;
+	progress_on_event(r->prog, ev);
+	if (r->observe)
+		r->observe(r->observe_ud, ev);
+	r->retries += ev->kind == PULL_EV_RETRY;
+	if (ev->kind == PULL_EV_BLOB_DONE || ev->kind == PULL_EV_BLOB_CACHED)
+		record_complete(r);
+}
+
+// The disk budget: what the blobs still to fetch need (less what their partial
+// files already hold) must fit, with --min-free to spare, before any download.
+static int check_room(struct pull_run *r, struct err *e)
+{
+	const struct pull_cli *c = r->c;
+	const struct pull_blob_info *bl;
+	size_t nb = pull_engine_blobs(r->eng, &bl);
+	uint64_t need = 0;
+	for (size_t i = 0; i < nb; i++) {
+		if (bl[i].state == PULL_BLOB_CACHED)
+			continue;
+		uint64_t have = oci_ingest_allocated(&r->layout, bl[i].digest);
+		need += have < bl[i].size ? bl[i].size - have : 0;
+	}
+	for (size_t i = 0; i < c->nimages; i++)
+		need += r->imgs[i].manifest_len;
+	if (file_check_room(r->layout.dir, need, c->min_free, c->min_free_pct, e) < 0)
+		return -1;
+	// containerd's store gets hard links on the same filesystem, else copies.
+	if (c->containerd && !file_same_fs(r->layout.dir, c->containerd_root))
+		return file_check_room(c->containerd_root, need, c->min_free, c->min_free_pct, e);
+	return 0;
+}
+
+int pull_run_execute(struct pull_run *r, struct err *e)
+{
+	struct pull_cli *c = r->c;
+	int nimg = (int)c->nimages;
+	r->imgs = xcalloc((size_t)nimg + 1, sizeof(*r->imgs));
+	r->recorded = xcalloc((size_t)nimg + 1, sizeof(bool));
+	pull_registries_init(&r->regs, &c->acc.http, &c->acc.store, &c->acc.kinds);
+	if (c->platform) {
+		if (oci_platform_parse(&r->want, c->platform, e) < 0)
+			return -1;
+	} else {
+		oci_platform_host(&r->want);
+	}
+	if (!c->discard) {
+		if (oci_layout_open(&r->layout, c->dest, e) < 0)
+			return -1;
+		r->layout.fsync = c->fsync;
+	}
+	struct pull_engine_opts eo = {.http = &c->acc.http, .layout = c->discard ? NULL : &r->layout,
+				      .connections = c->connections, .chunk_size = c->chunk, .retries = c->retries,
+				      .discard = c->discard, .on_event = on_engine_event, .ud = r};
+	if (pull_engine_new(&r->eng, &eo, e) < 0)
+		return -1;
+	progress_attach(r->prog, r->eng);
+	for (int i = 0; i < nimg; i++) {
+		struct pull_image *img = &r->imgs[i];
+		if (pull_image_resolve(img, &r->regs, c->images[i], &r->want, e) < 0)
+			return -1;
+		const struct oci_manifest *m = &img->manifest;
+		if (pull_engine_add(r->eng, &img->repo, m->config.digest, m->config.size, e) < 0)
+			return -1;
+		for (size_t l = 0; l < m->nlayers; l++)
+			if (pull_engine_add(r->eng, &img->repo, m->layers[l].digest, m->layers[l].size, e) < 0)
+				return -1;
+		progress_resolved(r->prog, img->name, img->manifest_digest, m->nlayers + 1);
+		r->resolved = i + 1;
+	}
+	if (!c->discard && check_room(r, e) < 0)
+		return -1;
+	r->run_at = clock_mono() - r->t0;
+	r->nrecord = nimg;
+	int run = pull_engine_run(r->eng, e);
+	if (r->rec_failed) { // an index.json error comes first: the engine's may follow from it
+		*e = r->rec_err;
+		return -1;
+	}
+	if (run < 0)
+		return -1;
+	record_complete(r); // every image is complete now
+	if (r->rec_failed) {
+		*e = r->rec_err;
+		return -1;
+	}
+	return 0;
+}
+
+void pull_run_release(struct pull_run *r)
+{
+	pull_engine_free(r->eng);
+	r->eng = NULL;
+	for (size_t i = 0; r->imgs && i < r->c->nimages; i++)
+		pull_image_release(&r->imgs[i]);
+	free(r->imgs);
+	r->imgs = NULL;
+	pull_registries_release(&r->regs);
+	oci_layout_release(&r->layout);
+	oci_platform_release(&r->want);
+	free(r->recorded);
+	r->recorded = NULL;
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+// One pull, as 'pull' and 'bench' both run it: the options they share, and the
+// run itself (resolve every image, fetch all their blobs through one engine,
+// record each image in index.json as soon as it is complete). What comes
+// after (hand-off, reports) is each command's own.
+#ifndef IMGPULL_CMD_PULLRUN_H
+#define IMGPULL_CMD_PULLRUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cmd/access.h"
+#include "cmd/opts.h"
+#include "cmd/progress.h"
+#include "oci/layout.h"
+#include "oci/manifest.h"
+#include "pull/engine.h"
+#include "pull/registry.h"
+#include "util/err.h"
+
+#define PULL_DEFAULT_CONNECTIONS 16
+#define PULL_DEFAULT_CHUNK (16ull << 20)
+#define PULL_DEFAULT_RETRIES 5
+#define PULL_DEFAULT_TIMEOUT_S (2 * 3600.0) // 40 GB at 5.6 MB/s; a rerun keeps what was fetched
+#define PULL_MAX_BLOCKING_RETRIES 3         // manifests, tokens, probes
+#define PULL_DEFAULT_MIN_FREE_PCT 10        // the kubelet's default eviction margin (nodefs.available < 10%)
+
+#define PULL_STR_(x) #x
+#define PULL_STR(x) PULL_STR_(x)
+
+enum {
+	PULL_O_DEST = 256, PULL_O_PLATFORM, PULL_O_CONN, PULL_O_CHUNK, PULL_O_RETRIES, PULL_O_STALL,
+	PULL_O_TIMEOUT, PULL_O_PROGRESS, PULL_O_LOGFMT, PULL_O_TERMLOG, PULL_O_FSYNC, PULL_O_MINFREE,
+	PULL_O_CONTAINERD, PULL_O_CROOT, PULL_O_METRICS,
+};
+
+// How the blobs are fetched: the option entries pull and bench share.
+#define PULL_FETCH_OPTS                                                                                         \
+	{"platform", PULL_O_PLATFORM, "OS/ARCH[/VAR]", "platform to pick from an index (default: this host's)", 0}, \
+	{"connections", PULL_O_CONN, "N",                                                                       \
+	 "connections in total, all blobs (default " PULL_STR(PULL_DEFAULT_CONNECTIONS) ")", 0},                \
+	{"chunk-size", PULL_O_CHUNK, "SIZE", "byte range per request, e.g. 16M (default 16M)", 0},              \
+	{"retries", PULL_O_RETRIES, "N",                                                                        \
+	 "retries per range, every failed try counting (default " PULL_STR(PULL_DEFAULT_RETRIES) ");\n"         \
+	 "a blob gives up after 4 x N more failures than finished ranges", 0},                                  \
+	{"stall-timeout", PULL_O_STALL, "DURATION",                                                             \
+	 "drop and retry a transfer slower than 1 KiB/s for this long\n(default 20s)", 0},                      \
+	{"timeout", PULL_O_TIMEOUT, "DURATION",                                                                 \
+	 "give up on the whole pull after this long, e.g. 90m\n(default 2h; 0: never)", 0},                     \
+	{"min-free", PULL_O_MINFREE, "SIZE|PCT%",                                                               \
+	 "space to leave free on the layout's filesystem: a pull that\n"                                        \
+	 "would need more fails before downloading (default 10%)", 0},                                          \
+	{"fsync", PULL_O_FSYNC, NULL,                                                                           \
+	 "sync every blob to disk before it enters the layout\n"                                                \
+	 "(default: journal unsynced blobs, re-verify after a reboot)", 0},                                     \
+	CMD_ACCESS_OPTS
+
+struct pull_cli {
+	const char *dest;
+	const char *platform;
+	int connections;
+	unsigned long long chunk;
+	int retries;
+	double timeout;
+	double stall;
+	uint64_t min_free;     // bytes, or FILE_ROOM_PCT
+	unsigned min_free_pct; // with FILE_ROOM_PCT
+	enum progress_mode progress;
+	bool quiet;
+	bool fsync;
+	bool discard;          // bench --discard: no layout, verify and drop
+	int verbose;
+	struct cmd_access acc;
+	const char *containerd;      // the CRI socket's path; NULL: no hand-off
+	const char *containerd_root;
+	char *default_dest;          // with --containerd and no --dest: beside containerd's root
+	char **images; // the operands, or IMGPULL_IMAGES
+	size_t nimages;
+};
+
+void pull_cli_init(struct pull_cli *c);
+// The option handler for every PULL_O_* and access option (cmd_opt_fn).
+int pull_cli_option(void *ud, int id, const char *arg, struct err *e);
+// The images: operands argv[first..], or else IMGPULL_IMAGES; at least one.
+int pull_cli_images(struct pull_cli *c, int argc, char **argv, int first, struct err *e);
+// The transport's settings that follow from the options; t0 starts --timeout.
+void pull_cli_apply(struct pull_cli *c, double t0);
+void pull_cli_release(struct pull_cli *c);
+
+struct pull_run {
+	// In:
+	struct pull_cli *c;
+	struct progress *prog;
+	void (*observe)(void *ud, const struct pull_event *ev); // also sees every engine event
+	void *observe_ud;
+	double t0;
+	// Out, valid until pull_run_release:
+	struct pull_image *imgs; // c->nimages of them
+	int resolved;            // images resolved
+	struct pull_registries regs;
+	struct oci_layout layout; // unused with discard
+	struct pull_engine *eng;
+	double run_at;           // seconds from t0 until the first blob was asked for
+	unsigned retries;
+	// The recorder's state.
+	bool *recorded;
+	int nrecord;
+	bool rec_failed;
+	struct err rec_err;
+	struct oci_platform want;
+};
+
+// Resolves, checks the room, fetches, records. On failure e says why and the
+// out fields say how far it came.
+int pull_run_execute(struct pull_run *r, struct err *e);
+void pull_run_release(struct pull_run *r);
+
+#endif
