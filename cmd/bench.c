@@ -280,14 +280,55 @@ static void meas_concurrency(const struct meas *m, double span, double *mean, in
 	*mean = area / span;
 }
 
+// Lanes in a reading order: by peer (the registry's and each store's
+// connections together), then by when each connection was first used.
+struct lane_key {
+	const char *label;
+	double first;
+	size_t idx;
+};
+
+static int lane_cmp(const void *a, const void *b)
+{
+	const struct lane_key *x = a, *y = b;
+	size_t nx = strcspn(x->label, " "), ny = strcspn(y->label, " ");
+	int c = nx != ny ? (nx < ny ? -1 : 1) : strncmp(x->label, y->label, nx);
+	if (c)
+		return c;
+	return x->first < y->first ? -1 : x->first > y->first ? 1 : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+// new_of[old lane] = its place in reading order; m->lanes is reordered.
+static int *meas_sort_lanes(struct meas *m)
+{
+	struct lane_key *k = xcalloc(m->nlanes + 1, sizeof(*k));
+	int *new_of = xcalloc(m->nlanes + 1, sizeof(int));
+	for (size_t i = 0; i < m->nlanes; i++)
+		k[i] = (struct lane_key){m->lanes[i], 1e300, i};
+	for (size_t i = 0; i < m->nreqs; i++)
+		if (m->reqs[i].start < k[m->reqs[i].lane].first)
+			k[m->reqs[i].lane].first = m->reqs[i].start;
+	qsort(k, m->nlanes, sizeof(*k), lane_cmp);
+	char **lanes = xcalloc(m->nlanes + 1, sizeof(char *));
+	for (size_t i = 0; i < m->nlanes; i++) {
+		new_of[k[i].idx] = (int)i;
+		lanes[i] = m->lanes[k[i].idx];
+	}
+	free(m->lanes);
+	m->lanes = lanes;
+	free(k);
+	return new_of;
+}
+
 static const char *const outcome_names[] = {
 	[PULL_REQ_OK] = "ok", [PULL_REQ_RETRY] = "retry", [PULL_REQ_REDIRECT] = "redirect",
 	[PULL_REQ_RENEW] = "renew", [PULL_REQ_CANCELLED] = "cancelled", [PULL_REQ_FAILED] = "failed",
 };
 
 // The run's figures as the parent reads them (times from the run's start).
-static cJSON *meas_report(const struct meas *m, const struct pull_run *run, const struct err *e, double secs)
+static cJSON *meas_report(struct meas *m, const struct pull_run *run, const struct err *e, double secs)
 {
+	_cleanup_free_ int *lane_of = meas_sort_lanes(m);
 	cJSON *o = cJSON_CreateObject();
 	double at = run->run_at; // the engine's start, from the run's
 	double dl = secs - at;
@@ -335,6 +376,8 @@ static cJSON *meas_report(const struct meas *m, const struct pull_run *run, cons
 	cJSON_AddNumberToObject(o, "redirects", (double)by_outcome[PULL_REQ_REDIRECT]);
 	cJSON_AddNumberToObject(o, "renewals", (double)by_outcome[PULL_REQ_RENEW]);
 	cJSON_AddNumberToObject(o, "cancelled", (double)by_outcome[PULL_REQ_CANCELLED]);
+	cJSON_AddNumberToObject(o, "discard_memory_peak_bytes",
+				run->eng && run->c->discard ? (double)pull_engine_discard_peak(run->eng) : 0);
 	cJSON_AddNumberToObject(o, "connections_used", (double)m->nlanes);
 	cJSON_AddNumberToObject(o, "connections_mean", mean);
 	cJSON_AddNumberToObject(o, "connections_max", max);
@@ -359,7 +402,7 @@ static cJSON *meas_report(const struct meas *m, const struct pull_run *run, cons
 	for (size_t i = 0; i < m->nreqs; i++) {
 		const struct meas_req *q = &m->reqs[i];
 		cJSON *a = cJSON_CreateArray();
-		double v[] = {q->lane, q->blob, at + q->start, q->first >= 0 ? at + q->first : -1, at + q->end,
+		double v[] = {lane_of[q->lane], q->blob, at + q->start, q->first >= 0 ? at + q->first : -1, at + q->end,
 			      (double)q->offset, (double)q->len, (double)q->bytes, (double)q->status, q->to_registry};
 		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
 			cJSON_AddItemToArray(a, cJSON_CreateNumber(v[k]));
@@ -511,7 +554,7 @@ static const char *const median_fields[] = {
 	"seconds", "resolve_seconds", "ttfb_seconds", "download_seconds", "bytes", "downloaded_bytes",
 	"mb_per_s", "download_mb_per_s", "requests", "registry_requests", "store_requests", "retries",
 	"redirects", "renewals", "connections_used", "connections_mean", "connections_max", "cpu_seconds",
-	"max_rss_bytes",
+	"max_rss_bytes", "discard_memory_peak_bytes",
 };
 #define NMEDIAN (sizeof(median_fields) / sizeof(median_fields[0]))
 
@@ -588,6 +631,11 @@ static void print_setting(const struct bench_cli *b, const struct setting *s)
 	}
 	print_run_row("median", s->median);
 	const cJSON *mr = cJSON_GetArrayItem(s->runs, s->median_run);
+	if (b->pc.discard) {
+		char peak[32];
+		progress_bytes(peak, sizeof(peak), jnum(s->median, "discard_memory_peak_bytes"));
+		printf("held in memory for the hash (median of the peaks): %s, not part of peak_rss\n", peak);
+	}
 	const cJSON *causes = cJSON_GetObjectItemCaseSensitive(mr, "retry_causes");
 	if (cJSON_GetArraySize(causes)) {
 		printf("retry causes (run %d):", s->median_run + 1);
@@ -850,7 +898,10 @@ int cmd_bench(int argc, char **argv)
 		}
 		s[i].connections = b.pc.connections;
 		s[i].chunk = b.pc.chunk;
-		s[i].label = xasprintf("connections=%d chunk-size=%llu", b.pc.connections, b.pc.chunk);
+		unsigned long long ck = b.pc.chunk;
+		s[i].label = ck % (1u << 20) == 0 ? xasprintf("connections=%d chunk-size=%lluM", b.pc.connections, ck >> 20)
+			     : ck % (1u << 10) == 0 ? xasprintf("connections=%d chunk-size=%lluK", b.pc.connections, ck >> 10)
+						    : xasprintf("connections=%d chunk-size=%llu", b.pc.connections, ck);
 		s[i].runs = cJSON_CreateArray();
 		for (int k = 0; k < b.runs; k++) {
 			cJSON *r = NULL;

@@ -149,6 +149,7 @@ struct pull_engine {
 	struct err err;
 	double t0, last_tick;
 	uint64_t received;
+	uint64_t discard_peak; // most bytes held in memory at once (discard)
 };
 
 // Fills in the totals and hands ev to the caller's callback.
@@ -966,6 +967,14 @@ static uint64_t discard_held(const struct pull_engine *eng)
 // With discard: what the hasher is done with leaves memory (in 1 MiB steps).
 static void discard_punch(struct pull_engine *eng)
 {
+	uint64_t held = 0;
+	for (size_t i = 0; i < eng->nblobs; i++) {
+		struct blob *b = eng->blobs[i];
+		if (b->hashing && b->info.received > b->punched)
+			held += b->info.received - b->punched;
+	}
+	if (held > eng->discard_peak)
+		eng->discard_peak = held;
 	for (size_t i = 0; i < eng->nblobs; i++) {
 		struct blob *b = eng->blobs[i];
 		if (!b->hashing || b->fd < 0)
@@ -1232,6 +1241,11 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 	}
 	*e = eng->err;
 	return -1;
+}
+
+uint64_t pull_engine_discard_peak(const struct pull_engine *eng)
+{
+	return eng->discard_peak;
 }
 
 uint64_t pull_engine_received(const struct pull_engine *eng)

@@ -116,6 +116,9 @@ int pull_engine_run(struct pull_engine *eng, struct err *e);
 // Bytes transferred in this run (kept bytes not included).
 uint64_t pull_engine_received(const struct pull_engine *eng);
 void pull_engine_free(struct pull_engine *eng);
+// With discard: the most bytes held in memory at once (a memfd: charged to
+// the cgroup as shared memory, not part of the process's RSS).
+uint64_t pull_engine_discard_peak(const struct pull_engine *eng);
 // With discard: bytes that may wait in memory for the hash, (connections + 2) x chunk size.
 uint64_t pull_engine_discard_window(const struct pull_engine_opts *o);
 // Snapshot of all blobs, valid until the next call into the engine.

@@ -75,6 +75,22 @@ rsvg-convert "$T_WORK/timeline.svg" -o "$T_WORK/timeline.png" || t_fail "rsvg-co
   t_fail "rendered: $(file -b "$T_WORK/timeline.png")"
 t_ok "timeline: $(cat "$T_WORK/check"); rendered $(file -b "$T_WORK/timeline.png")"
 
+# The drawing alone at scale (test_timeline's charts): 200 requests, 20 000
+# requests, 256 lanes, hostile text: each parses and renders.
+[[ -x "${IMGPULL_TEST_TIMELINE:-}" ]] || t_fail "IMGPULL_TEST_TIMELINE (the test_timeline binary) is not set"
+mkdir -p "$T_WORK/charts"
+IMGPULL_TIMELINE_OUT="$T_WORK/charts" "$IMGPULL_TEST_TIMELINE" >"$T_WORK/charts.log" 2>&1 ||
+  t_fail "test_timeline: $(tail -20 "$T_WORK/charts.log")"
+n=0
+for f in "$T_WORK"/charts/*.svg; do
+  "$T_PY" -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$f" || t_fail "$f is not valid XML"
+  rsvg-convert "$f" -o "${f%.svg}.png" || t_fail "rsvg-convert cannot draw $f"
+  n=$((n + 1))
+done
+big_chart=$(ls "$T_WORK"/charts/*20000*.svg) || t_fail "no 20 000-request chart"
+[[ $(grep -o '<g class="req' "$big_chart" | wc -l) -eq 20000 ]] || t_fail "the 20 000-request chart lacks bars"
+t_ok "$n charts parse and render, the 20 000-request one $(stat -c %s "$big_chart") bytes"
+
 # --- --discard: every byte verified, nothing written
 dtmp="$T_WORK/dtmp"
 mkdir -p "$dtmp"
@@ -87,6 +103,12 @@ since "$T_WORK/discard"
 "$T_PY" "$check" report "$T_WORK/discard.json" "$T_WORK/discard.store" "$T_WORK/discard.reg" ml/model >/dev/null ||
   t_fail "discard report disagrees with the servers"
 [[ $(jq -r .mode "$T_WORK/discard.json") == discard ]] || t_fail "mode is not discard"
+# Held for the hash: some, and never more than (connections + 2) x chunk size.
+jq -e '.runs[0].discard_memory_peak_bytes > 0 and .runs[0].discard_memory_peak_bytes <= 8 * 2097152' \
+  "$T_WORK/discard.json" >/dev/null ||
+  t_fail "held in memory: $(jq .runs[0].discard_memory_peak_bytes "$T_WORK/discard.json") bytes, window 16 MiB"
+jq -e '[.runs[].discard_memory_peak_bytes] | all(. == 0)' "$T_WORK/report.json" >/dev/null ||
+  t_fail "a layout run reports memory held for --discard"
 [[ -z "$(ls -A "$dtmp")" ]] || t_fail "--discard wrote into TMPDIR: $(ls -A "$dtmp")"
 # The image is 26 MB: a layout would take that much; logs may take a little.
 (( free_before - free_after < 4000000 )) || t_fail "--discard used $((free_before - free_after)) bytes of disk"
@@ -121,6 +143,27 @@ jq -e --argjson a "$n429" --argjson b "$n403" \
   t_fail "the store answered 429 $n429 times and 403 $n403 times; the report: $(jq -c '.runs[0] | {retries, renewals, retry_causes}' "$T_WORK/thr.json")"
 ((n429 > 0)) || t_fail "the throttling store never throttled"
 t_ok "throttled store: $n429 x 429 and $n403 x 403 logged, reported as retries and renewals with their causes"
+
+# --- SIGTERM (as the kubelet sends it) ends the bench at once: the run's pull is
+# interrupted, its temporary layout removed, exit 143
+t_nginx_blobstore_start SLOW "$storage" --reject-auth --rate 1m
+t_registry_start SLOW --root "$storage" --htpasswd alice:s3cr3t-pw --redirect "$BLOB_SLOW_URL"
+stmp="$T_WORK/stmp"
+mkdir -p "$stmp"
+TMPDIR="$stmp" "$IMGPULL" bench --runs 3 --plain-http "$REG_SLOW_ADDR" --creds alice:s3cr3t-pw \
+  "$REG_SLOW_ADDR/ml/model:v1" >"$T_WORK/term.out" 2>"$T_WORK/term.err" &
+pid=$!
+sleep 1.5
+[[ -n "$(ls -A "$stmp")" ]] || t_fail "no run in progress after 1.5 s: $(cat "$T_WORK/term.err")"
+t0=$(date +%s.%N)
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+took=$(echo "$(date +%s.%N) - $t0" | bc)
+[[ $rc -eq 143 ]] || t_fail "bench exited $rc after SIGTERM, expected 143: $(cat "$T_WORK/term.err")"
+(($(echo "$took < 3" | bc))) || t_fail "bench took $took s to end after SIGTERM"
+[[ -z "$(ls -A "$stmp")" ]] || t_fail "an interrupted bench left $(ls -A "$stmp")"
+t_ok "SIGTERM: exit 143 after $took s, the temporary layout removed"
 
 # --- bad values are usage errors
 t_expect_exit 2 "$IMGPULL" bench --sweep retries=1,2 "$ref"

@@ -25,7 +25,7 @@ RUN_FIELDS = {
     "download_mb_per_s": float, "requests": int, "registry_requests": int, "store_requests": int,
     "retries": int, "retry_causes": dict, "redirects": int, "renewals": int, "cancelled": int,
     "connections_used": int, "connections_mean": float, "connections_max": int, "blobs": list,
-    "cpu_seconds": float, "max_rss_bytes": int, "run": int,
+    "cpu_seconds": float, "max_rss_bytes": int, "discard_memory_peak_bytes": int, "run": int,
 }
 
 
