@@ -281,20 +281,28 @@ static void meas_concurrency(const struct meas *m, double span, double *mean, in
 }
 
 // Lanes in a reading order: by peer (the registry's and each store's
-// connections together), then by when each connection was first used.
+// connections together, the peer used first on top), then by when each
+// connection was first used.
 struct lane_key {
 	const char *label;
+	double peer_first; // the peer's first use, over all its connections
 	double first;
 	size_t idx;
 };
 
+static bool same_peer(const char *a, const char *b)
+{
+	size_t na = strcspn(a, " ");
+	return na == strcspn(b, " ") && strncmp(a, b, na) == 0;
+}
+
 static int lane_cmp(const void *a, const void *b)
 {
 	const struct lane_key *x = a, *y = b;
-	size_t nx = strcspn(x->label, " "), ny = strcspn(y->label, " ");
-	int c = nx != ny ? (nx < ny ? -1 : 1) : strncmp(x->label, y->label, nx);
-	if (c)
-		return c;
+	if (x->peer_first != y->peer_first)
+		return x->peer_first < y->peer_first ? -1 : 1;
+	if (!same_peer(x->label, y->label))
+		return strcmp(x->label, y->label);
 	return x->first < y->first ? -1 : x->first > y->first ? 1 : (x->idx > y->idx) - (x->idx < y->idx);
 }
 
@@ -304,10 +312,14 @@ static int *meas_sort_lanes(struct meas *m)
 	struct lane_key *k = xcalloc(m->nlanes + 1, sizeof(*k));
 	int *new_of = xcalloc(m->nlanes + 1, sizeof(int));
 	for (size_t i = 0; i < m->nlanes; i++)
-		k[i] = (struct lane_key){m->lanes[i], 1e300, i};
+		k[i] = (struct lane_key){m->lanes[i], 1e300, 1e300, i};
 	for (size_t i = 0; i < m->nreqs; i++)
 		if (m->reqs[i].start < k[m->reqs[i].lane].first)
 			k[m->reqs[i].lane].first = m->reqs[i].start;
+	for (size_t i = 0; i < m->nlanes; i++)
+		for (size_t j = 0; j < m->nlanes; j++)
+			if (same_peer(k[i].label, k[j].label) && k[j].first < k[i].peer_first)
+				k[i].peer_first = k[j].first;
 	qsort(k, m->nlanes, sizeof(*k), lane_cmp);
 	char **lanes = xcalloc(m->nlanes + 1, sizeof(char *));
 	for (size_t i = 0; i < m->nlanes; i++) {
@@ -592,6 +604,33 @@ static void setting_median(struct setting *s)
 			v[i] = jnum(cJSON_GetArrayItem(s->runs, i), median_fields[f]);
 		cJSON_AddNumberToObject(s->median, median_fields[f], n ? median_of(v, (size_t)n) : 0);
 	}
+	// Per blob: the median of its time and rate over the runs.
+	cJSON *blobs = cJSON_AddArrayToObject(s->median, "blobs");
+	const cJSON *b0;
+	cJSON_ArrayForEach(b0, cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(s->runs, 0), "blobs"))
+	{
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(b0, "digest");
+		if (!cJSON_IsString(d))
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "digest", d->valuestring);
+		cJSON_AddNumberToObject(o, "size", jnum(b0, "size"));
+		static const char *const per_blob[] = {"seconds", "mb_per_s", "done_at", "requests"};
+		for (size_t f = 0; f < sizeof(per_blob) / sizeof(per_blob[0]); f++) {
+			size_t k = 0;
+			for (int i = 0; i < n; i++) {
+				const cJSON *bl;
+				cJSON_ArrayForEach(bl, cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(s->runs, i), "blobs"))
+				{
+					const cJSON *bd = cJSON_GetObjectItemCaseSensitive(bl, "digest");
+					if (cJSON_IsString(bd) && strcmp(bd->valuestring, d->valuestring) == 0)
+						v[k++] = jnum(bl, per_blob[f]);
+				}
+			}
+			cJSON_AddNumberToObject(o, per_blob[f], k ? median_of(v, k) : 0);
+		}
+		cJSON_AddItemToArray(blobs, o);
+	}
 	// The run whose time is the median (the lower middle of an even count):
 	// its blobs and its timeline stand for the setting.
 	for (int i = 0; i < n; i++)
@@ -644,10 +683,10 @@ static void print_setting(const struct bench_cli *b, const struct setting *s)
 			printf(" %s %.0f", c->string, c->valuedouble);
 		printf("\n");
 	}
-	printf("blobs of run %d:\n  %-19s %10s %8s %9s %8s\n", s->median_run + 1, "digest", "size", "seconds", "MB/s",
+	printf("blobs (median over the runs):\n  %-19s %10s %8s %9s %8s\n", "digest", "size", "seconds", "MB/s",
 	       "requests");
 	const cJSON *bl;
-	cJSON_ArrayForEach(bl, cJSON_GetObjectItemCaseSensitive(mr, "blobs"))
+	cJSON_ArrayForEach(bl, cJSON_GetObjectItemCaseSensitive(s->median, "blobs"))
 	{
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(bl, "digest");
 		char size[32];

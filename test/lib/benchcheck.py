@@ -91,6 +91,13 @@ def report(path, store_log, reg_log, repo):
         med = vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
         if abs(rep["median"][k] - med) > 1e-9 * max(1, med):
             fail("median %s is %r, the runs' median %r" % (k, rep["median"][k], med))
+    mb = {b["digest"]: b for b in rep["median"].get("blobs", [])}
+    for b in runs[0]["blobs"]:
+        vals = sorted(x["seconds"] for r in runs for x in r["blobs"] if x["digest"] == b["digest"])
+        n = len(vals)
+        med = vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+        if b["digest"] not in mb or abs(mb[b["digest"]]["seconds"] - med) > 1e-9 * max(1, med):
+            fail("median seconds of blob %s: %r, the runs' median %r" % (b["digest"], mb.get(b["digest"]), med))
     lines = store_lines(store_log)
     sent = sum(b for _, b, _ in lines)
     got = sum(r["downloaded_bytes"] for r in runs)
