@@ -10,6 +10,7 @@ int cmd_pull(int argc, char **argv);
 int cmd_auth(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 int cmd_idle(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);

@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{"auth", cmd_auth, "check credentials and tokens for images, without pulling"},
 	{"bench", cmd_bench, "measure what pulling images achieves here: time, MB/s, retries"},
 	{"verify", cmd_verify, "re-hash a layout's blobs and check its images are complete"},
+	{"gc", cmd_gc, "remove blobs no image needs and old partial downloads from a layout"},
 	{"idle", cmd_idle, "wait for SIGTERM and exit 0 (a DaemonSet's main container)"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "show help for imgpull or a command"},

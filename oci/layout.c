@@ -180,7 +180,30 @@ static void layout_paths(struct oci_layout *l, const char *dir)
 	l->blobs_dir = xasprintf("%s/blobs/sha256", dir);
 	l->ingest_dir = xasprintf("%s/ingest", dir);
 	l->fsync = false;
+	l->users_fd = -1;
 	read_boot_id(l->boot_id, sizeof(l->boot_id));
+}
+
+static char *users_path(const struct oci_layout *l)
+{
+	return xasprintf("%s/.imgpull.users", l->dir);
+}
+
+int oci_layout_lock_alone(const struct oci_layout *l, int *fd, struct err *e)
+{
+	_cleanup_free_ char *p = users_path(l);
+	int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (f < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", p);
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		int saved = errno;
+		close(f);
+		if (saved == EWOULDBLOCK || saved == EINTR)
+			return 0;
+		return err_sys(e, ERR_STORAGE, saved, "cannot lock '%s'", p);
+	}
+	*fd = f;
+	return 1;
 }
 
 // oci-layout names a version: DIR is an OCI image layout.
@@ -232,11 +255,23 @@ int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e)
 	if (ret == 0)
 		ret = journal_recover(l, e);
 	layout_unlock(lk);
-	return ret;
+	if (ret < 0)
+		return ret;
+	// Held shared while the layout is open: gc waits for it exclusively.
+	_cleanup_free_ char *up = users_path(l);
+	l->users_fd = open(up, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (l->users_fd < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", up);
+	while (flock(l->users_fd, LOCK_SH) < 0)
+		if (errno != EINTR)
+			return err_sys(e, ERR_STORAGE, errno, "cannot lock '%s'", up);
+	return 0;
 }
 
 void oci_layout_release(struct oci_layout *l)
 {
+	if (l->dir && l->users_fd >= 0)
+		close(l->users_fd);
 	free(l->dir);
 	free(l->blobs_dir);
 	free(l->ingest_dir);
@@ -305,23 +340,27 @@ static cJSON *platform_json(const struct oci_platform *p)
 }
 
 // index.json as a tree, with a "manifests" array (the caller holds the lock).
-static int index_load(const struct oci_layout *l, cJSON **out, struct err *e)
+// index.json parsed, whatever its shape (NULL root: not JSON).
+static int index_parse(const struct oci_layout *l, cJSON **out, struct err *e)
 {
 	_cleanup_free_ char *idx = xasprintf("%s/index.json", l->dir);
 	struct buf b;
 	buf_init(&b, INDEX_MAX);
 	int ret = file_read_all(idx, &b, e);
-	cJSON *root = NULL;
-	if (ret == 0) {
-		root = cJSON_ParseWithLength(buf_str(&b), b.len);
-		if (!cJSON_IsObject(root)) {
-			cJSON_Delete(root);
-			ret = err_set(e, ERR_STORAGE, "'%s' is not valid JSON", idx);
-		}
-	}
+	*out = ret == 0 ? cJSON_ParseWithLength(buf_str(&b), b.len) : NULL;
 	buf_release(&b);
-	if (ret < 0)
+	return ret;
+}
+
+static int index_load(const struct oci_layout *l, cJSON **out, struct err *e)
+{
+	cJSON *root;
+	if (index_parse(l, &root, e) < 0)
 		return -1;
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return err_set(e, ERR_STORAGE, "'%s/index.json' is not valid JSON", l->dir);
+	}
 	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "manifests"))) {
 		cJSON_DeleteItemFromObjectCaseSensitive(root, "manifests");
 		cJSON_AddArrayToObject(root, "manifests");
@@ -329,6 +368,19 @@ static int index_load(const struct oci_layout *l, cJSON **out, struct err *e)
 	if (!cJSON_GetObjectItemCaseSensitive(root, "schemaVersion"))
 		cJSON_AddNumberToObject(root, "schemaVersion", 2);
 	*out = root;
+	return 0;
+}
+
+int oci_layout_index_read(const struct oci_layout *l, cJSON **root, const cJSON **manifests, struct err *e)
+{
+	if (index_parse(l, root, e) < 0)
+		return -1;
+	*manifests = cJSON_GetObjectItemCaseSensitive(*root, "manifests");
+	if (!cJSON_IsObject(*root) || !cJSON_IsArray(*manifests)) {
+		cJSON_Delete(*root);
+		*root = NULL;
+		return err_set(e, ERR_INTEGRITY, "'%s/index.json' is not an OCI image index", l->dir);
+	}
 	return 0;
 }
 
@@ -343,20 +395,21 @@ static int index_store(const struct oci_layout *l, const cJSON *root, struct err
 	return ret;
 }
 
-#define CLOSURE_DEPTH 3 // index -> index -> manifest, as a pull resolves them
+#define WALK_DEPTH 3 // index -> index -> manifest, as a pull resolves them
 
-static int closure(const struct oci_layout *l, const char *media_type, const char *digest,
-		   uint64_t size, int depth, char missing[OCI_DIGEST_LEN + 1], struct err *e)
+static int walk(const struct oci_layout *l, const struct oci_walk_step *at, oci_walk_fn fn, void *ud,
+		struct err *e)
 {
-	if (!oci_digest_valid(digest))
-		return err_set(e, ERR_INTEGRITY, "index entry with invalid digest '%.80s'", digest);
-	if (!oci_layout_has_blob(l, digest, size)) {
-		snprintf(missing, OCI_DIGEST_LEN + 1, "%s", digest);
-		return 0;
-	}
-	if (depth >= CLOSURE_DEPTH)
-		return err_set(e, ERR_INTEGRITY, "manifest %s: indexes nested too deeply", digest);
-	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
+	if (!oci_digest_valid(at->digest))
+		return err_set(e, ERR_INTEGRITY, "index entry with invalid digest '%.80s'", at->digest);
+	int r = fn(ud, at, e);
+	if (r != OCI_WALK_DESCEND || !at->manifest)
+		return r;
+	if (!oci_layout_has_blob(l, at->digest, at->size))
+		return OCI_WALK_SKIP; // nothing to read: the callback saw it absent
+	if (at->depth >= WALK_DEPTH)
+		return err_set(e, ERR_INTEGRITY, "manifest %s: indexes nested too deeply", at->digest);
+	_cleanup_free_ char *p = oci_layout_blob_path(l, at->digest);
 	struct buf b;
 	buf_init(&b, OCI_MANIFEST_MAX);
 	if (file_read_all(p, &b, e) < 0) {
@@ -364,40 +417,65 @@ static int closure(const struct oci_layout *l, const char *media_type, const cha
 		return -1;
 	}
 	struct oci_manifest m;
-	int r = oci_manifest_parse(&m, media_type, buf_str(&b), b.len, e);
+	r = oci_manifest_parse(&m, at->media_type, buf_str(&b), b.len, e);
 	buf_release(&b);
 	if (r < 0)
-		return err_wrap(e, "manifest %s in the layout", digest);
-	int ret = 1;
+		return err_wrap(e, "manifest %s in the layout", at->digest);
+	int ret = OCI_WALK_SKIP;
 	if (m.kind == OCI_KIND_INDEX) {
-		for (size_t i = 0; i < m.nmanifests && ret == 1; i++)
-			ret = closure(l, m.manifests[i].media_type, m.manifests[i].digest, m.manifests[i].size,
-				      depth + 1, missing, e);
-	} else if (!oci_layout_has_blob(l, m.config.digest, m.config.size)) {
-		snprintf(missing, OCI_DIGEST_LEN + 1, "%s", m.config.digest);
-		ret = 0;
+		for (size_t i = 0; i < m.nmanifests && ret >= 0 && ret != OCI_WALK_STOP; i++) {
+			struct oci_walk_step s = {m.manifests[i].media_type, m.manifests[i].digest, m.manifests[i].size,
+						  at->depth + 1, true};
+			ret = walk(l, &s, fn, ud, e);
+		}
 	} else {
-		for (size_t i = 0; i < m.nlayers && ret == 1; i++) {
-			if (!oci_layout_has_blob(l, m.layers[i].digest, m.layers[i].size)) {
-				snprintf(missing, OCI_DIGEST_LEN + 1, "%s", m.layers[i].digest);
-				ret = 0;
-			}
+		for (size_t i = 0; i <= m.nlayers && ret >= 0 && ret != OCI_WALK_STOP; i++) {
+			const struct oci_descriptor *d = i == 0 ? &m.config : &m.layers[i - 1];
+			struct oci_walk_step s = {d->media_type, d->digest, d->size, at->depth + 1, false};
+			ret = oci_digest_valid(d->digest) ? fn(ud, &s, e)
+							  : err_set(e, ERR_INTEGRITY, "manifest %s names an invalid digest",
+								    at->digest);
 		}
 	}
 	oci_manifest_release(&m);
 	return ret;
 }
 
+int oci_layout_walk(const struct oci_layout *l, const char *media_type, const char *digest, uint64_t size,
+		    oci_walk_fn fn, void *ud, struct err *e)
+{
+	struct oci_walk_step s = {media_type, digest, size, 0, true};
+	int r = walk(l, &s, fn, ud, e);
+	return r < 0 ? -1 : r == OCI_WALK_STOP ? 1 : 0;
+}
+
+// The first blob of a closure that is not in blobs/.
+struct closure {
+	const struct oci_layout *l;
+	char *missing;
+};
+
+static int closure_step(void *ud, const struct oci_walk_step *s, struct err *e)
+{
+	(void)e;
+	struct closure *c = ud;
+	if (oci_layout_has_blob(c->l, s->digest, s->size))
+		return OCI_WALK_DESCEND;
+	snprintf(c->missing, OCI_DIGEST_LEN + 1, "%s", s->digest);
+	return OCI_WALK_STOP;
+}
+
 int oci_layout_complete(const struct oci_layout *l, const char *media_type, const char *digest,
 			uint64_t size, char missing[OCI_DIGEST_LEN + 1], struct err *e)
 {
 	missing[0] = '\0';
-	return closure(l, media_type, digest, size, 0, missing, e);
+	struct closure c = {l, missing};
+	int r = oci_layout_walk(l, media_type, digest, size, closure_step, &c, e);
+	return r < 0 ? -1 : r == 1 ? 0 : 1;
 }
 
-// A descriptor of index.json's manifests array, read leniently: NULLs when absent.
-static void entry_fields(const cJSON *m, const char **mt, const char **digest, uint64_t *size,
-			 const char **name)
+void oci_index_entry_fields(const cJSON *m, const char **mt, const char **digest, uint64_t *size,
+			    const char **name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "mediaType");
 	*mt = cJSON_IsString(v) ? v->valuestring : NULL;
@@ -422,7 +500,7 @@ static int prune_locked(const struct oci_layout *l, oci_layout_dropped_fn cb, vo
 	for (int i = cJSON_GetArraySize(mans) - 1; i >= 0 && ret == 0; i--) {
 		const char *mt, *digest, *name;
 		uint64_t size;
-		entry_fields(cJSON_GetArrayItem(mans, i), &mt, &digest, &size, &name);
+		oci_index_entry_fields(cJSON_GetArrayItem(mans, i), &mt, &digest, &size, &name);
 		if (!digest || !mt)
 			continue;
 		char missing[OCI_DIGEST_LEN + 1];

@@ -22,6 +22,7 @@ struct oci_layout {
 	char *ingest_dir; // DIR/ingest
 	bool fsync;       // fdatasync blobs before they are renamed into place
 	char boot_id[64]; // this boot, for the unsynced-blob journal
+	int users_fd;     // open: DIR/.imgpull.users, held shared (see oci_layout_lock_alone)
 };
 
 // Creates the layout if needed (oci-layout, empty index.json); ERR_STORAGE on
@@ -37,6 +38,11 @@ int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e);
 // when DIR has no oci-layout file).
 int oci_layout_attach(struct oci_layout *l, const char *dir, struct err *e);
 void oci_layout_release(struct oci_layout *l);
+// Every process that opened the layout (oci_layout_open) holds DIR/.imgpull.users
+// shared until oci_layout_release. This takes it exclusively without waiting:
+// 1 with *fd held (close it to let go), 0 when a process has the layout open.
+// gc uses it to never run beside a pull.
+int oci_layout_lock_alone(const struct oci_layout *l, int *fd, struct err *e);
 char *oci_layout_blob_path(const struct oci_layout *l, const char *digest);
 // True if blobs/ has the digest with exactly this size.
 bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size);
@@ -71,6 +77,36 @@ int oci_layout_add_ref(const struct oci_layout *l, const struct oci_index_entry 
 // < 0 when a manifest in the layout cannot be read or parsed.
 int oci_layout_complete(const struct oci_layout *l, const char *media_type, const char *digest,
 			uint64_t size, char missing[OCI_DIGEST_LEN + 1], struct err *e);
+
+// A walk over what a manifest or index reaches in the layout.
+struct oci_walk_step {
+	const char *media_type;
+	const char *digest;
+	uint64_t size;
+	int depth;     // 0: the one the walk started from
+	bool manifest; // a manifest or index (its children are walked next); else a config or layer
+};
+enum { OCI_WALK_SKIP = 0, OCI_WALK_DESCEND = 1, OCI_WALK_STOP = 2 };
+// Called for each descriptor reached, before its children: OCI_WALK_DESCEND
+// (into it, when it is a manifest in blobs/), OCI_WALK_SKIP, OCI_WALK_STOP
+// (end the walk), or < 0 with e set.
+typedef int (*oci_walk_fn)(void *ud, const struct oci_walk_step *s, struct err *e);
+// Walks from the manifest or index digest: each index's manifests, each
+// manifest's config and layers. 0 when walked to the end, 1 when a callback
+// stopped it, < 0 on an error (a manifest in blobs/ that does not parse,
+// nesting deeper than index -> index -> manifest, an invalid digest).
+int oci_layout_walk(const struct oci_layout *l, const char *media_type, const char *digest, uint64_t size,
+		    oci_walk_fn fn, void *ud, struct err *e);
+
+// index.json as it is, for reading: root and its manifests array
+// (ERR_INTEGRITY when it is not an image index). cJSON_Delete(*root) after.
+struct cJSON;
+int oci_layout_index_read(const struct oci_layout *l, struct cJSON **root, const struct cJSON **manifests,
+			  struct err *e);
+// An entry of the manifests array, read leniently: NULL (size 0) where absent or
+// of the wrong type (a negative size too).
+void oci_index_entry_fields(const struct cJSON *m, const char **mt, const char **digest, uint64_t *size,
+			    const char **name);
 
 // Called for each index entry dropped: its reference name and the absent blob.
 typedef void (*oci_layout_dropped_fn)(void *ud, const char *ref, const char *missing);

@@ -15,7 +15,6 @@
 #include "util/file.h"
 #include "util/mem.h"
 
-#define INDEX_MAX (64u << 20)
 #define WALK_DEPTH 3 // index -> index -> manifest, as a pull resolves them
 
 struct verify {
@@ -52,41 +51,13 @@ static bool is_hex64(const char *s)
 	return n == 64 && s[64] == '\0';
 }
 
-// The names in blobs/sha256, sorted (so reports come in a stable order).
-static int list_blobs(const char *dir, char ***out, size_t *n, struct err *e)
-{
-	*out = NULL;
-	*n = 0;
-	DIR *d = opendir(dir);
-	if (!d)
-		return err_sys(e, ERR_STORAGE, errno, "cannot read '%s'", dir);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		*out = xrealloc(*out, (*n + 1) * sizeof(char *));
-		(*out)[(*n)++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (*n)
-		qsort(*out, *n, sizeof(char *), cmp_str);
-	return 0;
-}
-
-static void free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 // Hashes every file in blobs/sha256; damaged ones are remembered (and removed
 // when repairing).
 static int scan_blobs(struct verify *v, struct err *e)
 {
 	char **names;
 	size_t n;
-	if (list_blobs(v->l->blobs_dir, &names, &n, e) < 0)
+	if (file_list_dir(v->l->blobs_dir, &names, &n, e) < 0)
 		return -1;
 	int ret = 0;
 	for (size_t i = 0; i < n && ret == 0; i++) {
@@ -127,7 +98,7 @@ static int scan_blobs(struct verify *v, struct err *e)
 			report(v, OCI_VERIFY_KEPT, digest, NULL, NULL);
 		}
 	}
-	free_list(names, n);
+	file_list_free(names, n);
 	if (v->ndamaged)
 		qsort(v->damaged, v->ndamaged, sizeof(char *), cmp_str);
 	return ret;
@@ -189,36 +160,23 @@ static void walk_manifest(struct verify *v, const char *mt, const char *digest, 
 
 static int walk_index(struct verify *v, struct err *e)
 {
-	_cleanup_free_ char *idx = xasprintf("%s/index.json", v->l->dir);
-	struct buf b;
-	buf_init(&b, INDEX_MAX);
-	if (file_read_all(idx, &b, e) < 0) {
-		buf_release(&b);
+	cJSON *root;
+	const cJSON *mans, *m;
+	if (oci_layout_index_read(v->l, &root, &mans, e) < 0)
 		return -1;
-	}
-	cJSON *root = cJSON_ParseWithLength(buf_str(&b), b.len);
-	buf_release(&b);
-	cJSON *mans = cJSON_GetObjectItemCaseSensitive(root, "manifests");
-	if (!cJSON_IsObject(root) || !cJSON_IsArray(mans)) {
-		cJSON_Delete(root);
-		return err_set(e, ERR_INTEGRITY, "'%s' is not an OCI image index", idx);
-	}
-	const cJSON *m;
 	cJSON_ArrayForEach(m, mans) {
-		const cJSON *mt = cJSON_GetObjectItemCaseSensitive(m, "mediaType");
-		const cJSON *d = cJSON_GetObjectItemCaseSensitive(m, "digest");
-		const cJSON *sz = cJSON_GetObjectItemCaseSensitive(m, "size");
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(m, "annotations"), "org.opencontainers.image.ref.name");
-		const char *digest = cJSON_IsString(d) ? d->valuestring : "";
-		const char *ref = cJSON_IsString(name) ? name->valuestring : digest;
+		const char *mt, *digest, *name;
+		uint64_t size;
+		oci_index_entry_fields(m, &mt, &digest, &size, &name);
+		const char *ref = name ? name : digest ? digest : "";
 		v->st->refs++;
-		if (!cJSON_IsString(mt) || !cJSON_IsNumber(sz) || sz->valuedouble < 0) {
+		const cJSON *sz = cJSON_GetObjectItemCaseSensitive(m, "size");
+		if (!mt || !cJSON_IsNumber(sz) || sz->valuedouble < 0) {
 			v->st->bad_manifests++;
-			report(v, OCI_VERIFY_BAD_MANIFEST, digest, ref, "index entry without mediaType or size");
+			report(v, OCI_VERIFY_BAD_MANIFEST, digest ? digest : "", ref, "index entry without mediaType or size");
 			continue;
 		}
-		walk_manifest(v, mt->valuestring, digest, (uint64_t)sz->valuedouble, ref, 0);
+		walk_manifest(v, mt, digest ? digest : "", size, ref, 0);
 	}
 	cJSON_Delete(root);
 	return 0;
@@ -241,6 +199,6 @@ int oci_verify_layout(const struct oci_layout *l, bool repair, oci_verify_fn cb,
 		ret = walk_index(&v, e);
 	if (ret == 0 && repair && (st->removed || st->missing))
 		ret = oci_layout_prune_refs(l, on_dropped, &v, e);
-	free_list(v.damaged, v.ndamaged);
+	file_list_free(v.damaged, v.ndamaged);
 	return ret;
 }

@@ -114,6 +114,7 @@ struct xfer {
 	unsigned auth_gen;  // the session's generation when this request left
 	unsigned target_gen; // the blob's target generation when this request left
 	bool pilot;
+	bool past_window;   // discard: a frontier range started beyond the window
 	bool cancel;        // the blob changed shape under us: drop silently
 	bool checked;       // status/Content-Range looked at
 	long status;
@@ -970,20 +971,17 @@ static void discard_punch(struct pull_engine *eng)
 	uint64_t held = 0;
 	for (size_t i = 0; i < eng->nblobs; i++) {
 		struct blob *b = eng->blobs[i];
-		if (b->hashing && b->info.received > b->punched)
-			held += b->info.received - b->punched;
-	}
-	if (held > eng->discard_peak)
-		eng->discard_peak = held;
-	for (size_t i = 0; i < eng->nblobs; i++) {
-		struct blob *b = eng->blobs[i];
 		if (!b->hashing || b->fd < 0)
 			continue;
 		uint64_t h = pull_hasher_hashed(eng->hasher, &b->hash) & ~(uint64_t)((1u << 20) - 1);
 		if (h > b->punched &&
 		    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)b->punched, (off_t)(h - b->punched)) == 0)
 			b->punched = h;
+		if (b->info.received > b->punched)
+			held += b->info.received - b->punched;
 	}
+	if (held > eng->discard_peak)
+		eng->discard_peak = held;
 }
 
 // Fills free connection slots: first one pilot per blob that needs its
@@ -993,8 +991,13 @@ static void schedule(struct pull_engine *eng)
 	double now = clock_mono();
 	// With discard, ranges ahead of the hash wait in memory: start one past
 	// the window only where the hash needs it next.
-	uint64_t window = eng->o.discard ? pull_engine_discard_window(&eng->o) : 0;
+	// A range the hash needs next may go past the window, one at a time, so
+	// that the hash always moves: everything else stays a chunk below it.
+	uint64_t window = eng->o.discard ? pull_engine_discard_window(&eng->o) - eng->o.chunk_size : 0;
 	uint64_t held = eng->o.discard ? discard_held(eng) : 0;
+	bool past_window = false;
+	for (const struct xfer *x = eng->active; x && eng->o.discard; x = x->next)
+		past_window |= x->past_window;
 	for (int pass = 0; pass < 2 && !eng->failed; pass++) {
 		for (size_t i = 0; i < eng->nblobs && eng->nactive < eng->o.connections; i++) {
 			struct blob *b = eng->blobs[i];
@@ -1026,9 +1029,13 @@ static void schedule(struct pull_engine *eng)
 					continue;
 				if (b->mode == RM_SINGLE && b->info.connections > 0)
 					break;
+				bool past = false;
 				if (eng->o.discard) {
-					if (ci != b->frontier && held + (c->len - c->written) > window)
-						break;
+					if (held + (c->len - c->written) > window) {
+						if (ci != b->frontier || past_window)
+							break;
+						past = past_window = true;
+					}
 					held += c->len - c->written;
 				}
 				struct err e;
@@ -1036,6 +1043,7 @@ static void schedule(struct pull_engine *eng)
 					fail(eng, &e);
 					return;
 				}
+				eng->active->past_window = past; // xfer_start put it first
 				if (needs_pilot)
 					break;
 			}

@@ -2,6 +2,7 @@
 #include "util/file.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
@@ -148,4 +149,36 @@ int file_remove_tree(const char *dir, struct err *e)
 	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
 		return err_sys(e, ERR_STORAGE, errno, "cannot remove '%s'", dir);
 	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int file_list_dir(const char *dir, char ***names, size_t *n, struct err *e)
+{
+	*names = NULL;
+	*n = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return err_sys(e, errno == ENOENT ? ERR_NOTFOUND : ERR_STORAGE, errno, "cannot read '%s'", dir);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		*names = xrealloc(*names, (*n + 1) * sizeof(char *));
+		(*names)[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*n)
+		qsort(*names, *n, sizeof(char *), cmp_name);
+	return 0;
+}
+
+void file_list_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }

@@ -29,6 +29,9 @@ int file_pwrite_all(int fd, const void *data, size_t len, long long off);
 // ERR_STORAGE naming dir, needed, free and reserve otherwise.
 #define FILE_ROOM_PCT UINT64_MAX
 int file_check_room(const char *dir, uint64_t need, uint64_t min_free, unsigned min_free_pct, struct err *e);
+// The names in dir but . and .., sorted; free with file_list_free.
+int file_list_dir(const char *dir, char ***names, size_t *n, struct err *e);
+void file_list_free(char **names, size_t n);
 // rm -rf dir: never follows a symbolic link nor crosses into another mount.
 int file_remove_tree(const char *dir, struct err *e);
 // True when a and b are on one filesystem (both must exist).
