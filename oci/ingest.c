@@ -3,12 +3,14 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "oci/digest.h"
 #include "util/buf.h"
@@ -212,6 +214,11 @@ static void adopt_record(struct oci_ingest *in, uint64_t file_size)
 		buf_release(&b);
 		return;
 	}
+	if (!oci_ingest_record_intact(buf_str(&b), b.len)) {
+		log_info("blob %s: its progress record is damaged (torn or changed); starting over", in->digest);
+		buf_release(&b);
+		return;
+	}
 	int r = oci_ingest_record_parse(buf_str(&b), b.len, in->digest, in->size, in->l->boot_id,
 					&in->rec_chunk, &in->rec_written, &in->rec_n, &e);
 	buf_release(&b);
@@ -252,9 +259,14 @@ int oci_ingest_open(struct oci_ingest *in, struct err *e)
 	}
 	if (in->size) {
 		int r = posix_fallocate(fd, 0, (off_t)in->size);
-		if (r == ENOSPC)
-			return err_sys(e, ERR_STORAGE, r, "no room for %s (%llu bytes) in '%s'", in->digest,
-				       (unsigned long long)in->size, in->l->ingest_dir);
+		if (r == ENOSPC || r == EDQUOT) {
+			char fs[PATH_MAX + 96];
+			file_fs_describe(in->l->ingest_dir, fs, sizeof(fs));
+			return err_set(e, ERR_STORAGE,
+				       "no space left on %s for blob %s (%llu bytes): what was fetched stays in '%s' "
+				       "for a rerun",
+				       fs, in->digest, (unsigned long long)in->size, in->l->ingest_dir);
+		}
 		if (r && r != EOPNOTSUPP && r != EINVAL)
 			return err_sys(e, ERR_STORAGE, r, "cannot allocate '%s'", in->partial);
 	}
@@ -280,12 +292,69 @@ uint64_t oci_ingest_kept(const struct oci_ingest *in, uint64_t start, uint64_t e
 	return (pos < end ? pos : end) - start;
 }
 
+// A record's text carries a CRC-32 of itself (computed with its "check" value
+// zeroed) and is padded with spaces to whole pages: when the disk is full it
+// can be rewritten in place, needing no new block, and a write torn by a kill
+// is detected instead of trusted.
+#define RECORD_PAGE 4096
+#define CHECK_AT 10 // {"check":"XXXXXXXX"
+
+static uint32_t record_crc(const char *text, size_t len)
+{
+	char *copy = xstrndup(text, len);
+	memset(copy + CHECK_AT, '0', 8);
+	uint32_t c = (uint32_t)crc32(0, (const Bytef *)copy, (uInt)len);
+	free(copy);
+	return c;
+}
+
+static char *record_seal(const char *text, size_t *out_len)
+{
+	size_t n = strlen(text);
+	size_t padded = (n + 1 + RECORD_PAGE - 1) / RECORD_PAGE * RECORD_PAGE;
+	char *rec = xmalloc(padded + 1);
+	memcpy(rec, text, n);
+	char hex[9];
+	snprintf(hex, sizeof(hex), "%08x", record_crc(text, n));
+	memcpy(rec + CHECK_AT, hex, 8);
+	memset(rec + n, ' ', padded - n);
+	rec[padded - 1] = '\n';
+	rec[padded] = '\0';
+	*out_len = padded;
+	return rec;
+}
+
+bool oci_ingest_record_intact(const char *text, size_t len)
+{
+	while (len && (text[len - 1] == ' ' || text[len - 1] == '\n'))
+		len--;
+	if (len < CHECK_AT + 10 || memcmp(text, "{\"check\":\"", CHECK_AT) != 0 || text[CHECK_AT + 8] != '"')
+		return false;
+	char hex[9];
+	memcpy(hex, text + CHECK_AT, 8);
+	hex[8] = '\0';
+	char want[9];
+	snprintf(want, sizeof(want), "%08x", record_crc(text, len));
+	return strcmp(hex, want) == 0;
+}
+
+// In place, over the record's own pages (when the file is as large).
+static int record_rewrite(const char *path, const char *rec, size_t len)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != len)
+		return -1;
+	return file_pwrite_all(fd, rec, len, 0);
+}
+
 int oci_ingest_save(struct oci_ingest *in, uint64_t chunk, const uint64_t *written, size_t n,
 		    struct err *e)
 {
 	if (in->lock_fd < 0)
 		return err_set(e, ERR_INTERNAL, "progress of %s saved without its lock", in->digest);
 	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "check", "00000000"); // first: see record_seal
 	cJSON_AddStringToObject(o, "digest", in->digest);
 	cJSON_AddNumberToObject(o, "size", (double)in->size);
 	cJSON_AddNumberToObject(o, "chunk_size", (double)chunk);
@@ -297,9 +366,16 @@ int oci_ingest_save(struct oci_ingest *in, uint64_t chunk, const uint64_t *writt
 	cJSON_Delete(o);
 	if (!text)
 		return err_set(e, ERR_INTERNAL, "cannot serialize the progress of %s", in->digest);
-	// Not synced: a record from before a reboot is never trusted anyway.
-	int r = file_replace(in->record, text, strlen(text), e);
+	size_t len;
+	char *rec = record_seal(text, &len);
 	free(text);
+	// Not synced: a record from before a reboot is never trusted anyway.
+	int r = file_replace(in->record, rec, len, e);
+	if (r < 0 && record_rewrite(in->record, rec, len) == 0) {
+		err_clear(e); // the disk is full, but the record's own pages were there
+		r = 0;
+	}
+	free(rec);
 	return r;
 }
 

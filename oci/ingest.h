@@ -78,6 +78,8 @@ uint64_t oci_ingest_allocated(const struct oci_layout *l, const char *digest);
 // Parses a progress record for digest/size written in boot boot_id. On success
 // *chunk and *written (n entries, malloc'd) describe the written prefixes.
 // Anything inconsistent is an error: the caller then starts over.
+// True when a record file's text is whole: its CRC-32 matches (see oci_ingest_save).
+bool oci_ingest_record_intact(const char *text, size_t len);
 int oci_ingest_record_parse(const char *text, size_t len, const char *digest, uint64_t size,
 			    const char *boot_id, uint64_t *chunk, uint64_t **written, size_t *n,
 			    struct err *e);

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@
 #define BLOB_BUDGET_PER_RETRY 4  // a blob gives up after 4 x retries more failed tries than finished ranges
 #define LOCK_POLL_S 0.25         // how often a blob another process holds is looked at again
 #define TICK_S 0.1
-#define PROGRESS_SAVE_S 0.25 // how often a blob's progress record may be rewritten
+#define PROGRESS_SAVE_S 0.05 // how often a blob's progress record may be rewritten: a kill loses
+                             // at most this long of downloading (plus what sat in buffers)
 #define CURL_RECV_BUFFER (128L << 10)
 
 enum chunk_state { CHUNK_PENDING, CHUNK_ACTIVE, CHUNK_DONE };
@@ -495,8 +497,16 @@ static int xfer_flush(struct xfer *x)
 		return 0;
 	struct blob *b = x->b;
 	if (file_pwrite_all(b->fd, x->wbuf, x->wlen, (long long)x->wpos) < 0) {
-		err_sys(&x->ferr, ERR_STORAGE, errno, "cannot write '%s'",
-			x->eng->o.discard ? "(memory file of --discard)" : b->ing.partial);
+		int en = errno;
+		char fs[PATH_MAX + 96];
+		if ((en == ENOSPC || en == EDQUOT) && !x->eng->o.discard) {
+			file_fs_describe(b->ing.partial, fs, sizeof(fs));
+			err_set(&x->ferr, ERR_STORAGE, "no space left on %s writing blob %s: what was fetched stays in '%s' "
+				"for a rerun", fs, b->digest, x->eng->o.layout->ingest_dir);
+		} else {
+			err_sys(&x->ferr, ERR_STORAGE, en, "cannot write '%s'",
+				x->eng->o.discard ? "(memory file of --discard)" : b->ing.partial);
+		}
 		x->fatal = true;
 		x->wlen = 0;
 		return -1;

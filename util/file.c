@@ -182,3 +182,28 @@ void file_list_free(char **names, size_t n)
 		free(names[i]);
 	free(names);
 }
+
+void file_fs_describe(const char *path, char *out, size_t n)
+{
+	struct stat st, up;
+	_cleanup_free_ char *cur = realpath(path, NULL);
+	if (!cur || stat(cur, &st) < 0) {
+		snprintf(out, n, "the filesystem of '%s'", path);
+		return;
+	}
+	// Up the tree while the parent is on the same device.
+	while (strcmp(cur, "/") != 0) {
+		_cleanup_free_ char *copy = xstrdup(cur);
+		const char *parent = dirname(copy);
+		if (stat(parent, &up) < 0 || up.st_dev != st.st_dev)
+			break;
+		free(cur);
+		cur = xstrdup(parent);
+	}
+	struct statvfs vfs;
+	if (statvfs(cur, &vfs) == 0)
+		snprintf(out, n, "the filesystem mounted at '%s' (%llu bytes free)", cur,
+			 (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+	else
+		snprintf(out, n, "the filesystem mounted at '%s'", cur);
+}

@@ -34,6 +34,9 @@ int file_list_dir(const char *dir, char ***names, size_t *n, struct err *e);
 void file_list_free(char **names, size_t n);
 // rm -rf dir: never follows a symbolic link nor crosses into another mount.
 int file_remove_tree(const char *dir, struct err *e);
+// "the filesystem mounted at /data (1234 bytes free)": the mount point of the
+// filesystem path is on (the topmost directory above it on the same device).
+void file_fs_describe(const char *path, char *out, size_t n);
 // True when a and b are on one filesystem (both must exist).
 bool file_same_fs(const char *a, const char *b);
 

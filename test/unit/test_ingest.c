@@ -154,6 +154,48 @@ static void test_lock_one_writer(void **state)
 	oci_ingest_release(&c);
 }
 
+// A record is sealed with a CRC-32: one changed byte, or a write torn between
+// an old and a new record, makes it worthless instead of trusted.
+static void test_record_seal(void **state)
+{
+	struct fixture *f = *state;
+	struct err e;
+	struct oci_ingest a;
+	oci_ingest_init(&a, &f->l, HELLO_D, 6);
+	assert_int_equal(oci_ingest_try(&a, &e), OCI_INGEST_HELD);
+	int fd = oci_ingest_open(&a, &e);
+	assert_int_equal(pwrite(fd, HELLO, 4, 0), 4);
+	uint64_t w[] = {4};
+	assert_int_equal(oci_ingest_save(&a, 6, w, 1, &e), 0);
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	assert_int_equal(file_read_all(a.record, &b, &e), 0);
+	assert_int_equal(b.len % 4096, 0); // whole pages: rewritable in place
+	assert_true(oci_ingest_record_intact(b.data, b.len));
+	char *p = strstr(b.data, "[4]");
+	assert_non_null(p);
+	p[1] = '5'; // claims a byte more
+	assert_false(oci_ingest_record_intact(b.data, b.len));
+	p[1] = '4';
+	b.data[3] ^= 1; // the check itself damaged
+	assert_false(oci_ingest_record_intact(b.data, b.len));
+	b.data[3] ^= 1;
+	assert_true(oci_ingest_record_intact(b.data, b.len));
+	// Damaged on disk: whoever takes the blob over keeps nothing.
+	p[1] = '5';
+	assert_int_equal(file_replace(a.record, b.data, b.len, &e), 0);
+	oci_ingest_release(&a);
+	struct oci_ingest c;
+	oci_ingest_init(&c, &f->l, HELLO_D, 6);
+	assert_int_equal(oci_ingest_try(&c, &e), OCI_INGEST_HELD);
+	assert_true(oci_ingest_open(&c, &e) >= 0);
+	assert_int_equal(oci_ingest_kept(&c, 0, 6), 0);
+	oci_ingest_release(&c);
+	buf_release(&b);
+	assert_false(oci_ingest_record_intact("", 0));
+	assert_false(oci_ingest_record_intact("{\"digest\":1}", 12));
+}
+
 static void test_waiter_after_commit(void **state)
 {
 	struct fixture *f = *state;
@@ -223,6 +265,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_one_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiter_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted_record_starts_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_across_chunk_sizes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

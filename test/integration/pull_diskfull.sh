@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The disk fills up in the middle of a pull: exit 7 with a message that names
+# the filesystem, the bytes already written kept in ingest/ for a rerun, no
+# incomplete blob in blobs/, index.json intact and not naming the image. Once
+# space is freed, a rerun finishes the pull, fetching little more than
+# what was missing (counted at the blob store). A read-only destination fails
+# the same way (exit 7, nothing half-written).
+# The layout lives on a small tmpfs mounted in a mount namespace of the test's own.
+# ctest-labels: asan
+set -euo pipefail
+if [[ -z "${IMGPULL_DISKFULL_NS:-}" ]]; then
+  # In a private mount namespace: the tmpfs disappears with it.
+  exec unshare -m --propagation private env IMGPULL_DISKFULL_NS=1 bash "$0" "$@"
+fi
+source "$IMGPULL_SRC/test/lib/common.sh"
+source "$IMGPULL_SRC/test/lib/imgpull.sh"
+t_workdir
+
+storage="$T_WORK/storage"
+mkdir -p "$storage"
+t_nginx_blobstore_start S3 "$storage" --rate 512k
+t_registry_start MAIN --root "$storage" --redirect "$BLOB_S3_URL"
+t_make_image "$T_WORK/src" v1 --layer 8M --layer 4M --layer 4M --layer 2M --layer 1M
+img=$T_IMG_MANIFEST
+t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" ml/model:v1
+ref="$REG_MAIN_ADDR/ml/model:v1"
+total=$(skopeo inspect --tls-verify=false --raw "docker://$ref" | jq '[.config.size] + [.layers[].size] | add')
+
+mnt="$T_WORK/mnt"
+mkdir -p "$mnt"
+mount -t tmpfs -o size=40m tmpfs "$mnt" || t_fail "cannot mount a tmpfs (the test needs root)"
+dest="$mnt/layout"
+pull=("$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --min-free 0 --dest "$dest" --chunk-size 4M)
+
+# --- the disk fills while the layers arrive
+"${pull[@]}" --connections 1 "$ref" >"$T_WORK/full.out" 2>"$T_WORK/full.err" &
+pid=$!
+# Partial files are allocated in full when a blob is taken on (one connection:
+# one blob at a time), so the blobs taken on later find the disk full.
+for _ in $(seq 200); do
+  [[ -n "$(find "$dest/ingest" -name '*.progress' 2>/dev/null)" ]] && break
+  sleep 0.05
+done
+[[ -n "$(find "$dest/ingest" -name '*.progress' 2>/dev/null)" ]] || t_fail "no progress record appeared"
+avail=$(df --output=avail -B1 "$mnt" | tail -1)
+fallocate -l "$avail" "$mnt/filler" 2>/dev/null || fallocate -l $((avail - 65536)) "$mnt/filler" ||
+  t_fail "cannot fill the tmpfs"
+rc=0
+wait "$pid" || rc=$?
+[[ $rc -eq 7 ]] || t_fail "a full disk ended the pull with exit $rc, expected 7: $(cat "$T_WORK/full.err")"
+grep -q "no space left on the filesystem mounted at '$mnt'" "$T_WORK/full.err" || t_fail "the message does not say the disk is full: $(cat "$T_WORK/full.err")"
+t_ok "exit 7: $(tail -1 "$T_WORK/full.err")"
+
+for f in "$dest"/blobs/sha256/*; do
+  [[ -e "$f" ]] || continue
+  [[ "sha256:$(sha256sum <"$f" | cut -d' ' -f1)" == "sha256:$(basename "$f")" ]] ||
+    t_fail "blobs/ holds $(basename "$f"), which does not hash to its name"
+done
+jq -e '.manifests | length == 0' "$dest/index.json" >/dev/null || t_fail "index.json is damaged or names the image"
+nrec=$(find "$dest/ingest" -name '*.progress' | wc -l)
+((nrec > 0)) || t_fail "no progress record kept for a rerun: $(ls "$dest/ingest")"
+t_ok "blobs/ holds only whole blobs ($(ls "$dest/blobs/sha256" | wc -l)), index.json intact, $nrec partial downloads kept"
+
+# --- space again: the same command finishes, fetching little more than what was missing
+rm -f "$mnt/filler"
+before=$(awk '{s += $7} END {print s + 0}' "$BLOB_S3_LOG")
+t_expect_exit 0 "${pull[@]}" --connections 8 "$ref"
+after=$(awk '{s += $7} END {print s + 0}' "$BLOB_S3_LOG")
+ip_check_layout "$dest"
+ip_skopeo_check "$dest" "$ref" "$img"
+ratio=$(echo "scale=3; $after / $total" | bc)
+(($(echo "$ratio <= 1.10" | bc))) ||
+  t_fail "the store sent $after bytes over both runs for a $total-byte image (${ratio}x): the rerun refetched kept bytes"
+t_ok "rerun completes; the store sent ${ratio}x the image over both runs ($((after - before)) bytes in the rerun)"
+
+# --- a read-only destination: exit 7, nothing half-written
+mount -o remount,ro "$mnt"
+t_expect_exit 7 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --dest "$mnt/other" "$ref"
+t_assert_file_contains "$T_ERR" "Read-only file system" "the message says why"
+t_ok "read-only destination: $(tail -1 "$T_ERR")"
+umount "$mnt"
+t_pass
