@@ -111,8 +111,7 @@ static bool is_dockercfg(const cJSON *root)
 	return true;
 }
 
-static int parse_doc(struct auth_keyring *k, const char *file, const char *data, size_t len,
-		     struct err *e)
+int auth_secret_parse(struct auth_keyring *k, const char *file, const char *data, size_t len, struct err *e)
 {
 	cJSON *root = cJSON_ParseWithLength(data, len);
 	if (!root) // cJSON's error position points into the secret: never show it
@@ -153,7 +152,7 @@ static int load_file(struct auth_keyring *k, const char *path, bool in_dir, stru
 		log_debug("%s: not JSON, skipped", path);
 		return 0;
 	}
-	int r = parse_doc(k, path, data, len, e);
+	int r = auth_secret_parse(k, path, data, len, e);
 	auth_secret_free(data, len);
 	return r < 0 ? -1 : 1;
 }

@@ -29,5 +29,9 @@
 // provider, creating that provider on first use. Its refresh re-reads every path,
 // following ..data again, and keeps the old credentials if the new read fails.
 int auth_store_add_secret(struct auth_store *s, const char *path, struct err *e);
+// One document's credentials (a .dockerconfigjson, a .dockercfg or a
+// registryCredentials list) into k; file names it in messages. ERR_AUTH when
+// it is none of them; the text is never quoted back.
+int auth_secret_parse(struct auth_keyring *k, const char *file, const char *data, size_t len, struct err *e);
 
 #endif

@@ -169,6 +169,31 @@ static int no_credential(const struct auth_session *s, struct err *e)
 }
 
 // GET {realm}?service=..&scope=.. with Basic credentials when we have them.
+int auth_token_answer_parse(const char *body, size_t len, char **value, long *life_s)
+{
+	*value = NULL;
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "token");
+	if (!cJSON_IsString(tok) || !tok->valuestring[0])
+		tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+	int ret = -1;
+	if (cJSON_IsString(tok) && tok->valuestring[0] && !strpbrk(tok->valuestring, "\r\n")) {
+		cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
+		double life = cJSON_IsNumber(exp) ? exp->valuedouble : 60;
+		if (!(life >= 60)) // the spec's minimum; shorter values (and NaN) are clamped up
+			life = 60;
+		if (life > 86400)
+			life = 86400;
+		*life_s = (long)life;
+		*value = xasprintf("Bearer %s", tok->valuestring);
+		explicit_bzero(tok->valuestring, strlen(tok->valuestring));
+		ret = 0;
+	}
+	auth_json_wipe(root);
+	cJSON_Delete(root);
+	return ret;
+}
+
 static int fetch_token(struct auth_session *s, const char *scope, const struct auth_cred *cred,
 		       struct auth_token *t, struct err *e)
 {
@@ -203,24 +228,13 @@ static int fetch_token(struct auth_session *s, const char *scope, const struct a
 			      "registry %s: token endpoint answered HTTP %ld", s->host, r.status);
 		goto out;
 	}
-	root = cJSON_ParseWithLength(r.body.data ? r.body.data : "", r.body.len);
-	cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "token");
-	if (!cJSON_IsString(tok) || !tok->valuestring[0])
-		tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
-	if (!cJSON_IsString(tok) || !tok->valuestring[0] || strpbrk(tok->valuestring, "\r\n")) {
+	long life;
+	if (auth_token_answer_parse(r.body.data ? r.body.data : "", r.body.len, &t->value, &life) < 0) {
 		ret = err_set(e, ERR_AUTH, "registry %s: token endpoint returned no usable token", s->host);
 		goto out;
 	}
-	cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
-	double life = cJSON_IsNumber(exp) ? exp->valuedouble : 60;
-	if (life < 60) // the spec's minimum; shorter values are clamped up
-		life = 60;
-	if (life > 86400)
-		life = 86400;
 	t->obtained = time(NULL);
 	t->expires = t->obtained + (time_t)life;
-	t->value = xasprintf("Bearer %s", tok->valuestring);
-	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
 out:
 	cJSON_Delete(root);
 	if (r.body.data)

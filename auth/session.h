@@ -66,5 +66,9 @@ bool auth_session_rejected(const struct auth_session *s, long status, const char
 int auth_session_registry_cred(struct auth_session *s, const char *path, struct auth_cred *out, struct err *e);
 // Seconds the cached token for path stays valid (negative if none).
 long auth_session_token_ttl(const struct auth_session *s, const char *path);
+// A token endpoint's answer: *value "Bearer <token>" (token or access_token; no
+// CR/LF in it), *life_s its expires_in clamped to 60..86400 (60 when absent).
+// -1 when there is no usable token. The parsed copy of the token is wiped.
+int auth_token_answer_parse(const char *body, size_t len, char **value, long *life_s);
 
 #endif

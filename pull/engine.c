@@ -9,12 +9,14 @@
 #include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "oci/digest.h"
 #include "oci/ingest.h"
 #include "pull/hasher.h"
+#include "pull/judge.h"
 #include "pull/range.h"
 #include "util/file.h"
 #include "util/interrupt.h"
@@ -795,6 +797,8 @@ static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why
 	}
 }
 
+// Applies the verdict of pull_judge to the blob, its chunk, the host and the
+// session; the messages name the blob, the host and what it did.
 static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 {
 	struct blob *b = x->b;
@@ -804,62 +808,61 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		xfer_outcome(x, PULL_REQ_CANCELLED, "cancelled", NULL);
 		return;
 	}
-	x->outcome = PULL_REQ_FAILED; // unless a branch below says otherwise
+	x->outcome = PULL_REQ_FAILED; // unless the verdict says otherwise
 	if (!x->fatal)
 		xfer_flush(x); // whatever arrived is good for the retry
 	struct chunk *c = &b->chunks[x->ci];
 	long status = 0;
+	char *loc = NULL;
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(x->h, CURLINFO_REDIRECT_URL, &loc);
+	struct pull_answer ans = {
+		.curl_rc = rc, .status = status, .to_registry = x->to_registry,
+		.complete = c->written == c->len, .whole_short = status == 200 && x->pos < b->info.size,
+		.complaint = x->complaint, .lasting = x->fatal, .location = loc != NULL,
+		.location_http = loc && (strncasecmp(loc, "http://", 7) == 0 || strncasecmp(loc, "https://", 8) == 0),
+		.auth_refused = x->to_registry &&
+				auth_session_rejected(&b->repo->reg->auth, status, x->errbody.data, x->errbody.len),
+	};
+	struct pull_judgement j;
+	pull_judge(&ans, &j);
 	struct err e;
-	if (x->fatal) {
-		fail(eng, &x->ferr);
+	char why[ERR_MSG_MAX];
+	switch (j.verdict) {
+	case PULL_V_DONE:
+		b->ranges_done++;
+		c->state = CHUNK_DONE;
+		xfer_outcome(x, PULL_REQ_OK, NULL, NULL);
+		b->auth_renewals = 0;
+		b->renewals = 0; // the renewed target works: a long pull may renew again later
+		if (x->host->cap < eng->o.connections)
+			x->host->cap++;
+		return;
+	case PULL_V_RETRY:
+		if (x->complaint)
+			snprintf(why, sizeof(why), "%.400s", x->ferr.msg);
+		else if (rc != CURLE_OK)
+			snprintf(why, sizeof(why), "%s (%llu bytes this try)",
+				 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc), (unsigned long long)x->got);
+		else if (status == 200 || status == 206)
+			snprintf(why, sizeof(why), "short answer");
+		else
+			snprintf(why, sizeof(why), "HTTP %ld", status);
+		retry_later(eng, x, why, j.cause, true);
+		return;
+	case PULL_V_THROTTLED: {
+		struct host *h = x->host;
+		bool at_floor = h->cap <= 1;
+		h->cap = h->active / 2 > 1 ? h->active / 2 : 1;
+		double pause = http_backoff_seconds(0, x->retry_after);
+		if (h->not_before < clock_mono() + pause)
+			h->not_before = clock_mono() + pause;
+		snprintf(why, sizeof(why), "HTTP %ld, %d connection%s to this server now", status, h->cap,
+			 h->cap == 1 ? "" : "s");
+		retry_later(eng, x, why, j.cause, at_floor);
 		return;
 	}
-	bool complete = (status == 200 || status == 206) && c->written == c->len;
-	if (x->complaint) {
-		retry_later(eng, x, x->ferr.msg, "protocol", true);
-		return;
-	}
-	if (rc != CURLE_OK && !complete) { // a failure after the last byte costs nothing
-		char why[CURL_ERROR_SIZE + 64];
-		snprintf(why, sizeof(why), "%s (%llu bytes this try)", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc),
-			 (unsigned long long)x->got);
-		if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
-			err_set(&e, ERR_NETWORK, "blob %s from %s: %s", b->digest, xfer_host(x), why);
-			fail(eng, &e);
-			return;
-		}
-		retry_later(eng, x, why, rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection", true);
-		return;
-	}
-	if (status == 200 || status == 206) {
-		if (complete) {
-			b->ranges_done++;
-			c->state = CHUNK_DONE;
-			xfer_outcome(x, PULL_REQ_OK, NULL, NULL);
-			b->auth_renewals = 0;
-			b->renewals = 0; // the renewed target works: a long pull may renew again later
-			if (x->host->cap < eng->o.connections)
-				x->host->cap++;
-			return;
-		}
-		if (status == 200 && x->pos < b->info.size) {
-			err_set(&e, ERR_INTEGRITY, "blob %s is shorter on the server (%llu bytes) than the manifest says (%llu)",
-				b->digest, (unsigned long long)x->pos, (unsigned long long)b->info.size);
-			fail(eng, &e);
-			return;
-		}
-		retry_later(eng, x, "short answer", "short_body", true);
-		return;
-	}
-	if (x->to_registry && status >= 300 && status < 400 && status != 304) {
-		char *loc = NULL;
-		curl_easy_getinfo(x->h, CURLINFO_REDIRECT_URL, &loc);
-		if (!loc) {
-			err_set(&e, ERR_NETWORK, "blob %s: redirect without a Location", b->digest);
-			fail(eng, &e);
-			return;
-		}
+	case PULL_V_REDIRECT: {
 		free(b->target);
 		b->target = xstrdup(loc);
 		b->redirected = true;
@@ -870,12 +873,12 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		log_debug("blob %s: redirected to %s", b->digest, safe);
 		return;
 	}
-	if (x->to_registry && auth_session_rejected(&b->repo->reg->auth, status, x->errbody.data, x->errbody.len)) {
+	case PULL_V_RENEW_TOKEN:
 		// Every range in flight meets the expiry of a shared token at once:
 		// only the first 401 for a token renews it, the rest just go again.
 		if (x->auth_gen != b->repo->reg->auth.generation) {
 			chunk_requeue(b, x->ci);
-			xfer_outcome(x, PULL_REQ_RENEW, "token", "the token was renewed meanwhile");
+			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "the token was renewed meanwhile");
 			return;
 		}
 		if (++b->auth_renewals > MAX_AUTH_RENEWALS) {
@@ -885,15 +888,13 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		}
 		auth_session_reject(&b->repo->reg->auth, b->repo->path, &x->chal);
 		chunk_requeue(b, x->ci);
-		xfer_outcome(x, PULL_REQ_RENEW, "token", "token refused: renewing it");
+		xfer_outcome(x, PULL_REQ_RENEW, j.cause, "token refused: renewing it");
 		return;
-	}
-	if (!x->to_registry && (status == 400 || status == 401 || status == 403 || status == 404 || status == 410)) {
-		// Presigned URLs expire (S3 20 min, GHCR ~5 min): ask the registry again,
-		// once for all the ranges that were sent to the expired URL.
+	case PULL_V_RENEW_TARGET:
+		// Once for all the ranges that were sent to the expired URL.
 		if (x->target_gen != b->target_gen) {
 			chunk_requeue(b, x->ci);
-			xfer_outcome(x, PULL_REQ_RENEW, "redirect_expired", "the redirect was renewed meanwhile");
+			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "the redirect was renewed meanwhile");
 			return;
 		}
 		if (++b->renewals > MAX_REDIRECT_RENEWALS) {
@@ -905,51 +906,37 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		b->target = NULL;
 		b->target_gen++;
 		chunk_requeue(b, x->ci);
-		char why[64];
 		snprintf(why, sizeof(why), "the blob store refused (HTTP %ld): asking the registry again", status);
-		xfer_outcome(x, PULL_REQ_RENEW, "redirect_expired", why);
+		xfer_outcome(x, PULL_REQ_RENEW, j.cause, why);
 		return;
+	case PULL_V_FATAL:
+		break;
 	}
-	if (status == 404) {
-		err_set(&e, ERR_NOTFOUND, "blob %s not found in %s/%s", b->digest, b->repo->reg->host, b->repo->path);
-		fail(eng, &e);
-		return;
+	const char *from = x->to_registry ? b->repo->reg->host : "the blob store";
+	if (strcmp(j.cause, "lasting") == 0) {
+		e = x->ferr;
+	} else if (strcmp(j.cause, "tls_or_scheme") == 0) {
+		err_set(&e, j.cls, "blob %s from %s: %s (%llu bytes this try)", b->digest, xfer_host(x),
+			x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc), (unsigned long long)x->got);
+	} else if (strcmp(j.cause, "blob_short") == 0) {
+		err_set(&e, j.cls, "blob %s is shorter on the server (%llu bytes) than the manifest says (%llu)", b->digest,
+			(unsigned long long)x->pos, (unsigned long long)b->info.size);
+	} else if (strcmp(j.cause, "no_location") == 0) {
+		err_set(&e, j.cls, "blob %s: redirect without a Location", b->digest);
+	} else if (strcmp(j.cause, "redirect_scheme") == 0) {
+		char safe[128];
+		log_redact_url(loc, safe, sizeof(safe));
+		err_set(&e, j.cls, "blob %s: %s redirected to '%s', which is not an HTTP URL", b->digest,
+			b->repo->reg->host, safe);
+	} else if (strcmp(j.cause, "not_found") == 0) {
+		err_set(&e, j.cls, "blob %s not found in %s/%s", b->digest, b->repo->reg->host, b->repo->path);
+	} else if (strcmp(j.cause, "denied") == 0) {
+		err_set(&e, j.cls, "blob %s: access denied by %s (HTTP 403)", b->digest, b->repo->reg->host);
+	} else if (strcmp(j.cause, "range") == 0) {
+		err_set(&e, j.cls, "blob %s: the server has fewer bytes than the manifest says", b->digest);
+	} else {
+		err_set(&e, j.cls, "blob %s: unexpected HTTP %ld from %s", b->digest, status, from);
 	}
-	if (status == 403) {
-		err_set(&e, ERR_AUTH, "blob %s: access denied by %s (HTTP 403)", b->digest, b->repo->reg->host);
-		fail(eng, &e);
-		return;
-	}
-	if (status == 416) {
-		err_set(&e, ERR_INTEGRITY, "blob %s: the server has fewer bytes than the manifest says", b->digest);
-		fail(eng, &e);
-		return;
-	}
-	if (status == 429 || status == 503) {
-		struct host *h = x->host;
-		bool at_floor = h->cap <= 1;
-		h->cap = h->active / 2 > 1 ? h->active / 2 : 1;
-		double pause = http_backoff_seconds(0, x->retry_after);
-		if (h->not_before < clock_mono() + pause)
-			h->not_before = clock_mono() + pause;
-		char why[64];
-		snprintf(why, sizeof(why), "HTTP %ld, %d connection%s to this server now", status, h->cap,
-			 h->cap == 1 ? "" : "s");
-		char cause[16];
-		snprintf(cause, sizeof(cause), "http_%ld", status);
-		retry_later(eng, x, why, cause, at_floor);
-		return;
-	}
-	if (http_status_retryable(status)) {
-		char why[64];
-		snprintf(why, sizeof(why), "HTTP %ld", status);
-		char cause[16];
-		snprintf(cause, sizeof(cause), "http_%ld", status);
-		retry_later(eng, x, why, cause, true);
-		return;
-	}
-	err_set(&e, ERR_NETWORK, "blob %s: unexpected HTTP %ld from %s", b->digest, status,
-		x->to_registry ? b->repo->reg->host : "the blob store");
 	fail(eng, &e);
 }
 

@@ -9,7 +9,7 @@ pkgs=(
 	libcurl4-openssl-dev libcjson-dev libssl-dev libarchive-dev zlib1g-dev libzstd-dev libisal-dev
 	libcmocka-dev
 	docker-registry skopeo nginx-light containerd umoci apache2-utils
-	openssl jq curl python3 iproute2 procps ca-certificates time bc file librsvg2-bin
+	openssl jq curl python3 iproute2 procps ca-certificates time bc file librsvg2-bin valgrind
 )
 missing=()
 for p in "${pkgs[@]}"; do

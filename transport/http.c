@@ -195,6 +195,13 @@ static size_t on_capped_body(char *data, size_t size, size_t n, void *ud)
 	return buf_add(ud, data, size * n) < 0 ? 0 : size * n;
 }
 
+bool http_curl_lasting(int rc)
+{
+	return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+	       rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT || rc == CURLE_SSL_CONNECT_ERROR ||
+	       rc == CURLE_TOO_MANY_REDIRECTS;
+}
+
 bool http_status_retryable(long status)
 {
 	return status == 429 || status == 408 || (status >= 500 && status <= 599 && status != 501);
@@ -298,10 +305,7 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 			}
 			log_info("%s %s: HTTP %ld, retrying", method, safe, r->status);
 		} else {
-			bool fatal = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
-				     rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ||
-				     rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_TOO_MANY_REDIRECTS;
-			if (fatal || attempt >= cfg->retries) {
+			if (http_curl_lasting(rc) || attempt >= cfg->retries) {
 				err_set(e, ERR_NETWORK, "%s %s: %s", method, safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 				break;
 			}

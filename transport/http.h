@@ -108,5 +108,9 @@ int http_unix_post(const struct http_unix_post *req, long *status, struct buf *b
 // at most 30 s; a Retry-After (seconds or HTTP date) wins when larger.
 double http_backoff_seconds(int attempt, const char *retry_after);
 bool http_status_retryable(long status);
+// A transfer error no retry cures (a CURLcode): TLS verification and handshake,
+// a redirect loop, a scheme other than HTTP(S), a malformed URL. One list for
+// blocking requests and the engine's ranges.
+bool http_curl_lasting(int rc);
 
 #endif

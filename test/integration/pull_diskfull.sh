@@ -4,8 +4,8 @@
 # the filesystem, the bytes already written kept in ingest/ for a rerun, no
 # incomplete blob in blobs/, index.json intact and not naming the image. Once
 # space is freed, a rerun finishes the pull, fetching little more than
-# what was missing (counted at the blob store). A read-only destination fails
-# the same way (exit 7, nothing half-written).
+# what was missing (counted at the blob store). A destination removed during a
+# pull, or read-only, fails the same way (exit 7).
 # The layout lives on a small tmpfs mounted in a mount namespace of the test's own.
 # ctest-labels: asan
 set -euo pipefail
@@ -73,6 +73,22 @@ ratio=$(echo "scale=3; $after / $total" | bc)
 (($(echo "$ratio <= 1.10" | bc))) ||
   t_fail "the store sent $after bytes over both runs for a $total-byte image (${ratio}x): the rerun refetched kept bytes"
 t_ok "rerun completes; the store sent ${ratio}x the image over both runs ($((after - before)) bytes in the rerun)"
+
+# --- the destination vanishes in the middle of a pull (removed by someone else):
+# exit 7 naming what is gone, no crash, nothing recreated half-way
+gone="$mnt/gone"
+"${pull[@]/$dest/$gone}" --connections 1 "$ref" >"$T_WORK/gone.out" 2>"$T_WORK/gone.err" &
+pid=$!
+for _ in $(seq 200); do
+  [[ -n "$(find "$gone/ingest" -name '*.progress' 2>/dev/null)" ]] && break
+  sleep 0.05
+done
+rm -rf "$gone"
+rc=0
+wait "$pid" || rc=$?
+[[ $rc -eq 7 ]] || t_fail "a vanished destination ended the pull with exit $rc, expected 7: $(cat "$T_WORK/gone.err")"
+[[ ! -e "$gone" ]] || t_fail "the pull recreated parts of the removed destination: $(find "$gone" | head)"
+t_ok "vanished destination: exit 7, nothing recreated: $(tail -1 "$T_WORK/gone.err")"
 
 # --- a read-only destination: exit 7, nothing half-written
 mount -o remount,ro "$mnt"

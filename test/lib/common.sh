@@ -384,8 +384,8 @@ _t_registry_run() {
     key: $dir/tls/server.key"
   fi
   if [[ -n "$redirect" ]]; then
-    [[ "$redirect" == http://* || "$redirect" == https://* ]] ||
-      t_fail "--redirect wants an http(s):// base URL"
+    [[ "$redirect" =~ ^[a-z]+:// ]] ||
+      t_fail "--redirect wants a base URL (http(s)://, or another scheme to test refusals)"
     mw_yaml="middleware:
   storage:
     - name: redirect
