@@ -1079,9 +1079,13 @@ static void finish_hashed(struct pull_engine *eng)
 			continue;
 		}
 		if (strcmp(got, b->digest) != 0) {
-			// A partial file that does not hash right is worth nothing for a resume.
-			if (!eng->o.discard)
+			// A partial file that does not hash right is worth nothing for a
+			// resume: no record may name its bytes again (the failed run's
+			// last records are written for blobs still open).
+			if (!eng->o.discard) {
 				oci_ingest_discard(&b->ing);
+				b->fd = -1; // closed when the ingest is released
+			}
 			err_set(&e, ERR_INTEGRITY, "blob %s from %s/%s has digest %s", b->digest,
 				b->repo->reg->host, b->repo->path, got);
 			fail(eng, &e);

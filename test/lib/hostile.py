@@ -18,6 +18,12 @@ headers normally and then its body as MODE says:
   longstream:N  (blobs) the same without Content-Length: the body ends when the connection closes
   stall1:OFF    (blobs) the first request whose range starts at byte OFF stalls; all
                 others are served normally
+  once:OFF:F    (blobs) the first request whose range starts at byte OFF meets fault F,
+                all others are served normally. F: short (half the body, then a clean
+                close), badrange (a 206 whose Content-Range is one byte off), whole (a
+                200 with the whole blob where a range was asked), corrupt (one byte of
+                the body flipped), 503 (Service Unavailable), reset (a TCP reset after
+                a few bytes)
   status:N      answer HTTP N with a registry error body instead
 
 One log line per request: "METHOD PATH range=R status=S sent=N port=P mode=M".
@@ -213,6 +219,21 @@ class Handler(BaseHTTPRequestHandler):
                 if first:
                     st.stalled_once.add(start)
             mode = "stall" if first else "ok"
+        fault = None
+        if kind_ == "once":
+            off, _, what = arg.partition(":")
+            start = rng[0] if rng else 0
+            with st.lock:
+                if start == int(off) and start not in st.stalled_once:
+                    st.stalled_once.add(start)
+                    fault = what
+            mode = "ok"
+            if fault == "503":
+                return self.plain(503, b'{"errors":[{"code":"UNAVAILABLE","message":"on purpose"}]}')
+            if fault == "whole":
+                rng = None
+            if fault == "reset":
+                mode = "reset:1000"
         if kind_.startswith("long"):
             body = data + b"\0" * int(arg)
             status = 200
@@ -222,6 +243,8 @@ class Handler(BaseHTTPRequestHandler):
         else:
             body = data
             status = 200
+        if fault == "corrupt":
+            body = bytes([body[0] ^ 0xFF]) + body[1:]
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Docker-Content-Digest", ref)
@@ -232,10 +255,17 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("Content-Length", str(len(body)))
         if status == 206:
-            self.send_header("Content-Range", "bytes %d-%d/%d" % (rng[0], rng[1], size))
+            shift = 1 if fault == "badrange" and rng[1] + 1 < size else 0
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (rng[0] + shift, rng[1] + shift, size))
         self.end_headers()
+        if fault == "short" and self.command != "HEAD":
+            half = len(body) // 2
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            self.close_connection = True
+            return self.record(status, half, "once:short")
         sent = 0 if self.command == "HEAD" else self.send_body(body, mode)
-        self.record(status, sent, mode)
+        self.record(status, sent, ("once:" + fault) if fault else mode)
 
 
 def main():
