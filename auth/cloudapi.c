@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "auth/cloudapi.h"
 
+#define EXPIRY_MAX_S (30 * 24 * 3600)
+
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,10 +125,13 @@ int cloud_req_post(const struct cloud_req *r, const struct http_config *cfg, con
 
 time_t cloud_parse_expiry(const cJSON *v, time_t fallback)
 {
-	time_t t;
+	time_t t = 0, now = time(NULL);
 	if (cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1e11)
-		return (time_t)v->valuedouble;
-	if (cJSON_IsString(v) && time_parse_rfc3339(v->valuestring, &t) == 0)
-		return t;
-	return fallback;
+		t = (time_t)v->valuedouble;
+	else if (!cJSON_IsString(v) || time_parse_rfc3339(v->valuestring, &t) < 0)
+		return fallback;
+	// An expiry already past (or absurdly far) is nonsense or a skewed clock:
+	// trusting it would ask the API again for every request. The fallback
+	// holds until the registry refuses the credential, which renews it.
+	return t > now && t - now <= EXPIRY_MAX_S ? t : fallback;
 }

@@ -52,7 +52,8 @@ int cloud_req_post(const struct cloud_req *r, const struct http_config *cfg, con
 		   const char *body, long *status, cJSON **json, struct err *e);
 void cloud_req_release(struct cloud_req *r);
 
-// Expiry fields: epoch seconds (number) or an RFC 3339 string; fallback when absent or bad.
+// Expiry fields: epoch seconds (number) or an RFC 3339 string; fallback when absent,
+// bad, already past or more than 30 days ahead.
 time_t cloud_parse_expiry(const cJSON *v, time_t fallback);
 
 #endif

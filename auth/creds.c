@@ -90,6 +90,11 @@ static int split_userpass(struct auth_cred *c, const char *up, size_t len)
 	const char *colon = memchr(up, ':', len);
 	if (!colon || colon == up)
 		return -1;
+	// A user name is printable; a control character there is a damaged or
+	// hostile credential (it would also break any header or log it reached).
+	for (const char *p = up; p < colon; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return -1;
 	c->username = xstrndup(up, (size_t)(colon - up));
 	c->password = xstrndup(colon + 1, len - (size_t)(colon - up) - 1);
 	return 0;

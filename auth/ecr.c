@@ -80,13 +80,10 @@ static int call(const struct http_config *cfg, const char *endpoint, const char 
 	return ret;
 }
 
-// Calls GetAuthorizationToken and finds its authorizationData entry (an array
-// for the private API, an object for the public one; both shapes accepted).
-// On success *root owns the answer and *tok is its token string.
+// Calls GetAuthorizationToken; on success (HTTP 200) *root owns the answer.
 static int get_authorization(const struct http_config *cfg, const char *endpoint, const char *api,
 			     const char *service, const char *region, const char *target,
-			     const struct auth_cred *key, cJSON **root, const cJSON **entry,
-			     cJSON **tok, struct err *e)
+			     const struct auth_cred *key, cJSON **root, struct err *e)
 {
 	long status = 0;
 	*root = NULL;
@@ -98,14 +95,33 @@ static int get_authorization(const struct http_config *cfg, const char *endpoint
 		*root = NULL;
 		return -1;
 	}
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(*root, "authorizationData");
-	*entry = cJSON_IsArray(data) ? cJSON_GetArrayItem(data, 0) : data;
-	*tok = cJSON_GetObjectItemCaseSensitive(*entry, "authorizationToken");
-	if (!cJSON_IsString(*tok) || !(*tok)->valuestring[0] || strpbrk((*tok)->valuestring, "\r\n ")) {
-		cJSON_Delete(*root);
-		*root = NULL;
+	return 0;
+}
+
+int ecr_answer_parse(cJSON *root, bool public_api, const char *api, const char *source, struct auth_exchange *out,
+		     struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "authorizationData");
+	const cJSON *entry = cJSON_IsArray(data) ? cJSON_GetArrayItem(data, 0) : data;
+	cJSON *tok = cJSON_GetObjectItemCaseSensitive(entry, "authorizationToken");
+	if (!cJSON_IsString(tok) || !tok->valuestring[0] || strpbrk(tok->valuestring, "\r\n "))
 		return err_set(e, ERR_AUTH, "%s: no usable authorizationToken in the answer", api);
+	int ret = 0;
+	if (public_api) {
+		out->bearer = xstrdup(tok->valuestring);
+	} else {
+		// base64("AWS:password"), sent as Basic.
+		_cleanup_free_ char *what = xasprintf("%s token", api);
+		ret = auth_cred_from_b64(&out->cred, tok->valuestring, what, e);
 	}
+	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
+	if (ret < 0) {
+		auth_exchange_release(out);
+		return -1;
+	}
+	out->cred.source = xasprintf("%s via %s", source, api);
+	out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(entry, "expiresAt"), time(NULL) + ECR_TOKEN_LIFE);
 	return 0;
 }
 
@@ -117,24 +133,13 @@ int ecr_get_token(const struct http_config *cfg, const struct reg_info *ri, cons
 	static const char *const envs[] = {"AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL", NULL};
 	_cleanup_free_ char *endpoint = cloud_endpoint(envs, def);
 	_cleanup_free_ char *api = xasprintf("ECR GetAuthorizationToken (%s)", ri->region);
-	_cleanup_free_ char *what = xasprintf("%s token", api);
-	cJSON *root, *tok;
-	const cJSON *entry;
+	cJSON *root;
 	if (get_authorization(cfg, endpoint, api, "ecr", ri->region,
-			      "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken", key, &root, &entry,
-			      &tok, e) < 0)
+			      "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken", key, &root, e) < 0)
 		return -1;
-	// base64("AWS:password"), sent as Basic.
-	int ret = auth_cred_from_b64(&out->cred, tok->valuestring, what, e);
-	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
-	if (ret == 0) {
-		out->cred.source = xasprintf("%s via ECR GetAuthorizationToken", key->source);
-		out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(entry, "expiresAt"),
-						  time(NULL) + ECR_TOKEN_LIFE);
-	}
+	int ret = ecr_answer_parse(root, false, api, key->source, out, e);
+	auth_json_wipe(root);
 	cJSON_Delete(root);
-	if (ret < 0)
-		auth_exchange_release(out);
 	return ret;
 }
 
@@ -144,16 +149,12 @@ int ecr_public_get_token(const struct http_config *cfg, const struct auth_cred *
 	memset(out, 0, sizeof(*out));
 	static const char *const envs[] = {"AWS_ENDPOINT_URL_ECR_PUBLIC", "AWS_ENDPOINT_URL", NULL};
 	_cleanup_free_ char *endpoint = cloud_endpoint(envs, "https://api.ecr-public.us-east-1.amazonaws.com");
-	cJSON *root, *tok;
-	const cJSON *entry;
+	cJSON *root;
 	if (get_authorization(cfg, endpoint, "ECR public GetAuthorizationToken", "ecr-public", "us-east-1",
-			      "SpencerFrontendService.GetAuthorizationToken", key, &root, &entry, &tok, e) < 0)
+			      "SpencerFrontendService.GetAuthorizationToken", key, &root, e) < 0)
 		return -1;
-	out->bearer = xstrdup(tok->valuestring);
-	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
-	out->cred.source = xasprintf("%s via ECR public GetAuthorizationToken", key->source);
-	out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(entry, "expiresAt"),
-					  time(NULL) + ECR_TOKEN_LIFE);
+	int ret = ecr_answer_parse(root, true, "ECR public GetAuthorizationToken", key->source, out, e);
+	auth_json_wipe(root);
 	cJSON_Delete(root);
-	return 0;
+	return ret;
 }

@@ -16,6 +16,13 @@ char *ecr_api_endpoint(const struct reg_info *ri);
 int ecr_get_token(const struct http_config *cfg, const struct reg_info *ri, const struct auth_cred *key,
 		  struct auth_exchange *out, struct err *e);
 // On success out->bearer is the token.
+// A GetAuthorizationToken answer (authorizationData an array, as the private
+// API sends it, or an object, as the public one does) into out: for the
+// private API a credential (its token is base64 "AWS:password"), for the public
+// one a bearer token; expiresAt (epoch seconds or a date) or 12 hours. ERR_AUTH
+// naming api when unusable; the token is never quoted. source names the key.
+int ecr_answer_parse(struct cJSON *root, bool public_api, const char *api, const char *source,
+		     struct auth_exchange *out, struct err *e);
 int ecr_public_get_token(const struct http_config *cfg, const struct auth_cred *key,
 			 struct auth_exchange *out, struct err *e);
 

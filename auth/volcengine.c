@@ -67,21 +67,29 @@ int volcengine_get_token(const struct http_config *cfg, const struct reg_info *r
 		ret = api_error(api, status, root, key, e);
 		goto out;
 	}
-	const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "Result");
-	const cJSON *user = cJSON_GetObjectItemCaseSensitive(res, "Username");
-	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(res, "Token");
-	if (!cJSON_IsString(user) || !user->valuestring[0] || !cJSON_IsString(tok) || !tok->valuestring[0]) {
-		ret = err_set(e, ERR_AUTH, "%s: no Username and Token in the answer", api);
-		goto out;
-	}
-	out->cred.username = xstrdup(user->valuestring);
-	out->cred.password = xstrdup(tok->valuestring);
-	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
-	out->cred.source = xasprintf("%s via Volcano Engine GetAuthorizationToken", key->source);
-	out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(res, "ExpireTime"), time(NULL) + VOLC_TOKEN_LIFE);
+	ret = volcengine_answer_parse(root, api, key->source, out, e);
 out:
+	auth_json_wipe(root);
 	cJSON_Delete(root);
 	if (ret < 0)
 		auth_exchange_release(out);
 	return ret;
+}
+
+int volcengine_answer_parse(cJSON *root, const char *api, const char *source, struct auth_exchange *out,
+			    struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "Result");
+	const cJSON *user = cJSON_GetObjectItemCaseSensitive(res, "Username");
+	cJSON *tok = cJSON_GetObjectItemCaseSensitive(res, "Token");
+	if (!cJSON_IsString(user) || !user->valuestring[0] || strpbrk(user->valuestring, "\r\n:") ||
+	    !cJSON_IsString(tok) || !tok->valuestring[0] || strpbrk(tok->valuestring, "\r\n"))
+		return err_set(e, ERR_AUTH, "%s: no usable Username and Token in the answer", api);
+	out->cred.username = xstrdup(user->valuestring);
+	out->cred.password = xstrdup(tok->valuestring);
+	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
+	out->cred.source = xasprintf("%s via Volcano Engine GetAuthorizationToken", source);
+	out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(res, "ExpireTime"), time(NULL) + VOLC_TOKEN_LIFE);
+	return 0;
 }

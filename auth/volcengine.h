@@ -10,6 +10,10 @@
 #include "auth/kind.h"
 
 // key: username ACCESS_KEY_ID, password SECRET_ACCESS_KEY.
+// A GetAuthorizationToken answer (Result.Username, Result.Token, Result.ExpireTime)
+// into out->cred; ERR_AUTH naming api when unusable. source names the key.
+int volcengine_answer_parse(struct cJSON *root, const char *api, const char *source, struct auth_exchange *out,
+			    struct err *e);
 int volcengine_get_token(const struct http_config *cfg, const struct reg_info *ri,
 			 const struct auth_cred *key, struct auth_exchange *out, struct err *e);
 
