@@ -7,6 +7,8 @@
 # cause logged) or, for the 200, answered by taking the whole stream; the pull
 # completes and skopeo reads the result. A flipped byte is never accepted: the
 # pull fails with exit 6, keeps nothing of that blob, and a rerun is whole.
+# A manifest naming a digest of another algorithm (sha512, md5) is refused with
+# exit 6 before any blob is fetched.
 # ctest-labels: asan
 set -euo pipefail
 source "$IMGPULL_SRC/test/lib/common.sh"
@@ -55,5 +57,34 @@ for fault in short badrange whole 503 reset corrupt; do
     ;;
   esac
   t_ok "$fault: $(cat "$T_ERR" "$T_WORK/corrupt.err" 2>/dev/null | grep -m1 -o '[^:]*; retry [0-9]/5.*\|source ignores Range.*\|has digest.*' | cut -c1-110)"
+done
+# --- digests of other algorithms in a manifest: sha512 is not supported yet, an
+# unknown algorithm never will be: either is refused with exit 6 before any blob
+# is fetched, naming the algorithm
+for alg in sha512 md5; do
+  cp -r "$T_WORK/src" "$T_WORK/src-$alg"
+  "$T_PY" - "$T_WORK/src-$alg" "$alg" <<'PY'
+import hashlib, json, os, sys
+d, alg = sys.argv[1], sys.argv[2]
+idx = json.load(open(os.path.join(d, "index.json")))
+ent = idx["manifests"][0]
+old = ent["digest"].split(":", 1)[1]
+m = json.load(open(os.path.join(d, "blobs", "sha256", old)))
+fake = {"sha512": "ab" * 64, "md5": "cd" * 16}[alg]
+m["layers"][0]["digest"] = "%s:%s" % (alg, fake)
+body = json.dumps(m).encode()
+new = hashlib.sha256(body).hexdigest()
+open(os.path.join(d, "blobs", "sha256", new), "wb").write(body)
+ent["digest"], ent["size"] = "sha256:" + new, len(body)
+json.dump(idx, open(os.path.join(d, "index.json"), "w"))
+PY
+  ip_hostile_start "alg$alg" "$T_WORK/src-$alg"
+  addr_var="HOSTILE_alg${alg}_ADDR"
+  log_var="HOSTILE_alg${alg}_LOG"
+  t_expect_exit 6 "$IMGPULL" pull --plain-http "${!addr_var}" --progress none --dest "$T_WORK/out-$alg" \
+    "${!addr_var}/team/app:v1"
+  t_assert_file_contains "$T_ERR" "digest algorithm \"$alg\"" "the message names the algorithm"
+  ! grep -q "/blobs/" "${!log_var}" || t_fail "a blob was asked for although the manifest was refused"
+  t_ok "$alg digest in a manifest: exit 6 before any blob: $(tail -1 "$T_ERR" | cut -c1-140)"
 done
 t_pass
