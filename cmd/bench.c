@@ -811,16 +811,15 @@ static cJSON *runs_for_report(const cJSON *runs)
 	return out;
 }
 
-static cJSON *setting_json(const struct setting *s)
+// A setting's fields, into o (a sweep row, or the report's top level).
+static void setting_fields(cJSON *o, const struct setting *s)
 {
-	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "label", s->label);
 	cJSON_AddNumberToObject(o, "connections", s->connections);
 	cJSON_AddNumberToObject(o, "chunk_size", (double)s->chunk);
 	cJSON_AddItemToObject(o, "runs", runs_for_report(s->runs));
 	cJSON_AddItemToObject(o, "median", s->median ? cJSON_Duplicate(s->median, true) : cJSON_CreateNull());
 	cJSON_AddNumberToObject(o, "median_run", s->median_run + 1);
-	return o;
 }
 
 static void print_json(const struct bench_cli *b, const struct setting *s, size_t ns, int best, int code,
@@ -838,14 +837,8 @@ static void print_json(const struct bench_cli *b, const struct setting *s, size_
 	cJSON_AddStringToObject(o, "mode", b->pc.discard ? "discard" : "layout");
 	cJSON_AddNumberToObject(o, "runs_per_setting", b->runs);
 	cJSON_AddBoolToObject(o, "warmup", b->warmup);
-	if (best >= 0) {
-		cJSON *top = setting_json(&s[best]);
-		cJSON *it;
-		cJSON_ArrayForEach(it, top)
-			if (strcmp(it->string, "label") != 0)
-				cJSON_AddItemReferenceToObject(o, it->string, it);
-		cJSON_AddItemToObject(o, "setting", top); // keeps the referenced items alive
-	}
+	if (best >= 0)
+		setting_fields(o, &s[best]);
 	if (b->sweep_param) {
 		cJSON *sw = cJSON_AddObjectToObject(o, "sweep");
 		cJSON_AddStringToObject(sw, "parameter", b->sweep_param);
@@ -853,7 +846,8 @@ static void print_json(const struct bench_cli *b, const struct setting *s, size_
 		for (size_t i = 0; i < ns; i++) {
 			if (!s[i].median)
 				continue;
-			cJSON *row = setting_json(&s[i]);
+			cJSON *row = cJSON_CreateObject();
+			setting_fields(row, &s[i]);
 			cJSON_AddStringToObject(row, "value", s[i].value);
 			cJSON_AddItemToArray(rows, row);
 		}
@@ -913,7 +907,7 @@ int cmd_bench(int argc, char **argv)
 		code = cmd_fail(&e);
 		goto out;
 	}
-	log_set_level(b.pc.verbose >= 2 ? LOG_DEBUG : b.pc.verbose == 1 ? LOG_INFO : LOG_WARN);
+	pull_cli_log_level(&b.pc);
 	ns = b.sweep_param ? b.nsweep : 1;
 	s = xcalloc(ns, sizeof(*s));
 	if (b.warmup) {
@@ -949,14 +943,15 @@ int cmd_bench(int argc, char **argv)
 				break;
 			}
 			cJSON_AddItemToArray(s[i].runs, r);
+			bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"));
+			const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
+			const char *msg = cJSON_IsString(err) ? err->valuestring : "a run failed";
 			if (!b.pc.quiet)
 				fprintf(stderr, "%s run %d/%d: %.2f s, %.1f MB/s%s%s\n", s[i].label, k + 1, b.runs,
-					jnum(r, "seconds"), jnum(r, "mb_per_s"), cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")) ? "" : ", failed: ",
-					cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")) ? "" : cJSON_GetObjectItem(r, "error")->valuestring);
-			if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"))) {
+					jnum(r, "seconds"), jnum(r, "mb_per_s"), ok ? "" : ", failed: ", ok ? "" : msg);
+			if (!ok) {
 				// The pull failed: its figures are reported, the bench ends.
-				const cJSON *msg = cJSON_GetObjectItemCaseSensitive(r, "error");
-				err_set(&e, ERR_NETWORK, "%s", cJSON_IsString(msg) ? msg->valuestring : "a run failed");
+				err_set(&e, ERR_NETWORK, "%s", msg);
 				code = (int)jnum(r, "exit_code");
 				failed = true;
 				break;

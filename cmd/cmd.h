@@ -24,6 +24,9 @@ int cmd_parse_int(const char *s, int min, int max, int *out);
 // command's parser runs (for what its own errors need: the log format, where the
 // termination message goes); NULL if neither.
 const char *cmd_early_value(int argc, char **argv, const char *name);
+// After the options of a command that works on one layout (verify, gc): --dest
+// was given and there is no operand; ERR_USAGE naming the command otherwise.
+int cmd_dest_only(const char *dest, int argc, char **argv, int first, struct err *e);
 // --log-format's value is used before parsing (main.c); the parser checks it.
 int cmd_check_log_format(const char *arg, struct err *e);
 // "90", "90s", "20m", "2h" (whole numbers); -1 on junk.

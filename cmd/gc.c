@@ -124,14 +124,8 @@ int cmd_gc(int argc, char **argv)
 	}
 	if (r < 0)
 		return cmd_fail(&e);
-	if (!c.dest) {
-		err_set(&e, ERR_USAGE, "--dest DIR (or IMGPULL_DEST) is required (see 'imgpull help gc')");
+	if (cmd_dest_only(c.dest, argc, argv, first, &e) < 0)
 		return cmd_fail(&e);
-	}
-	if (first < argc) {
-		err_set(&e, ERR_USAGE, "unexpected argument '%s'", argv[first]);
-		return cmd_fail(&e);
-	}
 	struct oci_layout l;
 	struct oci_gc_stats st;
 	double t0 = clock_mono();

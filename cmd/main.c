@@ -118,6 +118,15 @@ int cmd_parse_duration(const char *s, double *out)
 	return 0;
 }
 
+int cmd_dest_only(const char *dest, int argc, char **argv, int first, struct err *e)
+{
+	if (!dest)
+		return err_set(e, ERR_USAGE, "--dest DIR (or IMGPULL_DEST) is required (see 'imgpull help %s')", argv[0]);
+	if (first < argc)
+		return err_set(e, ERR_USAGE, "unexpected argument '%s'", argv[first]);
+	return 0;
+}
+
 int cmd_check_value(const char *opt, const char *v, struct err *e)
 {
 	if (!v || !*v)

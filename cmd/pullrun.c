@@ -137,6 +137,11 @@ void pull_cli_apply(struct pull_cli *c, double t0)
 	c->acc.http.retries = c->retries < PULL_MAX_BLOCKING_RETRIES ? c->retries : PULL_MAX_BLOCKING_RETRIES;
 	c->acc.http.stall_timeout_s = (long)c->stall;
 	c->acc.http.deadline = c->timeout > 0 ? t0 + c->timeout : 0;
+	pull_cli_log_level(c);
+}
+
+void pull_cli_log_level(const struct pull_cli *c)
+{
 	log_set_level(c->verbose >= 2 ? LOG_DEBUG : c->verbose == 1 ? LOG_INFO : LOG_WARN);
 }
 

@@ -85,6 +85,8 @@ int pull_cli_option(void *ud, int id, const char *arg, struct err *e);
 int pull_cli_images(struct pull_cli *c, int argc, char **argv, int first, struct err *e);
 // The transport's settings that follow from the options; t0 starts --timeout.
 void pull_cli_apply(struct pull_cli *c, double t0);
+// The log level -v asks for (part of pull_cli_apply).
+void pull_cli_log_level(const struct pull_cli *c);
 void pull_cli_release(struct pull_cli *c);
 
 struct pull_run {

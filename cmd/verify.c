@@ -98,14 +98,8 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (r < 0)
 		return cmd_fail(&e);
-	if (!c.dest) {
-		err_set(&e, ERR_USAGE, "--dest DIR (or IMGPULL_DEST) is required (see 'imgpull help verify')");
+	if (cmd_dest_only(c.dest, argc, argv, first, &e) < 0)
 		return cmd_fail(&e);
-	}
-	if (first < argc) {
-		err_set(&e, ERR_USAGE, "unexpected argument '%s'", argv[first]);
-		return cmd_fail(&e);
-	}
 	const char *dest = c.dest;
 	bool repair = c.repair, quiet = c.quiet;
 	struct oci_layout l;

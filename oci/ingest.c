@@ -299,13 +299,12 @@ uint64_t oci_ingest_kept(const struct oci_ingest *in, uint64_t start, uint64_t e
 #define RECORD_PAGE 4096
 #define CHECK_AT 10 // {"check":"XXXXXXXX"
 
+// The CRC-32 of text (len > CHECK_AT + 8) as if its check value were zeros.
 static uint32_t record_crc(const char *text, size_t len)
 {
-	char *copy = xstrndup(text, len);
-	memset(copy + CHECK_AT, '0', 8);
-	uint32_t c = (uint32_t)crc32(0, (const Bytef *)copy, (uInt)len);
-	free(copy);
-	return c;
+	uLong c = crc32(0, (const Bytef *)text, CHECK_AT);
+	c = crc32(c, (const Bytef *)"00000000", 8);
+	return (uint32_t)crc32(c, (const Bytef *)text + CHECK_AT + 8, (uInt)(len - CHECK_AT - 8));
 }
 
 static char *record_seal(const char *text, size_t *out_len)

@@ -152,20 +152,31 @@ static int journal_recover(struct oci_layout *l, struct err *e)
 // Held exclusively (LOCK_EX) while index.json, the layout's skeleton or the
 // journal as a whole is being changed; shared (LOCK_SH) by appends to the journal,
 // which O_APPEND keeps whole.
+// Opens (creating) the lock file p and flocks it as how says: 1 with *fd
+// held, 0 when how has LOCK_NB and another holder has it, < 0 on error.
+static int lock_path(const char *p, int how, int *fd, struct err *e)
+{
+	int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (f < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", p);
+	while (flock(f, how) < 0) {
+		int saved = errno;
+		if (saved == EINTR && !(how & LOCK_NB))
+			continue;
+		close(f);
+		if (saved == EWOULDBLOCK || saved == EINTR)
+			return 0;
+		return err_sys(e, ERR_STORAGE, saved, "cannot lock '%s'", p);
+	}
+	*fd = f;
+	return 1;
+}
+
 static int layout_lock(const struct oci_layout *l, int how, struct err *e)
 {
 	_cleanup_free_ char *p = xasprintf("%s/.imgpull.lock", l->dir);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", p);
-	while (flock(fd, how) < 0) {
-		if (errno != EINTR) {
-			int saved = errno;
-			close(fd);
-			return err_sys(e, ERR_STORAGE, saved, "cannot lock '%s'", p);
-		}
-	}
-	return fd;
+	int fd;
+	return lock_path(p, how, &fd, e) < 0 ? -1 : fd;
 }
 
 static void layout_unlock(int fd)
@@ -192,18 +203,7 @@ static char *users_path(const struct oci_layout *l)
 int oci_layout_lock_alone(const struct oci_layout *l, int *fd, struct err *e)
 {
 	_cleanup_free_ char *p = users_path(l);
-	int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (f < 0)
-		return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", p);
-	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
-		int saved = errno;
-		close(f);
-		if (saved == EWOULDBLOCK || saved == EINTR)
-			return 0;
-		return err_sys(e, ERR_STORAGE, saved, "cannot lock '%s'", p);
-	}
-	*fd = f;
-	return 1;
+	return lock_path(p, LOCK_EX | LOCK_NB, fd, e);
 }
 
 // oci-layout names a version: DIR is an OCI image layout.
@@ -259,13 +259,7 @@ int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e)
 		return ret;
 	// Held shared while the layout is open: gc waits for it exclusively.
 	_cleanup_free_ char *up = users_path(l);
-	l->users_fd = open(up, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (l->users_fd < 0)
-		return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", up);
-	while (flock(l->users_fd, LOCK_SH) < 0)
-		if (errno != EINTR)
-			return err_sys(e, ERR_STORAGE, errno, "cannot lock '%s'", up);
-	return 0;
+	return lock_path(up, LOCK_SH, &l->users_fd, e) < 0 ? -1 : 0;
 }
 
 void oci_layout_release(struct oci_layout *l)

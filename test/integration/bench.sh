@@ -164,10 +164,8 @@ sleep 1.5
 [[ -n "$(ls -A "$stmp")" ]] || t_fail "no run in progress after 1.5 s: $(cat "$T_WORK/term.err")"
 t0=$(date +%s.%N)
 kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
+t_wait_exit "$pid" 143 "$T_WORK/term.err" "bench after SIGTERM"
 took=$(echo "$(date +%s.%N) - $t0" | bc)
-[[ $rc -eq 143 ]] || t_fail "bench exited $rc after SIGTERM, expected 143: $(cat "$T_WORK/term.err")"
 (($(echo "$took < 3" | bc))) || t_fail "bench took $took s to end after SIGTERM"
 [[ -z "$(ls -A "$stmp")" ]] || t_fail "an interrupted bench left $(ls -A "$stmp")"
 t_ok "SIGTERM: exit 143 after $took s, the temporary layout removed"

@@ -128,8 +128,6 @@ pid=$!
 sleep 0.5
 kill -0 "$pid" 2>/dev/null || t_fail "imgpull idle did not stay up"
 kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-t_assert_eq "$rc" 0 "imgpull idle exits 0 on SIGTERM"
+t_wait_exit "$pid" 0 /dev/null "imgpull idle on SIGTERM"
 t_expect_exit 2 "$IMGPULL" idle now
 t_pass

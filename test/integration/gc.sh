@@ -44,8 +44,7 @@ nblobs() { find "$dest/blobs/sha256" -type f | wc -l; }
 "$IMGPULL" pull --plain-http "$REG_SLOW_ADDR" --progress none --dest "$dest" "$REG_SLOW_ADDR/team/big:v3" 2>/dev/null &
 pid=$!
 hex=${big#sha256:}
-for _ in $(seq 100); do [[ -s "$dest/ingest/$hex.partial" ]] && break; sleep 0.1; done
-[[ -s "$dest/ingest/$hex.partial" ]] || t_fail "no partial download appeared"
+t_wait_until 10 test -s "$dest/ingest/$hex.partial" || t_fail "no partial download appeared"
 
 # --- gc never runs beside a pull: it gives up after --wait, removing nothing
 t_expect_exit 7 "$IMGPULL" gc --dest "$dest" --wait 1s

@@ -38,17 +38,11 @@ pull=("$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --min-free 0
 pid=$!
 # Partial files are allocated in full when a blob is taken on (one connection:
 # one blob at a time), so the blobs taken on later find the disk full.
-for _ in $(seq 200); do
-  [[ -n "$(find "$dest/ingest" -name '*.progress' 2>/dev/null)" ]] && break
-  sleep 0.05
-done
-[[ -n "$(find "$dest/ingest" -name '*.progress' 2>/dev/null)" ]] || t_fail "no progress record appeared"
+t_wait_until 10 t_exists "$dest/ingest/*.progress" || t_fail "no progress record appeared"
 avail=$(df --output=avail -B1 "$mnt" | tail -1)
 fallocate -l "$avail" "$mnt/filler" 2>/dev/null || fallocate -l $((avail - 65536)) "$mnt/filler" ||
   t_fail "cannot fill the tmpfs"
-rc=0
-wait "$pid" || rc=$?
-[[ $rc -eq 7 ]] || t_fail "a full disk ended the pull with exit $rc, expected 7: $(cat "$T_WORK/full.err")"
+t_wait_exit "$pid" 7 "$T_WORK/full.err" "a full disk ended the pull"
 grep -q "no space left on the filesystem mounted at '$mnt'" "$T_WORK/full.err" || t_fail "the message does not say the disk is full: $(cat "$T_WORK/full.err")"
 t_ok "exit 7: $(tail -1 "$T_WORK/full.err")"
 
@@ -79,14 +73,9 @@ t_ok "rerun completes; the store sent ${ratio}x the image over both runs ($((aft
 gone="$mnt/gone"
 "${pull[@]/$dest/$gone}" --connections 1 "$ref" >"$T_WORK/gone.out" 2>"$T_WORK/gone.err" &
 pid=$!
-for _ in $(seq 200); do
-  [[ -n "$(find "$gone/ingest" -name '*.progress' 2>/dev/null)" ]] && break
-  sleep 0.05
-done
+t_wait_until 10 t_exists "$gone/ingest/*.progress" || t_fail "no progress record appeared"
 rm -rf "$gone"
-rc=0
-wait "$pid" || rc=$?
-[[ $rc -eq 7 ]] || t_fail "a vanished destination ended the pull with exit $rc, expected 7: $(cat "$T_WORK/gone.err")"
+t_wait_exit "$pid" 7 "$T_WORK/gone.err" "a vanished destination ended the pull"
 [[ ! -e "$gone" ]] || t_fail "the pull recreated parts of the removed destination: $(find "$gone" | head)"
 t_ok "vanished destination: exit 7, nothing recreated: $(tail -1 "$T_WORK/gone.err")"
 

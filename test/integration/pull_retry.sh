@@ -38,9 +38,7 @@ sleep 1.5
 t_stop "$BLOB_SLOW_PID"
 sleep 1
 t_nginx_blobstore_start SLOW2 "$storage" --rate 3m --port "$port"
-rc=0
-wait $pid || rc=$?
-[[ $rc -eq 0 ]] || { cat "$T_WORK/p.err" >&2; t_fail "pull across a blob store restart exited $rc"; }
+t_wait_exit "$pid" 0 "$T_WORK/p.err" "pull across a blob store restart"
 t_assert_file_contains "$T_WORK/p.err" '^retry ' "the interruption was retried"
 ip_check_layout "$T_WORK/o2"
 ip_skopeo_check "$T_WORK/o2" "$REG_R2_ADDR/ops/app:v1" "$img"

@@ -37,14 +37,9 @@ t_ok "the same pull again (every blob present) under valgrind: clean"
 rm -rf "$T_WORK/layout"
 "${vg[@]}" "${pull[@]}" >"$T_WORK/term.out" 2>"$T_WORK/term.err" &
 pid=$!
-for _ in $(seq 200); do
-  [[ -n "$(ls "$T_WORK/layout/ingest/"*.progress 2>/dev/null)" ]] && break
-  sleep 0.05
-done
+t_wait_until 10 t_exists "$T_WORK/layout/ingest/*.progress" || t_fail "no progress record appeared"
 kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-[[ $rc -eq 143 ]] || t_fail "SIGTERM under valgrind: exit $rc, expected 143: $(tail -30 "$T_WORK/term.err")"
+t_wait_exit "$pid" 143 "$T_WORK/term.err" "SIGTERM under valgrind"
 t_ok "a pull interrupted by SIGTERM under valgrind: exit 143, no error, no leak"
 t_expect_exit 0 "${vg[@]}" "$IMGPULL" verify --dest "$T_WORK/layout"
 t_expect_exit 0 "${vg[@]}" "$IMGPULL" gc --dest "$T_WORK/layout" --partial-age 0

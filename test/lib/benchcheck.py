@@ -76,7 +76,7 @@ def report(path, store_log, reg_log, repo):
     rep = json.load(open(path))
     if rep.get("schema") != "imgpull.bench/v1":
         fail("schema is %r" % rep.get("schema"))
-    for k in ("ok", "exit_code", "images", "mode", "runs_per_setting", "connections", "chunk_size", "runs",
+    for k in ("ok", "exit_code", "images", "mode", "runs_per_setting", "label", "connections", "chunk_size", "runs",
               "median", "median_run"):
         if k not in rep:
             fail("report lacks %r" % k)

@@ -261,6 +261,30 @@ _t_listening() {
   return 1
 }
 
+# t_wait_until SECONDS CMD [ARGS...]: runs CMD every 50 ms until it succeeds
+# (returns 0) or SECONDS (whole) have passed (returns 1).
+t_wait_until() {
+  local i n=$(($1 * 20))
+  shift
+  for ((i = 0; i < n; i++)); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  "$@"
+}
+
+# t_exists GLOB: some file matches GLOB (for t_wait_until).
+t_exists() { compgen -G "$1" >/dev/null; }
+
+# t_wait_exit PID WANT ERRFILE WHAT: waits for the background process PID and
+# fails, naming WHAT and showing the tail of ERRFILE, unless it exited WANT.
+t_wait_exit() {
+  local rc=0
+  wait "$1" || rc=$?
+  [[ $rc -eq $2 ]] || t_fail "$4: exit $rc, expected $2; tail of $3:
+$(tail -n 30 "$3")"
+}
+
 # t_wait_port PORT [PID [LOG]]: wait (10 s) until PORT listens on loopback; with PID, until
 # that process (or its group) owns the listener, failing at once if PID dies.
 t_wait_port() {
