@@ -946,9 +946,9 @@ uint64_t pull_engine_discard_window(const struct pull_engine_opts *o)
 	return (uint64_t)((o->connections < 1 ? 1 : o->connections) + 2) * cs;
 }
 
-// With discard: bytes in memory or on their way there that the hasher has
-// not dropped yet.
-static uint64_t discard_held(const struct pull_engine *eng)
+// With discard: bytes of the blobs being fetched that sit in memory, not
+// dropped yet.
+static uint64_t discard_in_memory(const struct pull_engine *eng)
 {
 	uint64_t held = 0;
 	for (size_t i = 0; i < eng->nblobs; i++) {
@@ -956,6 +956,13 @@ static uint64_t discard_held(const struct pull_engine *eng)
 		if (b->info.state == PULL_BLOB_ACTIVE && b->info.received > b->punched)
 			held += b->info.received - b->punched;
 	}
+	return held;
+}
+
+// With discard: those, and the bytes on their way there.
+static uint64_t discard_held(const struct pull_engine *eng)
+{
+	uint64_t held = discard_in_memory(eng);
 	for (const struct xfer *x = eng->active; x; x = x->next)
 		if (x->end > x->pos)
 			held += x->end - x->pos;
@@ -965,7 +972,6 @@ static uint64_t discard_held(const struct pull_engine *eng)
 // With discard: what the hasher is done with leaves memory (in 1 MiB steps).
 static void discard_punch(struct pull_engine *eng)
 {
-	uint64_t held = 0;
 	for (size_t i = 0; i < eng->nblobs; i++) {
 		struct blob *b = eng->blobs[i];
 		if (!b->hashing || b->fd < 0)
@@ -974,9 +980,8 @@ static void discard_punch(struct pull_engine *eng)
 		if (h > b->punched &&
 		    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)b->punched, (off_t)(h - b->punched)) == 0)
 			b->punched = h;
-		if (b->info.received > b->punched)
-			held += b->info.received - b->punched;
 	}
+	uint64_t held = discard_in_memory(eng);
 	if (held > eng->discard_peak)
 		eng->discard_peak = held;
 }
