@@ -357,6 +357,27 @@ static bool secrets_rotated(struct auth_session *s)
 	return true;
 }
 
+// Until when a cached token is handed out as it is: TOKEN_MARGIN_S before it
+// expires, or 5 s before for tokens that live less than twice the margin.
+static time_t token_fresh_until(const struct auth_token *t)
+{
+	if (!t || !t->value)
+		return 0;
+	if (t->expires == 0)
+		return AUTH_FRESH_FOREVER;
+	if (t->expires - t->obtained <= 2 * TOKEN_MARGIN_S)
+		return t->expires - 5;
+	return t->expires - TOKEN_MARGIN_S;
+}
+
+time_t auth_session_fresh_until(const struct auth_session *s, const char *path)
+{
+	if (s->scheme == AUTH_NONE)
+		return AUTH_FRESH_FOREVER;
+	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", path);
+	return token_fresh_until(find_token(s, scope));
+}
+
 int auth_session_header(struct auth_session *s, const char *path, char **out, struct err *e)
 {
 	*out = NULL;
@@ -364,9 +385,7 @@ int auth_session_header(struct auth_session *s, const char *path, char **out, st
 		return -1;
 	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", path);
 	struct auth_token *t = find_token(s, scope);
-	time_t now = time(NULL);
-	if (t && t->value && (t->expires == 0 || now + TOKEN_MARGIN_S < t->expires ||
-			      (t->expires - t->obtained <= 2 * TOKEN_MARGIN_S && now < t->expires - 5))) {
+	if (t && t->value && time(NULL) < token_fresh_until(t)) {
 		*out = xstrdup(t->value);
 		return 0;
 	}

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "auth/challenge.h"
@@ -64,6 +65,12 @@ bool auth_session_rejected(const struct auth_session *s, long status, const char
 // AWS:<token> its API exchanged it for. 0 with *out empty when none matched (or
 // only a bearer token exists, which containerd's CRI cannot take); release *out.
 int auth_session_registry_cred(struct auth_session *s, const char *path, struct auth_cred *out, struct err *e);
+// Until when auth_session_header answers for path from its cache, without a
+// request: 0 when nothing is cached, AUTH_FRESH_FOREVER for Basic and
+// anonymous registries. (The pull engine fetches off its transfer loop and
+// needs to know when to fetch again.)
+#define AUTH_FRESH_FOREVER ((time_t)INT64_MAX)
+time_t auth_session_fresh_until(const struct auth_session *s, const char *path);
 // Seconds the cached token for path stays valid (negative if none).
 long auth_session_token_ttl(const struct auth_session *s, const char *path);
 // A token endpoint's answer: *value "Bearer <token>" (token or access_token; no

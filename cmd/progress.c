@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -74,10 +75,15 @@ static void json_emit(cJSON *o)
 	cJSON_Delete(o);
 }
 
+// Every event says when it happened (Unix seconds, ms precision), to be
+// lined up with the logs of registries and proxies.
 static cJSON *json_event(const char *name)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "event", name);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cJSON_AddNumberToObject(o, "time", (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0);
 	return o;
 }
 

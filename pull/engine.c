@@ -15,6 +15,7 @@
 
 #include "oci/digest.h"
 #include "oci/ingest.h"
+#include "pull/authz.h"
 #include "pull/hasher.h"
 #include "pull/judge.h"
 #include "pull/range.h"
@@ -115,7 +116,7 @@ struct xfer {
 	size_t wlen;
 	uint64_t wpos;
 	bool to_registry;
-	unsigned auth_gen;  // the session's generation when this request left
+	unsigned auth_gen;  // the generation of the Authorization it carried (pull_authz)
 	unsigned target_gen; // the blob's target generation when this request left
 	bool pilot;
 	bool past_window;   // discard: a frontier range started beyond the window
@@ -148,6 +149,7 @@ struct pull_engine {
 	struct xfer *active;
 	int nactive;
 	struct pull_hasher *hasher;
+	struct pull_authz *authz;
 	struct host *hosts;
 	struct slot *free_slots;
 	bool failed;
@@ -214,6 +216,11 @@ static const char *blob_url(const struct blob *b)
 	return b->target ? b->target : b->reg_url;
 }
 
+static void wake_loop(void *ud)
+{
+	curl_multi_wakeup(ud);
+}
+
 int pull_engine_new(struct pull_engine **out, const struct pull_engine_opts *o, struct err *e)
 {
 	struct pull_engine *eng = xcalloc(1, sizeof(*eng));
@@ -236,6 +243,7 @@ int pull_engine_new(struct pull_engine **out, const struct pull_engine_opts *o, 
 	// No HTTP/2 multiplexing: parallel ranges must be separate TCP connections,
 	// or a per-connection rate cap applies to all of them together.
 	curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+	eng->authz = pull_authz_new(wake_loop, eng->multi);
 	*out = eng;
 	return 0;
 }
@@ -653,7 +661,10 @@ static void emit_request(struct pull_engine *eng, struct xfer *x)
 	emit_event(eng, &ev);
 }
 
-static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool pilot, struct err *e)
+// authz: the Authorization for a request to the registry (NULL: none), of
+// generation auth_gen.
+static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool pilot, const char *authz,
+		      unsigned auth_gen, struct err *e)
 {
 	struct chunk *c = &b->chunks[ci];
 	struct xfer *x = xcalloc(1, sizeof(*x));
@@ -671,20 +682,12 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	buf_init(&x->errbody, ERRBODY_MAX);
 	const char *url = blob_url(b);
 	x->host = host_get(eng, url);
-	x->auth_gen = b->repo->reg->auth.generation;
+	x->auth_gen = auth_gen;
 	x->target_gen = b->target_gen;
-	if (x->to_registry) {
-		_cleanup_free_ char *authz = NULL;
-		if (auth_session_header(&b->repo->reg->auth, b->repo->path, &authz, e) < 0) {
-			free(x);
-			return -1;
-		}
-		if (authz) {
-			_cleanup_free_ char *h = xasprintf("Authorization: %s", authz);
-			x->hdrs = curl_slist_append(x->hdrs, h);
-			explicit_bzero(h, strlen(h));
-			explicit_bzero(authz, strlen(authz));
-		}
+	if (x->to_registry && authz) {
+		_cleanup_free_ char *h = xasprintf("Authorization: %s", authz);
+		x->hdrs = curl_slist_append(x->hdrs, h);
+		explicit_bzero(h, strlen(h));
 	}
 	char range[64];
 	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)x->want,
@@ -876,17 +879,17 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 	case PULL_V_RENEW_TOKEN:
 		// Every range in flight meets the expiry of a shared token at once:
 		// only the first 401 for a token renews it, the rest just go again.
-		if (x->auth_gen != b->repo->reg->auth.generation) {
+		if (!pull_authz_refused(eng->authz, b->repo, x->auth_gen, &x->chal)) {
 			chunk_requeue(b, x->ci);
 			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "the token was renewed meanwhile");
 			return;
 		}
 		if (++b->auth_renewals > MAX_AUTH_RENEWALS) {
+			pull_authz_quiesce(eng->authz); // the session is ours again
 			pull_repo_auth_error(b->repo, &e);
 			fail(eng, &e);
 			return;
 		}
-		auth_session_reject(&b->repo->reg->auth, b->repo->path, &x->chal);
 		chunk_requeue(b, x->ci);
 		xfer_outcome(x, PULL_REQ_RENEW, j.cause, "token refused: renewing it");
 		return;
@@ -1020,6 +1023,20 @@ static void schedule(struct pull_engine *eng)
 			bool needs_pilot = b->mode == RM_UNKNOWN || (b->redirected && !b->target);
 			if (pass == 0 && !needs_pilot)
 				continue;
+			// A request to the registry waits for its token; the fetch runs
+			// off the loop, and other blobs' ranges go on meanwhile.
+			const char *authz = NULL;
+			unsigned auth_gen = 0;
+			if (!b->target) {
+				struct err e;
+				int ar = pull_authz_get(eng->authz, b->repo, &authz, &auth_gen, &e);
+				if (ar < 0) {
+					fail(eng, &e);
+					return;
+				}
+				if (ar == 0)
+					continue;
+			}
 			while (b->scan_from < b->nchunks && b->chunks[b->scan_from].state != CHUNK_PENDING)
 				b->scan_from++;
 			struct host *h = host_get(eng, blob_url(b));
@@ -1041,7 +1058,7 @@ static void schedule(struct pull_engine *eng)
 					held += c->len - c->written;
 				}
 				struct err e;
-				if (xfer_start(eng, b, ci, needs_pilot, &e) < 0) {
+				if (xfer_start(eng, b, ci, needs_pilot, authz, auth_gen, &e) < 0) {
 					fail(eng, &e);
 					return;
 				}
@@ -1135,11 +1152,6 @@ static double next_due(const struct pull_engine *eng, double now)
 		}
 	}
 	return due;
-}
-
-static void wake_loop(void *ud)
-{
-	curl_multi_wakeup(ud);
 }
 
 int pull_engine_run(struct pull_engine *eng, struct err *e)
@@ -1241,6 +1253,7 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 	}
 	pull_hasher_stop(eng->hasher);
 	eng->hasher = NULL;
+	pull_authz_quiesce(eng->authz); // the sessions are the caller's again
 	if (eng->failed)
 		for (size_t i = 0; i < eng->nblobs; i++)
 			if (eng->blobs[i]->info.state == PULL_BLOB_ACTIVE)
@@ -1307,6 +1320,7 @@ void pull_engine_free(struct pull_engine *eng)
 		free(h->origin);
 		free(h);
 	}
+	pull_authz_free(eng->authz); // before the loop its thread wakes goes
 	curl_multi_cleanup(eng->multi);
 	free(eng);
 }

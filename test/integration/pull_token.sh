@@ -46,6 +46,7 @@ ip_skopeo_check "$T_WORK/o2" "$REG_PRIV_ADDR/private/app:v1" "$img"
 # registry: the pull meets 401s midway, fetches a new token once, and finishes.
 t_token_registry_start SHORT --user erin:erin-pw --expires-in 300 --token-lifetime 2
 t_make_image "$T_WORK/src2" v2 --layer 24M
+img2=$T_IMG_MANIFEST
 t_push "$T_WORK/src2" v2 "$REG_SHORT_ADDR" long/app:v2
 ip_nginx_proxy_start SLOW "$REG_SHORT_ADDR" 1m
 t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/o3" --plain-http "$PROXY_SLOW_ADDR" --progress none \
@@ -57,4 +58,44 @@ ntok=$(grep -c ' token=[0-9]' "$TOKEN_SHORT_LOG")
 [[ $ntok -ge 3 ]] || t_fail "expected fresh tokens after the expiry (push + 2 or more), saw $ntok"
 ip_check_layout "$T_WORK/o3"
 t_ok "$n401 requests met an expired token; the pull re-authenticated and finished"
+
+# A token service that takes 3 s to answer once the first token has died,
+# while a second image from another registry is pulled in the same run: the
+# new token is fetched off the transfer loop, so the other image's ranges keep
+# flowing while it comes (a fetch inside the loop, as before, froze every
+# transfer for those 3 s).
+t_token_registry_start SLOWTOK --user fay:fay-pw --expires-in 300 --token-lifetime 2 \
+  --slow-user fay --slow-after 1 --slow 3
+t_push "$T_WORK/src2" v2 "$REG_SLOWTOK_ADDR" long/app:v2
+ip_nginx_proxy_start SLOWT "$REG_SLOWTOK_ADDR" 1m
+t_registry_start OPEN
+t_make_image "$T_WORK/src3" v3 --layer 40M
+img3=$T_IMG_MANIFEST
+t_push "$T_WORK/src3" v3 "$REG_OPEN_ADDR" other/app:v3
+ip_nginx_proxy_start OPENP "$REG_OPEN_ADDR" 1m
+"$IMGPULL" pull --dest "$T_WORK/o4" --progress json --creds fay:fay-pw \
+  --connect-to "$REG_SLOWTOK_ADDR:$PROXY_SLOWT_ADDR" --plain-http "$REG_SLOWTOK_ADDR" \
+  --connect-to "$REG_OPEN_ADDR:$PROXY_OPENP_ADDR" --plain-http "$REG_OPEN_ADDR" \
+  --chunk-size 1M --connections 8 "$REG_SLOWTOK_ADDR/long/app:v2" "$REG_OPEN_ADDR/other/app:v3" \
+  >"$T_WORK/o4.json" 2>"$T_WORK/o4.err" || t_fail "the pull with a slow token service failed: $(tail -n 5 "$T_WORK/o4.err")"
+ip_check_layout "$T_WORK/o4"
+ip_skopeo_check "$T_WORK/o4" "$REG_SLOWTOK_ADDR/long/app:v2" "$img2"
+ip_skopeo_check "$T_WORK/o4" "$REG_OPEN_ADDR/other/app:v3" "$img3"
+"$T_PY" - "$TOKEN_SLOWTOK_LOG" "$T_WORK/o4.json" <<'PY' || t_fail "the transfers stood still while the token was fetched"
+import json, re, sys
+slow = []
+for line in open(sys.argv[1]):
+    m = re.search(r"token=(\d+) .* t=([\d.]+)-([\d.]+)", line)
+    if m and float(m.group(3)) - float(m.group(2)) >= 2.5:
+        slow.append((float(m.group(2)), float(m.group(3))))
+assert slow, "no token request was slowed down (the pull never renewed its token?)"
+t0, t1 = slow[0]
+prog = [json.loads(l) for l in open(sys.argv[2]) if '"progress"' in l]
+inside = [p for p in prog if t0 + 0.2 < p["time"] < t1 - 0.2]
+assert len(inside) >= 2, "%d progress events during the %.1f s token fetch" % (len(inside), t1 - t0)
+moved = inside[-1]["done_bytes"] - inside[0]["done_bytes"]
+assert moved >= 1 << 20, "%d bytes arrived during the token fetch" % moved
+print("token fetch %.1f s: %d progress events, %d bytes arrived meanwhile" % (t1 - t0, len(inside), moved))
+PY
+t_ok "a 3 s token renewal for one registry did not stop the other's ranges"
 t_pass

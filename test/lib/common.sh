@@ -632,7 +632,7 @@ t_nginx_blobstore_start() {
     cat <<EOF
   types { }
   default_type application/octet-stream;
-  log_format blob '\$remote_addr [\$time_iso8601] "\$request" \$status \$body_bytes_sent range="\$http_range" auth="\$http_authorization" rt=\$request_time conn=\$connection port=\$remote_port';
+  log_format blob '\$remote_addr [\$time_iso8601] "\$request" \$status \$body_bytes_sent range="\$http_range" auth="\$http_authorization" rt=\$request_time conn=\$connection port=\$remote_port t=\$msec';
   access_log $log blob;
 $httpextra
   sendfile on;

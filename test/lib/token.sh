@@ -40,6 +40,7 @@ declare -gA T_TOKEN_BY_ADDR=() # registry addr -> NAME of t_token_registry_start
 # t_token_registry_start NAME [--user U:P ...] [--pusher U:P ...] [--users FILE]
 #     [--anonymous] [--shape docker|acr|both] [--expires-in N] [--token-lifetime N]
 #     [--key-id-mode x5c|kid|both] [--realm-path PATH ...] [--deny-path PATH ...]
+#     [--slow-user U --slow-after N [--slow S]]
 #     [--service NAME] [--root DIR] [--redirect BASEURL] [--tls] [--token-tls] [--port PORT]
 # Starts tokenserver.py and a docker-registry that sends clients to it.
 #   --user U:P        may pull any repository (repeatable)
@@ -52,6 +53,9 @@ declare -gA T_TOKEN_BY_ADDR=() # registry addr -> NAME of t_token_registry_start
 #   --expires-in N    the expires_in reported (default: the token lifetime)
 #   --token-lifetime N  the registry refuses the token N s after it was issued (default
 #                     300); the JWT's exp is N-60 s away because distribution adds 60 s leeway
+#   --slow-user U --slow-after N  every token for user U after its first N is answered
+#                     only after --slow S seconds (default 3): a token service that is
+#                     slow when it matters
 #   --key-id-mode     how the JWT names its key: x5c (default, cert chain) or kid (libtrust ID)
 #   --realm-path PATH where the token server serves tokens (default /token); repeatable: the
 #                     first one is the realm the registry names, all of them serve tokens
@@ -78,7 +82,7 @@ t_token_registry_start() {
   local ts_args=() tls=0 token_tls=0 redirect="" root="" port="" realm_path="" service=$TOKEN_SERVICE
   while (($#)); do
     case $1 in
-    --user | --pusher | --users | --shape | --expires-in | --token-lifetime | --key-id-mode)
+    --user | --pusher | --users | --shape | --expires-in | --token-lifetime | --key-id-mode | --slow-after | --slow | --slow-user)
       [[ $# -ge 2 ]] || t_fail "t_token_registry_start: $1 wants a value"
       ts_args+=("$1" "$2")
       shift 2

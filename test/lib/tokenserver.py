@@ -211,6 +211,7 @@ class State:
         self.issuer = issuer
         self.lock = threading.Lock()
         self.issued = 0
+        self.issued_to = {}  # user (None: anonymous) -> tokens issued
         self.requests = 0
         self.log = open(args.log, "a", encoding="utf-8") if args.log else None
 
@@ -244,9 +245,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization")
         # Only the scheme: the rest is a credential or a token and must never be logged.
         scheme = auth.split(None, 1)[0] if auth and auth.strip() else ("none" if auth is None else "empty")
-        self.state.write_log("%s %s %s auth=%s status=%d%s" % (
+        # t=: when the request arrived and when it was answered (epoch seconds).
+        self.state.write_log("%s %s %s auth=%s status=%d%s t=%.3f-%.3f" % (
             time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), self.command, self.path,
-            scheme, status, note))
+            scheme, status, note, getattr(self, "t_begin", time.time()), time.time()))
 
     def _error(self, status, code, message, challenge=False):
         hdrs = []
@@ -274,6 +276,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return True, user
 
     def do_GET(self):
+        self.t_begin = time.time()
         st = self.state
         args = st.args
         url = urllib.parse.urlsplit(self.path)
@@ -314,6 +317,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 # insufficient_scope, which is what a client sees in the wild.
                 access.append({"type": rtype, "name": name, "actions": granted})
 
+        with st.lock:
+            st.issued_to[user] = st.issued_to.get(user, 0) + 1
+            nth = st.issued_to[user]
+        if args.slow_after is not None and nth > args.slow_after and user == args.slow_user:
+            time.sleep(args.slow)  # before minting: the token's life starts when it is sent
         # No service parameter (nvcr.io's challenge has none): the audience is still ours.
         token, now = st.issuer.mint(args.issuer, args.service, user or "", access,
                                     args.token_lifetime, args.leeway)
@@ -416,6 +424,10 @@ def main():
     p.add_argument("--deny-path", action="append", default=[],
                    help="path that always answers 401 (repeatable)")
     p.add_argument("--log", default=None)
+    p.add_argument("--slow-after", type=int, default=None,
+                   help="answer every token for --slow-user after its first N only after --slow seconds")
+    p.add_argument("--slow-user", default=None)
+    p.add_argument("--slow", type=float, default=3.0)
     p.add_argument("--tls-cert", default=None, help="serve HTTPS with this cert (and --tls-key)")
     p.add_argument("--tls-key", default=None)
     args = p.parse_args()
