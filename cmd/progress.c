@@ -20,6 +20,9 @@ struct progress {
 	uint64_t rate_bytes; // rate over a sliding window
 	double rate_t;
 	double rate;
+	// What the requests met, for the summary (as bench counts them).
+	unsigned retries, renewals, redirects;
+	cJSON *causes; // cause key -> count, of retries and renewals
 };
 
 int progress_mode_parse(const char *s, enum progress_mode *out)
@@ -188,11 +191,42 @@ static void log_event(struct progress *p, const struct pull_event *ev)
 	log_record(ev->kind == PULL_EV_RETRY ? LOG_WARN : LOG_INFO, msgs[ev->kind], f);
 }
 
+static void tally_request(struct progress *p, const struct pull_request_info *r)
+{
+	if (r->outcome == PULL_REQ_REDIRECT)
+		p->redirects++;
+	if (r->outcome != PULL_REQ_RETRY && r->outcome != PULL_REQ_RENEW && r->outcome != PULL_REQ_FAILED)
+		return;
+	if (r->outcome == PULL_REQ_RENEW)
+		p->renewals++;
+	else
+		p->retries++;
+	const char *c = r->cause && *r->cause ? r->cause : "other";
+	if (!p->causes)
+		p->causes = cJSON_CreateObject();
+	cJSON *n = cJSON_GetObjectItemCaseSensitive(p->causes, c);
+	if (n)
+		cJSON_SetNumberValue(n, n->valuedouble + 1);
+	else
+		cJSON_AddNumberToObject(p->causes, c, 1);
+}
+
+// The requests' tally into a summary object.
+static void tally_add(const struct progress *p, cJSON *o)
+{
+	cJSON_AddNumberToObject(o, "retries", p->retries);
+	cJSON_AddItemToObject(o, "retry_causes", p->causes ? cJSON_Duplicate(p->causes, 1) : cJSON_CreateObject());
+	cJSON_AddNumberToObject(o, "renewals", p->renewals);
+	cJSON_AddNumberToObject(o, "redirects", p->redirects);
+}
+
 void progress_on_event(void *ud, const struct pull_event *ev)
 {
 	struct progress *p = ud;
-	if (ev->kind == PULL_EV_REQUEST) // per range: for bench, too many to show
+	if (ev->kind == PULL_EV_REQUEST) { // per range: too many to show; counted for the summary
+		tally_request(p, ev->req);
 		return;
+	}
 	update_rate(p, ev);
 	switch (p->mode) {
 	case PROGRESS_NONE:
@@ -298,6 +332,7 @@ void progress_summary(struct progress *p, size_t images, uint64_t bytes, uint64_
 		cJSON_AddNumberToObject(f, "downloaded", (double)received);
 		cJSON_AddNumberToObject(f, "seconds", secs);
 		cJSON_AddNumberToObject(f, "mb_per_second", mbps);
+		tally_add(p, f);
 		log_record(LOG_INFO, "pulled", f);
 		return;
 	}
@@ -308,6 +343,7 @@ void progress_summary(struct progress *p, size_t images, uint64_t bytes, uint64_
 		cJSON_AddNumberToObject(o, "received_bytes", (double)received);
 		cJSON_AddNumberToObject(o, "seconds", secs);
 		cJSON_AddNumberToObject(o, "mb_per_second", mbps);
+		tally_add(p, o);
 		json_emit(o);
 		return;
 	}
@@ -315,8 +351,20 @@ void progress_summary(struct progress *p, size_t images, uint64_t bytes, uint64_
 		tty_clear(p);
 	char b[32];
 	progress_bytes(b, sizeof(b), (double)bytes);
-	printf("pulled %zu image%s, %s (%llu bytes downloaded) in %.2f s, %.1f MB/s\n", images,
+	printf("pulled %zu image%s, %s (%llu bytes downloaded) in %.2f s, %.1f MB/s", images,
 	       images == 1 ? "" : "s", b, (unsigned long long)received, secs, mbps);
+	if (p->retries || p->renewals) {
+		printf("; %u retr%s, %u renewal%s (", p->retries, p->retries == 1 ? "y" : "ies", p->renewals,
+		       p->renewals == 1 ? "" : "s");
+		const cJSON *c;
+		const char *sep = "";
+		cJSON_ArrayForEach(c, p->causes) {
+			printf("%s%s %d", sep, c->string, c->valueint);
+			sep = ", ";
+		}
+		printf(")");
+	}
+	printf("\n");
 	fflush(stdout);
 }
 
@@ -335,5 +383,7 @@ void progress_error(struct progress *p, const struct err *e)
 
 void progress_free(struct progress *p)
 {
+	if (p)
+		cJSON_Delete(p->causes);
 	free(p);
 }

@@ -44,7 +44,7 @@ enum {
 	 "retries per range, every failed try counting (default " PULL_STR(PULL_DEFAULT_RETRIES) ");\n"         \
 	 "a blob gives up after 4 x N more failures than finished ranges", 0},                                  \
 	{"stall-timeout", PULL_O_STALL, "DURATION",                                                             \
-	 "drop and retry a transfer slower than 1 KiB/s for this long\n(default 20s)", 0},                      \
+	 "drop and retry a transfer that receives nothing,\nor under 1 KiB/s, for this long (default 20s)", 0},                      \
 	{"timeout", PULL_O_TIMEOUT, "DURATION",                                                                 \
 	 "give up on the whole pull after this long, e.g. 90m\n(default 2h; 0: never)", 0},                     \
 	{"min-free", PULL_O_MINFREE, "SIZE|PCT%",                                                               \

@@ -77,7 +77,7 @@ static void on_finding(void *ud, const struct oci_verify_finding *f)
 		printf("bad      manifest %s of %s: %s\n", f->digest, f->ref, f->detail);
 		break;
 	case OCI_VERIFY_STRAY:
-		printf("stray    blobs/sha256/%s is not a blob\n", f->detail);
+		printf("stray    blobs/%s is not a blob\n", f->detail);
 		break;
 	case OCI_VERIFY_DROPPED:
 		printf("dropped  %s from index.json (blob %s is gone): pull it again\n", f->ref, f->digest);

@@ -41,7 +41,8 @@ int cri_content_put(const char *root, const struct oci_layout *l, const char *di
 {
 	*linked = false;
 	const char *hex = oci_digest_hex(digest);
-	_cleanup_free_ char *blobs = xasprintf("%s/" CONTENT_DIR "/blobs/sha256", root);
+	// containerd's content store keeps blobs/<algorithm>/<hex> as the layout does.
+	_cleanup_free_ char *blobs = xasprintf("%s/" CONTENT_DIR "/blobs/%s", root, oci_digest_alg(digest));
 	_cleanup_free_ char *target = xasprintf("%s/%s", blobs, hex);
 	struct stat st;
 	if (stat(target, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// sha256 content digests. Digests arrive from untrusted places (manifests,
+// sha256 and sha512 content digests. Digests arrive from untrusted places (manifests,
 // response headers, the command line), so every check is exact and every
 // message quotes the offending text escaped and shortened.
 #include "oci/digest.h"
@@ -7,11 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#define DIGEST_PREFIX "sha256:"
-#define DIGEST_PREFIX_LEN (sizeof(DIGEST_PREFIX) - 1)
-#define DIGEST_HEX_LEN 64
+// The algorithms accepted: the OCI image spec's registered ones.
+static const struct alg {
+	const char *name;   // with the colon
+	size_t md_len;
+	const EVP_MD *(*evp)(void);
+} algs[] = {{"sha256:", 32, EVP_sha256}, {"sha512:", 64, EVP_sha512}};
+#define PREFIX_LEN 7
 
 // Longest piece of a bad digest we echo back; a hostile header must not be
 // able to fill the whole error message.
@@ -77,14 +82,45 @@ static void digest_quote(char *out, size_t outlen, const char *s, size_t len)
 	out[o] = '\0';
 }
 
+// The algorithm of a valid digest; NULL for anything else.
+static const struct alg *digest_alg(const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	for (size_t a = 0; a < sizeof(algs) / sizeof(algs[0]); a++) {
+		if (n != PREFIX_LEN + 2 * algs[a].md_len || strncmp(s, algs[a].name, PREFIX_LEN) != 0)
+			continue;
+		for (size_t i = PREFIX_LEN; i < n; i++)
+			if (!digest_is_lower_hex((unsigned char)s[i]))
+				return NULL;
+		return &algs[a];
+	}
+	return NULL;
+}
+
 bool oci_digest_valid(const char *s)
 {
-	if (!s || strlen(s) != OCI_DIGEST_LEN || strncmp(s, DIGEST_PREFIX, DIGEST_PREFIX_LEN) != 0)
-		return false;
-	for (size_t i = DIGEST_PREFIX_LEN; i < OCI_DIGEST_LEN; i++)
-		if (!digest_is_lower_hex((unsigned char)s[i]))
-			return false;
-	return true;
+	return digest_alg(s) != NULL;
+}
+
+const char *oci_digest_alg(const char *digest)
+{
+	static const char *const names[] = {"sha256", "sha512"};
+	const struct alg *a = digest_alg(digest);
+	return names[a ? a - algs : 0];
+}
+
+const EVP_MD *oci_digest_evp(const char *digest)
+{
+	const struct alg *a = digest_alg(digest);
+	return (a ? a : &algs[0])->evp();
+}
+
+size_t oci_digest_md_len(const char *digest)
+{
+	const struct alg *a = digest_alg(digest);
+	return (a ? a : &algs[0])->md_len;
 }
 
 int oci_digest_check(const char *s, enum err_class cls, struct err *e)
@@ -102,14 +138,15 @@ int oci_digest_check(const char *s, enum err_class cls, struct err *e)
 
 	digest_quote(q, sizeof(q), s, strlen(s));
 	colon = strchr(s, ':');
-	if (colon && strncmp(s, DIGEST_PREFIX, DIGEST_PREFIX_LEN) != 0 &&
+	if (colon && strncmp(s, "sha256:", PREFIX_LEN) != 0 && strncmp(s, "sha512:", PREFIX_LEN) != 0 &&
 	    digest_alg_wellformed(s, (size_t)(colon - s))) {
 		char alg[4 * DIGEST_QUOTE_MAX + 8];
 
 		digest_quote(alg, sizeof(alg), s, (size_t)(colon - s));
-		return err_set(e, cls, "unsupported digest algorithm \"%s\" (only sha256 is supported)", alg);
+		return err_set(e, cls, "unsupported digest algorithm \"%s\" (sha256 and sha512 are supported)", alg);
 	}
-	return err_set(e, cls, "invalid digest \"%s\" (want \"sha256:\" and 64 lowercase hex digits)", q);
+	return err_set(e, cls,
+		       "invalid digest \"%s\" (want \"sha256:\" and 64, or \"sha512:\" and 128, lowercase hex digits)", q);
 }
 
 const char *oci_digest_hex(const char *digest)
@@ -121,26 +158,56 @@ const char *oci_digest_hex(const char *digest)
 	return colon ? colon + 1 : digest;
 }
 
-void oci_digest_format(char *out, const unsigned char raw[32])
+static void format_as(char *out, const struct alg *a, const unsigned char *raw)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	memcpy(out, DIGEST_PREFIX, DIGEST_PREFIX_LEN);
-	for (size_t i = 0; i < 32; i++) {
-		out[DIGEST_PREFIX_LEN + 2 * i] = hex[raw[i] >> 4];
-		out[DIGEST_PREFIX_LEN + 2 * i + 1] = hex[raw[i] & 0xf];
+	memcpy(out, a->name, PREFIX_LEN);
+	for (size_t i = 0; i < a->md_len; i++) {
+		out[PREFIX_LEN + 2 * i] = hex[raw[i] >> 4];
+		out[PREFIX_LEN + 2 * i + 1] = hex[raw[i] & 0xf];
 	}
-	out[OCI_DIGEST_LEN] = '\0';
+	out[PREFIX_LEN + 2 * a->md_len] = '\0';
 }
 
-void oci_digest_of(char *out, const void *data, size_t len)
+void oci_digest_format(char *out, const unsigned char raw[32])
 {
+	format_as(out, &algs[0], raw);
+}
+
+void oci_digest_format_like(char *out, const char *like, const unsigned char *raw)
+{
+	const struct alg *a = digest_alg(like);
+	format_as(out, a ? a : &algs[0], raw);
+}
+
+void oci_digest_of_like(char *out, const char *like, const void *data, size_t len)
+{
+	const struct alg *a = digest_alg(like);
+	if (!a)
+		a = &algs[0];
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
 	// EVP_Digest only fails when OpenSSL cannot allocate; treat it like any
 	// other out-of-memory condition.
-	if (EVP_Digest(data ? data : "", len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	if (EVP_Digest(data ? data : "", len, md, &mdlen, a->evp(), NULL) != 1 || mdlen != a->md_len)
 		abort();
-	oci_digest_format(out, md);
+	format_as(out, a, md);
+}
+
+void oci_digest_of(char *out, const void *data, size_t len)
+{
+	oci_digest_of_like(out, "sha256:", data, len);
+}
+
+bool oci_digest_raw(const char *digest, unsigned char *raw, size_t *len)
+{
+	const struct alg *a = digest_alg(digest);
+	size_t n = 0;
+	if (!a || OPENSSL_hexstr2buf_ex(raw, OCI_DIGEST_MD_MAX, &n, digest + PREFIX_LEN, '\0') != 1 ||
+	    n != a->md_len)
+		return false;
+	*len = n;
+	return true;
 }

@@ -100,29 +100,38 @@ static int drop(const char *path, const char *name, enum oci_gc_kind kind, bool 
 	return 0;
 }
 
-static int gc_blobs(const struct oci_layout *l, const struct reach *r, bool dry_run, oci_gc_fn cb, void *ud,
-		    struct oci_gc_stats *st, struct err *e)
+static int gc_alg(const struct oci_layout *l, const char *alg, size_t hexlen, const struct reach *r, bool dry_run,
+		  oci_gc_fn cb, void *ud, struct oci_gc_stats *st, struct err *e)
 {
 	char **names;
 	size_t n;
-	if (file_list_dir(l->blobs_dir, &names, &n, e) < 0)
+	_cleanup_free_ char *dir = oci_layout_alg_dir(l, alg);
+	if (file_list_dir(dir, &names, &n, e) < 0)
 		return e->cls == ERR_NOTFOUND ? (err_clear(e), 0) : -1;
 	int ret = 0;
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		char digest[OCI_DIGEST_LEN + 1];
-		snprintf(digest, sizeof(digest), "sha256:%.64s", names[i]);
-		bool blob = strlen(names[i]) == 64 && oci_digest_valid(digest);
+		snprintf(digest, sizeof(digest), "%s:%.*s", alg, (int)hexlen, names[i]);
+		bool blob = strlen(names[i]) == hexlen && oci_digest_valid(digest);
 		if (blob && reached(r, digest)) {
 			st->reachable++;
 			continue;
 		}
-		_cleanup_free_ char *p = xasprintf("%s/%s", l->blobs_dir, names[i]);
+		_cleanup_free_ char *p = xasprintf("%s/%s", dir, names[i]);
 		// Not a blob: a temporary file of a put that died (a live one
 		// cannot exist while gc holds the layout alone).
 		ret = drop(p, blob ? digest : names[i], blob ? OCI_GC_BLOB : OCI_GC_STRAY, dry_run, cb, ud, st, e);
 	}
 	file_list_free(names, n);
 	return ret;
+}
+
+static int gc_blobs(const struct oci_layout *l, const struct reach *r, bool dry_run, oci_gc_fn cb, void *ud,
+		    struct oci_gc_stats *st, struct err *e)
+{
+	if (gc_alg(l, "sha256", 64, r, dry_run, cb, ud, st, e) < 0)
+		return -1;
+	return gc_alg(l, "sha512", 128, r, dry_run, cb, ud, st, e);
 }
 
 static bool has_suffix(const char *s, const char *suf)

@@ -29,6 +29,10 @@ void oci_ingest_init(struct oci_ingest *in, const struct oci_layout *l, const ch
 	in->l = l;
 	in->digest = xstrdup(digest);
 	in->size = size;
+	in->lock_fd = -1;
+	in->fd = -1;
+	if (!l)
+		return; // none to write into (pull --discard): nothing is locked or kept
 	const char *hex = oci_digest_hex(digest);
 	in->lock_path = xasprintf("%s/%s.lock", l->ingest_dir, hex);
 	in->partial = xasprintf("%s/%s.partial", l->ingest_dir, hex);
@@ -37,12 +41,15 @@ void oci_ingest_init(struct oci_ingest *in, const struct oci_layout *l, const ch
 	in->fd = -1;
 }
 
+void oci_ingest_record_release(struct oci_ingest_record *r)
+{
+	free(r->written);
+	memset(r, 0, sizeof(*r));
+}
+
 static void forget_record(struct oci_ingest *in)
 {
-	free(in->rec_written);
-	in->rec_written = NULL;
-	in->rec_n = 0;
-	in->rec_chunk = 0;
+	oci_ingest_record_release(&in->rec);
 }
 
 // Unlinks the lock file while still holding it, then lets go. Whoever opened the
@@ -103,6 +110,26 @@ int oci_ingest_remove_blob(const struct oci_layout *l, const char *digest, const
 	return r;
 }
 
+bool oci_ingest_durable(const struct oci_ingest *in)
+{
+	return in->l && in->l->fsync;
+}
+
+const char *oci_ingest_partial_path(const struct oci_ingest *in)
+{
+	return in->partial;
+}
+
+int oci_ingest_write_failed(const struct oci_ingest *in, int en, struct err *e)
+{
+	if (en != ENOSPC && en != EDQUOT)
+		return err_sys(e, ERR_STORAGE, en, "cannot write '%s'", in->partial);
+	char fs[PATH_MAX + 96];
+	file_fs_describe(in->partial, fs, sizeof(fs));
+	return err_set(e, ERR_STORAGE, "no space left on %s writing blob %s: what was fetched stays in '%s' for a rerun",
+		       fs, in->digest, in->l->ingest_dir);
+}
+
 int oci_ingest_try(struct oci_ingest *in, struct err *e)
 {
 	if (in->lock_fd >= 0)
@@ -150,56 +177,100 @@ uint64_t oci_ingest_allocated(const struct oci_layout *l, const char *digest)
 	return stat(p, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
 }
 
-int oci_ingest_record_parse(const char *text, size_t len, const char *digest, uint64_t size,
-			    const char *boot_id, uint64_t *chunk, uint64_t **written, size_t *n,
-			    struct err *e)
+// The written prefix contiguous from byte 0.
+static uint64_t record_contig(const struct oci_ingest_record *r, uint64_t size)
 {
-	*written = NULL;
-	*n = 0;
+	uint64_t pos = 0;
+	for (size_t k = 0; k < r->n; k++) {
+		pos = (uint64_t)k * r->chunk + r->written[k];
+		if (r->written[k] < chunk_len(size, r->chunk, k))
+			break;
+	}
+	return pos;
+}
+
+int oci_ingest_record_parse(const char *text, size_t len, const char *digest, uint64_t size,
+			    const char *boot_id, struct oci_ingest_record *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
 	cJSON *root = cJSON_ParseWithLength(text, len);
 	int ret = 0;
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "digest");
 	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "boot_id");
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(root, "written");
-	uint64_t rsize = 0, rchunk = 0;
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "hashed");
+	const cJSON *hmd = cJSON_GetObjectItemCaseSensitive(root, "hashed_digest");
+	uint64_t rsize = 0, rchunk = 0, hashed = 0;
+	size_t mdlen = 0;
 	if (!cJSON_IsObject(root)) {
 		ret = record_fail(e, "not a JSON object");
 	} else if (!cJSON_IsString(d) || strcmp(d->valuestring, digest) != 0) {
 		ret = record_fail(e, "for another digest");
 	} else if (!json_u64(cJSON_GetObjectItemCaseSensitive(root, "size"), &rsize) || rsize != size) {
 		ret = record_fail(e, "for another size");
-	} else if (!cJSON_IsString(b) || strcmp(b->valuestring, boot_id) != 0) {
-		ret = record_fail(e, "written before the last reboot");
+	} else if (!cJSON_IsString(b) || !*b->valuestring) {
+		ret = record_fail(e, "no boot id");
 	} else if (!json_u64(cJSON_GetObjectItemCaseSensitive(root, "chunk_size"), &rchunk) || rchunk == 0) {
 		ret = record_fail(e, "bad chunk size");
 	} else if (!cJSON_IsArray(w)) {
 		ret = record_fail(e, "no written list");
+	} else if (h && (!json_u64(h, &hashed) || hashed > size)) {
+		ret = record_fail(e, "bad hashed length");
+	} else if (hashed && (!cJSON_IsString(hmd) || strcmp(oci_digest_alg(hmd->valuestring), oci_digest_alg(digest)) ||
+			      !oci_digest_raw(hmd->valuestring, out->hashed_md, &mdlen))) {
+		ret = record_fail(e, "bad prefix digest");
 	} else {
 		uint64_t want = size ? (size - 1) / rchunk + 1 : 0;
 		if (want > RECORD_CHUNKS_MAX || (uint64_t)cJSON_GetArraySize(w) != want) {
 			ret = record_fail(e, "chunk count does not match the size");
 		} else {
-			uint64_t *v = xcalloc(want ? want : 1, sizeof(*v));
+			out->written = xcalloc(want ? want : 1, sizeof(*out->written));
+			out->chunk = rchunk;
+			out->n = (size_t)want;
 			size_t k = 0;
 			const cJSON *it;
 			cJSON_ArrayForEach(it, w) {
-				if (!json_u64(it, &v[k]) || v[k] > chunk_len(size, rchunk, k)) {
+				if (!json_u64(it, &out->written[k]) || out->written[k] > chunk_len(size, rchunk, k)) {
 					ret = record_fail(e, "a chunk claims more than its length");
 					break;
 				}
 				k++;
 			}
-			if (ret == 0) {
-				*chunk = rchunk;
-				*written = v;
-				*n = (size_t)want;
-			} else {
-				free(v);
+		}
+	}
+	if (ret == 0 && hashed > record_contig(out, size))
+		ret = record_fail(e, "the hashed prefix is not all written");
+	if (ret == 0 && strcmp(b->valuestring, boot_id) != 0) {
+		// Written before the last reboot: what the page cache held may be
+		// lost. Only the prefix whose digest it carries may be kept, once
+		// it hashes to that digest again.
+		if (!hashed) {
+			ret = record_fail(e, "written before the last reboot, with no prefix digest to check");
+		} else {
+			out->other_boot = true;
+			for (size_t k = 0; k < out->n; k++) {
+				uint64_t start = (uint64_t)k * rchunk;
+				out->written[k] = start >= hashed ? 0 : hashed - start < out->written[k] ? hashed - start
+													 : out->written[k];
 			}
 		}
 	}
+	if (ret == 0) {
+		out->hashed = hashed;
+	} else {
+		oci_ingest_record_release(out);
+	}
 	cJSON_Delete(root);
 	return ret;
+}
+
+bool oci_ingest_kept_check(const struct oci_ingest *in, uint64_t *len, unsigned char md[OCI_DIGEST_MD_MAX])
+{
+	if (!in->rec.n || !in->rec.hashed)
+		return false;
+	*len = in->rec.hashed;
+	memcpy(md, in->rec.hashed_md, OCI_DIGEST_MD_MAX);
+	return true;
 }
 
 // Adopts the record if it is trustworthy and agrees with the partial file.
@@ -219,16 +290,18 @@ static void adopt_record(struct oci_ingest *in, uint64_t file_size)
 		buf_release(&b);
 		return;
 	}
-	int r = oci_ingest_record_parse(buf_str(&b), b.len, in->digest, in->size, in->l->boot_id,
-					&in->rec_chunk, &in->rec_written, &in->rec_n, &e);
+	int r = oci_ingest_record_parse(buf_str(&b), b.len, in->digest, in->size, in->l->boot_id, &in->rec, &e);
 	buf_release(&b);
 	if (r < 0) {
 		log_info("blob %s: %s; starting over", in->digest, e.msg);
 		return;
 	}
+	if (in->rec.other_boot)
+		log_info("blob %s: its progress record is from before the last reboot: keeping the first %llu bytes "
+			 "if they hash as they did then", in->digest, (unsigned long long)in->rec.hashed);
 	// The bytes it names must be inside the file.
-	for (size_t k = 0; k < in->rec_n; k++) {
-		if (in->rec_written[k] && (uint64_t)k * in->rec_chunk + in->rec_written[k] > file_size) {
+	for (size_t k = 0; k < in->rec.n; k++) {
+		if (in->rec.written[k] && (uint64_t)k * in->rec.chunk + in->rec.written[k] > file_size) {
 			log_info("blob %s: progress record names bytes past the partial file's end; starting over",
 				 in->digest);
 			forget_record(in);
@@ -251,7 +324,7 @@ int oci_ingest_open(struct oci_ingest *in, struct err *e)
 	forget_record(in);
 	if ((uint64_t)st.st_size <= in->size)
 		adopt_record(in, (uint64_t)st.st_size);
-	if (!in->rec_n) {
+	if (!in->rec.n) {
 		// Nothing trustworthy: an empty file, and no stale record beside it.
 		unlink(in->record);
 		if (ftruncate(fd, 0) < 0)
@@ -275,18 +348,18 @@ int oci_ingest_open(struct oci_ingest *in, struct err *e)
 
 uint64_t oci_ingest_kept(const struct oci_ingest *in, uint64_t start, uint64_t end)
 {
-	if (!in->rec_n || start >= end)
+	if (!in->rec.n || start >= end)
 		return 0;
 	uint64_t pos = start;
 	while (pos < end) {
-		uint64_t k = pos / in->rec_chunk;
-		if (k >= in->rec_n)
+		uint64_t k = pos / in->rec.chunk;
+		if (k >= in->rec.n)
 			break;
-		uint64_t cs = k * in->rec_chunk, w = in->rec_written[k];
+		uint64_t cs = k * in->rec.chunk, w = in->rec.written[k];
 		if (pos - cs >= w)
 			break;
 		pos = cs + w;
-		if (w < chunk_len(in->size, in->rec_chunk, (size_t)k))
+		if (w < chunk_len(in->size, in->rec.chunk, (size_t)k))
 			break;
 	}
 	return (pos < end ? pos : end) - start;
@@ -348,7 +421,7 @@ static int record_rewrite(const char *path, const char *rec, size_t len)
 }
 
 int oci_ingest_save(struct oci_ingest *in, uint64_t chunk, const uint64_t *written, size_t n,
-		    struct err *e)
+		    uint64_t hashed, const unsigned char *md, struct err *e)
 {
 	if (in->lock_fd < 0)
 		return err_set(e, ERR_INTERNAL, "progress of %s saved without its lock", in->digest);
@@ -361,6 +434,12 @@ int oci_ingest_save(struct oci_ingest *in, uint64_t chunk, const uint64_t *writt
 	cJSON *w = cJSON_AddArrayToObject(o, "written");
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(w, cJSON_CreateNumber((double)written[i]));
+	if (hashed) {
+		char hd[OCI_DIGEST_LEN + 1];
+		oci_digest_format_like(hd, in->digest, md);
+		cJSON_AddNumberToObject(o, "hashed", (double)hashed);
+		cJSON_AddStringToObject(o, "hashed_digest", hd);
+	}
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!text)
@@ -368,7 +447,8 @@ int oci_ingest_save(struct oci_ingest *in, uint64_t chunk, const uint64_t *writt
 	size_t len;
 	char *rec = record_seal(text, &len);
 	free(text);
-	// Not synced: a record from before a reboot is never trusted anyway.
+	// Not synced: after a reboot only its prefix digest is trusted, and only
+	// once the prefix hashes to it again.
 	int r = file_replace(in->record, rec, len, e);
 	if (r < 0 && record_rewrite(in->record, rec, len) == 0) {
 		err_clear(e); // the disk is full, but the record's own pages were there

@@ -56,7 +56,7 @@ int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, char 
 	if (st && fstat(fd, st) < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot stat '%s'", p);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+	if (!ctx || !EVP_DigestInit_ex(ctx, oci_digest_evp(digest), NULL))
 		abort();
 	_cleanup_free_ unsigned char *buf = xmalloc(1u << 20);
 	int ret = 0;
@@ -72,13 +72,13 @@ int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, char 
 			break;
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
 	}
-	unsigned char md[32];
+	unsigned char md[EVP_MAX_MD_SIZE];
 	EVP_DigestFinal_ex(ctx, md, NULL);
 	EVP_MD_CTX_free(ctx);
 	if (ret < 0)
 		return -1;
 	char hashed[OCI_DIGEST_LEN + 1];
-	oci_digest_format(hashed, md);
+	oci_digest_format_like(hashed, digest, md);
 	if (got)
 		memcpy(got, hashed, sizeof(hashed));
 	return strcmp(hashed, digest) == 0;
@@ -272,9 +272,38 @@ void oci_layout_release(struct oci_layout *l)
 	memset(l, 0, sizeof(*l));
 }
 
+const char *const oci_layout_algs[2] = {"sha256", "sha512"};
+
+char *oci_layout_alg_dir(const struct oci_layout *l, const char *alg)
+{
+	return xasprintf("%s/blobs/%s", l->dir, alg);
+}
+
+int oci_layout_sync_blob_dirs(const struct oci_layout *l, struct err *e)
+{
+	for (size_t a = 0; l->fsync && a < sizeof(oci_layout_algs) / sizeof(oci_layout_algs[0]); a++) {
+		_cleanup_free_ char *d = oci_layout_alg_dir(l, oci_layout_algs[a]);
+		struct stat st;
+		if (stat(d, &st) == 0 && file_fsync_dir(d, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 char *oci_layout_blob_path(const struct oci_layout *l, const char *digest)
 {
-	return xasprintf("%s/%s", l->blobs_dir, oci_digest_hex(digest));
+	if (strcmp(oci_digest_alg(digest), "sha256") == 0)
+		return xasprintf("%s/%s", l->blobs_dir, oci_digest_hex(digest));
+	return xasprintf("%s/blobs/%s/%s", l->dir, oci_digest_alg(digest), oci_digest_hex(digest));
+}
+
+// blobs/<alg>/ for a digest of another algorithm than sha256 (made on first use).
+static int blob_dir_make(const struct oci_layout *l, const char *digest, struct err *e)
+{
+	if (strcmp(oci_digest_alg(digest), "sha256") == 0)
+		return 0;
+	_cleanup_free_ char *d = oci_layout_alg_dir(l, oci_digest_alg(digest));
+	return file_mkdirs(d, e);
 }
 
 bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size)
@@ -288,9 +317,11 @@ int oci_layout_put_blob(const struct oci_layout *l, const char *digest, const vo
 			size_t len, struct err *e)
 {
 	char got[OCI_DIGEST_LEN + 1];
-	oci_digest_of(got, data, len);
+	oci_digest_of_like(got, digest, data, len);
 	if (strcmp(got, digest) != 0)
 		return err_set(e, ERR_INTEGRITY, "content of %s has digest %s", digest, got);
+	if (blob_dir_make(l, digest, e) < 0)
+		return -1;
 	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
 	return file_write_atomic(p, data, len, e);
 }
@@ -317,6 +348,8 @@ int oci_layout_commit_blob(const struct oci_layout *l, const char *digest, int f
 		if (saved)
 			return err_sys(e, ERR_STORAGE, saved, "cannot write '%s'", jp);
 	}
+	if (blob_dir_make(l, digest, e) < 0)
+		return -1;
 	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
 	if (rename(partial, p) < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot move '%s' into the layout", partial);

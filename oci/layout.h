@@ -18,7 +18,7 @@
 
 struct oci_layout {
 	char *dir;
-	char *blobs_dir;  // DIR/blobs/sha256
+	char *blobs_dir;  // DIR/blobs/sha256 (sha512 blobs: DIR/blobs/sha512, made on first use)
 	char *ingest_dir; // DIR/ingest
 	bool fsync;       // fdatasync blobs before they are renamed into place
 	char boot_id[64]; // this boot, for the unsynced-blob journal
@@ -43,6 +43,13 @@ void oci_layout_release(struct oci_layout *l);
 // 1 with *fd held (close it to let go), 0 when a process has the layout open.
 // gc uses it to never run beside a pull.
 int oci_layout_lock_alone(const struct oci_layout *l, int *fd, struct err *e);
+// The digest algorithms a layout may hold blobs of, each in blobs/<name>/.
+extern const char *const oci_layout_algs[2];
+// DIR/blobs/<alg> (malloc'd).
+char *oci_layout_alg_dir(const struct oci_layout *l, const char *alg);
+// With fsync: syncs the blobs/<alg>/ directories there are (the renames of
+// committed blobs); nothing otherwise.
+int oci_layout_sync_blob_dirs(const struct oci_layout *l, struct err *e);
 char *oci_layout_blob_path(const struct oci_layout *l, const char *digest);
 // True if blobs/ has the digest with exactly this size.
 bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size);

@@ -8,7 +8,7 @@
 //   path      := component ( "/" component )*
 //   component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
 //   tag       := [A-Za-z0-9_] [A-Za-z0-9_.-]{0,127}
-//   digest    := "sha256:" [0-9a-f]{64}
+//   digest    := "sha256:" [0-9a-f]{64} | "sha512:" [0-9a-f]{128}
 //
 // As in normalize.go, the first component is only a domain when it contains
 // '.' or ':' or is "localhost"; "busybox/x" is a Docker Hub path. Unlike

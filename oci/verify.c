@@ -45,29 +45,27 @@ static bool is_damaged(const struct verify *v, const char *digest)
 	return v->ndamaged && bsearch(&digest, v->damaged, v->ndamaged, sizeof(char *), cmp_str);
 }
 
-static bool is_hex64(const char *s)
-{
-	size_t n = strspn(s, "0123456789abcdef");
-	return n == 64 && s[64] == '\0';
-}
 
-// Hashes every file in blobs/sha256; damaged ones are remembered (and removed
-// when repairing).
-static int scan_blobs(struct verify *v, struct err *e)
+// Hashes every file in blobs/<alg>/ (sha256, and sha512 when there); damaged
+// ones are remembered (and removed when repairing).
+static int scan_alg(struct verify *v, const char *alg, size_t hexlen, struct err *e)
 {
 	char **names;
 	size_t n;
-	if (file_list_dir(v->l->blobs_dir, &names, &n, e) < 0)
-		return -1;
+	_cleanup_free_ char *dir = oci_layout_alg_dir(v->l, alg);
+	if (file_list_dir(dir, &names, &n, e) < 0)
+		return e->cls == ERR_NOTFOUND && strcmp(alg, "sha256") != 0 ? (err_clear(e), 0) : -1;
 	int ret = 0;
 	for (size_t i = 0; i < n && ret == 0; i++) {
-		if (!is_hex64(names[i])) {
+		char digest[OCI_DIGEST_LEN + 1], got[OCI_DIGEST_LEN + 1];
+		snprintf(digest, sizeof(digest), "%s:%.*s", alg, (int)hexlen, names[i]);
+		if (strlen(names[i]) != hexlen || !oci_digest_valid(digest)) {
+			char where[300];
+			snprintf(where, sizeof(where), "%s/%.250s", alg, names[i]);
 			v->st->stray++;
-			report(v, OCI_VERIFY_STRAY, NULL, NULL, names[i]);
+			report(v, OCI_VERIFY_STRAY, NULL, NULL, where);
 			continue;
 		}
-		char digest[OCI_DIGEST_LEN + 1], got[OCI_DIGEST_LEN + 1];
-		snprintf(digest, sizeof(digest), "sha256:%s", names[i]);
 		struct stat st;
 		int r = oci_layout_verify_blob(v->l, digest, got, &st, e);
 		if (r < 0) {
@@ -99,9 +97,16 @@ static int scan_blobs(struct verify *v, struct err *e)
 		}
 	}
 	file_list_free(names, n);
+	return ret;
+}
+
+static int scan_blobs(struct verify *v, struct err *e)
+{
+	if (scan_alg(v, "sha256", 64, e) < 0 || scan_alg(v, "sha512", 128, e) < 0)
+		return -1;
 	if (v->ndamaged)
 		qsort(v->damaged, v->ndamaged, sizeof(char *), cmp_str);
-	return ret;
+	return 0;
 }
 
 // A blob ref needs: present with its size (damaged ones were reported already).

@@ -20,7 +20,7 @@ enum oci_verify_kind {
 	OCI_VERIFY_KEPT,      // digest: a damaged blob another process is replacing now
 	OCI_VERIFY_MISSING,   // digest: absent or of the wrong size; ref: the image that needs it
 	OCI_VERIFY_BAD_MANIFEST, // digest: a manifest that does not parse; detail: why
-	OCI_VERIFY_STRAY,     // detail: a file in blobs/sha256 that is not a blob
+	OCI_VERIFY_STRAY,     // detail: "<alg>/<name>", a file in blobs/<alg>/ that is not a blob
 	OCI_VERIFY_DROPPED,   // ref: an index entry repair dropped; digest: the blob it lacked
 };
 

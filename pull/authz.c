@@ -135,6 +135,29 @@ static int fetch_start(struct pull_authz *a, struct authz_repo *r, struct err *e
 	return 0;
 }
 
+// With no fetch running the loop may look at the session itself: a header
+// it holds fresh (resolving the manifests fetched it, or the registry wants
+// none) is taken without a thread. Never a request: the scheme is known and
+// the token fresh, or nothing is done.
+static bool take_cached(struct authz_repo *r)
+{
+	struct auth_session *s = &r->repo->reg->auth;
+	time_t now = time(NULL);
+	time_t fresh = auth_session_fresh_until(s, r->repo->path);
+	if (s->scheme == AUTH_UNKNOWN || fresh <= now + MIN_FRESH_S)
+		return false;
+	char *v = NULL;
+	struct err e;
+	if (auth_session_header(s, r->repo->path, &v, &e) < 0)
+		return false;
+	wipe(&r->value);
+	r->value = v;
+	r->ready = true;
+	r->gen++;
+	r->fresh_until = fresh;
+	return true;
+}
+
 int pull_authz_get(struct pull_authz *a, struct pull_repo *repo, const char **value, unsigned *gen,
 		   struct err *e)
 {
@@ -152,6 +175,8 @@ int pull_authz_get(struct pull_authz *a, struct pull_repo *repo, const char **va
 		*gen = r->gen;
 		return 1;
 	}
+	if (!a->running && !r->refused && take_cached(r))
+		return pull_authz_get(a, repo, value, gen, e);
 	if (!a->running && fetch_start(a, r, e) < 0)
 		return -1;
 	if (!usable)

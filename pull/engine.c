@@ -122,13 +122,15 @@ struct xfer {
 	bool past_window;   // discard: a frontier range started beyond the window
 	bool cancel;        // the blob changed shape under us: drop silently
 	bool checked;       // status/Content-Range looked at
+	curl_off_t seen;    // body bytes as the progress callback last saw them
+	double last_byte;   // when they last grew (or the request left)
+	bool stalled;       // dropped: nothing arrived for the stall timeout
 	long status;
 	bool fatal;
 	struct err ferr;    // set with fatal, or a protocol complaint for a retry
 	bool complaint;
 	struct curl_slist *hdrs;
-	char *content_range;
-	char *retry_after;
+	char *retry_after;  // of the answer, read when it ended
 	struct auth_challenges chal;
 	struct buf errbody;
 	char errbuf[CURL_ERROR_SIZE];
@@ -270,7 +272,7 @@ int pull_engine_add(struct pull_engine *eng, struct pull_repo *repo, const char 
 	b->fd = -1;
 	b->reg_url = xasprintf("%s/v2/%s/blobs/%s", repo->reg->base_url, repo->path, digest);
 	if (eng->o.discard) {
-		b->ing.fd = b->ing.lock_fd = -1; // no layout: nothing to lock or keep
+		oci_ingest_init(&b->ing, NULL, digest, size); // no layout: nothing to lock or keep
 		b->info.state = PULL_BLOB_QUEUED;
 	} else {
 		oci_ingest_init(&b->ing, eng->o.layout, digest, size);
@@ -286,6 +288,7 @@ static void blob_cut(struct pull_engine *eng, struct blob *b)
 {
 	uint64_t cs = eng->o.chunk_size;
 	b->mode = RM_UNKNOWN;
+	b->pilot = false; // transfers of an earlier cut are cancelled, their pilot with them
 	b->nchunks = b->info.size ? (size_t)((b->info.size + cs - 1) / cs) : 0;
 	free(b->chunks);
 	b->chunks = xcalloc(b->nchunks ? b->nchunks : 1, sizeof(*b->chunks));
@@ -306,7 +309,12 @@ static void blob_hash_start(struct pull_engine *eng, struct blob *b)
 {
 	b->hash.fd = b->fd;
 	b->hash.size = b->info.size;
-	b->hash.sync = !eng->o.discard && eng->o.layout->fsync;
+	b->hash.sync = !eng->o.discard && oci_ingest_durable(&b->ing);
+	b->hash.alg = oci_digest_evp(b->digest);
+	// Kept bytes must hash as they did when their record was written.
+	b->hash.check_at = 0;
+	if (!eng->o.discard && b->info.kept)
+		(void)oci_ingest_kept_check(&b->ing, &b->hash.check_at, b->hash.check_md);
 	pull_hasher_add(eng->hasher, &b->hash);
 	b->hashing = true;
 }
@@ -393,7 +401,11 @@ static void blob_save_progress(struct pull_engine *eng, struct blob *b)
 		w[i] = b->chunks[i].written;
 	struct err e;
 	uint64_t cs = b->mode == RM_SINGLE ? b->info.size : eng->o.chunk_size;
-	if (oci_ingest_save(&b->ing, cs ? cs : 1, w, b->nchunks, &e) < 0)
+	uint64_t hashed = 0;
+	unsigned char md[OCI_DIGEST_MD_MAX];
+	if (b->hashing && eng->hasher)
+		pull_hasher_mark(eng->hasher, &b->hash, &hashed, md);
+	if (oci_ingest_save(&b->ing, cs ? cs : 1, w, b->nchunks, hashed, md, &e) < 0)
 		log_warn("%s", e.msg);
 	free(w);
 	b->progress_saved = clock_mono();
@@ -401,30 +413,6 @@ static void blob_save_progress(struct pull_engine *eng, struct blob *b)
 }
 
 // ---- transfer callbacks (called from inside curl_multi_perform) ----
-
-static size_t on_header(char *data, size_t size, size_t n, void *ud)
-{
-	struct xfer *x = ud;
-	size_t len = size * n;
-	char *v;
-	if (http_is_status_line(data, len)) {
-		free(x->content_range);
-		free(x->retry_after);
-		x->content_range = x->retry_after = NULL;
-		auth_challenges_release(&x->chal);
-	} else if ((v = http_header_value(data, len, "content-range"))) {
-		free(x->content_range);
-		x->content_range = v;
-	} else if ((v = http_header_value(data, len, "retry-after"))) {
-		free(x->retry_after);
-		x->retry_after = v;
-	} else if ((v = http_header_value(data, len, "www-authenticate"))) {
-		struct err ignored;
-		auth_challenge_parse(&x->chal, v, &ignored);
-		free(v);
-	}
-	return len;
-}
 
 // The blob's source ignores Range: from now on one stream carries all of it.
 static void switch_to_single(struct pull_engine *eng, struct xfer *x)
@@ -467,8 +455,8 @@ static int check_answer(struct pull_engine *eng, struct xfer *x)
 		return 0;
 	}
 	uint64_t first, last, total;
-	if (!x->content_range ||
-	    pull_content_range_parse(x->content_range, &first, &last, &total, &x->ferr) < 0) {
+	_cleanup_free_ char *cr = http_header_get(x->h, "Content-Range", 0, NULL);
+	if (!cr || pull_content_range_parse(cr, &first, &last, &total, &x->ferr) < 0) {
 		err_set(&x->ferr, ERR_NETWORK, "206 without a valid Content-Range");
 		x->complaint = true;
 		return -1;
@@ -507,16 +495,10 @@ static int xfer_flush(struct xfer *x)
 		return 0;
 	struct blob *b = x->b;
 	if (file_pwrite_all(b->fd, x->wbuf, x->wlen, (long long)x->wpos) < 0) {
-		int en = errno;
-		char fs[PATH_MAX + 96];
-		if ((en == ENOSPC || en == EDQUOT) && !x->eng->o.discard) {
-			file_fs_describe(b->ing.partial, fs, sizeof(fs));
-			err_set(&x->ferr, ERR_STORAGE, "no space left on %s writing blob %s: what was fetched stays in '%s' "
-				"for a rerun", fs, b->digest, x->eng->o.layout->ingest_dir);
-		} else {
-			err_sys(&x->ferr, ERR_STORAGE, en, "cannot write '%s'",
-				x->eng->o.discard ? "(memory file of --discard)" : b->ing.partial);
-		}
+		if (x->eng->o.discard)
+			err_sys(&x->ferr, ERR_STORAGE, errno, "cannot write the memory file of --discard");
+		else
+			oci_ingest_write_failed(&b->ing, errno, &x->ferr);
 		x->fatal = true;
 		x->wlen = 0;
 		return -1;
@@ -528,6 +510,27 @@ static int xfer_flush(struct xfer *x)
 	x->eng->received += x->wlen;
 	x->wlen = 0;
 	return 0;
+}
+
+// Drops a transfer that received nothing for the stall timeout. curl's own
+// low-speed check (still set) averages over several seconds, so a range that
+// stops dead after a burst would only be noticed up to 6 s later; this one
+// counts from the last byte.
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal, (void)ultotal, (void)ulnow;
+	struct xfer *x = ud;
+	double now = clock_mono();
+	if (dlnow != x->seen) {
+		x->seen = dlnow;
+		x->last_byte = now;
+		return 0;
+	}
+	long limit = x->eng->o.http->stall_timeout_s > 0 ? x->eng->o.http->stall_timeout_s : HTTP_STALL_TIMEOUT_S;
+	if (now - x->last_byte < (double)limit)
+		return 0;
+	x->stalled = true;
+	return 1;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
@@ -607,7 +610,6 @@ static void xfer_free(struct pull_engine *eng, struct xfer *x)
 	for (struct curl_slist *s = x->hdrs; s; s = s->next)
 		explicit_bzero(s->data, strlen(s->data));
 	curl_slist_free_all(x->hdrs);
-	free(x->content_range);
 	free(x->retry_after);
 	auth_challenges_release(&x->chal);
 	buf_release(&x->errbody);
@@ -719,12 +721,14 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	// and carry no credentials, so following there is safe.
 	curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, x->to_registry ? 0L : 1L);
 	curl_easy_setopt(x->h, CURLOPT_BUFFERSIZE, CURL_RECV_BUFFER);
-	curl_easy_setopt(x->h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(x->h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+	x->last_byte = x->t_start;
+	curl_easy_setopt(x->h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(x->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(x->h, CURLOPT_XFERINFODATA, x);
 	long left_ms = http_deadline_ms(eng->o.http);
 	if (left_ms > 0)
 		curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS, left_ms);
@@ -800,6 +804,20 @@ static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why
 	}
 }
 
+// The WWW-Authenticate challenges of a refusal, for the token's renewal.
+static void xfer_challenges(struct xfer *x)
+{
+	size_t n = 0;
+	char *v = http_header_get(x->h, "WWW-Authenticate", 0, &n);
+	for (size_t i = 0; v && i < HTTP_CHALLENGE_LINES_MAX; i++) {
+		struct err ignored;
+		auth_challenge_parse(&x->chal, v, &ignored);
+		free(v);
+		v = i + 1 < n ? http_header_get(x->h, "WWW-Authenticate", i + 1, NULL) : NULL;
+	}
+	free(v);
+}
+
 // Applies the verdict of pull_judge to the blob, its chunk, the host and the
 // session; the messages name the blob, the host and what it did.
 static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
@@ -819,10 +837,11 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 	char *loc = NULL;
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(x->h, CURLINFO_REDIRECT_URL, &loc);
+	x->retry_after = http_header_get(x->h, "Retry-After", 0, NULL);
 	struct pull_answer ans = {
 		.curl_rc = rc, .status = status, .to_registry = x->to_registry,
 		.complete = c->written == c->len, .whole_short = status == 200 && x->pos < b->info.size,
-		.complaint = x->complaint, .lasting = x->fatal, .location = loc != NULL,
+		.complaint = x->complaint, .lasting = x->fatal, .location = loc != NULL, .stalled = x->stalled,
 		.location_http = loc && (strncasecmp(loc, "http://", 7) == 0 || strncasecmp(loc, "https://", 8) == 0),
 		.auth_refused = x->to_registry &&
 				auth_session_rejected(&b->repo->reg->auth, status, x->errbody.data, x->errbody.len),
@@ -844,6 +863,9 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 	case PULL_V_RETRY:
 		if (x->complaint)
 			snprintf(why, sizeof(why), "%.400s", x->ferr.msg);
+		else if (x->stalled)
+			snprintf(why, sizeof(why), "stalled: nothing arrived for %.0f s (%llu bytes this try)",
+				 clock_mono() - x->last_byte, (unsigned long long)x->got);
 		else if (rc != CURLE_OK)
 			snprintf(why, sizeof(why), "%s (%llu bytes this try)",
 				 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc), (unsigned long long)x->got);
@@ -879,6 +901,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 	case PULL_V_RENEW_TOKEN:
 		// Every range in flight meets the expiry of a shared token at once:
 		// only the first 401 for a token renews it, the rest just go again.
+		xfer_challenges(x);
 		if (!pull_authz_refused(eng->authz, b->repo, x->auth_gen, &x->chal)) {
 			chunk_requeue(b, x->ci);
 			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "the token was renewed meanwhile");
@@ -1008,23 +1031,12 @@ static void schedule(struct pull_engine *eng)
 			struct blob *b = eng->blobs[i];
 			if (b->info.state == PULL_BLOB_DONE || b->info.state == PULL_BLOB_CACHED || b->pilot)
 				continue;
-			if (b->info.state == PULL_BLOB_QUEUED || b->info.state == PULL_BLOB_WAITING) {
-				if (b->not_before > now)
-					continue;
-				struct err e;
-				int r = blob_claim(eng, b, now, &e);
-				if (r < 0) {
-					fail(eng, &e);
-					return;
-				}
-				if (r == 0)
-					continue;
-			}
-			bool needs_pilot = b->mode == RM_UNKNOWN || (b->redirected && !b->target);
-			if (pass == 0 && !needs_pilot)
+			bool unclaimed = b->info.state == PULL_BLOB_QUEUED || b->info.state == PULL_BLOB_WAITING;
+			if (unclaimed && b->not_before > now)
 				continue;
 			// A request to the registry waits for its token; the fetch runs
-			// off the loop, and other blobs' ranges go on meanwhile.
+			// off the loop, and other blobs' ranges go on meanwhile. A blob
+			// is only taken on (its space reserved) once it can start.
 			const char *authz = NULL;
 			unsigned auth_gen = 0;
 			if (!b->target) {
@@ -1037,6 +1049,19 @@ static void schedule(struct pull_engine *eng)
 				if (ar == 0)
 					continue;
 			}
+			if (unclaimed) {
+				struct err e;
+				int r = blob_claim(eng, b, now, &e);
+				if (r < 0) {
+					fail(eng, &e);
+					return;
+				}
+				if (r == 0)
+					continue;
+			}
+			bool needs_pilot = b->mode == RM_UNKNOWN || (b->redirected && !b->target);
+			if (pass == 0 && !needs_pilot)
+				continue;
 			while (b->scan_from < b->nchunks && b->chunks[b->scan_from].state != CHUNK_PENDING)
 				b->scan_from++;
 			struct host *h = host_get(eng, blob_url(b));
@@ -1080,12 +1105,32 @@ static void finish_hashed(struct pull_engine *eng)
 		struct err e;
 		if (b->hash.error) {
 			err_sys(&e, ERR_STORAGE, b->hash.error, "cannot read back '%s'",
-				eng->o.discard ? "(memory file of --discard)" : b->ing.partial);
+				eng->o.discard ? "(memory file of --discard)" : oci_ingest_partial_path(&b->ing));
 			fail(eng, &e);
 			return;
 		}
 		char got[OCI_DIGEST_LEN + 1];
-		oci_digest_format(got, b->hash.md);
+		oci_digest_format_like(got, b->digest, b->hash.md);
+		if (b->hash.check_failed && !b->restarted) {
+			// The kept prefix no longer hashes as it did (lost with the page
+			// cache in a crash, or changed on disk): fetch the blob anew.
+			log_warn("blob %s: the first %llu bytes kept from an earlier run no longer hash as recorded; "
+				 "fetching it again", b->digest, (unsigned long long)b->hash.check_at);
+			b->restarted = true;
+			for (struct xfer *x = eng->active; x; x = x->next) {
+				if (x->b == b) {
+					x->cancel = true; // their chunks go with the cut below
+					x->pilot = false; // the cut's own pilot decides now
+				}
+			}
+			if (oci_ingest_reset(&b->ing, &e) < 0) {
+				fail(eng, &e);
+				return;
+			}
+			blob_cut(eng, b);
+			blob_hash_start(eng, b);
+			continue;
+		}
 		if (strcmp(got, b->digest) != 0 && b->info.kept && !b->restarted) {
 			// Bytes taken over from an earlier run were wrong (or the record
 			// lied): they are worth nothing. Fetch the blob again, once.
@@ -1262,7 +1307,7 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 		eng->blobs[i]->hashing = false;
 	if (!eng->failed) {
 		emit(eng, PULL_EV_TICK, NULL, NULL);
-		if (!eng->o.discard && eng->o.layout->fsync && file_fsync_dir(eng->o.layout->blobs_dir, e) < 0)
+		if (!eng->o.discard && oci_layout_sync_blob_dirs(eng->o.layout, e) < 0)
 			return -1;
 		return 0;
 	}

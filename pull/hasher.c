@@ -55,6 +55,8 @@ static void *hasher_main(void *arg)
 		uint64_t to = j->avail;
 		if (to - from > HASH_SLICE)
 			to = from + HASH_SLICE;
+		if (from < j->check_at && to > j->check_at)
+			to = j->check_at; // a slice ends where the check is
 		pthread_mutex_unlock(&h->lock);
 
 		int error = 0;
@@ -71,7 +73,18 @@ static void *hasher_main(void *arg)
 			EVP_DigestUpdate(j->ctx, h->buf, (size_t)n);
 			pos += (uint64_t)n;
 		}
-		bool finished = !error && pos == j->size;
+		// The prefix digest so far, from a copy of the running context.
+		unsigned char mark[OCI_DIGEST_MD_MAX];
+		bool marked = false, check_failed = false;
+		if (!error && pos > from) {
+			EVP_MD_CTX *c = EVP_MD_CTX_new();
+			marked = c && EVP_MD_CTX_copy_ex(c, j->ctx) && EVP_DigestFinal_ex(c, mark, NULL);
+			EVP_MD_CTX_free(c);
+			if (marked && pos == j->check_at &&
+			    memcmp(mark, j->check_md, (size_t)EVP_MD_get_size(j->alg)) != 0)
+				check_failed = true;
+		}
+		bool finished = !error && !check_failed && pos == j->size;
 		if (finished) {
 			EVP_DigestFinal_ex(j->ctx, j->md, NULL);
 			// Syncing here keeps the event loop free while the disk catches up.
@@ -81,8 +94,13 @@ static void *hasher_main(void *arg)
 
 		pthread_mutex_lock(&h->lock);
 		j->hashed = pos;
-		if (error || finished) {
+		if (marked) {
+			j->mark_len = pos;
+			memcpy(j->mark_md, mark, sizeof(mark));
+		}
+		if (error || finished || check_failed) {
 			j->error = error;
+			j->check_failed = check_failed;
 			j->done = true;
 			h->wake(h->ud);
 		}
@@ -111,11 +129,15 @@ int pull_hasher_start(struct pull_hasher **out, void (*wake)(void *), void *ud, 
 void pull_hasher_add(struct pull_hasher *h, struct hash_job *j)
 {
 	j->ctx = EVP_MD_CTX_new();
-	if (!j->ctx || !EVP_DigestInit_ex(j->ctx, EVP_sha256(), NULL))
+	if (!j->alg)
+		j->alg = EVP_sha256();
+	if (!j->ctx || !EVP_DigestInit_ex(j->ctx, j->alg, NULL))
 		abort();
-	j->avail = j->hashed = 0;
-	j->done = false;
+	j->avail = j->hashed = j->mark_len = 0;
+	j->done = j->check_failed = false;
 	j->error = 0;
+	if (j->check_at > j->size)
+		j->check_at = 0;
 	pthread_mutex_lock(&h->lock);
 	j->next = h->jobs;
 	h->jobs = j;
@@ -158,6 +180,15 @@ bool pull_hasher_result(struct pull_hasher *h, struct hash_job *j)
 	}
 	pthread_mutex_unlock(&h->lock);
 	return done;
+}
+
+void pull_hasher_mark(struct pull_hasher *h, struct hash_job *j, uint64_t *len,
+		      unsigned char md[OCI_DIGEST_MD_MAX])
+{
+	pthread_mutex_lock(&h->lock);
+	*len = j->mark_len;
+	memcpy(md, j->mark_md, OCI_DIGEST_MD_MAX);
+	pthread_mutex_unlock(&h->lock);
 }
 
 uint64_t pull_hasher_hashed(struct pull_hasher *h, struct hash_job *j)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "oci/digest.h"
 #include "util/err.h"
 
 struct pull_hasher;
@@ -17,11 +18,22 @@ struct hash_job {
 	int fd;
 	uint64_t size;
 	bool sync; // fdatasync after the last byte is hashed
+	const EVP_MD *alg; // the blob digest's algorithm (oci_digest_evp)
 	// Owned by the hasher; read through pull_hasher_result().
 	uint64_t avail, hashed;
 	bool done;
 	int error; // errno of a failed read or sync
-	unsigned char md[32];
+	unsigned char md[OCI_DIGEST_MD_MAX];
+	// Set before pull_hasher_add: the prefix [0, check_at) must hash to
+	// check_md (bytes kept from an earlier run, as its record saw them);
+	// otherwise the job ends early with check_failed. 0: no check.
+	uint64_t check_at;
+	unsigned char check_md[OCI_DIGEST_MD_MAX];
+	bool check_failed;
+	// The digest of the prefix [0, mark_len) hashed so far, taken at the end
+	// of each slice of reading (pull_hasher_mark).
+	uint64_t mark_len;
+	unsigned char mark_md[OCI_DIGEST_MD_MAX];
 	void *ctx;
 	struct hash_job *next;
 };
@@ -34,6 +46,9 @@ void pull_hasher_add(struct pull_hasher *h, struct hash_job *j);
 void pull_hasher_advance(struct pull_hasher *h, struct hash_job *j, uint64_t avail);
 // True once the job is finished; then md or error is set. The job is unregistered.
 bool pull_hasher_result(struct pull_hasher *h, struct hash_job *j);
+// The latest prefix digest: *len bytes from the start hash to md (len 0: none yet).
+void pull_hasher_mark(struct pull_hasher *h, struct hash_job *j, uint64_t *len,
+		      unsigned char md[OCI_DIGEST_MD_MAX]);
 // Bytes hashed so far (for progress).
 uint64_t pull_hasher_hashed(struct pull_hasher *h, struct hash_job *j);
 void pull_hasher_stop(struct pull_hasher *h);

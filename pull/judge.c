@@ -25,10 +25,15 @@ static int judge(const struct pull_answer *a, struct pull_judgement *j)
 		return set(j, PULL_V_FATAL, ERR_NETWORK, "lasting"); // the engine keeps its own diagnosis
 	if (a->complaint)
 		return set(j, PULL_V_RETRY, ERR_NONE, "protocol");
+	if (a->stalled)
+		return set(j, PULL_V_RETRY, ERR_NONE, "timeout");
 	if (a->curl_rc != CURLE_OK && !(body && a->complete)) { // a failure after the last byte costs nothing
 		if (http_curl_lasting(a->curl_rc))
 			return set(j, PULL_V_FATAL, ERR_NETWORK, "tls_or_scheme");
-		return set(j, PULL_V_RETRY, ERR_NONE, a->curl_rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection");
+		const char *cause = a->curl_rc == CURLE_OPERATION_TIMEDOUT ? "timeout"
+				    : body && a->curl_rc == CURLE_PARTIAL_FILE ? "short_body" // closed before Content-Length
+										 : "connection";
+		return set(j, PULL_V_RETRY, ERR_NONE, cause);
 	}
 	if (body) {
 		if (a->complete)

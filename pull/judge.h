@@ -32,6 +32,7 @@ struct pull_answer {
 	bool location;       // a redirect came with a Location
 	bool location_http;  // ... and it is http(s)
 	bool auth_refused;   // the registry's answer means: this token is not (or no longer) good
+	bool stalled;        // the engine dropped it: nothing arrived for the stall timeout
 };
 
 struct pull_judgement {

@@ -127,16 +127,20 @@ static int fetch_manifest(struct pull_repo *repo, const char *reference, const c
 		ret = err_set(e, ERR_NETWORK, "%s: registry answered HTTP %ld", what, r.status);
 		goto out;
 	}
-	oci_digest_of(digest, r.body.data ? r.body.data : "", r.body.len);
+	// In the algorithm of the digest asked for (sha256 for a tag).
+	oci_digest_of_like(digest, reference, r.body.data ? r.body.data : "", r.body.len);
 	if (oci_digest_valid(reference) && strcmp(reference, digest) != 0) {
 		ret = err_set(e, ERR_INTEGRITY, "%s: manifest content has digest %s", what, digest);
 		goto out;
 	}
-	if (r.docker_digest && strncmp(r.docker_digest, "sha256:", 7) == 0 &&
-	    strcmp(r.docker_digest, digest) != 0) {
-		ret = err_set(e, ERR_INTEGRITY, "%s: manifest content has digest %s, registry says %s",
-			      what, digest, r.docker_digest);
-		goto out;
+	if (r.docker_digest && oci_digest_valid(r.docker_digest)) {
+		char said[OCI_DIGEST_LEN + 1];
+		oci_digest_of_like(said, r.docker_digest, r.body.data ? r.body.data : "", r.body.len);
+		if (strcmp(r.docker_digest, said) != 0) {
+			ret = err_set(e, ERR_INTEGRITY, "%s: manifest content has digest %s, registry says %s",
+				      what, said, r.docker_digest);
+			goto out;
+		}
 	}
 	if (oci_manifest_parse(m, r.content_type, buf_str(&r.body), r.body.len, e) < 0) {
 		ret = err_wrap(e, "%s", what);

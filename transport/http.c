@@ -89,15 +89,25 @@ char *http_base_url(const struct http_config *cfg, const char *hostport)
 
 char *http_origin(const char *url)
 {
-	const char *p = strstr(url, "://");
-	if (!p)
-		return xstrdup("");
-	p += 3;
-	size_t n = strcspn(p, "/?#");
-	char *o = xstrndup(url, (size_t)(p - url) + n);
-	for (char *c = o; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
-	return o;
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	char *o = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		// CURLUPART_PORT gives only a port the URL names: a default one is left out.
+		bool named = curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK;
+		long p = named ? strtol(port, NULL, 10) : 0;
+		bool dflt = (p == 80 && strcasecmp(scheme, "http") == 0) || (p == 443 && strcasecmp(scheme, "https") == 0);
+		o = named && !dflt ? xasprintf("%s://%s:%s", scheme, host, port) : xasprintf("%s://%s", scheme, host);
+		for (char *c = o; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return o ? o : xstrdup("");
 }
 
 static void http_resp_drop_challenges(struct http_resp *r)
@@ -131,55 +141,36 @@ static void resp_reset_headers(struct http_resp *r)
 
 #define HEADER_VALUE_MAX 8192
 
-char *http_header_value(const char *line, size_t len, const char *name)
+char *http_header_get(CURL *h, const char *name, size_t index, size_t *count)
 {
-	size_t nl = strlen(name);
-	if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+	struct curl_header *hd = NULL;
+	if (count)
+		*count = 0;
+	if (curl_easy_header(h, name, index, CURLH_HEADER, -1, &hd) != CURLHE_OK || !hd || !hd->value)
 		return NULL;
-	const char *v = line + nl + 1;
-	const char *end = line + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	if (end - v > HEADER_VALUE_MAX)
-		return NULL;
-	return xstrndup(v, (size_t)(end - v));
+	if (count)
+		*count = hd->amount;
+	size_t n = strlen(hd->value);
+	return n > HEADER_VALUE_MAX ? NULL : xstrndup(hd->value, n);
 }
 
-bool http_is_status_line(const char *line, size_t len)
+// The headers a response keeps, read once curl has the whole answer.
+static void resp_read_headers(CURL *h, struct http_resp *r)
 {
-	return len >= 5 && strncmp(line, "HTTP/", 5) == 0;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *ud)
-{
-	struct http_resp *r = ud;
-	size_t len = size * n;
-	char *v;
-	if (http_is_status_line(data, len)) {
-		resp_reset_headers(r);
-		return len;
-	}
-	if ((v = http_header_value(data, len, "content-type"))) {
-		free(r->content_type);
-		r->content_type = v;
-	} else if ((v = http_header_value(data, len, "docker-content-digest"))) {
-		free(r->docker_digest);
-		r->docker_digest = v;
-	} else if ((v = http_header_value(data, len, "location"))) {
-		free(r->location);
-		r->location = v;
-	} else if ((v = http_header_value(data, len, "retry-after"))) {
-		free(r->retry_after);
-		r->retry_after = v;
-	} else if ((v = http_header_value(data, len, "www-authenticate"))) {
+	resp_reset_headers(r);
+	r->content_type = http_header_get(h, "Content-Type", 0, NULL);
+	r->docker_digest = http_header_get(h, "Docker-Content-Digest", 0, NULL);
+	r->location = http_header_get(h, "Location", 0, NULL);
+	r->retry_after = http_header_get(h, "Retry-After", 0, NULL);
+	size_t n = 0;
+	char *v = http_header_get(h, "WWW-Authenticate", 0, &n);
+	for (size_t i = 0; v; i++) {
 		if (r->nwww_authenticate < HTTP_CHALLENGE_LINES_MAX)
 			r->www_authenticate[r->nwww_authenticate++] = v;
 		else
 			free(v);
+		v = i + 1 < n ? http_header_get(h, "WWW-Authenticate", i + 1, NULL) : NULL;
 	}
-	return len;
 }
 
 // Lets a SIGTERM stop a blocking request within a second.
@@ -266,8 +257,6 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req->follow ? 1L : 0L);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_capped_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, HTTP_TRY_TIMEOUT_S);
@@ -286,6 +275,7 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 		r->status = 0;
 		errbuf[0] = '\0';
 		CURLcode rc = curl_easy_perform(h);
+		resp_read_headers(h, r);
 		if (interrupt_signal()) {
 			err_set(e, ERR_INTERRUPTED, "%s %s: interrupted", method, safe);
 			break;

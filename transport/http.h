@@ -39,15 +39,17 @@ void http_setup(CURL *h, const struct http_config *cfg);
 bool http_is_plain(const struct http_config *cfg, const char *hostport);
 // "https://host[:port]" or "http://..." for a registry host.
 char *http_base_url(const struct http_config *cfg, const char *hostport);
-// scheme://host[:port] of an absolute URL (malloc'd), for comparing origins.
+// scheme://host[:port] of an absolute URL, lower case, the port only when it is
+// not the scheme's default (malloc'd; "" when libcurl's parser refuses the URL),
+// for comparing origins.
 char *http_origin(const char *url);
 
-// If the header line (as libcurl hands it over, CRLF included) is "name: value"
-// (name case-insensitive), the trimmed value, malloc'd; else NULL. Values over
-// 8 KiB are refused (NULL): no header we read is legitimately that long.
-char *http_header_value(const char *line, size_t len, const char *name);
-// True for a status line ("HTTP/..."), where a new response's headers begin.
-bool http_is_status_line(const char *line, size_t len);
+// The value of response header name (case-insensitive) of the last response h
+// received (after any redirect curl followed), the index-th of its instances,
+// read with curl_easy_header: malloc'd, NULL when there is none or it is over
+// 8 KiB (no header we read is legitimately that long). *count, when given, is
+// how many instances there are.
+char *http_header_get(CURL *h, const char *name, size_t index, size_t *count);
 
 #define HTTP_CHALLENGE_LINES_MAX 8
 

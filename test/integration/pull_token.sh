@@ -85,9 +85,9 @@ ip_skopeo_check "$T_WORK/o4" "$REG_OPEN_ADDR/other/app:v3" "$img3"
 import json, re, sys
 slow = []
 for line in open(sys.argv[1]):
-    m = re.search(r"token=(\d+) .* t=([\d.]+)-([\d.]+)", line)
-    if m and float(m.group(3)) - float(m.group(2)) >= 2.5:
-        slow.append((float(m.group(2)), float(m.group(3))))
+    m = re.search(r"token=\d+ .* t=([\d.]+)-([\d.]+)$", line)
+    if m and float(m.group(2)) - float(m.group(1)) >= 2.5:
+        slow.append((float(m.group(1)), float(m.group(2))))
 assert slow, "no token request was slowed down (the pull never renewed its token?)"
 t0, t1 = slow[0]
 prog = [json.loads(l) for l in open(sys.argv[2]) if '"progress"' in l]

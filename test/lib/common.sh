@@ -185,10 +185,16 @@ _t_kill_all() {
   done
 }
 
+# t_at_exit CMD...: run CMD (e.g. an unmount) at the end, before servers stop.
+T_AT_EXIT=()
+t_at_exit() { T_AT_EXIT+=("$(printf '%q ' "$@")"); }
+
 _t_cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM HUP
+  local c
+  for c in "${T_AT_EXIT[@]}"; do eval "$c" >/dev/null 2>&1; done
   if [[ -n "$T_WORK" && -d "$T_WORK" ]]; then
     _t_kill_all "$T_WORK/.pids"
     # reap our direct children so that none is left as a zombie

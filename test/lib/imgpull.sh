@@ -130,6 +130,27 @@ ip_hostile_start() {
   printf -v "HOSTILE_${name}_LOG" '%s' "$dir/requests.log"
 }
 
+# ip_faultproxy_start NAME UPSTREAM_ADDR [--expire-redirects S]: test/lib/faultproxy.py
+# in front of a real server; its rules file starts empty (everything passes). Exports
+# FAULT_<NAME>_ADDR, FAULT_<NAME>_URL, FAULT_<NAME>_LOG (one line per request) and
+# FAULT_<NAME>_RULES (write rules there; the proxy reads them again when it changes).
+ip_faultproxy_start() {
+  local name=$1 up=$2
+  shift 2
+  local dir="$T_WORK/fault-$name"
+  mkdir -p "$dir"
+  : >"$dir/requests.log"
+  : >"$dir/rules"
+  _t_serve "fault proxy $name" "" "$dir/server.log" "" -- \
+    "$T_PY" "$T_LIB_DIR/faultproxy.py" --port @PORT@ --upstream "$up" --rules "$dir/rules" \
+    --log "$dir/requests.log" "$@"
+  printf -v "FAULT_${name}_ADDR" '%s' "127.0.0.1:$_T_SERVE_PORT"
+  printf -v "FAULT_${name}_URL" '%s' "http://127.0.0.1:$_T_SERVE_PORT"
+  printf -v "FAULT_${name}_LOG" '%s' "$dir/requests.log"
+  printf -v "FAULT_${name}_RULES" '%s' "$dir/rules"
+  t_log "fault proxy $name on 127.0.0.1:$_T_SERVE_PORT in front of $up"
+}
+
 # ip_containerd_cri_start [--snapshotter NAME] REGISTRY_ADDR...: a private
 # containerd with its CRI plugin (snapshotter native unless NAME), reaching each
 # REGISTRY_ADDR over plain HTTP. Sets CRI_SOCK, CRI_ROOT, CRI_PID and CTR (ctr in

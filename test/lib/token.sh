@@ -71,7 +71,8 @@ declare -gA T_TOKEN_BY_ADDR=() # registry addr -> NAME of t_token_registry_start
 # --tls; REDIRECT), REG_<NAME>_PUSH_CREDS, and TOKEN_<NAME>_{PORT,URL,REALM,LOG,OUT,PID,
 # KEY,CERT,SERVICE,ISSUER,CA}; TOKEN_<NAME>_URL is scheme://host:port (no path), CA is
 # set with --tls/--token-tls. TOKEN_<NAME>_LOG has one line per token request (method, path
-# and query, auth=none|Basic|..., status, token=<running count>|-, granted=scopes) and
+# and query, auth=none|Basic|..., status, token=<running count>|-, granted=scopes,
+# t=<arrived>-<answered> in Unix seconds) and
 # never a credential or a token; REG_<NAME>_LOG is the registry's own log.
 t_token_registry_start() {
   _t_need_work

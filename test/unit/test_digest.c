@@ -14,6 +14,11 @@
 #define HEX_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define HEX_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define D_EMPTY "sha256:" HEX_EMPTY
+// SHA-512 of "" and of "abc" (FIPS 180-2 examples).
+#define HEX512_EMPTY "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce" \
+		     "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
+#define HEX512_ABC "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a" \
+		   "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
 
 static void test_valid(void **state)
 {
@@ -21,7 +26,26 @@ static void test_valid(void **state)
 	assert_true(oci_digest_valid(D_EMPTY));
 	assert_true(oci_digest_valid("sha256:" HEX_ABC));
 	assert_true(oci_digest_valid("sha256:0000000000000000000000000000000000000000000000000000000000000000"));
-	assert_int_equal(strlen(D_EMPTY), OCI_DIGEST_LEN);
+	assert_true(oci_digest_valid("sha512:" HEX512_EMPTY));
+	assert_int_equal(strlen("sha512:" HEX512_EMPTY), OCI_DIGEST_LEN);
+	assert_string_equal(oci_digest_alg(D_EMPTY), "sha256");
+	assert_string_equal(oci_digest_alg("sha512:" HEX512_EMPTY), "sha512");
+	assert_int_equal(oci_digest_md_len(D_EMPTY), 32);
+	assert_int_equal(oci_digest_md_len("sha512:" HEX512_EMPTY), 64);
+	assert_ptr_equal(oci_digest_evp("sha512:" HEX512_EMPTY), EVP_sha512());
+	assert_ptr_equal(oci_digest_evp("md5:x"), EVP_sha256());
+	unsigned char raw[OCI_DIGEST_MD_MAX];
+	size_t n = 0;
+	assert_true(oci_digest_raw("sha512:" HEX512_ABC, raw, &n));
+	assert_int_equal(n, 64);
+	assert_int_equal(raw[0], 0xdd);
+	assert_int_equal(raw[63], 0x9f);
+	char out[OCI_DIGEST_LEN + 1];
+	oci_digest_format_like(out, "sha512:" HEX512_EMPTY, raw);
+	assert_string_equal(out, "sha512:" HEX512_ABC);
+	assert_true(oci_digest_raw(D_EMPTY, raw, &n));
+	assert_int_equal(n, 32);
+	assert_false(oci_digest_raw("sha512:" HEX_EMPTY, raw, &n));
 }
 
 static void test_invalid(void **state)
@@ -39,7 +63,10 @@ static void test_invalid(void **state)
 		" sha256:" HEX_EMPTY,
 		"sha256:" HEX_EMPTY " ",
 		"sha256:" HEX_EMPTY "\n",
-		"sha512:" HEX_EMPTY HEX_EMPTY,
+		"sha512:" HEX_EMPTY,                         // sha256's length
+		"sha512:" HEX512_EMPTY "0",
+		"sha256:" HEX512_EMPTY,                      // sha512's length
+		"sha384:38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da274edebfe76f65fbd51ad2f14898b95b",
 		"md5:d41d8cd98f00b204e9800998ecf8427e",
 		HEX_EMPTY,
 	};
@@ -86,8 +113,8 @@ static void test_check_messages(void **state)
 	struct err e = { 0 };
 
 	(void)state;
-	oci_digest_check("sha512:" HEX_EMPTY HEX_EMPTY, ERR_USAGE, &e);
-	assert_string_equal(e.msg, "unsupported digest algorithm \"sha512\" (only sha256 is supported)");
+	oci_digest_check("sha384:" HEX_EMPTY, ERR_USAGE, &e);
+	assert_string_equal(e.msg, "unsupported digest algorithm \"sha384\" (sha256 and sha512 are supported)");
 	oci_digest_check("md5:x", ERR_USAGE, &e);
 	assert_non_null(strstr(e.msg, "unsupported digest algorithm \"md5\""));
 	oci_digest_check("sha256+b64u:abc", ERR_USAGE, &e);
@@ -102,7 +129,8 @@ static void test_check_messages(void **state)
 	assert_non_null(strstr(e.msg, "invalid digest"));
 
 	oci_digest_check("sha256:abc", ERR_USAGE, &e);
-	assert_string_equal(e.msg, "invalid digest \"sha256:abc\" (want \"sha256:\" and 64 lowercase hex digits)");
+	assert_string_equal(e.msg, "invalid digest \"sha256:abc\" (want \"sha256:\" and 64, or \"sha512:\" and 128, "
+				   "lowercase hex digits)");
 	oci_digest_check("nocolon", ERR_USAGE, &e);
 	assert_non_null(strstr(e.msg, "invalid digest \"nocolon\""));
 }
@@ -184,6 +212,12 @@ static void test_of(void **state)
 	assert_string_equal(out,
 			    "sha256:cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 	assert_true(oci_digest_valid(out));
+	oci_digest_of_like(out, "sha512:" HEX512_EMPTY, "abc", 3);
+	assert_string_equal(out, "sha512:" HEX512_ABC);
+	oci_digest_of_like(out, "sha512:" HEX512_ABC, "", 0);
+	assert_string_equal(out, "sha512:" HEX512_EMPTY);
+	oci_digest_of_like(out, "a tag", "abc", 3); // a tag asks for sha256
+	assert_string_equal(out, "sha256:" HEX_ABC);
 }
 
 int main(void)

@@ -27,7 +27,12 @@
 static int parse(const char *text, uint64_t size, uint64_t *chunk, uint64_t **w, size_t *n)
 {
 	struct err e;
-	return oci_ingest_record_parse(text, strlen(text), D, size, BOOT, chunk, w, n, &e);
+	struct oci_ingest_record r;
+	int ret = oci_ingest_record_parse(text, strlen(text), D, size, BOOT, &r, &e);
+	*chunk = r.chunk;
+	*w = r.written; // the caller frees it
+	*n = r.n;
+	return ret;
 }
 
 static void test_record_good(void **state)
@@ -72,15 +77,58 @@ static void test_record_bad(void **state)
 		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":1,\"boot_id\":\"" BOOT "\",\"written\":{}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		uint64_t chunk = 99, *w = (uint64_t *)1;
-		size_t n = 99;
+		struct oci_ingest_record rec = {.n = 99, .written = (uint64_t *)1};
 		struct err e;
-		int r = oci_ingest_record_parse(bad[i], strlen(bad[i]), D, 10, BOOT, &chunk, &w, &n, &e);
+		int r = oci_ingest_record_parse(bad[i], strlen(bad[i]), D, 10, BOOT, &rec, &e);
 		if (r == 0)
 			fail_msg("accepted bad record %zu: %s", i, bad[i]);
-		assert_null(w);
-		assert_int_equal(n, 0);
+		assert_null(rec.written);
+		assert_int_equal(rec.n, 0);
 		assert_int_equal(e.cls, ERR_STORAGE);
+	}
+}
+
+// The digest of the prefix [0, hashed): after a reboot only that prefix is
+// kept (and the caller must hash it again); a prefix digest that covers
+// unwritten bytes, or is malformed, makes the record worthless.
+#define PD "sha256:00000000000000000000000000000000000000000000000000000000000000ff"
+static void test_record_prefix(void **state)
+{
+	(void)state;
+	struct err e;
+	struct oci_ingest_record r;
+	const char *same = "{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+			   "\",\"written\":[4,2,2],\"hashed\":5,\"hashed_digest\":\"" PD "\"}";
+	assert_int_equal(oci_ingest_record_parse(same, strlen(same), D, 10, BOOT, &r, &e), 0);
+	assert_false(r.other_boot);
+	assert_int_equal(r.hashed, 5);
+	assert_int_equal(r.hashed_md[31], 0xff);
+	assert_int_equal(r.written[1], 2); // this boot: everything written is kept
+	assert_int_equal(r.written[2], 2);
+	oci_ingest_record_release(&r);
+	assert_int_equal(oci_ingest_record_parse(same, strlen(same), D, 10, "boot-b", &r, &e), 0);
+	assert_true(r.other_boot);
+	assert_int_equal(r.written[0], 4);
+	assert_int_equal(r.written[1], 1); // clipped to the hashed prefix
+	assert_int_equal(r.written[2], 0);
+	oci_ingest_record_release(&r);
+	static const char *const bad[] = {
+		// hashed beyond the contiguous written prefix (6 bytes)
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		"\",\"written\":[4,2,2],\"hashed\":7,\"hashed_digest\":\"" PD "\"}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		"\",\"written\":[4,4,2],\"hashed\":11,\"hashed_digest\":\"" PD "\"}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		"\",\"written\":[4,2,2],\"hashed\":4,\"hashed_digest\":\"sha256:00ff\"}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		"\",\"written\":[4,2,2],\"hashed\":4}",
+		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		"\",\"written\":[4,2,2],\"hashed\":-4,\"hashed_digest\":\"" PD "\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (oci_ingest_record_parse(bad[i], strlen(bad[i]), D, 10, BOOT, &r, &e) == 0)
+			fail_msg("accepted bad record %zu: %s", i, bad[i]);
+		assert_null(r.written);
 	}
 }
 
@@ -129,7 +177,7 @@ static void test_lock_one_writer(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(pwrite(fd, HELLO, 3, 0), 3);
 	uint64_t w[] = {3};
-	assert_int_equal(oci_ingest_save(&a, 6, w, 1, &e), 0);
+	assert_int_equal(oci_ingest_save(&a, 6, w, 1, 0, NULL, &e), 0);
 	// a goes away without committing: b takes over and keeps the 3 bytes.
 	oci_ingest_release(&a);
 	assert_int_equal(oci_ingest_try(&b, &e), OCI_INGEST_HELD);
@@ -166,7 +214,7 @@ static void test_record_seal(void **state)
 	int fd = oci_ingest_open(&a, &e);
 	assert_int_equal(pwrite(fd, HELLO, 4, 0), 4);
 	uint64_t w[] = {4};
-	assert_int_equal(oci_ingest_save(&a, 6, w, 1, &e), 0);
+	assert_int_equal(oci_ingest_save(&a, 6, w, 1, 0, NULL, &e), 0);
 	struct buf b;
 	buf_init(&b, 1 << 20);
 	assert_int_equal(file_read_all(a.record, &b, &e), 0);
@@ -243,7 +291,7 @@ static void test_kept_across_chunk_sizes(void **state)
 	assert_int_equal(oci_ingest_try(&a, &e), OCI_INGEST_HELD);
 	assert_true(oci_ingest_open(&a, &e) >= 0);
 	uint64_t w[] = {4, 4, 1}; // bytes 0-8 of 10 in chunks of 4
-	assert_int_equal(oci_ingest_save(&a, 4, w, 3, &e), 0);
+	assert_int_equal(oci_ingest_save(&a, 4, w, 3, 0, NULL, &e), 0);
 	oci_ingest_release(&a);
 	oci_ingest_init(&a, &f->l, D, 10);
 	assert_int_equal(oci_ingest_try(&a, &e), OCI_INGEST_HELD);
@@ -262,6 +310,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_good),
 		cmocka_unit_test(test_record_bad),
+		cmocka_unit_test(test_record_prefix),
 		cmocka_unit_test_setup_teardown(test_lock_one_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiter_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted_record_starts_over, setup, teardown),

@@ -391,7 +391,7 @@ static void test_bad_digests(void **state)
 	static const char *const bad[] = {
 		"", "sha256:", "sha256:" H1 "1", "sha256:" "111", "SHA256:" H1,
 		"sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-		"sha512:" H1 H1, H1, " sha256:" H1, "sha256:" H1 " ",
+		"sha384:" H1, "sha512:" H1, H1, " sha256:" H1, "sha256:" H1 " ",
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

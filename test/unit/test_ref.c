@@ -152,7 +152,8 @@ static struct bad_case bad_cases[] = {
 	{ "busybox@sha256:z3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "invalid digest" },
 	{ "busybox@SHA256:" HEX, "invalid digest" },
 	{ "busybox@" HEX, "invalid digest" },
-	{ "busybox@sha512:" HEX HEX, "unsupported digest algorithm \"sha512\"" },
+	{ "busybox@sha384:" HEX, "unsupported digest algorithm \"sha384\"" },
+	{ "busybox@sha512:" HEX, "invalid digest" },
 	{ "busybox@md5:d41d8cd98f00b204e9800998ecf8427e", "unsupported digest algorithm \"md5\"" },
 	{ "busybox@", "missing digest after '@'" },
 	{ "busybox:tag@", "missing digest after '@'" },
@@ -323,9 +324,9 @@ static void test_exact_message(void **state)
 	(void)state;
 	assert_int_equal(oci_ref_parse(&r, "busybox:x!", &e), -1);
 	assert_string_equal(e.msg, "invalid tag \"x!\" in reference \"busybox:x!\"");
-	assert_int_equal(oci_ref_parse(&r, "busybox@sha512:abc", &e), -1);
-	assert_string_equal(e.msg, "unsupported digest algorithm \"sha512\" (only sha256 is supported) "
-				   "in reference \"busybox@sha512:abc\"");
+	assert_int_equal(oci_ref_parse(&r, "busybox@sha1:abc", &e), -1);
+	assert_string_equal(e.msg, "unsupported digest algorithm \"sha1\" (sha256 and sha512 are supported) "
+				   "in reference \"busybox@sha1:abc\"");
 	assert_int_equal(oci_ref_parse(&r, "x\"y", &e), -1);
 	assert_string_equal(e.msg, "invalid path component \"x\\\"y\" in reference \"x\\\"y\"");
 	assert_int_equal(oci_ref_parse(&r, "\tx", &e), -1);
