@@ -1095,6 +1095,27 @@ static void schedule(struct pull_engine *eng)
 	}
 }
 
+// Fetches a blob again from nothing, once: its kept bytes proved wrong. Its
+// transfers still in flight are dropped with the chunks they wrote into.
+static int blob_restart(struct pull_engine *eng, struct blob *b)
+{
+	b->restarted = true;
+	for (struct xfer *x = eng->active; x; x = x->next) {
+		if (x->b == b) {
+			x->cancel = true;
+			x->pilot = false; // the new cut's own pilot decides now
+		}
+	}
+	struct err e;
+	if (oci_ingest_reset(&b->ing, &e) < 0) {
+		fail(eng, &e);
+		return -1;
+	}
+	blob_cut(eng, b);
+	blob_hash_start(eng, b);
+	return 0;
+}
+
 static void finish_hashed(struct pull_engine *eng)
 {
 	for (size_t i = 0; i < eng->nblobs && !eng->failed; i++) {
@@ -1116,19 +1137,8 @@ static void finish_hashed(struct pull_engine *eng)
 			// cache in a crash, or changed on disk): fetch the blob anew.
 			log_warn("blob %s: the first %llu bytes kept from an earlier run no longer hash as recorded; "
 				 "fetching it again", b->digest, (unsigned long long)b->hash.check_at);
-			b->restarted = true;
-			for (struct xfer *x = eng->active; x; x = x->next) {
-				if (x->b == b) {
-					x->cancel = true; // their chunks go with the cut below
-					x->pilot = false; // the cut's own pilot decides now
-				}
-			}
-			if (oci_ingest_reset(&b->ing, &e) < 0) {
-				fail(eng, &e);
+			if (blob_restart(eng, b) < 0)
 				return;
-			}
-			blob_cut(eng, b);
-			blob_hash_start(eng, b);
 			continue;
 		}
 		if (strcmp(got, b->digest) != 0 && b->info.kept && !b->restarted) {
@@ -1136,13 +1146,8 @@ static void finish_hashed(struct pull_engine *eng)
 			// lied): they are worth nothing. Fetch the blob again, once.
 			log_warn("blob %s: the %llu bytes kept from an earlier run do not verify; fetching it again",
 				 b->digest, (unsigned long long)b->info.kept);
-			b->restarted = true;
-			if (oci_ingest_reset(&b->ing, &e) < 0) {
-				fail(eng, &e);
+			if (blob_restart(eng, b) < 0)
 				return;
-			}
-			blob_cut(eng, b);
-			blob_hash_start(eng, b);
 			continue;
 		}
 		if (strcmp(got, b->digest) != 0) {

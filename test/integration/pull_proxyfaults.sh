@@ -138,8 +138,12 @@ rules STORE "$bighex status 429 times=3"
 fault_pull REG 0
 check
 t_assert_eq "$(field cause_http_429)" 3 "the three 429s counted"
+# Each 429 halves how many connections the store gets (4 at first).
+grep -o '"detail":"HTTP 429, [0-9]* connections\? to this server now' "$T_OUT" | grep -o '[0-9]* conn' >"$T_WORK/caps"
+[[ $(wc -l <"$T_WORK/caps") -eq 3 && $(sort -n "$T_WORK/caps" | head -1 | cut -d' ' -f1) -lt 4 ]] ||
+  t_fail "the 429s did not slow the store's connections down: $(tr '\n' ' ' <"$T_WORK/caps")"
 faults=$((faults + 4))
-t_ok "429 with Retry-After honoured; three 429s without it backed off and finished"
+t_ok "429 with Retry-After honoured; three 429s without it backed off, cut the store to $(sort -n "$T_WORK/caps" | head -1 | cut -d' ' -f1) connection(s), and finished"
 
 # A 200 with the whole blob where a range was asked, and a 206 whose
 # Content-Range is one byte off.

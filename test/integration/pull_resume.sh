@@ -7,7 +7,9 @@
 # image (the ranges on disk are kept, only the missing ones fetched), and the
 # layout verifies (sha256sum, skopeo, imgpull verify). Then a reboot between
 # the kill and the rerun (records forged to another boot id), with the kept
-# prefix intact and with one byte of it changed.
+# prefix intact and with one byte of it changed. Then a SIGTERM, and a blob
+# store that goes away until the retries run out: each rerun keeps what was
+# written and fetches only the rest.
 # ctest-labels: asan
 set -euo pipefail
 source "$IMGPULL_SRC/test/lib/common.sh"
@@ -112,4 +114,37 @@ rerun=$(($(sent) - before))
 ip_check_layout "$T_WORK/rb2"
 ip_skopeo_check "$T_WORK/rb2" "$ref" "$img"
 t_ok "after a reboot with a changed byte in the kept prefix: the blob was fetched anew ($rerun bytes) and verifies"
+# SIGTERM, and a network outage that outlasts the retries: each run ends
+# leaving what it wrote, and the rerun keeps it and fetches only the rest.
+# resumed_ok WHAT: the last command's stderr shows bytes kept, and the store
+# sent no more than the image minus them since $1 (a byte count of sent()).
+resumed_ok() {
+  local what=$1 from=$2 kept rerun
+  kept=$(grep -o 'resuming with [0-9]* bytes kept' "$T_ERR" | awk '{s += $3} END {print s + 0}')
+  rerun=$(($(sent) - from))
+  ((kept > 0)) || t_fail "$what: the rerun kept nothing"
+  ((rerun <= total - kept)) || t_fail "$what: the rerun fetched $rerun bytes with $kept of $total kept"
+  t_ok "$what: the rerun kept $kept bytes and fetched $rerun"
+}
+"$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --dest "$T_WORK/term" --connections 4 --chunk-size 4M \
+  "$ref" 2>"$T_WORK/term.err" &
+pid=$!
+sleep 3
+kill -TERM "$pid"
+t_wait_exit "$pid" 143 "$T_WORK/term.err" "SIGTERM ended the pull"
+from=$(sent)
+t_expect_exit 0 "$IMGPULL" pull -v --plain-http "$REG_MAIN_ADDR" --progress none --dest "$T_WORK/term" --connections 16 --chunk-size 4M "$ref"
+resumed_ok "after SIGTERM (exit 143)" "$from"
+
+port=$BLOB_S3_PORT
+"$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --dest "$T_WORK/outage" --connections 4 --chunk-size 4M \
+  --retries 2 "$ref" 2>"$T_WORK/outage.err" &
+pid=$!
+sleep 3
+t_stop "$BLOB_S3_PID" # the store goes away: connections reset, then refused
+t_wait_exit "$pid" 5 "$T_WORK/outage.err" "the outage ran the retries out"
+t_nginx_blobstore_start S3 "$storage" --rate 1m --port "$port" # its log starts anew
+t_expect_exit 0 "$IMGPULL" pull -v --plain-http "$REG_MAIN_ADDR" --progress none --dest "$T_WORK/outage" --connections 16 --chunk-size 4M "$ref"
+resumed_ok "after an outage that ran out the retries (exit 5: $(tail -1 "$T_WORK/outage.err" | cut -c1-120))" 0
+ip_check_layout "$T_WORK/outage"
 t_pass
