@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd/access.h"
 #include "cmd/cmd.h"
@@ -25,6 +27,7 @@
 #include "pull/engine.h"
 #include "transport/http.h"
 #include "pull/registry.h"
+#include "unpack/rootfs.h"
 #include "util/clock.h"
 #include "util/file.h"
 #include "util/interrupt.h"
@@ -39,6 +42,11 @@ static const struct cmd_opt pull_opt_table[] = {
 	 "and a CRI PullImage on ADDRESS (default unix://" CRI_DEFAULT_SOCKET ")\n"
 	 "that registers and unpacks them; --dest is then optional", CMD_OPT_OPTARG},
 	{"containerd-root", PULL_O_CROOT, "DIR", "containerd's root directory (default " CRI_DEFAULT_ROOT ")", 0},
+	{"unpack", PULL_O_UNPACK, "ROOTFS",
+	 "then apply the image's layers in order into the directory\n"
+	 "ROOTFS (one image); marked complete by ROOTFS/" UNPACK_MARKER_DONE ";\n"
+	 "without --dest the blobs go to ROOTFS.imgpull-layout, removed after", 0},
+	{"no-chown", PULL_O_NOCHOWN, NULL, "--unpack: keep the files' owner the caller (automatic when not root)", 0},
 	{"progress", PULL_O_PROGRESS, "MODE", "auto, tty, plain, json or none (default auto)", 0},
 	{"log-format", PULL_O_LOGFMT, "FORMAT",
 	 "auto, json or text (default auto: JSON lines when stderr\nis not a terminal)", 0},
@@ -81,9 +89,113 @@ static int parse_args(struct pull_cli *c, int argc, char **argv, struct err *e)
 		c->default_dest = xasprintf("%s/imgpull", c->containerd_root);
 		c->dest = c->default_dest;
 	}
+	if (!c->dest && c->unpack) {
+		// Beside ROOTFS, on its filesystem: kept for a rerun until unpacked.
+		c->default_dest = xasprintf("%s.imgpull-layout", c->unpack);
+		c->dest = c->default_dest;
+		c->dest_temporary = true;
+	}
 	if (!c->dest)
 		return err_set(e, ERR_USAGE, "--dest DIR (or IMGPULL_DEST) is required (see 'imgpull help pull')");
-	return pull_cli_images(c, argc, argv, first, e);
+	if (pull_cli_images(c, argc, argv, first, e) < 0)
+		return -1;
+	if (c->unpack && c->nimages != 1)
+		return err_set(e, ERR_USAGE, "--unpack takes one image, not %zu", c->nimages);
+	return 0;
+}
+
+// --unpack: the image's layers go into ROOTFS on a thread of their own while
+// they download, each read as far as the engine has written and hashed it.
+struct unpacker {
+	const struct pull_cli *c;
+	struct pull_engine *eng;
+	struct unpack_image u;
+	pthread_t th;
+	bool started;
+	int rc;
+	struct err err;
+	struct unpack_stats st;
+	double t0, took;
+};
+
+struct stream_src {
+	struct pull_engine *eng;
+	const char *digest;
+};
+
+static uint64_t stream_wait(void *ud, uint64_t want, struct err *e)
+{
+	struct stream_src *s = ud;
+	int fd;
+	uint64_t n = pull_engine_stream_wait(s->eng, s->digest, want, &fd, e);
+	if (fd >= 0)
+		close(fd);
+	return n == (uint64_t)-1 ? 0 : n;
+}
+
+static int stream_open(void *ud, const struct oci_descriptor *d, struct unpack_source *src, struct err *e)
+{
+	struct unpacker *up = ud;
+	int fd = -1;
+	uint64_t n = pull_engine_stream_wait(up->eng, d->digest, d->size ? 1 : 0, &fd, e);
+	if (n == (uint64_t)-1 || (d->size && n == 0))
+		return -1;
+	struct stream_src *s = xcalloc(1, sizeof(*s));
+	s->eng = up->eng;
+	s->digest = d->digest;
+	*src = (struct unpack_source){.fd = fd, .size = d->size, .wait = stream_wait, .ud = s, .done = free};
+	return 0;
+}
+
+static void *unpacker_main(void *arg)
+{
+	struct unpacker *up = arg;
+	up->rc = unpack_image_run(&up->u, &up->st, &up->err);
+	up->took = clock_mono() - up->t0;
+	if (up->rc < 0) // the pull ends with the unpack's error (a hostile layer: exit 6)
+		pull_engine_abort(up->eng, &up->err);
+	return NULL;
+}
+
+static void unpacker_start(void *ud, struct pull_run *r)
+{
+	struct unpacker *up = ud;
+	const struct pull_image *img = &r->imgs[0];
+	up->eng = r->eng;
+	up->u = (struct unpack_image){.rootfs = up->c->unpack, .layout = &r->layout, .name = img->name,
+				      .manifest_digest = img->manifest_digest, .manifest = &img->manifest,
+				      .chown = !up->c->no_chown && geteuid() == 0, .open_blob = stream_open,
+				      .blob_ud = up};
+	up->t0 = clock_mono();
+	int rc = pthread_create(&up->th, NULL, unpacker_main, up);
+	if (rc != 0) {
+		up->rc = err_sys(&up->err, ERR_INTERNAL, rc, "cannot start the unpacking thread");
+		pull_engine_abort(r->eng, &up->err);
+		return;
+	}
+	up->started = true;
+}
+
+// Waits for the unpack; its error when the pull itself went well.
+static int unpacker_finish(struct unpacker *up, bool pulled, struct err *e)
+{
+	if (up->started) {
+		pthread_join(up->th, NULL);
+		up->started = false;
+	}
+	if (!pulled)
+		return -1;
+	if (up->rc < 0) {
+		*e = up->err;
+		return err_wrap(e, "unpacking into '%s'", up->c->unpack);
+	}
+	if (up->rc == 1)
+		log_info("unpack: '%s' holds %s already", up->c->unpack, up->u.name);
+	else
+		log_info("unpack: %s into '%s': %llu entries, %llu bytes in %.2f s (gzip through %s)", up->u.name,
+			 up->c->unpack, (unsigned long long)up->st.entries, (unsigned long long)up->st.bytes_out,
+			 up->took, unpack_gzip_engine());
+	return 0;
 }
 
 // The hand-off to containerd: every blob of every image into its content store
@@ -274,7 +386,15 @@ int cmd_pull(int argc, char **argv)
 	struct progress *prog = progress_new(c.quiet ? PROGRESS_NONE : c.progress, 5);
 	int nimg = (int)c.nimages, ret = 0;
 	struct pull_run run = {.c = &c, .prog = prog, .t0 = t0};
-	if (pull_run_execute(&run, &e) < 0)
+	struct unpacker up = {.c = &c};
+	if (c.unpack) {
+		run.before_run = unpacker_start;
+		run.before_ud = &up;
+	}
+	int pulled = pull_run_execute(&run, &e);
+	if (c.unpack && unpacker_finish(&up, pulled == 0, &e) < 0)
+		goto fail;
+	if (pulled < 0)
 		goto fail;
 	if (c.containerd && handoff(&c, &run.layout, run.imgs, nimg, &e) < 0)
 		goto fail;
@@ -295,6 +415,11 @@ fail:
 	ret = cmd_fail(&e);
 out:
 	pull_run_release(&run);
+	if (ret == 0 && c.dest_temporary) {
+		struct err re;
+		if (file_remove_tree(c.dest, &re) < 0)
+			log_warn("%s", re.msg);
+	}
 	progress_free(prog);
 	pull_cli_release(&c);
 	return ret;

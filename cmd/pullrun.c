@@ -95,6 +95,12 @@ int pull_cli_option(void *ud, int id, const char *arg, struct err *e)
 			return -1;
 		c->containerd_root = arg;
 		return 0;
+	case PULL_O_UNPACK:
+		if (cmd_check_value("--unpack", arg, e) < 0)
+			return -1;
+		c->unpack = arg;
+		return 0;
+	case PULL_O_NOCHOWN: c->no_chown = true; return 0;
 	case PULL_O_MINFREE: return parse_min_free(c, arg, e);
 	case 'q': c->quiet = true; return 0;
 	case 'v': c->verbose++; return 0;
@@ -274,6 +280,8 @@ int pull_run_execute(struct pull_run *r, struct err *e)
 		return -1;
 	r->run_at = clock_mono() - r->t0;
 	r->nrecord = nimg;
+	if (r->before_run)
+		r->before_run(r->before_ud, r);
 	int run = pull_engine_run(r->eng, e);
 	if (r->rec_failed) { // an index.json error comes first: the engine's may follow from it
 		*e = r->rec_err;

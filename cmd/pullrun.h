@@ -31,7 +31,7 @@
 enum {
 	PULL_O_DEST = 256, PULL_O_PLATFORM, PULL_O_CONN, PULL_O_CHUNK, PULL_O_RETRIES, PULL_O_STALL,
 	PULL_O_TIMEOUT, PULL_O_PROGRESS, PULL_O_LOGFMT, PULL_O_TERMLOG, PULL_O_FSYNC, PULL_O_MINFREE,
-	PULL_O_CONTAINERD, PULL_O_CROOT, PULL_O_METRICS,
+	PULL_O_CONTAINERD, PULL_O_CROOT, PULL_O_METRICS, PULL_O_UNPACK, PULL_O_NOCHOWN,
 };
 
 // How the blobs are fetched: the option entries pull and bench share.
@@ -74,6 +74,9 @@ struct pull_cli {
 	const char *containerd;      // the CRI socket's path; NULL: no hand-off
 	const char *containerd_root;
 	char *default_dest;          // with --containerd and no --dest: beside containerd's root
+	const char *unpack;          // --unpack ROOTFS; NULL: none
+	bool no_chown;               // --no-chown (automatic when not root)
+	bool dest_temporary;         // the layout is only --unpack's: removed once unpacked
 	char **images; // the operands, or IMGPULL_IMAGES
 	size_t nimages;
 };
@@ -95,6 +98,10 @@ struct pull_run {
 	struct progress *prog;
 	void (*observe)(void *ud, const struct pull_event *ev); // also sees every engine event
 	void *observe_ud;
+	// Called once the images are resolved, just before the engine runs
+	// (pull --unpack starts its reader there).
+	void (*before_run)(void *ud, struct pull_run *r);
+	void *before_ud;
 	double t0;
 	// Out, valid until pull_run_release:
 	struct pull_image *imgs; // c->nimages of them

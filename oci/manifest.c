@@ -561,6 +561,57 @@ int oci_manifest_parse(struct oci_manifest *m, const char *content_type, const c
 	return r;
 }
 
+int oci_config_diff_ids(const char *body, size_t len, char ***ids, size_t *n, struct err *e)
+{
+	*ids = NULL;
+	*n = 0;
+	if (!body || len == 0 || len > OCI_MANIFEST_MAX)
+		return err_set(e, ERR_INTEGRITY, "image config is empty or larger than %u bytes", OCI_MANIFEST_MAX);
+	if (json_values_estimate(body, len) > MANIFEST_MAX_VALUES)
+		return err_set(e, ERR_INTEGRITY, "image config has more than %u JSON values", MANIFEST_MAX_VALUES);
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	if (!root)
+		return err_set(e, ERR_INTEGRITY, "image config is not valid JSON");
+	const cJSON *rootfs = NULL, *type = NULL, *list = NULL;
+	int r = 0;
+	if (!end || end < body || end > body + len || !json_tail_blank(end, body + len) || !cJSON_IsObject(root))
+		r = err_set(e, ERR_INTEGRITY, "image config is not one JSON object");
+	else if (json_get(root, "config", "rootfs", &rootfs, e) < 0)
+		r = -1;
+	else if (!cJSON_IsObject(rootfs))
+		r = err_set(e, ERR_INTEGRITY, "image config has no rootfs object");
+	else if (json_get(rootfs, "config.rootfs", "type", &type, e) < 0 ||
+		 json_get(rootfs, "config.rootfs", "diff_ids", &list, e) < 0)
+		r = -1;
+	else if (!cJSON_IsString(type) || strcmp(type->valuestring, "layers") != 0)
+		r = err_set(e, ERR_INTEGRITY, "image config: rootfs.type is not \"layers\"");
+	else if (!cJSON_IsArray(list) || json_count(list, MANIFEST_MAX_LAYERS) > MANIFEST_MAX_LAYERS)
+		r = err_set(e, ERR_INTEGRITY, "image config: rootfs.diff_ids is not a list of at most %d digests",
+			    MANIFEST_MAX_LAYERS);
+	size_t count = r == 0 ? json_count(list, MANIFEST_MAX_LAYERS) : 0;
+	if (r == 0 && count)
+		*ids = xcalloc(count, sizeof(char *));
+	const cJSON *it = r == 0 ? list->child : NULL;
+	for (size_t i = 0; r == 0 && i < count; i++, it = it->next) {
+		if (!cJSON_IsString(it) || !oci_digest_valid(it->valuestring)) {
+			r = err_set(e, ERR_INTEGRITY, "image config: rootfs.diff_ids[%zu] is not a digest", i);
+			break;
+		}
+		(*ids)[i] = xstrdup(it->valuestring);
+		*n = i + 1;
+	}
+	cJSON_Delete(root);
+	if (r < 0) {
+		for (size_t i = 0; i < *n; i++)
+			free((*ids)[i]);
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
 void oci_manifest_release(struct oci_manifest *m)
 {
 	if (!m)

@@ -74,6 +74,10 @@ int oci_manifest_parse(struct oci_manifest *m, const char *content_type, const c
 		       size_t len, struct err *e);
 void oci_manifest_release(struct oci_manifest *m);
 
+// An image config's rootfs.diff_ids (the digests of each layer's uncompressed
+// tar, in order): *ids (n, malloc'd, each malloc'd). ERR_INTEGRITY for anything
+// but an object with rootfs.type "layers" and a list of at most 1024 digests.
+int oci_config_diff_ids(const char *body, size_t len, char ***ids, size_t *n, struct err *e);
 // "os/arch[/variant]"; ERR_USAGE on malformed input. Architectures are normalized
 // (x86_64 -> amd64, aarch64 -> arm64, armhf/armel -> arm + variant).
 // Case-insensitive (stored lowercase); variants are canonical ("7" -> "v7",

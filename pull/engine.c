@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <stdlib.h>
@@ -77,6 +79,12 @@ struct blob {
 	double progress_saved; // when ingest/<hex>.progress was last written
 	uint64_t punched;      // discard: bytes before this are hashed and dropped
 	uint64_t saved_bytes;  // info.received when it was
+	// What a reader on another thread may read (pull_engine_stream_wait),
+	// under the engine's stream lock: bytes hashed (and checked), and a
+	// descriptor of the partial file (or, once committed, the blob).
+	uint64_t published;
+	int pub_fd;
+	bool pub_broken;       // restarted after bytes were published: a reader is lost
 };
 
 // A server we send ranges to. Throttling (429/503) halves how many
@@ -159,6 +167,13 @@ struct pull_engine {
 	double t0, last_tick;
 	uint64_t received;
 	uint64_t discard_peak; // most bytes held in memory at once (discard)
+	// Readers on other threads (pull_engine_stream_wait) and their abort.
+	pthread_mutex_t smu;
+	pthread_cond_t scond;
+	bool run_over;
+	struct err over_err;
+	atomic_bool aborting;
+	struct err abort_err; // under smu
 };
 
 // Fills in the totals and hands ev to the caller's callback.
@@ -246,6 +261,8 @@ int pull_engine_new(struct pull_engine **out, const struct pull_engine_opts *o, 
 	// or a per-connection rate cap applies to all of them together.
 	curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
 	eng->authz = pull_authz_new(wake_loop, eng->multi);
+	pthread_mutex_init(&eng->smu, NULL);
+	pthread_cond_init(&eng->scond, NULL);
 	*out = eng;
 	return 0;
 }
@@ -270,6 +287,7 @@ int pull_engine_add(struct pull_engine *eng, struct pull_repo *repo, const char 
 	b->info.size = size;
 	b->repo = repo;
 	b->fd = -1;
+	b->pub_fd = -1;
 	b->reg_url = xasprintf("%s/v2/%s/blobs/%s", repo->reg->base_url, repo->path, digest);
 	if (eng->o.discard) {
 		oci_ingest_init(&b->ing, NULL, digest, size); // no layout: nothing to lock or keep
@@ -383,11 +401,33 @@ static uint64_t blob_contig(const struct blob *b)
 	return c->start + c->written;
 }
 
+// Bytes [0, n) of b become readable by stream readers; fd (when >= 0) is the
+// file they read, kept as a descriptor of the engine's own.
+static void blob_publish(struct pull_engine *eng, struct blob *b, uint64_t n, int fd)
+{
+	pthread_mutex_lock(&eng->smu);
+	if (b->pub_fd < 0 && fd >= 0)
+		b->pub_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (n > b->published) {
+		b->published = n;
+		pthread_cond_broadcast(&eng->scond);
+	}
+	pthread_mutex_unlock(&eng->smu);
+}
+
 static void blob_advance(struct pull_engine *eng, struct blob *b)
 {
 	while (b->frontier < b->nchunks && b->chunks[b->frontier].written == b->chunks[b->frontier].len)
 		b->frontier++;
 	pull_hasher_advance(eng->hasher, &b->hash, blob_contig(b));
+	if (eng->o.discard)
+		return;
+	// Readers get what the hasher has read; kept bytes with a prefix check
+	// only once the hash is past it (a failed check stops the hash there).
+	uint64_t h = pull_hasher_hashed(eng->hasher, &b->hash);
+	if (b->hash.check_at && h <= b->hash.check_at)
+		h = 0;
+	blob_publish(eng, b, h, b->fd);
 }
 
 // Records which bytes of the partial file are in place, so whoever comes next
@@ -1100,6 +1140,13 @@ static void schedule(struct pull_engine *eng)
 static int blob_restart(struct pull_engine *eng, struct blob *b)
 {
 	b->restarted = true;
+	pthread_mutex_lock(&eng->smu);
+	if (b->published) {
+		b->pub_broken = true; // a reader took bytes that proved wrong
+		pthread_cond_broadcast(&eng->scond);
+	}
+	b->published = 0;
+	pthread_mutex_unlock(&eng->smu);
 	for (struct xfer *x = eng->active; x; x = x->next) {
 		if (x->b == b) {
 			x->cancel = true;
@@ -1171,6 +1218,8 @@ static void finish_hashed(struct pull_engine *eng)
 		}
 		b->fd = -1;
 		b->info.state = PULL_BLOB_DONE;
+		if (!eng->o.discard)
+			blob_publish(eng, b, b->info.size, -1);
 		b->info.finished = clock_mono() - eng->t0;
 		emit(eng, PULL_EV_BLOB_DONE, &b->info, NULL);
 	}
@@ -1265,6 +1314,12 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 			    now - b->progress_saved >= PROGRESS_SAVE_S)
 				blob_save_progress(eng, b);
 		}
+		if (atomic_load(&eng->aborting) && !eng->failed) {
+			pthread_mutex_lock(&eng->smu);
+			struct err ae = eng->abort_err;
+			pthread_mutex_unlock(&eng->smu);
+			fail(eng, &ae);
+		}
 		int sig = interrupt_signal();
 		if (sig && !eng->failed) {
 			struct err ie;
@@ -1310,6 +1365,12 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 				blob_save_progress(eng, eng->blobs[i]);
 	for (size_t i = 0; i < eng->nblobs; i++)
 		eng->blobs[i]->hashing = false;
+	pthread_mutex_lock(&eng->smu); // stream readers learn the run is over, and how
+	eng->run_over = true;
+	if (eng->failed)
+		eng->over_err = eng->err;
+	pthread_cond_broadcast(&eng->scond);
+	pthread_mutex_unlock(&eng->smu);
 	if (!eng->failed) {
 		emit(eng, PULL_EV_TICK, NULL, NULL);
 		if (!eng->o.discard && oci_layout_sync_blob_dirs(eng->o.layout, e) < 0)
@@ -1318,6 +1379,61 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 	}
 	*e = eng->err;
 	return -1;
+}
+
+uint64_t pull_engine_stream_wait(struct pull_engine *eng, const char *digest, uint64_t want, int *fd,
+				 struct err *e)
+{
+	*fd = -1;
+	struct blob *b = NULL;
+	for (size_t i = 0; i < eng->nblobs && !b; i++)
+		if (strcmp(eng->blobs[i]->digest, digest) == 0)
+			b = eng->blobs[i];
+	if (!b) {
+		err_set(e, ERR_INTERNAL, "blob %s is not part of the pull", digest);
+		return (uint64_t)-1;
+	}
+	if (b->info.state == PULL_BLOB_CACHED) { // set before the run, never changed
+		_cleanup_free_ char *p = oci_layout_blob_path(eng->o.layout, digest);
+		*fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (*fd < 0) {
+			err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", p);
+			return 0;
+		}
+		return b->info.size;
+	}
+	pthread_mutex_lock(&eng->smu);
+	while (b->published < want && !b->pub_broken && !eng->run_over)
+		pthread_cond_wait(&eng->scond, &eng->smu);
+	uint64_t n = b->published;
+	if (b->pub_broken) {
+		err_set(e, ERR_INTEGRITY, "blob %s proved wrong after part of it was read, and is fetched again", digest);
+		n = 0;
+	} else if (n < want) {
+		if (eng->over_err.msg[0])
+			*e = eng->over_err;
+		else
+			err_set(e, ERR_INTERNAL, "the pull ended with %llu bytes of blob %s", (unsigned long long)n, digest);
+	}
+	if (n && b->pub_fd >= 0)
+		*fd = fcntl(b->pub_fd, F_DUPFD_CLOEXEC, 0);
+	pthread_mutex_unlock(&eng->smu);
+	if (n && *fd < 0) {
+		err_sys(e, ERR_STORAGE, errno, "cannot read blob %s", digest);
+		return 0;
+	}
+	return n;
+}
+
+void pull_engine_abort(struct pull_engine *eng, const struct err *e)
+{
+	pthread_mutex_lock(&eng->smu);
+	if (!atomic_load(&eng->aborting)) {
+		eng->abort_err = *e;
+		atomic_store(&eng->aborting, true);
+	}
+	pthread_mutex_unlock(&eng->smu);
+	curl_multi_wakeup(eng->multi);
 }
 
 uint64_t pull_engine_discard_peak(const struct pull_engine *eng)
@@ -1350,6 +1466,8 @@ void pull_engine_free(struct pull_engine *eng)
 		struct blob *b = eng->blobs[i];
 		if (eng->o.discard && b->fd >= 0)
 			close(b->fd);
+		if (b->pub_fd >= 0)
+			close(b->pub_fd);
 		oci_ingest_release(&b->ing); // closes the partial file; the lock goes last
 		free(b->digest);
 		free(b->reg_url);
@@ -1370,6 +1488,8 @@ void pull_engine_free(struct pull_engine *eng)
 		free(h->origin);
 		free(h);
 	}
+	pthread_mutex_destroy(&eng->smu);
+	pthread_cond_destroy(&eng->scond);
 	pull_authz_free(eng->authz); // before the loop its thread wakes goes
 	curl_multi_cleanup(eng->multi);
 	free(eng);

@@ -121,6 +121,16 @@ void pull_engine_free(struct pull_engine *eng);
 uint64_t pull_engine_discard_peak(const struct pull_engine *eng);
 // With discard: bytes that may wait in memory for the hash, (connections + 2) x chunk size.
 uint64_t pull_engine_discard_window(const struct pull_engine_opts *o);
+// Reading a blob while it downloads (pull --unpack), from another thread:
+// blocks until bytes [0, want) of digest are written and hashed (and, when
+// kept from an earlier run, have passed their prefix check), the blob is
+// complete, or the run is over. Returns how many bytes are readable (fewer
+// than want only when the run ended first: e says why). *fd, a descriptor of
+// the caller's own (close it), reads them. -1 cast: unknown digest.
+uint64_t pull_engine_stream_wait(struct pull_engine *eng, const char *digest, uint64_t want, int *fd,
+				 struct err *e);
+// From another thread: the run fails with e (the first such error wins).
+void pull_engine_abort(struct pull_engine *eng, const struct err *e);
 // Snapshot of all blobs, valid until the next call into the engine.
 size_t pull_engine_blobs(struct pull_engine *eng, const struct pull_blob_info **out);
 

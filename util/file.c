@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -135,6 +136,20 @@ bool file_same_fs(const char *a, const char *b)
 {
 	struct stat sa, sb;
 	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
+int file_open_beneath(int dirfd, const char *rel, int flags)
+{
+	// The kernel's struct open_how and RESOLVE_* (linux/openat2.h, Linux 5.6):
+	// spelled out here, as musl's headers for the static build lack them.
+	struct {
+		uint64_t flags, mode, resolve;
+	} how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+		 .resolve = 0x01 /* NO_XDEV */ | 0x02 /* NO_MAGICLINKS */ | 0x04 /* NO_SYMLINKS */ | 0x08 /* BENEATH */};
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+	return (int)syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof(how));
 }
 
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -32,6 +32,10 @@ int file_check_room(const char *dir, uint64_t need, uint64_t min_free, unsigned 
 // The names in dir but . and .., sorted; free with file_list_free.
 int file_list_dir(const char *dir, char ***names, size_t *n, struct err *e);
 void file_list_free(char **names, size_t n);
+// openat2(dirfd, rel, flags) confined to dirfd: fails (ELOOP, EXDEV) rather than
+// go through a symbolic link, above dirfd, or into another mount. rel "" is
+// dirfd itself. O_CLOEXEC is added.
+int file_open_beneath(int dirfd, const char *rel, int flags);
 // rm -rf dir: never follows a symbolic link nor crosses into another mount.
 int file_remove_tree(const char *dir, struct err *e);
 // "the filesystem mounted at /data (1234 bytes free)": the mount point of the

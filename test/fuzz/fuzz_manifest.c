@@ -6,6 +6,7 @@
 //     $(pkg-config --cflags --libs libcjson libcrypto) -o fuzz_manifest
 // The first input byte picks the Content-Type, the rest is the body, passed in
 // an exactly sized buffer (no NUL after it) as it would come off the wire.
+// The body is also read as an image config (rootfs.diff_ids, for --unpack).
 // Besides crashes and sanitizer reports it checks the parser's contract, so a
 // fuzzer-found violation aborts instead of passing silently.
 #include <stddef.h>
@@ -96,6 +97,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	oci_manifest_release(&m);
+	// The same bytes as an image config: its diff_ids are digests, or nothing.
+	char **ids = NULL;
+	size_t nids = 99;
+	if (oci_config_diff_ids(body, len, &ids, &nids, &e) == 0) {
+		for (size_t i = 0; i < nids; i++) {
+			if (!oci_digest_valid(ids[i]))
+				abort();
+			free(ids[i]);
+		}
+		free(ids);
+	} else if (ids || nids || e.cls != ERR_INTEGRITY) {
+		abort();
+	}
 	free(body);
 	return 0;
 }

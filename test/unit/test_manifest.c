@@ -685,6 +685,45 @@ static void test_index_fields(void **state)
 #undef IDX
 }
 
+// An image config's rootfs.diff_ids (for --unpack).
+static void test_config_diff_ids(void **state)
+{
+	(void)state;
+	struct err e;
+	char **ids;
+	size_t n;
+	const char *good = "{\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" H1
+			   "\",\"sha512:" H1 H1 "\"]}}";
+	assert_int_equal(oci_config_diff_ids(good, strlen(good), &ids, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0], "sha256:" H1);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	const char *empty = "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
+	assert_int_equal(oci_config_diff_ids(empty, strlen(empty), &ids, &n, &e), 0);
+	assert_int_equal(n, 0);
+	static const char *const bad[] = {
+		"", "[]", "{}", "{\"rootfs\":null}",
+		"{\"rootfs\":{\"type\":\"tar\",\"diff_ids\":[]}}",
+		"{\"rootfs\":{\"type\":\"layers\"}}",
+		"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":\"sha256:" H1 "\"}}",
+		"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" H1 "\",1]}}",
+		"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"md5:00\"]}}",
+		"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+		"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}} trailing",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ids = (char **)1;
+		n = 99;
+		if (oci_config_diff_ids(bad[i], strlen(bad[i]), &ids, &n, &e) == 0)
+			fail_msg("accepted config %zu: %s", i, bad[i]);
+		assert_null(ids);
+		assert_int_equal(n, 0);
+		assert_int_equal(e.cls, ERR_INTEGRITY);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -705,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_non_object),
 		cmocka_unit_test(test_index_fields),
+		cmocka_unit_test(test_config_diff_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

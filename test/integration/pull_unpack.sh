@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# pull --unpack: an image of generated layers (every entry type, owners and
+# modes, setuid, long and non-ASCII names, xattrs, hard links within and across
+# layers, whiteouts, an opaque directory, a file replaced by a directory and the
+# reverse; a gzip and a plain tar layer) pulled from the real docker-registry
+# and unpacked; the result equals umoci's unpack of the same image, entry by
+# entry (test/lib/treecmp.py). Without --dest no layout is left; the marker says
+# complete; a rerun finds the image there. Through a capped store the first
+# layer is unpacked while the second downloads; killed then, a rerun redoes the
+# rootfs whole. A zstd layer unpacks too (umoci 0.4.7
+# reads no zstd: checked by content). A layer escaping with "..", and a config
+# whose diff_id lies, fail with exit 6 and write nothing outside ROOTFS; a
+# non-empty directory that is not imgpull's is never touched (exit 2).
+# ctest-labels: asan
+set -euo pipefail
+source "$IMGPULL_SRC/test/lib/common.sh"
+source "$IMGPULL_SRC/test/lib/imgpull.sh"
+t_workdir
+command -v umoci >/dev/null || t_fail "umoci is missing (scripts/deps.sh installs it)"
+command -v zstd >/dev/null || t_fail "zstd is missing (scripts/deps.sh installs it)"
+t_registry_start MAIN
+
+# build NAME SPEC: an OCI layout $T_WORK/NAME tagged v1 from the JSON layer SPEC,
+# pushed to the registry as unpack/NAME:v1.
+build() {
+  printf '%s' "$2" >"$T_WORK/$1.json"
+  "$T_PY" "$T_LIB_DIR/fsimage.py" "$T_WORK/$1" v1 "$T_WORK/$1.json" >"$T_WORK/$1.digest" ||
+    t_fail "fsimage.py $1 failed"
+  t_push "$T_WORK/$1" v1 "$REG_MAIN_ADDR" "unpack/$1:v1"
+}
+long=$(printf 'n%.0s' {1..150})
+build fs '[
+ {"compression": "gzip", "entries": [
+  {"name": "etc/", "type": "dir", "mode": 493},
+  {"name": "etc/passwd", "type": "file", "data": "root:x:0:0::/root:/bin/sh\n", "mode": 420},
+  {"name": "usr/bin/", "type": "dir"},
+  {"name": "usr/bin/tool", "type": "file", "data": "#!/bin/sh\n", "mode": 2541, "uid": 0, "gid": 0},
+  {"name": "usr/bin/alias", "type": "hardlink", "link": "usr/bin/tool"},
+  {"name": "usr/lib/libx.so.1", "type": "file", "data": "ELF", "mode": 493, "uid": 1000, "gid": 1000},
+  {"name": "usr/lib/libx.so", "type": "symlink", "link": "libx.so.1"},
+  {"name": "bin", "type": "symlink", "link": "usr/bin"},
+  {"name": "abs", "type": "symlink", "link": "/etc/passwd"},
+  {"name": "dev/", "type": "dir"},
+  {"name": "dev/null", "type": "char", "major": 1, "minor": 3, "mode": 438},
+  {"name": "run/fifo", "type": "fifo", "mode": 384},
+  {"name": "deep/'"$long"'/'"$long"'.txt", "type": "file", "data": "long names"},
+  {"name": "data/caf\u00e9-\u20ac.txt", "type": "file", "data": "utf8"},
+  {"name": "data/attrs", "type": "file", "data": "x", "xattrs": {"user.imgpull": "yes"}},
+  {"name": "gone/file", "type": "file", "data": "to be whited out"},
+  {"name": "opaque/a", "type": "file", "data": "lower a"},
+  {"name": "opaque/b/c", "type": "file", "data": "lower c"},
+  {"name": "was-dir/x", "type": "file", "data": "x"},
+  {"name": "was-file", "type": "file", "data": "a file"},
+  {"name": "tmp/", "type": "dir", "mode": 1023}
+ ]},
+ {"compression": "none", "entries": [
+  {"name": "gone/.wh.file", "type": "file"},
+  {"name": "opaque/.wh..wh..opq", "type": "file"},
+  {"name": "opaque/new", "type": "file", "data": "upper"},
+  {"name": "was-dir", "type": "file", "data": "now a file"},
+  {"name": "was-file/", "type": "dir"},
+  {"name": "was-file/y", "type": "file", "data": "y"},
+  {"name": "usr/bin/again", "type": "hardlink", "link": "usr/bin/tool"},
+  {"name": "etc/passwd", "type": "file", "data": "root:x:0:0::/root:/bin/bash\n", "mode": 384}
+ ]}
+]'
+ref="$REG_MAIN_ADDR/unpack/fs:v1"
+rootfs="$T_WORK/rootfs"
+t_expect_exit 0 "$IMGPULL" pull -v --plain-http "$REG_MAIN_ADDR" --progress none --unpack "$rootfs" "$ref"
+[[ -f "$rootfs/.imgpull-unpacked" ]] || t_fail "no completion marker"
+[[ ! -e "$rootfs/.imgpull-unpacking" ]] || t_fail "the busy marker stayed"
+pushed=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$ref")
+jq -e --arg d "$pushed" '.manifest == $d' "$rootfs/.imgpull-unpacked" >/dev/null ||
+  t_fail "the marker does not name the manifest: $(cat "$rootfs/.imgpull-unpacked")"
+[[ ! -e "$rootfs.imgpull-layout" ]] || t_fail "the temporary layout was left behind"
+umoci unpack --image "$T_WORK/fs:v1" "$T_WORK/bundle" >"$T_WORK/umoci.log" 2>&1 || t_fail "umoci unpack failed: $(cat "$T_WORK/umoci.log")"
+"$T_PY" "$T_LIB_DIR/treecmp.py" "$rootfs" "$T_WORK/bundle/rootfs" --ignore .imgpull-unpacked >"$T_WORK/cmp.out" ||
+  t_fail "imgpull's rootfs differs from umoci's:
+$(head -n 60 "$T_WORK/cmp.out")"
+[[ "$(getfattr --only-values -n user.imgpull "$rootfs/data/attrs" 2>/dev/null)" == yes ]] ||
+  t_log "note: user xattrs not kept on this filesystem"
+t_ok "unpacked equals umoci's: $(tail -1 "$T_WORK/cmp.out")"
+
+t_expect_exit 0 "$IMGPULL" pull -v --plain-http "$REG_MAIN_ADDR" --progress none --unpack "$rootfs" "$ref"
+t_assert_file_contains "$T_ERR" "holds $ref already" "a rerun finds the image unpacked"
+t_ok "a rerun finds the image there"
+
+# Unpacking overlaps the download: through a store capped per connection the
+# first layer is unpacked (its last entry in place) while the second, larger
+# one is still downloading.
+storage="$T_WORK/slow-storage"
+mkdir -p "$storage"
+t_nginx_blobstore_start SLOW "$storage" --rate 2m
+t_registry_start SLOWREG --root "$storage" --redirect "$BLOB_SLOW_URL"
+REG_MAIN_ADDR_SAVED=$REG_MAIN_ADDR
+REG_MAIN_ADDR=$REG_SLOWREG_ADDR
+build stream '[{"compression": "gzip", "entries": [{"name": "first/a.bin", "type": "file", "random": 3000000}]},
+  {"compression": "gzip", "entries": [{"name": "second/b.bin", "type": "file", "random": 24000000}]}]'
+REG_MAIN_ADDR=$REG_MAIN_ADDR_SAVED
+t_expect_exit 0 "$IMGPULL" pull -v --plain-http "$REG_SLOWREG_ADDR" --progress plain --connections 2 --chunk-size 4M \
+  --unpack "$T_WORK/stream-root" "$REG_SLOWREG_ADDR/unpack/stream:v1"
+second=$(jq -r '.layers[1].digest' "$T_WORK/stream/blobs/sha256/$(jq -r '.manifests[0].digest' "$T_WORK/stream/index.json" | cut -d: -f2)")
+grep -n "unpack: layer 1/2\|^done $second" "$T_ERR" >"$T_WORK/order" || true
+[[ $(wc -l <"$T_WORK/order") -eq 2 && "$(head -1 "$T_WORK/order")" == *"unpack: layer 1/2"* ]] ||
+  t_fail "layer 1 was not unpacked before layer 2 finished downloading: $(cat "$T_WORK/order")"
+cmp -s "$T_WORK/stream-root/second/b.bin" <(python3 -c 'import random,sys; sys.stdout.buffer.write(random.Random("second/b.bin").randbytes(24000000))') ||
+  t_fail "the streamed layer's file differs"
+t_ok "layer 1 unpacked while layer 2 downloaded ($(tr '\n' ' ' <"$T_WORK/order" | cut -c1-160))"
+
+# Killed in the middle (layer 1 unpacked, layer 2 on its way), then run again:
+# the unfinished rootfs is emptied and made anew, and marked complete.
+"$IMGPULL" pull -v --plain-http "$REG_SLOWREG_ADDR" --progress none --connections 2 --chunk-size 4M \
+  --unpack "$T_WORK/killed-root" "$REG_SLOWREG_ADDR/unpack/stream:v1" 2>"$T_WORK/killed.err" &
+pid=$!
+t_wait_until 20 grep -q "unpack: layer 1/2" "$T_WORK/killed.err" || t_fail "layer 1 was not unpacked in 20 s"
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+[[ -e "$T_WORK/killed-root/.imgpull-unpacking" && ! -e "$T_WORK/killed-root/.imgpull-unpacked" ]] ||
+  t_fail "a killed unpack should be marked busy, not complete: $(ls -A "$T_WORK/killed-root")"
+t_expect_exit 0 "$IMGPULL" pull -v --plain-http "$REG_SLOWREG_ADDR" --progress none --connections 2 --chunk-size 4M \
+  --unpack "$T_WORK/killed-root" "$REG_SLOWREG_ADDR/unpack/stream:v1"
+t_assert_file_contains "$T_ERR" "holds an unfinished unpack; emptying it" "the rerun starts the rootfs over"
+"$T_PY" "$T_LIB_DIR/treecmp.py" "$T_WORK/killed-root" "$T_WORK/stream-root" --ignore .imgpull-unpacked >"$T_WORK/cmp3.out" ||
+  t_fail "the rootfs made after a kill differs: $(head -n 20 "$T_WORK/cmp3.out")"
+t_ok "killed during the unpack, then run again: a complete rootfs equal to an uninterrupted one"
+
+# A zstd layer.
+build zs '[{"compression": "zstd", "entries": [
+  {"name": "weights/model.bin", "type": "file", "data": "zstd layer content"},
+  {"name": "weights/link", "type": "symlink", "link": "model.bin"}]}]'
+t_expect_exit 0 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --unpack "$T_WORK/zs-root" \
+  --dest "$T_WORK/zs-layout" "$REG_MAIN_ADDR/unpack/zs:v1"
+[[ "$(cat "$T_WORK/zs-root/weights/model.bin")" == "zstd layer content" ]] || t_fail "the zstd layer's file"
+[[ "$(readlink "$T_WORK/zs-root/weights/link")" == model.bin ]] || t_fail "the zstd layer's link"
+[[ -d "$T_WORK/zs-layout/blobs" ]] || t_fail "--dest with --unpack keeps the layout"
+t_ok "a zstd layer unpacked; with --dest the layout stays"
+
+# Hostile: "..", and a config whose diff_id lies. Nothing lands beside ROOTFS.
+build esc '[{"compression": "gzip", "entries": [
+  {"name": "ok", "type": "file", "data": "fine"},
+  {"name": "../escaped", "type": "file", "data": "outside!"}]}]'
+mkdir -p "$T_WORK/jail"
+t_expect_exit 6 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --unpack "$T_WORK/jail/root" \
+  "$REG_MAIN_ADDR/unpack/esc:v1"
+t_assert_file_contains "$T_ERR" "entry '../escaped' refused" "the escaping entry is named"
+[[ "$(ls "$T_WORK/jail")" == $'root\nroot.imgpull-layout' ]] || t_fail "something landed beside ROOTFS: $(ls -a "$T_WORK/jail")"
+[[ ! -e "$T_WORK/jail/root/.imgpull-unpacked" ]] || t_fail "a refused unpack was marked complete"
+build lie '[{"compression": "gzip", "diff_id": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+  "entries": [{"name": "f", "type": "file", "data": "x"}]}]'
+t_expect_exit 6 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --unpack "$T_WORK/lie-root" \
+  "$REG_MAIN_ADDR/unpack/lie:v1"
+t_assert_file_contains "$T_ERR" "the config says sha256:0000" "the diff_id mismatch is named"
+[[ ! -e "$T_WORK/lie-root/.imgpull-unpacked" ]] || t_fail "a layer with a lying diff_id was marked complete"
+t_ok "an escaping entry and a lying diff_id: exit 6, nothing outside, not marked complete"
+
+# A rerun after the refused one starts over cleanly (the busy marker is ours);
+# a non-empty directory of someone else's is never touched.
+t_expect_exit 0 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --unpack "$T_WORK/jail/root" "$ref"
+"$T_PY" "$T_LIB_DIR/treecmp.py" "$T_WORK/jail/root" "$T_WORK/bundle/rootfs" --ignore .imgpull-unpacked >"$T_WORK/cmp2.out" ||
+  t_fail "the unpack over an unfinished one differs from umoci's: $(head -n 20 "$T_WORK/cmp2.out")"
+mkdir -p "$T_WORK/theirs"
+echo precious >"$T_WORK/theirs/file"
+t_expect_exit 2 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --unpack "$T_WORK/theirs" "$ref"
+[[ "$(cat "$T_WORK/theirs/file")" == precious && $(ls -A "$T_WORK/theirs" | wc -l) -eq 1 ]] ||
+  t_fail "a directory that is not imgpull's was changed"
+t_ok "an unfinished unpack is redone cleanly; a foreign directory is left alone (exit 2)"
+t_pass

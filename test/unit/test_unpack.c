@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: Apache-2.0
+// unpack/layer: layers made here with libarchive (tar, gzip, zstd) applied to a
+// temporary root filesystem: entry types, long and non-ASCII names, hard links
+// across layers, whiteouts and opaque directories, a file replacing a directory
+// and the reverse; hostile entries (absolute, "..", through a symbolic link, a
+// hard link out) refused with nothing written outside; a wrong diff_id, a
+// corrupt stream and a stream past the cap refused.
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cmocka.h>
+
+#include "oci/digest.h"
+#include "unpack/layer.h"
+#include "util/err.h"
+#include "util/file.h"
+#include "util/mem.h"
+
+// A tar being built in memory.
+struct tarb {
+	struct archive *a;
+	void *buf;
+	size_t cap, used;
+};
+
+// Layers are written as Go's archive/tar writes them (pax records in UTF-8,
+// hence a UTF-8 locale here) and applied in the C locale imgpull runs in.
+static void tar_begin(struct tarb *t)
+{
+	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	t->cap = 8u << 20;
+	t->buf = calloc(1, t->cap);
+	t->a = archive_write_new();
+	archive_write_set_format_pax_restricted(t->a);
+	archive_write_set_bytes_in_last_block(t->a, 1);
+	assert_int_equal(archive_write_open_memory(t->a, t->buf, t->cap, &t->used), ARCHIVE_OK);
+}
+
+static void tar_add(struct tarb *t, const char *name, mode_t type, mode_t perm, const char *data, const char *link)
+{
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, type);
+	archive_entry_set_perm(e, perm);
+	archive_entry_set_mtime(e, 1000000, 0);
+	archive_entry_set_uid(e, 1234);
+	archive_entry_set_gid(e, 2345);
+	if (type == AE_IFLNK)
+		archive_entry_set_symlink(e, link);
+	else if (link)
+		archive_entry_set_hardlink(e, link);
+	archive_entry_set_size(e, data && !link ? (la_int64_t)strlen(data) : 0);
+	assert_int_equal(archive_write_header(t->a, e), ARCHIVE_OK);
+	if (data && !link)
+		assert_int_equal(archive_write_data(t->a, data, strlen(data)), (la_ssize_t)strlen(data));
+	archive_entry_free(e);
+}
+
+// Ends the tar, compresses it as c, writes it to a file; *diff_id from the tar.
+static int tar_end(struct tarb *t, enum unpack_compression c, char diff_id[OCI_DIGEST_LEN + 1], size_t *size)
+{
+	assert_int_equal(archive_write_close(t->a), ARCHIVE_OK);
+	archive_write_free(t->a);
+	setlocale(LC_CTYPE, "C");
+	oci_digest_of(diff_id, t->buf, t->used);
+	size_t bound = t->used + t->used / 2 + 4096;
+	unsigned char *out = malloc(bound);
+	size_t n = t->used;
+	if (c == UNPACK_TAR) {
+		memcpy(out, t->buf, t->used);
+	} else if (c == UNPACK_ZSTD) {
+		n = ZSTD_compress(out, bound, t->buf, t->used, 3);
+		assert_false(ZSTD_isError(n));
+	} else {
+		z_stream z = {0};
+		assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+		z.next_in = t->buf;
+		z.avail_in = (uInt)t->used;
+		z.next_out = out;
+		z.avail_out = (uInt)bound;
+		assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+		n = z.total_out;
+		deflateEnd(&z);
+	}
+	char path[] = "/tmp/imgpull-layer-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(file_pwrite_all(fd, out, n, 0), 0);
+	free(out);
+	free(t->buf);
+	*size = n;
+	return fd;
+}
+
+struct fx {
+	char top[64];   // the temporary directory; rootfs is top/root
+	char root[96];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	snprintf(f->top, sizeof(f->top), "/tmp/imgpull-unpack-XXXXXX");
+	assert_non_null(mkdtemp(f->top));
+	snprintf(f->root, sizeof(f->root), "%s/root", f->top);
+	assert_int_equal(mkdir(f->root, 0755), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	file_remove_tree(f->top, &e);
+	free(f);
+	return 0;
+}
+
+static int apply(struct fx *f, struct tarb *t, enum unpack_compression c, const char *want_diff, struct err *e)
+{
+	char diff[OCI_DIGEST_LEN + 1];
+	size_t size;
+	int fd = tar_end(t, c, diff, &size);
+	struct unpack_source src = {.fd = fd, .size = size};
+	struct unpack_opts o = {.chown = geteuid() == 0, .max_bytes = 64u << 20};
+	struct unpack_stats st;
+	int r = unpack_layer(f->root, &src, c, want_diff ? want_diff : diff, "test", &o, &st, e);
+	close(fd);
+	return r;
+}
+
+static bool exists(struct fx *f, const char *rel)
+{
+	char p[512];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", f->root, rel);
+	return lstat(p, &st) == 0;
+}
+
+static void content(struct fx *f, const char *rel, const char *want)
+{
+	char p[512], got[256] = "";
+	snprintf(p, sizeof(p), "%s/%s", f->root, rel);
+	int fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	ssize_t n = read(fd, got, sizeof(got) - 1);
+	close(fd);
+	assert_true(n >= 0);
+	got[n] = '\0';
+	assert_string_equal(got, want);
+}
+
+static struct stat lst(struct fx *f, const char *rel)
+{
+	char p[512];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", f->root, rel);
+	assert_int_equal(lstat(p, &st), 0);
+	return st;
+}
+
+static void test_layers(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	char longname[300];
+	snprintf(longname, sizeof(longname), "deep/%0150d", 7);
+	memset(longname + 5, 'n', 150);
+
+	struct tarb t;
+	tar_begin(&t);
+	tar_add(&t, "./a/", AE_IFDIR, 0755, NULL, NULL);
+	tar_add(&t, "./a/f", AE_IFREG, 0751, "one", NULL);
+	tar_add(&t, "./a/h", AE_IFREG, 0751, NULL, "a/f");
+	tar_add(&t, "./l", AE_IFLNK, 0777, NULL, "a/f");
+	tar_add(&t, "b/g", AE_IFREG, 0644, "gee", NULL);
+	tar_add(&t, "opq/x", AE_IFREG, 0644, "x", NULL);
+	tar_add(&t, "opq/y", AE_IFREG, 0644, "y", NULL);
+	tar_add(&t, "c", AE_IFREG, 0644, "a file", NULL);
+	tar_add(&t, "p", AE_IFIFO, 0600, NULL, NULL);
+	tar_add(&t, "deep/", AE_IFDIR, 0755, NULL, NULL);
+	tar_add(&t, longname, AE_IFREG, 0644, "long", NULL);
+	tar_add(&t, "\xc3\xbc-\xe2\x82\xac.txt", AE_IFREG, 0644, "utf8", NULL);
+	assert_int_equal(apply(f, &t, UNPACK_GZIP, NULL, &e), 0);
+	content(f, "a/f", "one");
+	assert_int_equal(lst(f, "a/f").st_mode & 07777, 0751);
+	assert_int_equal(lst(f, "a/f").st_mtime, 1000000);
+	assert_int_equal(lst(f, "a/h").st_ino, lst(f, "a/f").st_ino);
+	assert_true(S_ISLNK(lst(f, "l").st_mode));
+	assert_true(S_ISFIFO(lst(f, "p").st_mode));
+	content(f, longname, "long");
+	content(f, "\xc3\xbc-\xe2\x82\xac.txt", "utf8");
+	if (geteuid() == 0)
+		assert_int_equal(lst(f, "a/f").st_uid, 1234);
+
+	// Layer 2 (zstd): whiteouts, an opaque directory, a directory replaced
+	// by a file and a file by a directory, a symlink by a directory.
+	tar_begin(&t);
+	tar_add(&t, "a/.wh.f", AE_IFREG, 0644, NULL, NULL);
+	tar_add(&t, "opq/z", AE_IFREG, 0644, "z", NULL);
+	tar_add(&t, "opq/.wh..wh..opq", AE_IFREG, 0644, NULL, NULL);
+	tar_add(&t, "b", AE_IFREG, 0600, "now a file", NULL);
+	tar_add(&t, "c/", AE_IFDIR, 0700, NULL, NULL);
+	tar_add(&t, "c/inside", AE_IFREG, 0644, "in", NULL);
+	tar_add(&t, "l/", AE_IFDIR, 0755, NULL, NULL);
+	tar_add(&t, ".wh.nothing-there", AE_IFREG, 0644, NULL, NULL);
+	assert_int_equal(apply(f, &t, UNPACK_ZSTD, NULL, &e), 0);
+	assert_false(exists(f, "a/f"));
+	content(f, "a/h", "one"); // the other name of the removed file stays
+	assert_false(exists(f, "opq/x"));
+	assert_false(exists(f, "opq/y"));
+	content(f, "opq/z", "z"); // written by this layer before its opaque marker
+	content(f, "b", "now a file");
+	assert_true(S_ISDIR(lst(f, "c").st_mode));
+	content(f, "c/inside", "in");
+	assert_true(S_ISDIR(lst(f, "l").st_mode));
+
+	// Layer 3 (plain tar): a hard link to a file of layer 1.
+	tar_begin(&t);
+	tar_add(&t, "k", AE_IFREG, 0644, NULL, "a/h");
+	assert_int_equal(apply(f, &t, UNPACK_TAR, NULL, &e), 0);
+	assert_int_equal(lst(f, "k").st_ino, lst(f, "a/h").st_ino);
+}
+
+// Each hostile layer is refused (ERR_INTEGRITY naming the entry) and the
+// directory around ROOTFS is left as it was.
+static void test_hostile(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	char outside[128];
+	snprintf(outside, sizeof(outside), "%s/outside", f->top);
+	assert_int_equal(mkdir(outside, 0755), 0);
+	struct {
+		const char *what;
+		const char *names[3];
+		mode_t types[3];
+		const char *links[3];
+		const char *refused;
+	} cases[] = {
+		{"dot-dot", {"../escape"}, {AE_IFREG}, {NULL}, "../escape"},
+		{"dot-dot inside", {"a/../../escape"}, {AE_IFREG}, {NULL}, "a/../../escape"},
+		{"absolute", {"/tmp/imgpull-abs-escape"}, {AE_IFREG}, {NULL}, "/tmp/imgpull-abs-escape"},
+		{"symlink then write", {"evil", "evil/x"}, {AE_IFLNK, AE_IFREG}, {"../outside", NULL}, "evil/x"},
+		{"symlink to / then write", {"root", "root/tmp/x"}, {AE_IFLNK, AE_IFREG}, {"/", NULL}, "root/tmp/x"},
+		{"hard link out", {"hl"}, {AE_IFREG}, {"../outside/f"}, "hl"},
+		{"whiteout through a symlink", {"w", "w/.wh.f"}, {AE_IFLNK, AE_IFREG}, {"../outside", NULL}, "w/.wh.f"},
+	};
+	int fd = open(outside, O_RDONLY);
+	close(fd);
+	char victim[160];
+	snprintf(victim, sizeof(victim), "%s/f", outside);
+	FILE *v = fopen(victim, "w");
+	fputs("keep", v);
+	fclose(v);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tarb t;
+		tar_begin(&t);
+		for (int k = 0; k < 3 && cases[i].names[k]; k++) {
+			if (cases[i].types[k] == AE_IFLNK)
+				tar_add(&t, cases[i].names[k], AE_IFLNK, 0777, NULL, cases[i].links[k]);
+			else
+				tar_add(&t, cases[i].names[k], AE_IFREG, 0644, cases[i].links[k] ? NULL : "bad",
+					cases[i].links[k]);
+		}
+		int r = apply(f, &t, UNPACK_TAR, NULL, &e);
+		if (r == 0)
+			fail_msg("%s: accepted", cases[i].what);
+		assert_int_equal(e.cls, ERR_INTEGRITY);
+		if (!strstr(e.msg, cases[i].refused))
+			fail_msg("%s: '%s' does not name %s", cases[i].what, e.msg, cases[i].refused);
+	}
+	char **names;
+	size_t n;
+	assert_int_equal(file_list_dir(outside, &names, &n, &e), 0);
+	assert_int_equal(n, 1); // only the victim, unchanged
+	file_list_free(names, n);
+	FILE *r = fopen(victim, "r");
+	char buf[16] = "";
+	assert_non_null(fgets(buf, sizeof(buf), r));
+	fclose(r);
+	assert_string_equal(buf, "keep");
+	assert_int_equal(file_list_dir(f->top, &names, &n, &e), 0);
+	assert_int_equal(n, 2); // root and outside
+	file_list_free(names, n);
+	struct stat st;
+	assert_int_equal(lstat("/tmp/imgpull-abs-escape", &st), -1);
+}
+
+static void test_bad_streams(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	struct tarb t;
+	tar_begin(&t);
+	tar_add(&t, "x", AE_IFREG, 0644, "x", NULL);
+	assert_int_equal(apply(f, &t, UNPACK_GZIP,
+			       "sha256:0000000000000000000000000000000000000000000000000000000000000000", &e), -1);
+	assert_int_equal(e.cls, ERR_INTEGRITY);
+	assert_non_null(strstr(e.msg, "the config says"));
+
+	// Not gzip at all, and gzip cut short.
+	tar_begin(&t);
+	tar_add(&t, "x", AE_IFREG, 0644, "x", NULL);
+	assert_int_equal(apply(f, &t, UNPACK_TAR, NULL, &e), 0);
+	char diff[OCI_DIGEST_LEN + 1];
+	size_t size;
+	tar_begin(&t);
+	tar_add(&t, "y", AE_IFREG, 0644, "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", NULL);
+	int fd = tar_end(&t, UNPACK_GZIP, diff, &size);
+	struct unpack_source src = {.fd = fd, .size = size - 12};
+	struct unpack_opts o = {.max_bytes = 1u << 20};
+	struct unpack_stats st;
+	assert_int_equal(unpack_layer(f->root, &src, UNPACK_GZIP, diff, "cut", &o, &st, &e), -1);
+	assert_int_equal(e.cls, ERR_INTEGRITY);
+	src.size = size;
+	assert_int_equal(unpack_layer(f->root, &src, UNPACK_ZSTD, diff, "not zstd", &o, &st, &e), -1);
+	assert_int_equal(e.cls, ERR_INTEGRITY);
+	// A cap below its size: refused as a storage matter.
+	o.max_bytes = 512;
+	assert_int_equal(unpack_layer(f->root, &src, UNPACK_GZIP, diff, "bomb", &o, &st, &e), -1);
+	assert_int_equal(e.cls, ERR_STORAGE);
+	close(fd);
+}
+
+static void test_media_types(void **state)
+{
+	(void)state;
+#ifdef IMGPULL_UNPACK_ZLIB
+	assert_string_equal(unpack_gzip_engine(), "zlib");
+#endif
+	print_message("gzip through %s\n", unpack_gzip_engine());
+	enum unpack_compression c;
+	assert_int_equal(unpack_compression_of("application/vnd.oci.image.layer.v1.tar+zstd", &c), 0);
+	assert_int_equal(c, UNPACK_ZSTD);
+	assert_int_equal(unpack_compression_of("application/vnd.docker.image.rootfs.diff.tar.gzip", &c), 0);
+	assert_int_equal(c, UNPACK_GZIP);
+	assert_int_equal(unpack_compression_of("application/vnd.oci.image.layer.v1.tar", &c), 0);
+	assert_int_equal(c, UNPACK_TAR);
+	assert_int_equal(unpack_compression_of("application/octet-stream", &c), -1);
+	assert_int_equal(unpack_compression_of(NULL, &c), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_layers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_streams, setup, teardown),
+		cmocka_unit_test(test_media_types),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

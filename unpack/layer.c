@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "unpack/layer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+// ISA-L's inflate where the build has it (test_unpack_zlib builds the zlib path).
+#if defined(IMGPULL_HAVE_ISAL) && !defined(IMGPULL_UNPACK_ZLIB)
+#define USE_ISAL 1
+#include <isa-l/igzip_lib.h>
+#endif
+
+#include "oci/digest.h"
+#include "util/file.h"
+#include "util/interrupt.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define IN_BUF (256u << 10)
+#define OUT_BUF (256u << 10)
+#define WH_PREFIX ".wh."
+#define WH_OPAQUE ".wh..wh..opq"
+
+int unpack_compression_of(const char *media_type, enum unpack_compression *out)
+{
+	static const struct {
+		const char *mt;
+		enum unpack_compression c;
+	} types[] = {
+		{"application/vnd.oci.image.layer.v1.tar", UNPACK_TAR},
+		{"application/vnd.oci.image.layer.v1.tar+gzip", UNPACK_GZIP},
+		{"application/vnd.oci.image.layer.v1.tar+zstd", UNPACK_ZSTD},
+		{"application/vnd.oci.image.layer.nondistributable.v1.tar", UNPACK_TAR},
+		{"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", UNPACK_GZIP},
+		{"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd", UNPACK_ZSTD},
+		{"application/vnd.docker.image.rootfs.diff.tar", UNPACK_TAR},
+		{"application/vnd.docker.image.rootfs.diff.tar.gzip", UNPACK_GZIP},
+		{"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", UNPACK_GZIP},
+		{"application/vnd.docker.image.rootfs.diff.tar.zstd", UNPACK_ZSTD},
+	};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (media_type && strcmp(media_type, types[i].mt) == 0) {
+			*out = types[i].c;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *unpack_gzip_engine(void)
+{
+#ifdef USE_ISAL
+	return "isa-l";
+#else
+	return "zlib";
+#endif
+}
+
+// ---- the uncompressed stream ----
+
+struct inflow {
+	const struct unpack_source *src;
+	enum unpack_compression c;
+	const char *what;
+	uint64_t pos; // compressed bytes read from the file
+	unsigned char *in;
+	size_t in_len, in_off;
+	unsigned char *out;
+	bool in_eof;  // every compressed byte was read
+	bool end;     // the decoder finished its last frame or member
+	z_stream z;
+	bool z_live;
+#ifdef USE_ISAL
+	struct inflate_state isal;
+#endif
+	ZSTD_DCtx *zd;
+	EVP_MD_CTX *md;
+	uint64_t total, cap;
+	bool failed;
+	struct err err;
+};
+
+static int flow_fail(struct inflow *f, enum err_class cls, const char *why)
+{
+	if (!f->failed) {
+		f->failed = true;
+		err_set(&f->err, cls, "layer %s: %s", f->what, why);
+	}
+	return -1;
+}
+
+// More compressed input, when what was read is used up; 0 at its end.
+static int flow_refill(struct inflow *f)
+{
+	if (f->in_off < f->in_len || f->in_eof)
+		return 0;
+	if (interrupt_signal()) {
+		f->failed = true;
+		err_set(&f->err, ERR_INTERRUPTED, "layer %s: interrupted", f->what);
+		return -1;
+	}
+	uint64_t left = f->src->size - f->pos;
+	size_t want = left < IN_BUF ? (size_t)left : IN_BUF;
+	if (want == 0) {
+		f->in_eof = true;
+		return 0;
+	}
+	if (f->src->wait) {
+		uint64_t have = f->src->wait(f->src->ud, f->pos + want, &f->err);
+		if (have < f->pos + want) {
+			f->failed = true; // the download failed: its error is in f->err
+			return -1;
+		}
+	}
+	ssize_t n = pread(f->src->fd, f->in, want, (off_t)f->pos);
+	if (n < 0 && errno == EINTR)
+		return flow_refill(f);
+	if (n <= 0) {
+		int en = n < 0 ? errno : EIO;
+		f->failed = true;
+		err_sys(&f->err, ERR_STORAGE, en, "layer %s: cannot read its bytes", f->what);
+		return -1;
+	}
+	f->pos += (uint64_t)n;
+	f->in_len = (size_t)n;
+	f->in_off = 0;
+	return 0;
+}
+
+// Up to cap bytes of the uncompressed stream into out; 0 at its end.
+static ssize_t flow_produce(struct inflow *f, unsigned char *out, size_t cap)
+{
+	size_t made = 0;
+	while (made == 0 && !f->failed) {
+		if (flow_refill(f) < 0)
+			return -1;
+		size_t avail = f->in_len - f->in_off;
+		const unsigned char *in = f->in + f->in_off;
+		if (avail == 0 && f->in_eof) {
+			if (f->c != UNPACK_TAR && !f->end)
+				return flow_fail(f, ERR_INTEGRITY, "its compressed stream ends early");
+			return 0;
+		}
+		if (f->c == UNPACK_TAR) {
+			made = avail < cap ? avail : cap;
+			memcpy(out, in, made);
+			f->in_off += made;
+			break;
+		}
+		if (f->end) {
+			// More after the end of a member or frame: the next one starts.
+			if (f->c == UNPACK_GZIP) {
+#ifdef USE_ISAL
+				isal_inflate_reset(&f->isal);
+				f->isal.crc_flag = ISAL_GZIP;
+#else
+				inflateReset(&f->z);
+#endif
+			}
+			f->end = false;
+		}
+		if (f->c == UNPACK_ZSTD) {
+			ZSTD_inBuffer ib = {in, avail, 0};
+			ZSTD_outBuffer ob = {out, cap, 0};
+			size_t r = ZSTD_decompressStream(f->zd, &ob, &ib);
+			if (ZSTD_isError(r))
+				return flow_fail(f, ERR_INTEGRITY, ZSTD_getErrorName(r));
+			f->in_off += ib.pos;
+			made = ob.pos;
+			f->end = r == 0;
+			continue;
+		}
+#ifdef USE_ISAL
+		f->isal.next_in = (uint8_t *)in;
+		f->isal.avail_in = (uint32_t)avail;
+		f->isal.next_out = out;
+		f->isal.avail_out = (uint32_t)cap;
+		int r = isal_inflate(&f->isal);
+		if (r != ISAL_DECOMP_OK)
+			return flow_fail(f, ERR_INTEGRITY, "its gzip stream is corrupt");
+		f->in_off += avail - f->isal.avail_in;
+		made = cap - f->isal.avail_out;
+		f->end = f->isal.block_state == ISAL_BLOCK_FINISH;
+#else
+		f->z.next_in = (Bytef *)in;
+		f->z.avail_in = (uInt)avail;
+		f->z.next_out = out;
+		f->z.avail_out = (uInt)cap;
+		int r = inflate(&f->z, Z_NO_FLUSH);
+		if (r != Z_OK && r != Z_STREAM_END && !(r == Z_BUF_ERROR && f->z.avail_in == 0))
+			return flow_fail(f, ERR_INTEGRITY, "its gzip stream is corrupt");
+		f->in_off += avail - f->z.avail_in;
+		made = cap - f->z.avail_out;
+		f->end = r == Z_STREAM_END;
+#endif
+	}
+	if (f->failed)
+		return -1;
+	f->total += made;
+	if (f->cap && f->total > f->cap)
+		return flow_fail(f, ERR_STORAGE, "it expands beyond the room there is for it");
+	EVP_DigestUpdate(f->md, out, made);
+	return (ssize_t)made;
+}
+
+static la_ssize_t flow_read(struct archive *a, void *ud, const void **buf)
+{
+	(void)a;
+	struct inflow *f = ud;
+	*buf = f->out;
+	ssize_t n = flow_produce(f, f->out, OUT_BUF);
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", f->err.msg);
+		return -1;
+	}
+	return n;
+}
+
+static int flow_init(struct inflow *f, const struct unpack_source *src, enum unpack_compression c, const char *what,
+		     uint64_t cap)
+{
+	memset(f, 0, sizeof(*f));
+	f->src = src;
+	f->c = c;
+	f->what = what;
+	f->cap = cap;
+	f->in = xmalloc(IN_BUF);
+	f->out = xmalloc(OUT_BUF);
+	f->md = EVP_MD_CTX_new();
+	if (!f->md || !EVP_DigestInit_ex(f->md, EVP_sha256(), NULL))
+		abort();
+	if (c == UNPACK_ZSTD) {
+		f->zd = ZSTD_createDCtx();
+		if (!f->zd)
+			abort();
+	} else if (c == UNPACK_GZIP) {
+#ifdef USE_ISAL
+		isal_inflate_init(&f->isal);
+		f->isal.crc_flag = ISAL_GZIP;
+#else
+		if (inflateInit2(&f->z, 16 + MAX_WBITS) != Z_OK)
+			abort();
+		f->z_live = true;
+#endif
+	}
+	return 0;
+}
+
+static void flow_release(struct inflow *f)
+{
+	free(f->in);
+	free(f->out);
+	EVP_MD_CTX_free(f->md);
+	ZSTD_freeDCtx(f->zd);
+	if (f->z_live)
+		inflateEnd(&f->z);
+}
+
+// ---- entries ----
+
+// The entry name as a clean relative path ("a/b"; "" for the root), or NULL
+// for an absolute name or one with a ".." component.
+static char *clean_name(const char *name)
+{
+	if (!name || name[0] == '/')
+		return NULL;
+	size_t n = strlen(name);
+	char *out = xmalloc(n + 1);
+	size_t o = 0;
+	for (const char *p = name; *p;) {
+		const char *s = strchr(p, '/');
+		size_t len = s ? (size_t)(s - p) : strlen(p);
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			free(out);
+			return NULL;
+		}
+		if (len && !(len == 1 && p[0] == '.')) {
+			if (o)
+				out[o++] = '/';
+			memcpy(out + o, p, len);
+			o += len;
+		}
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+struct apply {
+	const char *rootfs;
+	int root;
+	const char *what;
+	char **seen; // names this layer wrote, for opaque directories
+	size_t nseen;
+	struct unpack_stats *st;
+};
+
+static int entry_refused(struct apply *ap, const char *name, const char *why, struct err *e)
+{
+	char q[256];
+	snprintf(q, sizeof(q), "%.200s", name);
+	for (char *c = q; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return err_set(e, ERR_INTEGRITY, "layer %s: entry '%s' refused: %s", ap->what, q, why);
+}
+
+// Opens the directory rel (relative, clean) without leaving ROOTFS or going
+// through a symbolic link. -1 with errno ENOENT when it is not there.
+static int open_dir(struct apply *ap, const char *rel, const char *entry, struct err *e)
+{
+	int fd = file_open_beneath(ap->root, rel, O_RDONLY | O_DIRECTORY);
+	if (fd >= 0 || errno == ENOENT || errno == ENOTDIR)
+		return fd;
+	if (errno == ELOOP || errno == EXDEV)
+		return entry_refused(ap, entry, "its path goes through a symbolic link", e) - 1;
+	return err_sys(e, ERR_STORAGE, errno, "cannot open '%s/%s'", ap->rootfs, rel) - 1;
+}
+
+// Removes name (a file, a link, or a whole tree, never following a link)
+// from the directory dfd.
+static int remove_at(int dfd, const char *name, struct err *e)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : err_sys(e, ERR_STORAGE, errno, "cannot look at '%s'", name);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			return err_sys(e, ERR_STORAGE, errno, "cannot remove '%s'", name);
+		return 0;
+	}
+	char p[64 + 4096];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dfd, name);
+	return file_remove_tree(p, e);
+}
+
+// Splits a clean relative path into its directory ("" at the top) and name.
+static void split(const char *path, char **dir, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	*dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
+	*base = slash ? slash + 1 : path;
+}
+
+static bool seen_has(const struct apply *ap, const char *path)
+{
+	for (size_t i = 0; i < ap->nseen; i++)
+		if (strcmp(ap->seen[i], path) == 0)
+			return true;
+	return false;
+}
+
+// ".wh.NAME" in dir: NAME of the lower layers goes.
+static int whiteout(struct apply *ap, const char *dir, const char *name, const char *entry, struct err *e)
+{
+	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/'))
+		return entry_refused(ap, entry, "a whiteout of no name", e);
+	int dfd = open_dir(ap, dir, entry, e);
+	if (dfd < -1)
+		return -1;
+	if (dfd < 0)
+		return 0; // nothing there to hide
+	int r = remove_at(dfd, name, e);
+	close(dfd);
+	ap->st->whiteouts++;
+	return r;
+}
+
+// ".wh..wh..opq" in dir: what the lower layers put in dir goes; what this
+// layer wrote there stays.
+static int opaque(struct apply *ap, const char *dir, const char *entry, struct err *e)
+{
+	int dfd = open_dir(ap, dir, entry, e);
+	if (dfd < -1)
+		return -1;
+	if (dfd < 0)
+		return 0;
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", dfd);
+	char **names;
+	size_t n;
+	int r = file_list_dir(p, &names, &n, e);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		_cleanup_free_ char *path = *dir ? xasprintf("%s/%s", dir, names[i]) : xstrdup(names[i]);
+		if (!seen_has(ap, path))
+			r = remove_at(dfd, names[i], e);
+	}
+	file_list_free(names, n);
+	close(dfd);
+	ap->st->whiteouts++;
+	return r;
+}
+
+// A directory where a non-directory entry goes: its whole tree goes first.
+static int clear_way(struct apply *ap, const char *path, struct err *e)
+{
+	_cleanup_free_ char *dir = NULL;
+	const char *base;
+	split(path, &dir, &base);
+	int dfd = open_dir(ap, dir, path, e);
+	if (dfd < -1)
+		return -1;
+	if (dfd < 0)
+		return 0;
+	struct stat st;
+	int r = 0;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		r = remove_at(dfd, base, e);
+	close(dfd);
+	return r;
+}
+
+static enum err_class write_class(int en)
+{
+	return en == ENOSPC || en == EDQUOT || en == EIO || en == EROFS ? ERR_STORAGE : ERR_INTEGRITY;
+}
+
+static int apply_entry(struct apply *ap, struct archive *r, struct archive *w, struct archive_entry *ent,
+		       const char *path, bool chown, struct err *e)
+{
+	mode_t type = archive_entry_filetype(ent);
+	if (type != AE_IFDIR && clear_way(ap, path, e) < 0)
+		return -1;
+	// The parent must be reachable without a symbolic link (libarchive's
+	// check says so too; this one names the entry).
+	_cleanup_free_ char *dir = NULL;
+	const char *base;
+	split(path, &dir, &base);
+	int dfd = open_dir(ap, dir, path, e);
+	if (dfd < -1)
+		return -1;
+	if (dfd >= 0)
+		close(dfd);
+	const char *hl = archive_entry_hardlink(ent);
+	if (hl) {
+		_cleanup_free_ char *target = clean_name(hl);
+		if (!target || !*target)
+			return entry_refused(ap, path, "a hard link to outside the root filesystem", e);
+		_cleanup_free_ char *tdir = NULL;
+		const char *tbase;
+		split(target, &tdir, &tbase);
+		int tfd = open_dir(ap, tdir, path, e);
+		if (tfd < -1)
+			return -1;
+		if (tfd >= 0)
+			close(tfd);
+		_cleanup_free_ char *full = xasprintf("%s/%s", ap->rootfs, target);
+		archive_entry_set_hardlink(ent, full);
+	}
+	_cleanup_free_ char *full = xasprintf("%s/%s", ap->rootfs, path);
+	archive_entry_set_pathname(ent, full);
+	int rc = archive_write_header(w, ent);
+	if (rc < ARCHIVE_WARN) {
+		int en = archive_errno(w);
+		if ((type == AE_IFCHR || type == AE_IFBLK) && !chown && (en == EPERM || en == EACCES)) {
+			log_debug("layer %s: device '%s' skipped (not permitted)", ap->what, path);
+			return 0;
+		}
+		char why[256];
+		snprintf(why, sizeof(why), "%s", archive_error_string(w) ? archive_error_string(w) : "cannot write it");
+		if (write_class(en) == ERR_STORAGE)
+			return err_set(e, ERR_STORAGE, "layer %s: cannot write '%s': %s", ap->what, path, why);
+		return entry_refused(ap, path, why, e);
+	}
+	if (rc == ARCHIVE_WARN)
+		log_debug("layer %s: '%s': %s", ap->what, path, archive_error_string(w));
+	if (archive_entry_size(ent) > 0 && !hl) {
+		const void *buf;
+		size_t size;
+		la_int64_t off;
+		while ((rc = archive_read_data_block(r, &buf, &size, &off)) == ARCHIVE_OK) {
+			if (archive_write_data_block(w, buf, size, off) < ARCHIVE_OK)
+				return err_set(e, write_class(archive_errno(w)), "layer %s: cannot write '%s': %s", ap->what,
+					       path, archive_error_string(w));
+		}
+		if (rc != ARCHIVE_EOF)
+			return -2; // the read side failed: the caller says why
+	}
+	if (archive_write_finish_entry(w) < ARCHIVE_WARN)
+		return err_set(e, write_class(archive_errno(w)), "layer %s: cannot finish '%s': %s", ap->what, path,
+			       archive_error_string(w));
+	return 0;
+}
+
+int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpack_compression c,
+		 const char *diff_id, const char *what, const struct unpack_opts *o, struct unpack_stats *st,
+		 struct err *e)
+{
+	memset(st, 0, sizeof(*st));
+	_cleanup_free_ char *root = realpath(rootfs, NULL);
+	if (!root)
+		return err_sys(e, ERR_STORAGE, errno, "cannot resolve '%s'", rootfs);
+	struct apply ap = {.rootfs = root, .what = what, .st = st};
+	ap.root = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ap.root < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", root);
+	struct inflow f;
+	flow_init(&f, src, c, what, o->max_bytes);
+	struct archive *r = archive_read_new();
+	struct archive *w = archive_write_disk_new();
+	if (!r || !w)
+		abort();
+	archive_read_support_format_tar(r);
+	archive_read_support_format_empty(r);
+	int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SPARSE |
+		    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+	if (o->chown)
+		flags |= ARCHIVE_EXTRACT_OWNER;
+	archive_write_disk_set_options(w, flags);
+	int ret = 0;
+	if (archive_read_open(r, &f, NULL, flow_read, NULL) != ARCHIVE_OK) {
+		ret = f.failed ? (*e = f.err, -1)
+			       : err_set(e, ERR_INTEGRITY, "layer %s: not a tar stream: %s", what, archive_error_string(r));
+		goto out;
+	}
+	struct archive_entry *ent;
+	int rc;
+	while ((rc = archive_read_next_header(r, &ent)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+		st->entries++;
+		const char *name = archive_entry_pathname(ent);
+		_cleanup_free_ char *path = clean_name(name);
+		if (!path) {
+			ret = entry_refused(&ap, name ? name : "(no name)", "an absolute name or one with '..'", e);
+			goto out;
+		}
+		if (!*path)
+			continue; // the root itself: its owner and mode are ROOTFS's
+		_cleanup_free_ char *dir = NULL;
+		const char *base;
+		split(path, &dir, &base);
+		if (strcmp(base, WH_OPAQUE) == 0) {
+			if (opaque(&ap, dir, path, e) < 0) {
+				ret = -1;
+				goto out;
+			}
+			continue;
+		}
+		if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0) {
+			if (whiteout(&ap, dir, base + strlen(WH_PREFIX), path, e) < 0) {
+				ret = -1;
+				goto out;
+			}
+			continue;
+		}
+		int ar = apply_entry(&ap, r, w, ent, path, o->chown, e);
+		if (ar == -2)
+			break; // rc below reports it
+		if (ar < 0) {
+			ret = -1;
+			goto out;
+		}
+		ap.seen = xrealloc(ap.seen, (ap.nseen + 1) * sizeof(*ap.seen));
+		ap.seen[ap.nseen++] = xstrdup(path);
+	}
+	if (rc != ARCHIVE_EOF) {
+		ret = f.failed ? (*e = f.err, -1)
+			       : err_set(e, ERR_INTEGRITY, "layer %s: bad tar stream: %s", what, archive_error_string(r));
+		goto out;
+	}
+	// The rest of the stream (the tar's end blocks and padding) counts for the diff_id.
+	ssize_t n;
+	while ((n = flow_produce(&f, f.out, OUT_BUF)) > 0)
+		;
+	if (n < 0) {
+		*e = f.err;
+		ret = -1;
+		goto out;
+	}
+	if (archive_write_close(w) < ARCHIVE_WARN) {
+		ret = err_set(e, write_class(archive_errno(w)), "layer %s: %s", what, archive_error_string(w));
+		goto out;
+	}
+	unsigned char md[EVP_MAX_MD_SIZE];
+	EVP_DigestFinal_ex(f.md, md, NULL);
+	char got[OCI_DIGEST_LEN + 1];
+	oci_digest_format(got, md);
+	if (strcmp(got, diff_id) != 0) {
+		ret = err_set(e, ERR_INTEGRITY, "layer %s: its uncompressed content has digest %s, the config says %s", what,
+			      got, diff_id);
+		goto out;
+	}
+	st->bytes_in = f.pos;
+	st->bytes_out = f.total;
+out:
+	archive_read_free(r);
+	archive_write_free(w);
+	flow_release(&f);
+	for (size_t i = 0; i < ap.nseen; i++)
+		free(ap.seen[i]);
+	free(ap.seen);
+	close(ap.root);
+	return ret;
+}

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// One image layer applied to a root filesystem. Its compressed bytes (gzip
+// through ISA-L's inflate where the build has it, zlib otherwise; zstd through
+// libzstd; or plain tar) are inflated, hashed for the layer's diff_id, and read
+// as tar by libarchive; entries are written under ROOTFS by libarchive's disk
+// writer with its secure flags (no "..", nothing through a symbolic link),
+// after imgpull's own checks: no absolute or escaping name, hard link
+// targets inside ROOTFS. OCI whiteouts are applied as they come: ".wh.NAME"
+// removes NAME of the lower layers, ".wh..wh..opq" empties its directory of
+// what the lower layers put there; an entry that replaces a directory by a
+// file removes the directory's tree first.
+//
+// A hostile entry fails the layer with ERR_INTEGRITY naming it; the rootfs is
+// then incomplete (the caller does not mark it complete).
+#ifndef IMGPULL_UNPACK_LAYER_H
+#define IMGPULL_UNPACK_LAYER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+enum unpack_compression { UNPACK_TAR, UNPACK_GZIP, UNPACK_ZSTD };
+
+// The compression of a layer media type (OCI and Docker names); -1 for a media
+// type that is not a filesystem layer.
+int unpack_compression_of(const char *media_type, enum unpack_compression *out);
+
+// What inflates gzip layers in this build: "isa-l" or "zlib".
+const char *unpack_gzip_engine(void);
+
+// Where a layer's compressed bytes are read from: fd, size bytes. wait, when
+// set, blocks until at least want bytes from the start are final (a layer
+// still downloading) and returns how many are (fewer only at an error, which
+// it leaves in *e); NULL: all size bytes are there.
+struct unpack_source {
+	int fd;
+	uint64_t size;
+	uint64_t (*wait)(void *ud, uint64_t want, struct err *e);
+	void *ud;
+	void (*done)(void *ud); // when set, called once the source is read (by its opener)
+};
+
+struct unpack_opts {
+	bool chown;          // numeric owners from the tar (root); false: the caller's
+	uint64_t max_bytes;  // uncompressed bytes a layer may expand to (0: no cap)
+};
+
+struct unpack_stats {
+	uint64_t entries, bytes_in, bytes_out, whiteouts;
+};
+
+// Applies the layer read from src (compression c) to the directory rootfs;
+// the uncompressed stream must hash to diff_id ("sha256:..."). what names the
+// layer in messages.
+int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpack_compression c,
+		 const char *diff_id, const char *what, const struct unpack_opts *o, struct unpack_stats *st,
+		 struct err *e);
+
+#endif

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// An image's layers applied in order into a root filesystem directory, from
+// the blobs of a layout whose digests were checked when they entered it; each
+// layer's uncompressed stream is checked against the config's diff_ids.
+//
+// ROOTFS is presented as complete only by the marker file
+// ROOTFS/.imgpull-unpacked (JSON: image, manifest digest, layers), written
+// last. While unpacking, ROOTFS/.imgpull-unpacking says so: a later run finds
+// it, empties ROOTFS and starts over. A non-empty ROOTFS with neither marker is
+// never touched (ERR_USAGE): it is not imgpull's.
+#ifndef IMGPULL_UNPACK_ROOTFS_H
+#define IMGPULL_UNPACK_ROOTFS_H
+
+#include <stdbool.h>
+
+#include "oci/layout.h"
+#include "oci/manifest.h"
+#include "unpack/layer.h"
+#include "util/err.h"
+
+#define UNPACK_MARKER_DONE ".imgpull-unpacked"
+#define UNPACK_MARKER_BUSY ".imgpull-unpacking"
+
+struct unpack_image {
+	const char *rootfs;
+	const struct oci_layout *layout; // holds the config and every layer
+	const char *name;                // the image reference (for the marker and messages)
+	const char *manifest_digest;
+	const struct oci_manifest *manifest;
+	bool chown;                      // numeric owners from the layers (root)
+	// Where the config's and the layers' bytes come from while they download:
+	// fills src (src->fd is closed after use; src->wait waits for more).
+	// NULL: the layout's blobs, all there.
+	int (*open_blob)(void *ud, const struct oci_descriptor *d, struct unpack_source *src, struct err *e);
+	void *blob_ud;
+};
+
+// 1 when ROOTFS already holds this image (its marker names the manifest
+// digest), 0 once unpacked, -1 on error.
+int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, struct err *e);
+
+#endif
