@@ -250,6 +250,19 @@ static int parse_descriptor(const cJSON *o, const char *ctx, bool with_platform,
 		return -1;
 	d->media_type = xstrdup(mt);
 	d->digest = xstrdup(digest);
+	const cJSON *ann;
+	if (json_get(o, ctx, "annotations", &ann, e) < 0)
+		return -1;
+	if (json_present(ann)) {
+		char actx[48];
+		const char *title;
+		snprintf(actx, sizeof(actx), "%s.annotations", ctx);
+		if (!cJSON_IsObject(ann))
+			return err_set(e, ERR_INTEGRITY, "%s: not an object", actx);
+		if (json_string(ann, actx, "org.opencontainers.image.title", 0, &title, e) < 0)
+			return -1;
+		d->title = title ? xstrdup(title) : NULL;
+	}
 	if (!with_platform)
 		return 0;
 	if (json_get(o, ctx, "platform", &plat, e) < 0)
@@ -262,6 +275,7 @@ static int parse_descriptor(const cJSON *o, const char *ctx, bool with_platform,
 
 static void descriptor_release(struct oci_descriptor *d)
 {
+	free(d->title);
 	free(d->media_type);
 	free(d->digest);
 	oci_platform_release(&d->platform);
@@ -313,6 +327,10 @@ static int parse_image_manifest(struct oci_manifest *m, const cJSON *root, struc
 		return err_set(e, ERR_INTEGRITY, "config: missing");
 	if (parse_descriptor(config, "config", false, &m->config, e) < 0)
 		return -1;
+	const char *at;
+	if (json_string(root, "", "artifactType", STR_NONEMPTY, &at, e) < 0)
+		return -1;
+	m->artifact_type = at ? xstrdup(at) : NULL;
 	if (!json_present(layers))
 		return err_set(e, ERR_INTEGRITY, "layers: missing");
 	if (!cJSON_IsArray(layers))
@@ -561,6 +579,17 @@ int oci_manifest_parse(struct oci_manifest *m, const char *content_type, const c
 	return r;
 }
 
+bool oci_manifest_is_artifact(const struct oci_manifest *m)
+{
+	if (m->kind != OCI_KIND_MANIFEST)
+		return false;
+	if (m->artifact_type)
+		return true;
+	const char *ct = m->config.media_type;
+	return !ct || (strcmp(ct, "application/vnd.oci.image.config.v1+json") != 0 &&
+		       strcmp(ct, "application/vnd.docker.container.image.v1+json") != 0);
+}
+
 int oci_config_diff_ids(const char *body, size_t len, char ***ids, size_t *n, struct err *e)
 {
 	*ids = NULL;
@@ -617,6 +646,7 @@ void oci_manifest_release(struct oci_manifest *m)
 	if (!m)
 		return;
 	free(m->media_type);
+	free(m->artifact_type);
 	descriptor_release(&m->config);
 	for (size_t i = 0; i < m->nlayers; i++)
 		descriptor_release(&m->layers[i]);

@@ -42,6 +42,7 @@ struct oci_descriptor {
 	uint64_t size;
 	bool has_platform;
 	struct oci_platform platform;
+	char *title; // annotation org.opencontainers.image.title (an artifact's file name), or NULL
 };
 
 enum oci_manifest_kind { OCI_KIND_MANIFEST = 1, OCI_KIND_INDEX = 2 };
@@ -53,6 +54,7 @@ struct oci_manifest {
 	struct oci_descriptor config;
 	struct oci_descriptor *layers;
 	size_t nlayers;
+	char *artifact_type; // artifactType, or NULL
 	// kind == OCI_KIND_INDEX: only entries whose media type is a supported
 	// manifest or index type; unknown ones are skipped.
 	struct oci_descriptor *manifests;
@@ -74,6 +76,9 @@ int oci_manifest_parse(struct oci_manifest *m, const char *content_type, const c
 		       size_t len, struct err *e);
 void oci_manifest_release(struct oci_manifest *m);
 
+// True for an OCI artifact rather than a filesystem image: an artifactType, or a
+// config that is not an image config (ORAS and model packaging tools).
+bool oci_manifest_is_artifact(const struct oci_manifest *m);
 // An image config's rootfs.diff_ids (the digests of each layer's uncompressed
 // tar, in order): *ids (n, malloc'd, each malloc'd). ERR_INTEGRITY for anything
 // but an object with rootfs.type "layers" and a list of at most 1024 digests.

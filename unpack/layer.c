@@ -267,9 +267,7 @@ static void flow_release(struct inflow *f)
 
 // ---- entries ----
 
-// The entry name as a clean relative path ("a/b"; "" for the root), or NULL
-// for an absolute name or one with a ".." component.
-static char *clean_name(const char *name)
+char *unpack_clean_name(const char *name)
 {
 	if (!name || name[0] == '/')
 		return NULL;
@@ -444,7 +442,7 @@ static int apply_entry(struct apply *ap, struct archive *r, struct archive *w, s
 		close(dfd);
 	const char *hl = archive_entry_hardlink(ent);
 	if (hl) {
-		_cleanup_free_ char *target = clean_name(hl);
+		_cleanup_free_ char *target = unpack_clean_name(hl);
 		if (!target || !*target)
 			return entry_refused(ap, path, "a hard link to outside the root filesystem", e);
 		_cleanup_free_ char *tdir = NULL;
@@ -529,7 +527,7 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 	while ((rc = archive_read_next_header(r, &ent)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
 		st->entries++;
 		const char *name = archive_entry_pathname(ent);
-		_cleanup_free_ char *path = clean_name(name);
+		_cleanup_free_ char *path = unpack_clean_name(name);
 		if (!path) {
 			ret = entry_refused(&ap, name ? name : "(no name)", "an absolute name or one with '..'", e);
 			goto out;

@@ -26,6 +26,11 @@ enum unpack_compression { UNPACK_TAR, UNPACK_GZIP, UNPACK_ZSTD };
 // type that is not a filesystem layer.
 int unpack_compression_of(const char *media_type, enum unpack_compression *out);
 
+// A name from an image as a clean relative path ("a/b": "." components and
+// repeated slashes dropped; "" for the root), malloc'd; NULL for an absolute
+// name or one with a ".." component.
+char *unpack_clean_name(const char *name);
+
 // What inflates gzip layers in this build: "isa-l" or "zlib".
 const char *unpack_gzip_engine(void);
 

@@ -83,6 +83,17 @@ static int prepare(const struct unpack_image *u, struct err *e)
 	return r;
 }
 
+// The markers: complete first, then the busy one goes (a crash between them
+// leaves both: complete wins).
+static int finish(const struct unpack_image *u, struct err *e)
+{
+	if (marker_write(u, UNPACK_MARKER_DONE, e) < 0)
+		return -1;
+	_cleanup_free_ char *busy = xasprintf("%s/%s", u->rootfs, UNPACK_MARKER_BUSY);
+	unlink(busy);
+	return 0;
+}
+
 // Room the filesystem of ROOTFS has: the most a layer may expand to.
 static uint64_t room(const char *rootfs)
 {
@@ -128,6 +139,112 @@ static int config_read(const struct unpack_image *u, struct buf *b, struct err *
 	return r;
 }
 
+// Opens (making them as needed) the directories of the clean relative path
+// dir under root, never through a symbolic link or out of root.
+static int mkdirs_beneath(int root, const char *dir, const char *what, struct err *e)
+{
+	int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
+	_cleanup_free_ char *copy = xstrdup(dir);
+	for (char *save = NULL, *c = strtok_r(copy, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
+		if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST) {
+			close(fd);
+			return err_sys(e, ERR_STORAGE, errno, "cannot create the directory of %s", what);
+		}
+		int next = file_open_beneath(fd, c, O_RDONLY | O_DIRECTORY);
+		int en = errno;
+		close(fd);
+		if (next < 0)
+			return en == ELOOP || en == EXDEV || en == ENOTDIR
+				       ? err_set(e, ERR_INTEGRITY, "%s: its directory is not a plain one inside ROOTFS", what)
+				       : err_sys(e, ERR_STORAGE, en, "cannot open the directory of %s", what);
+		fd = next;
+	}
+	return fd;
+}
+
+// An artifact: each layer becomes the file its title names (its digest is
+// checked by the download; the marker says when all are in place).
+static int write_files(const struct unpack_image *u, struct unpack_stats *total, struct err *e)
+{
+	const struct oci_manifest *m = u->manifest;
+	int root = open(u->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", u->rootfs);
+	char **names = xcalloc(m->nlayers + 1, sizeof(char *));
+	unsigned char *buf = xmalloc(1u << 20);
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < m->nlayers; i++) {
+		const struct oci_descriptor *d = &m->layers[i];
+		char what[256];
+		snprintf(what, sizeof(what), "%s: artifact file '%.150s'", u->name, d->title ? d->title : "");
+		names[i] = d->title ? unpack_clean_name(d->title) : NULL;
+		if (!d->title) {
+			r = err_set(e, ERR_INTEGRITY, "%s: artifact layer %zu (%s) has no title to name its file", u->name,
+				    i + 1, d->digest);
+			break;
+		}
+		if (!names[i] || !*names[i] || strncmp(names[i], ".imgpull-", 9) == 0) {
+			r = err_set(e, ERR_INTEGRITY, "%s refused: an absolute name, '..', or a name of imgpull's", what);
+			break;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(names[k], names[i]) == 0)
+				r = err_set(e, ERR_INTEGRITY, "%s: two layers have this title", what);
+		if (r < 0)
+			break;
+		const char *slash = strrchr(names[i], '/');
+		_cleanup_free_ char *dir = slash ? xstrndup(names[i], (size_t)(slash - names[i])) : xstrdup("");
+		int dfd = mkdirs_beneath(root, dir, what, e);
+		if (dfd < 0) {
+			r = -1;
+			break;
+		}
+		int fd = openat(dfd, slash ? slash + 1 : names[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				0644);
+		close(dfd);
+		if (fd < 0) {
+			r = err_sys(e, errno == EEXIST ? ERR_INTEGRITY : ERR_STORAGE, errno, "%s: cannot create it", what);
+			break;
+		}
+		struct unpack_source src;
+		if (source_open(u, d, &src, e) < 0) {
+			close(fd);
+			r = -1;
+			break;
+		}
+		for (uint64_t pos = 0; r == 0 && pos < d->size;) {
+			size_t want = d->size - pos < (1u << 20) ? (size_t)(d->size - pos) : (1u << 20);
+			if (src.wait && src.wait(src.ud, pos + want, e) < pos + want) {
+				r = -1;
+				break;
+			}
+			ssize_t n = pread(src.fd, buf, want, (off_t)pos);
+			if (n <= 0)
+				r = err_sys(e, ERR_STORAGE, n < 0 ? errno : EIO, "%s: cannot read its blob", what);
+			else if (file_pwrite_all(fd, buf, (size_t)n, (long long)pos) < 0)
+				r = err_sys(e, ERR_STORAGE, errno, "%s: cannot write it", what);
+			else
+				pos += (uint64_t)n;
+		}
+		close(fd);
+		if (src.fd >= 0)
+			close(src.fd);
+		if (src.done)
+			src.done(src.ud);
+		if (r == 0) {
+			total->entries++;
+			total->bytes_in += d->size;
+			total->bytes_out += d->size;
+		}
+	}
+	for (size_t i = 0; i < m->nlayers; i++)
+		free(names[i]);
+	free(names);
+	free(buf);
+	close(root);
+	return r;
+}
+
 int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, struct err *e)
 {
 	memset(total, 0, sizeof(*total));
@@ -135,6 +252,11 @@ int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, s
 	int pr = prepare(u, e);
 	if (pr != 0)
 		return pr;
+	if (oci_manifest_is_artifact(m)) {
+		if (write_files(u, total, e) < 0)
+			return -1;
+		return finish(u, e);
+	}
 	struct buf cb;
 	buf_init(&cb, OCI_MANIFEST_MAX);
 	if (config_read(u, &cb, e) < 0) {
@@ -189,11 +311,5 @@ int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, s
 	free(ids);
 	if (r < 0)
 		return -1;
-	// The markers: complete first, then the busy one goes (a crash between
-	// them leaves both: complete wins).
-	if (marker_write(u, UNPACK_MARKER_DONE, e) < 0)
-		return -1;
-	_cleanup_free_ char *busy = xasprintf("%s/%s", u->rootfs, UNPACK_MARKER_BUSY);
-	unlink(busy);
-	return 0;
+	return finish(u, e);
 }

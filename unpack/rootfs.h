@@ -3,6 +3,10 @@
 // the blobs of a layout whose digests were checked when they entered it; each
 // layer's uncompressed stream is checked against the config's diff_ids.
 //
+// An OCI artifact (an artifactType, or a config that is not an image config:
+// ORAS, model packaging tools) is written as files instead: each layer under
+// its org.opencontainers.image.title, a clean relative name inside ROOTFS.
+//
 // ROOTFS is presented as complete only by the marker file
 // ROOTFS/.imgpull-unpacked (JSON: image, manifest digest, layers), written
 // last. While unpacking, ROOTFS/.imgpull-unpacking says so: a later run finds

@@ -125,6 +125,20 @@ t_assert_file_contains "$T_ERR" "holds an unfinished unpack; emptying it" "the r
   t_fail "the rootfs made after a kill differs: $(head -n 20 "$T_WORK/cmp3.out")"
 t_ok "killed during the unpack, then run again: a complete rootfs equal to an uninterrupted one"
 
+# A sparse file (GNU tar --sparse): its holes stay holes.
+mkdir -p "$T_WORK/sparse-src"
+truncate -s 64M "$T_WORK/sparse-src/disk.img"
+printf 'head' | dd of="$T_WORK/sparse-src/disk.img" conv=notrunc status=none
+printf 'tail' | dd of="$T_WORK/sparse-src/disk.img" bs=1 seek=$((64 * 1048576 - 4)) conv=notrunc status=none
+tar --sparse --format=posix -C "$T_WORK/sparse-src" -cf "$T_WORK/sparse.tar" disk.img
+build sparse '[{"compression": "gzip", "tar": "'"$T_WORK/sparse.tar"'"}]'
+t_expect_exit 0 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --unpack "$T_WORK/sparse-root" \
+  "$REG_MAIN_ADDR/unpack/sparse:v1"
+cmp -s "$T_WORK/sparse-root/disk.img" "$T_WORK/sparse-src/disk.img" || t_fail "the sparse file's content differs"
+used=$(du -k "$T_WORK/sparse-root/disk.img" | cut -f1)
+((used < 1024)) || t_fail "the sparse file takes $used KiB on disk: its holes were filled"
+t_ok "a sparse 64 MiB file unpacked with its holes ($used KiB on disk)"
+
 # A zstd layer.
 build zs '[{"compression": "zstd", "entries": [
   {"name": "weights/model.bin", "type": "file", "data": "zstd layer content"},
@@ -135,6 +149,49 @@ t_expect_exit 0 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --
 [[ "$(readlink "$T_WORK/zs-root/weights/link")" == model.bin ]] || t_fail "the zstd layer's link"
 [[ -d "$T_WORK/zs-layout/blobs" ]] || t_fail "--dest with --unpack keeps the layout"
 t_ok "a zstd layer unpacked; with --dest the layout stays"
+
+# An OCI artifact (ORAS-style: an empty config, artifactType, titled layers):
+# written as its files; a title that climbs out is refused.
+push_artifact() { # REPO TITLE... (each file's content is "content of TITLE")
+  "$T_PY" - "$REG_MAIN_ADDR" "$@" <<'PY'
+import hashlib, json, sys, urllib.request
+addr, repo, titles = sys.argv[1], sys.argv[2], sys.argv[3:]
+def put(data):
+    r = urllib.request.urlopen(urllib.request.Request("http://%s/v2/%s/blobs/uploads/" % (addr, repo), method="POST"))
+    loc = r.headers["Location"]
+    loc = loc if loc.startswith("http") else "http://%s%s" % (addr, loc)
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    urllib.request.urlopen(urllib.request.Request(loc + ("&" if "?" in loc else "?") + "digest=" + d, data=data,
+                           method="PUT", headers={"Content-Type": "application/octet-stream"}))
+    return d
+layers = []
+for t in titles:
+    data = ("content of %s\n" % t).encode() * 1000
+    layers.append({"mediaType": "application/vnd.example.weights", "digest": put(data), "size": len(data),
+                   "annotations": {"org.opencontainers.image.title": t}})
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "artifactType": "application/vnd.example.model",
+     "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": put(b"{}"), "size": 2},
+     "layers": layers}
+urllib.request.urlopen(urllib.request.Request("http://%s/v2/%s/manifests/v1" % (addr, repo), data=json.dumps(m).encode(),
+                       method="PUT", headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"}))
+PY
+}
+push_artifact unpack/model model/weights-1.bin tokenizer.json
+t_expect_exit 0 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --unpack "$T_WORK/model" \
+  "$REG_MAIN_ADDR/unpack/model:v1"
+for t in model/weights-1.bin tokenizer.json; do
+  cmp -s "$T_WORK/model/$t" <(for i in $(seq 1000); do echo "content of $t"; done) || t_fail "artifact file $t differs"
+done
+[[ -f "$T_WORK/model/.imgpull-unpacked" && $(ls -A "$T_WORK/model" | wc -l) -eq 3 ]] ||
+  t_fail "the artifact's directory holds more than its files: $(ls -A "$T_WORK/model")"
+push_artifact unpack/evil ok.bin ../evil.bin
+mkdir -p "$T_WORK/ajail"
+t_expect_exit 6 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --unpack "$T_WORK/ajail/root" \
+  "$REG_MAIN_ADDR/unpack/evil:v1"
+t_assert_file_contains "$T_ERR" "artifact file '../evil.bin' refused" "the climbing title is named"
+[[ ! -e "$T_WORK/ajail/evil.bin" && ! -e "$T_WORK/ajail/root/.imgpull-unpacked" ]] || t_fail "the climbing title wrote outside or was marked complete"
+t_ok "an artifact written as its two titled files; a title with ../ refused (exit 6)"
 
 # Hostile: "..", and a config whose diff_id lies. Nothing lands beside ROOTFS.
 build esc '[{"compression": "gzip", "entries": [

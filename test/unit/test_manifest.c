@@ -685,6 +685,45 @@ static void test_index_fields(void **state)
 #undef IDX
 }
 
+// Artifacts: artifactType, a config that is not an image config, and the
+// title annotation that names an artifact's file.
+static void test_artifact(void **state)
+{
+	(void)state;
+	struct oci_manifest m;
+	struct err e;
+	const char *art = MANIFEST_WITH("\"artifactType\":\"application/vnd.example.model\","
+					"\"config\":{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"digest\":\"" D1
+					"\",\"size\":2},\"layers\":[{\"mediaType\":\"application/vnd.example.weights\","
+					"\"digest\":\"" D2 "\",\"size\":9,\"annotations\":{\"org.opencontainers.image.title\":"
+					"\"model/w.bin\",\"other\":\"x\"}}]");
+	assert_int_equal(oci_manifest_parse(&m, OCI_MT_MANIFEST, art, strlen(art), &e), 0);
+	assert_string_equal(m.artifact_type, "application/vnd.example.model");
+	assert_string_equal(m.layers[0].title, "model/w.bin");
+	assert_true(oci_manifest_is_artifact(&m));
+	oci_manifest_release(&m);
+	const char *img = MANIFEST_WITH(CONFIG_OK ",\"layers\":[]");
+	assert_int_equal(oci_manifest_parse(&m, OCI_MT_MANIFEST, img, strlen(img), &e), 0);
+	assert_false(oci_manifest_is_artifact(&m));
+	assert_null(m.artifact_type);
+	oci_manifest_release(&m);
+	static const char *const bad[] = {
+		MANIFEST_WITH("\"artifactType\":\"\"," CONFIG_OK ",\"layers\":[]"),
+		MANIFEST_WITH("\"artifactType\":7," CONFIG_OK ",\"layers\":[]"),
+		MANIFEST_WITH(CONFIG_OK ",\"layers\":[{\"mediaType\":\"a\",\"digest\":\"" D2
+			      "\",\"size\":1,\"annotations\":[]}]"),
+		MANIFEST_WITH(CONFIG_OK ",\"layers\":[{\"mediaType\":\"a\",\"digest\":\"" D2
+			      "\",\"size\":1,\"annotations\":{\"org.opencontainers.image.title\":1}}]"),
+		MANIFEST_WITH(CONFIG_OK ",\"layers\":[{\"mediaType\":\"a\",\"digest\":\"" D2
+			      "\",\"size\":1,\"annotations\":{\"org.opencontainers.image.title\":\"a\\nb\"}}]"),
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (oci_manifest_parse(&m, OCI_MT_MANIFEST, bad[i], strlen(bad[i]), &e) == 0)
+			fail_msg("accepted %zu: %s", i, bad[i]);
+		assert_int_equal(e.cls, ERR_INTEGRITY);
+	}
+}
+
 // An image config's rootfs.diff_ids (for --unpack).
 static void test_config_diff_ids(void **state)
 {
@@ -745,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_non_object),
 		cmocka_unit_test(test_index_fields),
 		cmocka_unit_test(test_config_diff_ids),
+		cmocka_unit_test(test_artifact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
