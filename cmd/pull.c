@@ -64,7 +64,8 @@ static const struct cmd_opts pull_opts = {pull_opt_table, sizeof(pull_opt_table)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: imgpull pull --dest DIR [OPTIONS] IMAGE...\n\n"
+	fprintf(f, "usage: imgpull pull --dest DIR [OPTIONS] IMAGE...\n"
+		   "       imgpull pull --unpack ROOTFS [--dest DIR] [OPTIONS] IMAGE\n\n"
 		   "Pulls images into the OCI image layout DIR (created if missing). Without an IMAGE\n"
 		   "argument, the images come from $IMGPULL_IMAGES (a list). Every option can also be\n"
 		   "set by the variable shown under it; a flag wins over its variable.\n\n");

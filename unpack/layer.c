@@ -424,6 +424,21 @@ static enum err_class write_class(int en)
 	return en == ENOSPC || en == EDQUOT || en == EIO || en == EROFS ? ERR_STORAGE : ERR_INTEGRITY;
 }
 
+// The directory of path is reachable beneath ROOTFS without a symbolic link,
+// or is not there yet; entry names the tar entry in a refusal.
+static int parent_ok(struct apply *ap, const char *path, const char *entry, struct err *e)
+{
+	_cleanup_free_ char *dir = NULL;
+	const char *base;
+	split(path, &dir, &base);
+	int dfd = open_dir(ap, dir, entry, e);
+	if (dfd < -1)
+		return -1;
+	if (dfd >= 0)
+		close(dfd);
+	return 0;
+}
+
 static int apply_entry(struct apply *ap, struct archive *r, struct archive *w, struct archive_entry *ent,
 		       const char *path, bool chown, struct err *e)
 {
@@ -432,27 +447,15 @@ static int apply_entry(struct apply *ap, struct archive *r, struct archive *w, s
 		return -1;
 	// The parent must be reachable without a symbolic link (libarchive's
 	// check says so too; this one names the entry).
-	_cleanup_free_ char *dir = NULL;
-	const char *base;
-	split(path, &dir, &base);
-	int dfd = open_dir(ap, dir, path, e);
-	if (dfd < -1)
+	if (parent_ok(ap, path, path, e) < 0)
 		return -1;
-	if (dfd >= 0)
-		close(dfd);
 	const char *hl = archive_entry_hardlink(ent);
 	if (hl) {
 		_cleanup_free_ char *target = unpack_clean_name(hl);
 		if (!target || !*target)
 			return entry_refused(ap, path, "a hard link to outside the root filesystem", e);
-		_cleanup_free_ char *tdir = NULL;
-		const char *tbase;
-		split(target, &tdir, &tbase);
-		int tfd = open_dir(ap, tdir, path, e);
-		if (tfd < -1)
+		if (parent_ok(ap, target, path, e) < 0)
 			return -1;
-		if (tfd >= 0)
-			close(tfd);
 		_cleanup_free_ char *full = xasprintf("%s/%s", ap->rootfs, target);
 		archive_entry_set_hardlink(ent, full);
 	}
