@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/creds.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -55,11 +56,9 @@ struct pull_authz *pull_authz_new(void (*wake)(void *), void *ud)
 
 static void wipe(char **v)
 {
-	if (*v) {
-		explicit_bzero(*v, strlen(*v));
-		free(*v);
-		*v = NULL;
-	}
+	if (*v)
+		auth_secret_free(*v, strlen(*v));
+	*v = NULL;
 }
 
 static void *fetch_main(void *arg)

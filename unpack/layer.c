@@ -343,8 +343,7 @@ static int remove_at(int dfd, const char *name, struct err *e)
 	return file_remove_tree(p, e);
 }
 
-// Splits a clean relative path into its directory ("" at the top) and name.
-static void split(const char *path, char **dir, const char **base)
+void unpack_split_name(const char *path, char **dir, const char **base)
 {
 	const char *slash = strrchr(path, '/');
 	*dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
@@ -405,7 +404,7 @@ static int clear_way(struct apply *ap, const char *path, struct err *e)
 {
 	_cleanup_free_ char *dir = NULL;
 	const char *base;
-	split(path, &dir, &base);
+	unpack_split_name(path, &dir, &base);
 	int dfd = open_dir(ap, dir, path, e);
 	if (dfd < -1)
 		return -1;
@@ -430,7 +429,7 @@ static int parent_ok(struct apply *ap, const char *path, const char *entry, stru
 {
 	_cleanup_free_ char *dir = NULL;
 	const char *base;
-	split(path, &dir, &base);
+	unpack_split_name(path, &dir, &base);
 	int dfd = open_dir(ap, dir, entry, e);
 	if (dfd < -1)
 		return -1;
@@ -539,7 +538,7 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 			continue; // the root itself: its owner and mode are ROOTFS's
 		_cleanup_free_ char *dir = NULL;
 		const char *base;
-		split(path, &dir, &base);
+		unpack_split_name(path, &dir, &base);
 		if (strcmp(base, WH_OPAQUE) == 0) {
 			if (opaque(&ap, dir, path, e) < 0) {
 				ret = -1;

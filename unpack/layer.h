@@ -30,6 +30,9 @@ int unpack_compression_of(const char *media_type, enum unpack_compression *out);
 // repeated slashes dropped; "" for the root), malloc'd; NULL for an absolute
 // name or one with a ".." component.
 char *unpack_clean_name(const char *name);
+// Splits a clean relative path into its directory (*dir, malloc'd; "" at the
+// top) and its last name (*base, pointing into path).
+void unpack_split_name(const char *path, char **dir, const char **base);
 
 // What inflates gzip layers in this build: "isa-l" or "zlib".
 const char *unpack_gzip_engine(void);

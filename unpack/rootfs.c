@@ -192,15 +192,15 @@ static int write_files(const struct unpack_image *u, struct unpack_stats *total,
 				r = err_set(e, ERR_INTEGRITY, "%s: two layers have this title", what);
 		if (r < 0)
 			break;
-		const char *slash = strrchr(names[i], '/');
-		_cleanup_free_ char *dir = slash ? xstrndup(names[i], (size_t)(slash - names[i])) : xstrdup("");
+		_cleanup_free_ char *dir = NULL;
+		const char *base;
+		unpack_split_name(names[i], &dir, &base);
 		int dfd = mkdirs_beneath(root, dir, what, e);
 		if (dfd < 0) {
 			r = -1;
 			break;
 		}
-		int fd = openat(dfd, slash ? slash + 1 : names[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				0644);
+		int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		close(dfd);
 		if (fd < 0) {
 			r = err_sys(e, errno == EEXIST ? ERR_INTEGRITY : ERR_STORAGE, errno, "%s: cannot create it", what);
