@@ -28,27 +28,40 @@ bench_setup() {
 		*) echo "usage: bench/$name.sh [--runs N] [--layers SIZES] [--rate RATE] [--out FILE]" >&2; exit 2 ;;
 		esac
 	done
-	peer=$(cd .. && pwd)/shared/peers/containerd-2.2
-	[[ -x "$peer/run.sh" ]] || { echo "$name: $peer/run.sh is missing" >&2; exit 1; }
-	scripts/deps.sh
-	scripts/build.sh build
-	export IMGPULL_SRC=$PWD IMGPULL=$PWD/build/imgpull IMGPULL_WORK=${IMGPULL_WORK:-/var/tmp/imgpull-bench}
-	T_NAME=$name
-	source test/lib/common.sh
-	source test/lib/imgpull.sh
-	t_workdir "$name"
-
-	local storage="$T_WORK/storage" layer_args=() l
-	mkdir -p "$storage"
-	t_nginx_blobstore_start S3 "$storage" --rate "$rate"
-	t_registry_start DIRECT --root "$storage"
-	t_registry_start CAPPED --root "$storage" --redirect "$BLOB_S3_URL"
+	bench_env "$name"
+	bench_servers
+	local layer_args=() l
 	for l in $layers; do layer_args+=(--layer "$l"); done
 	t_make_image "$T_WORK/src" big "${layer_args[@]}" --seed 1
 	t_push "$T_WORK/src" big "$REG_DIRECT_ADDR" bench/big:1
 	rm -rf "$T_WORK/src"
 	bytes=$(skopeo inspect --tls-verify=false --raw "docker://$REG_DIRECT_ADDR/bench/big:1" |
 		jq '[.config.size] + [.layers[].size] | add')
+}
+
+# bench_env NAME: the tools (scripts/deps.sh), the release build, the test
+# library and a work directory under $IMGPULL_WORK (default /var/tmp/imgpull-bench).
+bench_env() {
+	peer=$(cd .. && pwd)/shared/peers/containerd-2.2
+	[[ -x "$peer/run.sh" ]] || { echo "$1: $peer/run.sh is missing" >&2; exit 1; }
+	scripts/deps.sh
+	scripts/build.sh build
+	export IMGPULL_SRC=$PWD IMGPULL=$PWD/build/imgpull IMGPULL_WORK=${IMGPULL_WORK:-/var/tmp/imgpull-bench}
+	T_NAME=$1
+	source test/lib/common.sh
+	source test/lib/imgpull.sh
+	t_workdir "$1"
+}
+
+# bench_servers: the nginx blob store capped at $rate per connection, and the
+# registries DIRECT (serves blobs itself) and CAPPED (307 to the store) on one
+# storage.
+bench_servers() {
+	local storage="$T_WORK/storage"
+	mkdir -p "$storage"
+	t_nginx_blobstore_start S3 "$storage" --rate "$rate"
+	t_registry_start DIRECT --root "$storage"
+	t_registry_start CAPPED --root "$storage" --redirect "$BLOB_S3_URL"
 }
 
 # median: the median of the numbers on stdin, one a line.

@@ -13,6 +13,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
+#include "unpack/layer.h"
 #include "util/log.h"
 
 struct command {
@@ -166,7 +167,8 @@ int cmd_version(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	printf("imgpull %s (libcurl %s, %s)\n", IMGPULL_VERSION, v->version, v->ssl_version ? v->ssl_version : "no TLS");
+	printf("imgpull %s (libcurl %s, %s, gzip: %s)\n", IMGPULL_VERSION, v->version,
+	       v->ssl_version ? v->ssl_version : "no TLS", unpack_gzip_engine());
 	return 0;
 }
 

@@ -45,7 +45,8 @@ static const struct cmd_opt pull_opt_table[] = {
 	{"unpack", PULL_O_UNPACK, "ROOTFS",
 	 "then apply the image's layers in order into the directory\n"
 	 "ROOTFS (one image); marked complete by ROOTFS/" UNPACK_MARKER_DONE ";\n"
-	 "without --dest the blobs go to ROOTFS.imgpull-layout, removed after", 0},
+	 "without --dest no layout is kept (blobs pass through\n"
+	 "ROOTFS.imgpull-layout, dropped as they are applied)", 0},
 	{"no-chown", PULL_O_NOCHOWN, NULL, "--unpack: keep the files' owner the caller (automatic when not root)", 0},
 	{"progress", PULL_O_PROGRESS, "MODE", "auto, tty, plain, json or none (default auto)", 0},
 	{"log-format", PULL_O_LOGFMT, "FORMAT",
@@ -127,11 +128,18 @@ struct stream_src {
 static uint64_t stream_wait(void *ud, uint64_t want, struct err *e)
 {
 	struct stream_src *s = ud;
-	int fd;
-	uint64_t n = pull_engine_stream_wait(s->eng, s->digest, want, &fd, e);
-	if (fd >= 0)
-		close(fd);
+	uint64_t n = pull_engine_stream_wait(s->eng, s->digest, want, NULL, e);
 	return n == (uint64_t)-1 ? 0 : n;
+}
+
+// An unpack that failed stops its inflater's wait: the pull ends with its error.
+static void stream_cancel(void *ud, const struct err *why)
+{
+	struct stream_src *s = ud;
+	struct err e;
+	if (!why)
+		err_set(&e, ERR_INTERNAL, "the unpack stopped reading blob %s", s->digest);
+	pull_engine_abort(s->eng, why ? why : &e);
 }
 
 static int stream_open(void *ud, const struct oci_descriptor *d, struct unpack_source *src, struct err *e)
@@ -144,7 +152,8 @@ static int stream_open(void *ud, const struct oci_descriptor *d, struct unpack_s
 	struct stream_src *s = xcalloc(1, sizeof(*s));
 	s->eng = up->eng;
 	s->digest = d->digest;
-	*src = (struct unpack_source){.fd = fd, .size = d->size, .wait = stream_wait, .ud = s, .done = free};
+	*src = (struct unpack_source){
+		.fd = fd, .size = d->size, .wait = stream_wait, .ud = s, .done = free, .cancel = stream_cancel};
 	return 0;
 }
 
@@ -166,7 +175,7 @@ static void unpacker_start(void *ud, struct pull_run *r)
 	up->u = (struct unpack_image){.rootfs = up->c->unpack, .layout = &r->layout, .name = img->name,
 				      .manifest_digest = img->manifest_digest, .manifest = &img->manifest,
 				      .chown = !up->c->no_chown && geteuid() == 0, .open_blob = stream_open,
-				      .blob_ud = up};
+				      .blob_ud = up, .drop_blobs = up->c->dest_temporary};
 	up->t0 = clock_mono();
 	int rc = pthread_create(&up->th, NULL, unpacker_main, up);
 	if (rc != 0) {

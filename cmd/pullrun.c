@@ -187,7 +187,9 @@ static void record_complete(struct pull_run *r)
 		struct pull_image *img = &r->imgs[i];
 		if (r->recorded[i] || !image_complete(img, bl, nb))
 			continue;
-		if (!r->c->discard) {
+		// A temporary layout (--unpack alone) names nothing: its blobs leave
+		// as they are applied.
+		if (!r->c->discard && !r->c->dest_temporary) {
 			struct oci_index_entry ent = {.media_type = img->manifest.media_type,
 						      .digest = img->manifest_digest, .size = img->manifest_len,
 						      .ref_name = img->name,
@@ -259,7 +261,8 @@ int pull_run_execute(struct pull_run *r, struct err *e)
 	}
 	struct pull_engine_opts eo = {.http = &c->acc.http, .layout = c->discard ? NULL : &r->layout,
 				      .connections = c->connections, .chunk_size = c->chunk, .retries = c->retries,
-				      .discard = c->discard, .on_event = on_engine_event, .ud = r};
+				      .discard = c->discard, .stream = c->unpack != NULL, .on_event = on_engine_event,
+				      .ud = r};
 	if (pull_engine_new(&r->eng, &eo, e) < 0)
 		return -1;
 	progress_attach(r->prog, r->eng);

@@ -420,13 +420,16 @@ static void blob_advance(struct pull_engine *eng, struct blob *b)
 	while (b->frontier < b->nchunks && b->chunks[b->frontier].written == b->chunks[b->frontier].len)
 		b->frontier++;
 	pull_hasher_advance(eng->hasher, &b->hash, blob_contig(b));
-	if (eng->o.discard)
+	if (eng->o.discard || !eng->o.stream)
 		return;
 	// Readers get what the hasher has read; kept bytes with a prefix check
-	// only once the hash is past it (a failed check stops the hash there).
+	// only once the hash is past it (a failed check stops the hash there);
+	// the last byte once the digest is verified (finish_hashed).
 	uint64_t h = pull_hasher_hashed(eng->hasher, &b->hash);
 	if (b->hash.check_at && h <= b->hash.check_at)
 		h = 0;
+	if (h && h >= b->info.size)
+		h = b->info.size - 1;
 	blob_publish(eng, b, h, b->fd);
 }
 
@@ -1218,7 +1221,7 @@ static void finish_hashed(struct pull_engine *eng)
 		}
 		b->fd = -1;
 		b->info.state = PULL_BLOB_DONE;
-		if (!eng->o.discard)
+		if (!eng->o.discard && eng->o.stream)
 			blob_publish(eng, b, b->info.size, -1);
 		b->info.finished = clock_mono() - eng->t0;
 		emit(eng, PULL_EV_BLOB_DONE, &b->info, NULL);
@@ -1384,7 +1387,12 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 uint64_t pull_engine_stream_wait(struct pull_engine *eng, const char *digest, uint64_t want, int *fd,
 				 struct err *e)
 {
-	*fd = -1;
+	if (fd)
+		*fd = -1;
+	if (!eng->o.stream) {
+		err_set(e, ERR_INTERNAL, "the engine was not opened for streaming");
+		return (uint64_t)-1;
+	}
 	struct blob *b = NULL;
 	for (size_t i = 0; i < eng->nblobs && !b; i++)
 		if (strcmp(eng->blobs[i]->digest, digest) == 0)
@@ -1394,6 +1402,8 @@ uint64_t pull_engine_stream_wait(struct pull_engine *eng, const char *digest, ui
 		return (uint64_t)-1;
 	}
 	if (b->info.state == PULL_BLOB_CACHED) { // set before the run, never changed
+		if (!fd)
+			return b->info.size;
 		_cleanup_free_ char *p = oci_layout_blob_path(eng->o.layout, digest);
 		*fd = open(p, O_RDONLY | O_CLOEXEC);
 		if (*fd < 0) {
@@ -1415,10 +1425,10 @@ uint64_t pull_engine_stream_wait(struct pull_engine *eng, const char *digest, ui
 		else
 			err_set(e, ERR_INTERNAL, "the pull ended with %llu bytes of blob %s", (unsigned long long)n, digest);
 	}
-	if (n && b->pub_fd >= 0)
+	if (fd && n && b->pub_fd >= 0)
 		*fd = fcntl(b->pub_fd, F_DUPFD_CLOEXEC, 0);
 	pthread_mutex_unlock(&eng->smu);
-	if (n && *fd < 0) {
+	if (fd && n && *fd < 0) {
 		err_sys(e, ERR_STORAGE, errno, "cannot read blob %s", digest);
 		return 0;
 	}

@@ -97,6 +97,9 @@ struct pull_engine_opts {
 	// memory and are dropped once hashed. At most pull_engine_discard_window()
 	// bytes wait there for the hash.
 	bool discard;
+	// Blobs are read while they download (pull_engine_stream_wait): the
+	// engine publishes what it has hashed. Off: nothing is published.
+	bool stream;
 	void (*on_event)(void *ud, const struct pull_event *ev);
 	void *ud;
 };
@@ -121,12 +124,14 @@ void pull_engine_free(struct pull_engine *eng);
 uint64_t pull_engine_discard_peak(const struct pull_engine *eng);
 // With discard: bytes that may wait in memory for the hash, (connections + 2) x chunk size.
 uint64_t pull_engine_discard_window(const struct pull_engine_opts *o);
-// Reading a blob while it downloads (pull --unpack), from another thread:
-// blocks until bytes [0, want) of digest are written and hashed (and, when
-// kept from an earlier run, have passed their prefix check), the blob is
-// complete, or the run is over. Returns how many bytes are readable (fewer
-// than want only when the run ended first: e says why). *fd, a descriptor of
-// the caller's own (close it), reads them. -1 cast: unknown digest.
+// Reading a blob while it downloads (pull --unpack, opts.stream), from
+// another thread: blocks until bytes [0, want) of digest are written and
+// hashed (and, when kept from an earlier run, have passed their prefix check),
+// or the run is over. The last byte of a blob is readable only once its digest
+// has checked out, so a reader that got all of it got verified bytes. Returns
+// how many bytes are readable (fewer than want only when the run ended first:
+// e says why). With fd set, *fd is a descriptor of the caller's own (close it)
+// that reads them. -1 cast: unknown digest.
 uint64_t pull_engine_stream_wait(struct pull_engine *eng, const char *digest, uint64_t want, int *fd,
 				 struct err *e);
 // From another thread: the run fails with e (the first such error wins).

@@ -10,7 +10,7 @@ pkgs=(
 	libcmocka-dev
 	docker-registry skopeo nginx-light containerd umoci apache2-utils
 	openssl jq curl python3 iproute2 procps ca-certificates time bc file librsvg2-bin valgrind
-	fuse python3-fusepy zstd mmdebstrap
+	fuse python3-fusepy zstd mmdebstrap pigz
 )
 missing=()
 for p in "${pkgs[@]}"; do

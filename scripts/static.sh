@@ -4,10 +4,11 @@
 #
 # Builds a fully static x86_64 imgpull with musl into build-static/imgpull
 # (stripped), on Debian 12, from Debian 12's own source packages of its
-# dependencies: openssl, curl, cjson, zlib, libarchive, libzstd, nghttp2.
+# dependencies: openssl, curl, cjson, zlib, libarchive, libzstd, nghttp2 and
+# libisal (Intel ISA-L, which inflates the gzip layers).
 #
 #  1. Installs what the machine lacks (musl-tools, dpkg-dev, autotools, cmake,
-#     pkg-config, file), adds a deb-src entry
+#     pkg-config, file, nasm), adds a deb-src entry
 #     (/etc/apt/sources.list.d/imgpull-src.sources) and fetches the source
 #     packages with apt-get source --download-only (newest version first; an
 #     older one of the archive if the newest cannot be downloaded).
@@ -22,7 +23,7 @@
 #     $IMGPULL_STATIC_CACHE/sources.
 #  3. Configures build-static/ with CC=musl-gcc, PKG_CONFIG_LIBDIR=<prefix> and
 #     -DIMGPULL_STATIC=ON, builds and strips imgpull, and checks that it is
-#     statically linked and runs.
+#     statically linked, runs and inflates gzip with ISA-L.
 #
 # --print-cache-key prints <key> (after step 1's downloads) and exits.
 # IMGPULL_STATIC_BUILD=DIR builds imgpull in DIR instead of build-static/.
@@ -51,7 +52,7 @@ if [ "$(uname -m)" != x86_64 ]; then
 	exit 2
 fi
 
-pkgs=(zlib libzstd openssl nghttp2 cjson libarchive curl)
+pkgs=(zlib libzstd libisal openssl nghttp2 cjson libarchive curl)
 t_start=$(date +%s)
 
 say() { echo "static.sh: $*" >&2; }
@@ -107,7 +108,7 @@ if [ ! -f "$src_list" ] || [ "$(cat "$src_list")" != "$src_entry" ]; then
 	apt_update
 fi
 
-tools=(musl-tools dpkg-dev build-essential autoconf automake libtool cmake pkg-config perl make file xz-utils)
+tools=(musl-tools dpkg-dev build-essential autoconf automake libtool cmake pkg-config perl make file xz-utils nasm)
 missing=()
 for p in "${tools[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -191,6 +192,24 @@ build_libzstd() {
 	local opts=(ZSTD_LEGACY_SUPPORT=0 ZSTD_LIB_DICTBUILDER=0 ZSTD_LIB_DEPRECATED=0 PREFIX="$stage")
 	CFLAGS="-O3 -ffunction-sections -fdata-sections" make -C lib -j"$(nproc)" libzstd.a "${opts[@]}"
 	CFLAGS="-O3 -ffunction-sections -fdata-sections" make -C lib install-static install-includes install-pc "${opts[@]}"
+}
+
+build_libisal() {
+	# x86_64: configure fails without nasm (or yasm); the library is then built
+	# from the assembly kernels with the multibinary (CPUID) dispatch, which the
+	# check below makes sure of, not from the C base functions alone.
+	./autogen.sh
+	CFLAGS="$dep_cflags" ./configure --prefix="$stage" --disable-shared --enable-static \
+		--disable-dependency-tracking
+	make -j"$(nproc)" libisal.la
+	# isal_inflate's decoder: the CPUID dispatcher and the AVX2 kernel it picks.
+	local syms
+	syms=$(nm -A .libs/libisal.a)
+	grep -q 'igzip_inflate_multibinary\.o:.* T decode_huffman_code_block_stateless$' <<<"$syms" &&
+		grep -q ' T decode_huffman_code_block_stateless_04$' <<<"$syms" ||
+		{ echo "libisal.a lacks the multibinary assembly inflate"; exit 1; }
+	make install-libLTLIBRARIES install-pkgincludeHEADERS install-nobase_includeHEADERS \
+		install-pkgconfigDATA
 }
 
 build_openssl() {
@@ -381,6 +400,7 @@ fi
 if out=$("$bin" version 2>&1); then
 	echo "$out"
 	[[ $out == *libcurl* && $out == *OpenSSL* ]] || { say "FAIL: 'imgpull version' does not name libcurl and OpenSSL"; fail=1; }
+	[[ $out == *"gzip: isa-l"* ]] || { say "FAIL: 'imgpull version' does not say 'gzip: isa-l'"; fail=1; }
 else
 	echo "$out"
 	say "FAIL: 'imgpull version' failed"

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #include "util/mem.h"
 
 #define IN_BUF (256u << 10)
+// A source that may drop what was read gives its blocks back in steps of this.
+#define DROP_STEP (4u << 20)
 #define OUT_BUF (256u << 10)
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
@@ -72,6 +75,8 @@ struct inflow {
 	enum unpack_compression c;
 	const char *what;
 	uint64_t pos; // compressed bytes read from the file
+	uint64_t dropped; // src->drop: bytes before this were punched out of the file
+	bool drop_off;    // ... and the file refused it (read-only, no hole punching)
 	unsigned char *in;
 	size_t in_len, in_off;
 	unsigned char *out;
@@ -84,9 +89,28 @@ struct inflow {
 #endif
 	ZSTD_DCtx *zd;
 	EVP_MD_CTX *md;
+	bool hash_out;    // flow_produce hashes what it makes (else its reader does)
 	uint64_t total, cap;
 	bool failed;
 	struct err err;
+};
+
+// unpack_layer's pipeline: a thread of its own inflates into a ring of
+// blocks (flow_produce), the caller's thread hashes them and hands them to
+// libarchive, which writes the entries; on a machine with cores to spare the
+// inflate no longer waits for the disk writes, nor they for it.
+#define PIPE_BLOCKS 8
+struct pipe {
+	struct inflow *f;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *buf[PIPE_BLOCKS];
+	size_t len[PIPE_BLOCKS];
+	uint64_t made, used; // blocks filled by the inflater, released by the reader
+	bool held;           // the reader holds block used % PIPE_BLOCKS
+	bool end, failed;    // the inflater is done: at the stream's end, or failed (f->err)
+	bool stop;           // the reader gave up
 };
 
 static int flow_fail(struct inflow *f, enum err_class cls, const char *why)
@@ -133,6 +157,16 @@ static int flow_refill(struct inflow *f)
 	f->pos += (uint64_t)n;
 	f->in_len = (size_t)n;
 	f->in_off = 0;
+	if (f->src->drop && !f->drop_off && f->pos - f->dropped >= DROP_STEP) {
+		uint64_t to = f->pos & ~(uint64_t)(DROP_STEP - 1);
+		if (fallocate(f->src->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)f->dropped,
+			      (off_t)(to - f->dropped)) == 0) {
+			f->dropped = to;
+		} else {
+			f->drop_off = true;
+			log_debug("layer %s: its read bytes stay on disk (%s)", f->what, strerror(errno));
+		}
+	}
 	return 0;
 }
 
@@ -208,18 +242,116 @@ static ssize_t flow_produce(struct inflow *f, unsigned char *out, size_t cap)
 	f->total += made;
 	if (f->cap && f->total > f->cap)
 		return flow_fail(f, ERR_STORAGE, "it expands beyond the room there is for it");
-	EVP_DigestUpdate(f->md, out, made);
+	if (f->hash_out)
+		EVP_DigestUpdate(f->md, out, made);
 	return (ssize_t)made;
+}
+
+static void *pipe_main(void *arg)
+{
+	struct pipe *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (p->made - p->used == PIPE_BLOCKS && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		bool stop = p->stop;
+		unsigned char *b = p->buf[p->made % PIPE_BLOCKS];
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			return NULL;
+		ssize_t n = flow_produce(p->f, b, OUT_BUF);
+		pthread_mutex_lock(&p->mu);
+		if (n > 0) {
+			p->len[p->made % PIPE_BLOCKS] = (size_t)n;
+			p->made++;
+		} else {
+			p->end = n == 0;
+			p->failed = n < 0;
+		}
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (n <= 0)
+			return NULL;
+	}
+}
+
+static int pipe_start(struct pipe *p, struct inflow *f)
+{
+	memset(p, 0, sizeof(*p));
+	p->f = f;
+	for (int i = 0; i < PIPE_BLOCKS; i++)
+		p->buf[i] = xmalloc(OUT_BUF);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	int rc = pthread_create(&p->th, NULL, pipe_main, p);
+	if (rc != 0) {
+		p->th = 0;
+		return err_sys(&f->err, ERR_INTERNAL, rc, "cannot start the inflating thread");
+	}
+	return 0;
+}
+
+// The next block of the uncompressed stream (hashed), valid until the next
+// call; 0 at its end, -1 when the inflater failed (f->err says why).
+static ssize_t pipe_next(struct pipe *p, const void **out)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->held) {
+		p->used++;
+		p->held = false;
+		pthread_cond_broadcast(&p->cv);
+	}
+	while (p->made == p->used && !p->end && !p->failed)
+		pthread_cond_wait(&p->cv, &p->mu);
+	ssize_t n;
+	if (p->made > p->used) {
+		*out = p->buf[p->used % PIPE_BLOCKS];
+		n = (ssize_t)p->len[p->used % PIPE_BLOCKS];
+		p->held = true;
+	} else {
+		n = p->failed ? -1 : 0;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (n > 0)
+		EVP_DigestUpdate(p->f->md, *out, (size_t)n);
+	return n;
+}
+
+static bool pipe_failed(struct pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	bool failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	return failed;
+}
+
+// Stops the inflater (a wait for more of the layer's bytes included: the
+// source's cancel) and frees the ring.
+static void pipe_stop(struct pipe *p, const struct err *why)
+{
+	if (p->th) {
+		pthread_mutex_lock(&p->mu);
+		bool running = !p->end && !p->failed;
+		p->stop = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (running && p->f->src->cancel)
+			p->f->src->cancel(p->f->src->ud, why);
+		pthread_join(p->th, NULL);
+		p->th = 0;
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	for (int i = 0; i < PIPE_BLOCKS; i++)
+		free(p->buf[i]);
 }
 
 static la_ssize_t flow_read(struct archive *a, void *ud, const void **buf)
 {
-	(void)a;
-	struct inflow *f = ud;
-	*buf = f->out;
-	ssize_t n = flow_produce(f, f->out, OUT_BUF);
+	struct pipe *p = ud;
+	ssize_t n = pipe_next(p, buf);
 	if (n < 0) {
-		archive_set_error(a, EIO, "%s", f->err.msg);
+		archive_set_error(a, EIO, "%s", p->f->err.msg);
 		return -1;
 	}
 	return n;
@@ -233,6 +365,7 @@ static int flow_init(struct inflow *f, const struct unpack_source *src, enum unp
 	f->c = c;
 	f->what = what;
 	f->cap = cap;
+	f->hash_out = true;
 	f->in = xmalloc(IN_BUF);
 	f->out = xmalloc(OUT_BUF);
 	f->md = EVP_MD_CTX_new();
@@ -507,6 +640,15 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", root);
 	struct inflow f;
 	flow_init(&f, src, c, what, o->max_bytes);
+	f.hash_out = false; // the reader's thread hashes (pipe_next)
+	struct pipe p;
+	if (pipe_start(&p, &f) < 0) {
+		*e = f.err;
+		pipe_stop(&p, NULL);
+		flow_release(&f);
+		close(ap.root);
+		return -1;
+	}
 	struct archive *r = archive_read_new();
 	struct archive *w = archive_write_disk_new();
 	if (!r || !w)
@@ -519,8 +661,8 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 		flags |= ARCHIVE_EXTRACT_OWNER;
 	archive_write_disk_set_options(w, flags);
 	int ret = 0;
-	if (archive_read_open(r, &f, NULL, flow_read, NULL) != ARCHIVE_OK) {
-		ret = f.failed ? (*e = f.err, -1)
+	if (archive_read_open(r, &p, NULL, flow_read, NULL) != ARCHIVE_OK) {
+		ret = pipe_failed(&p) ? (*e = f.err, -1)
 			       : err_set(e, ERR_INTEGRITY, "layer %s: not a tar stream: %s", what, archive_error_string(r));
 		goto out;
 	}
@@ -564,13 +706,14 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 		ap.seen[ap.nseen++] = xstrdup(path);
 	}
 	if (rc != ARCHIVE_EOF) {
-		ret = f.failed ? (*e = f.err, -1)
+		ret = pipe_failed(&p) ? (*e = f.err, -1)
 			       : err_set(e, ERR_INTEGRITY, "layer %s: bad tar stream: %s", what, archive_error_string(r));
 		goto out;
 	}
 	// The rest of the stream (the tar's end blocks and padding) counts for the diff_id.
 	ssize_t n;
-	while ((n = flow_produce(&f, f.out, OUT_BUF)) > 0)
+	const void *blk;
+	while ((n = pipe_next(&p, &blk)) > 0)
 		;
 	if (n < 0) {
 		*e = f.err;
@@ -595,10 +738,36 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 out:
 	archive_read_free(r);
 	archive_write_free(w);
+	pipe_stop(&p, ret < 0 ? e : NULL);
 	flow_release(&f);
 	for (size_t i = 0; i < ap.nseen; i++)
 		free(ap.seen[i]);
 	free(ap.seen);
 	close(ap.root);
+	return ret;
+}
+
+int unpack_layer_diff_id(const struct unpack_source *src, enum unpack_compression c, const char *what,
+			 char out[OCI_DIGEST_LEN + 1], uint64_t *bytes_out, struct err *e)
+{
+	struct inflow f;
+	flow_init(&f, src, c, what, 0);
+	f.hash_out = out != NULL;
+	ssize_t n;
+	while ((n = flow_produce(&f, f.out, OUT_BUF)) > 0)
+		;
+	int ret = 0;
+	if (n < 0) {
+		*e = f.err;
+		ret = -1;
+	} else {
+		if (out) {
+			unsigned char md[EVP_MAX_MD_SIZE];
+			EVP_DigestFinal_ex(f.md, md, NULL);
+			oci_digest_format(out, md);
+		}
+		*bytes_out = f.total;
+	}
+	flow_release(&f);
 	return ret;
 }

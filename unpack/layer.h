@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "oci/digest.h"
 #include "util/err.h"
 
 enum unpack_compression { UNPACK_TAR, UNPACK_GZIP, UNPACK_ZSTD };
@@ -47,6 +48,13 @@ struct unpack_source {
 	uint64_t (*wait)(void *ud, uint64_t want, struct err *e);
 	void *ud;
 	void (*done)(void *ud); // when set, called once the source is read (by its opener)
+	// When set: the reader gives up (why: its error); a wait in progress or
+	// to come returns at once, short.
+	void (*cancel)(void *ud, const struct err *why);
+	// The bytes read are not needed again: their blocks are punched out of
+	// the file as the layer is read (fd must be open for writing; a file
+	// that cannot punch holes keeps them).
+	bool drop;
 };
 
 struct unpack_opts {
@@ -64,5 +72,12 @@ struct unpack_stats {
 int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpack_compression c,
 		 const char *diff_id, const char *what, const struct unpack_opts *o, struct unpack_stats *st,
 		 struct err *e);
+
+// Reads the whole layer through the inflater that unpack_layer uses and
+// computes its diff_id into out ("sha256:..."), writing nothing; the
+// uncompressed size in *bytes_out; out NULL: no hash, the inflate alone.
+// (The inflate benchmark; a layer check.)
+int unpack_layer_diff_id(const struct unpack_source *src, enum unpack_compression c, const char *what,
+			 char out[OCI_DIGEST_LEN + 1], uint64_t *bytes_out, struct err *e);
 
 #endif

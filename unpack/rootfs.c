@@ -103,6 +103,24 @@ static uint64_t room(const char *rootfs)
 	return (uint64_t)sv.f_bavail * sv.f_frsize;
 }
 
+// Whether a layer after layer i is the same blob.
+static bool needed_later(const struct oci_manifest *m, size_t i)
+{
+	for (size_t j = i + 1; j < m->nlayers; j++)
+		if (strcmp(m->layers[j].digest, m->layers[i].digest) == 0)
+			return true;
+	return false;
+}
+
+// An applied layer's blob leaves the temporary layout (a rerun that needs it
+// again fetches it again).
+static void drop_blob(const struct unpack_image *u, const char *digest)
+{
+	_cleanup_free_ char *p = oci_layout_blob_path(u->layout, digest);
+	if (unlink(p) < 0 && errno != ENOENT)
+		log_warn("unpack: cannot remove '%s' from the temporary layout: %s", p, strerror(errno));
+}
+
 // The descriptor's bytes as a source: streamed, or the layout's blob.
 static int source_open(const struct unpack_image *u, const struct oci_descriptor *d, struct unpack_source *src,
 		       struct err *e)
@@ -285,6 +303,8 @@ int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, s
 			r = -1;
 			break;
 		}
+		bool drop = u->drop_blobs && !needed_later(m, i);
+		src.drop = drop;
 		struct unpack_opts o = {.chown = u->chown, .max_bytes = room(u->rootfs)};
 		struct unpack_stats st;
 		r = unpack_layer(u->rootfs, &src, c, ids[i], d->digest, &o, &st, e);
@@ -292,6 +312,8 @@ int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, s
 			close(src.fd);
 		if (src.done)
 			src.done(src.ud);
+		if (r == 0 && drop)
+			drop_blob(u, d->digest);
 		// A layer may have whited out the busy marker (an opaque root): it
 		// must be there for a rerun to know the directory is ours.
 		if (r == 0)

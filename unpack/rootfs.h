@@ -37,6 +37,10 @@ struct unpack_image {
 	// NULL: the layout's blobs, all there.
 	int (*open_blob)(void *ud, const struct oci_descriptor *d, struct unpack_source *src, struct err *e);
 	void *blob_ud;
+	// The layout is temporary: a layer's bytes leave it as they are read
+	// (src->drop) and its blob once the layer is applied, unless a later
+	// layer is the same blob.
+	bool drop_blobs;
 };
 
 // 1 when ROOTFS already holds this image (its marker names the manifest

@@ -6,7 +6,8 @@
 
 For every path in either tree (NAMEs at the top ignored): the type, the
 permission bits (with setuid/setgid/sticky), owner and group, a file's size and
-SHA-256, a link's target, a device's numbers, the mtime of everything but
+SHA-256, a link's target, a device's numbers, extended attributes (names and
+values, of every entry, links included), the mtime of everything but
 directories (whose mtimes move as entries are added), and which paths are hard
 links of one another. Prints each difference; exit 1 if there is any.
 Standard library only.
@@ -41,6 +42,10 @@ def walk(root, ignore):
                 d.pop("mode")  # a link's own mode means nothing on Linux
             elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
                 d["dev"] = (os.major(st.st_rdev), os.minor(st.st_rdev))
+            xattrs = {n: os.getxattr(p, n, follow_symlinks=False)
+                      for n in os.listxattr(p, follow_symlinks=False)}
+            if xattrs:
+                d["xattrs"] = xattrs
             if not stat.S_ISDIR(st.st_mode):
                 d["mtime"] = int(st.st_mtime)
             info[rel] = d
