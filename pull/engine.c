@@ -85,6 +85,7 @@ struct blob {
 	uint64_t published;
 	int pub_fd;
 	bool pub_broken;       // restarted after bytes were published: a reader is lost
+	bool cached_at_add;    // in the layout before the run (never changes after)
 };
 
 // A server we send ranges to. Throttling (429/503) halves how many
@@ -294,7 +295,8 @@ int pull_engine_add(struct pull_engine *eng, struct pull_repo *repo, const char 
 		b->info.state = PULL_BLOB_QUEUED;
 	} else {
 		oci_ingest_init(&b->ing, eng->o.layout, digest, size);
-		b->info.state = oci_layout_has_blob(eng->o.layout, digest, size) ? PULL_BLOB_CACHED : PULL_BLOB_QUEUED;
+		b->cached_at_add = oci_layout_has_blob(eng->o.layout, digest, size);
+		b->info.state = b->cached_at_add ? PULL_BLOB_CACHED : PULL_BLOB_QUEUED;
 	}
 	eng->blobs = xrealloc(eng->blobs, (eng->nblobs + 1) * sizeof(*eng->blobs));
 	eng->blobs[eng->nblobs++] = b;
@@ -338,6 +340,7 @@ static void blob_hash_start(struct pull_engine *eng, struct blob *b)
 }
 
 static void blob_advance(struct pull_engine *eng, struct blob *b);
+static void blob_publish(struct pull_engine *eng, struct blob *b, uint64_t n, int fd);
 
 // The blob is ours: open its partial file, keep what an earlier holder left.
 static int blob_prepare(struct pull_engine *eng, struct blob *b, struct err *e)
@@ -377,6 +380,14 @@ static int blob_claim(struct pull_engine *eng, struct blob *b, double now, struc
 		return -1;
 	if (st == OCI_INGEST_PRESENT) {
 		b->info.state = PULL_BLOB_CACHED;
+		if (eng->o.stream) { // committed by another process: readers take the layout's file
+			_cleanup_free_ char *p = oci_layout_blob_path(eng->o.layout, b->digest);
+			int fd = open(p, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", p);
+			blob_publish(eng, b, b->info.size, fd);
+			close(fd);
+		}
 		b->info.finished = now - eng->t0;
 		emit(eng, PULL_EV_BLOB_CACHED, &b->info, NULL);
 		return 0;
@@ -1401,7 +1412,7 @@ uint64_t pull_engine_stream_wait(struct pull_engine *eng, const char *digest, ui
 		err_set(e, ERR_INTERNAL, "blob %s is not part of the pull", digest);
 		return (uint64_t)-1;
 	}
-	if (b->info.state == PULL_BLOB_CACHED) { // set before the run, never changed
+	if (b->cached_at_add) {
 		if (!fd)
 			return b->info.size;
 		_cleanup_free_ char *p = oci_layout_blob_path(eng->o.layout, digest);

@@ -130,6 +130,21 @@ t_assert_file_contains "$T_ERR" "entry '../escaped' refused" "the escaping entry
 [[ ! -e "$T_WORK/hsjail/escaped" ]] || t_fail "the escaping entry was written"
 t_ok "a hostile entry at the start of a layer whose download stalls: exit 6 in ${took} s"
 
+# Two pulls sharing a layout: the first (no unpack) is fetching the layers when
+# the second, with --unpack, starts; the second waits for the first's blobs and
+# unpacks them from the layout once they are committed.
+"$IMGPULL" pull --plain-http "$REG_SLOWREG_ADDR" --progress none --connections 2 --chunk-size 4M \
+  --dest "$T_WORK/shared" "$REG_SLOWREG_ADDR/unpack/stream:v1" 2>"$T_WORK/first.err" &
+first_pid=$!
+t_wait_until 20 bash -c 'ls "$1"/ingest/*.partial >/dev/null 2>&1' _ "$T_WORK/shared" || t_fail "the first pull did not start"
+t_expect_exit 0 "$IMGPULL" pull -v --plain-http "$REG_SLOWREG_ADDR" --progress none --connections 2 --chunk-size 4M \
+  --dest "$T_WORK/shared" --unpack "$T_WORK/shared-root" "$REG_SLOWREG_ADDR/unpack/stream:v1"
+wait "$first_pid" || t_fail "the first pull failed: $(tail -n 5 "$T_WORK/first.err")"
+t_assert_file_contains "$T_ERR" "another imgpull is fetching it into this layout" "the second pull waited for the first's blobs"
+"$T_PY" "$T_LIB_DIR/treecmp.py" "$T_WORK/shared-root" "$T_WORK/stream-root" --ignore .imgpull-unpacked >"$T_WORK/cmp4.out" ||
+  t_fail "the rootfs unpacked from another pull's blobs differs: $(head -n 20 "$T_WORK/cmp4.out")"
+t_ok "a second pull sharing the layout unpacked the blobs the first one committed"
+
 # Killed in the middle (layer 1 unpacked, layer 2 on its way), then run again:
 # the unfinished rootfs is emptied and made anew, and marked complete.
 "$IMGPULL" pull -v --plain-http "$REG_SLOWREG_ADDR" --progress none --connections 2 --chunk-size 4M \

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -338,6 +339,143 @@ static void test_bad_streams(void **state)
 	close(fd);
 }
 
+// unpack_layer_diff_id: the same diff_id and size as the tar's, for every
+// compression; without out, the inflate alone; a cut stream refused.
+static void test_diff_id(void **state)
+{
+	(void)state;
+	const enum unpack_compression cs[] = {UNPACK_TAR, UNPACK_GZIP, UNPACK_ZSTD};
+	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+		struct tarb t;
+		tar_begin(&t);
+		tar_add(&t, "a/b", AE_IFREG, 0644, "some content", NULL);
+		size_t tar_size;
+		char diff[OCI_DIGEST_LEN + 1], got[OCI_DIGEST_LEN + 1];
+		size_t size;
+		int fd = tar_end(&t, cs[i], diff, &size);
+		tar_size = (size_t)t.used;
+		struct unpack_source src = {.fd = fd, .size = size};
+		uint64_t out = 0;
+		struct err e;
+		assert_int_equal(unpack_layer_diff_id(&src, cs[i], "t", got, &out, &e), 0);
+		assert_string_equal(got, diff);
+		assert_int_equal(out, tar_size);
+		out = 0;
+		assert_int_equal(unpack_layer_diff_id(&src, cs[i], "t", NULL, &out, &e), 0);
+		assert_int_equal(out, tar_size);
+		if (cs[i] != UNPACK_TAR) {
+			src.size = size - 8;
+			assert_int_equal(unpack_layer_diff_id(&src, cs[i], "t", got, &out, &e), -1);
+			assert_int_equal(e.cls, ERR_INTEGRITY);
+		}
+		close(fd);
+	}
+}
+
+// A layer larger than the inflater's ring (8 x 256 KiB) many times over, in
+// both of unpack_layer's threads: every byte lands in place.
+static void test_large_layer(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 5u << 20;
+	char *data = malloc(n + 1);
+	uint32_t x = 12345;
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (char)('a' + (x >> 16) % 26);
+	}
+	data[n] = '\0';
+	struct tarb t;
+	tar_begin(&t);
+	tar_add(&t, "big.txt", AE_IFREG, 0644, data, NULL);
+	tar_add(&t, "after", AE_IFREG, 0644, "after", NULL);
+	struct err e;
+	assert_int_equal(apply(f, &t, UNPACK_GZIP, NULL, &e), 0);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/big.txt", f->root);
+	int fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	char *got = malloc(n + 1);
+	assert_int_equal(read(fd, got, n + 1), (ssize_t)n);
+	close(fd);
+	assert_memory_equal(got, data, n);
+	free(got);
+	content(f, "after", "after");
+	free(data);
+}
+
+// A source whose bytes stop coming after the first part (a stalled download):
+// a hostile entry there fails the layer, and the inflater's wait for the rest
+// is cancelled with that error rather than waited out.
+struct stall_src {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t have;
+	bool cancelled;
+	char why[64];
+};
+
+static uint64_t stall_wait(void *ud, uint64_t want, struct err *e)
+{
+	struct stall_src *s = ud;
+	pthread_mutex_lock(&s->mu);
+	while (want > s->have && !s->cancelled)
+		pthread_cond_wait(&s->cv, &s->mu);
+	uint64_t n = want > s->have ? s->have : want;
+	if (want > s->have)
+		err_set(e, ERR_NETWORK, "cancelled");
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+static void stall_cancel(void *ud, const struct err *why)
+{
+	struct stall_src *s = ud;
+	pthread_mutex_lock(&s->mu);
+	s->cancelled = true;
+	snprintf(s->why, sizeof(s->why), "%.60s", why ? why->msg : "");
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void test_cancel(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 3u << 20;
+	char *data = malloc(n + 1);
+	uint32_t x = 7;
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (char)(x >> 24);
+		if (!data[i])
+			data[i] = 'z';
+	}
+	data[n] = '\0';
+	struct tarb t;
+	tar_begin(&t);
+	tar_add(&t, "../escape", AE_IFREG, 0644, "x", NULL);
+	tar_add(&t, "big.bin", AE_IFREG, 0644, data, NULL);
+	char diff[OCI_DIGEST_LEN + 1];
+	size_t size;
+	int fd = tar_end(&t, UNPACK_TAR, diff, &size);
+	free(data);
+	struct stall_src s = {.have = 300000};
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.cv, NULL);
+	struct unpack_source src = {.fd = fd, .size = size, .wait = stall_wait, .ud = &s, .cancel = stall_cancel};
+	struct unpack_opts o = {.max_bytes = 64u << 20};
+	struct unpack_stats st;
+	struct err e;
+	assert_int_equal(unpack_layer(f->root, &src, UNPACK_TAR, diff, "stalled", &o, &st, &e), -1);
+	assert_int_equal(e.cls, ERR_INTEGRITY);
+	assert_non_null(strstr(e.msg, "'../escape' refused"));
+	assert_true(s.cancelled);
+	assert_non_null(strstr(s.why, "layer stalled: entry"));
+	pthread_mutex_destroy(&s.mu);
+	pthread_cond_destroy(&s.cv);
+	close(fd);
+}
+
 static void test_media_types(void **state)
 {
 	(void)state;
@@ -363,6 +501,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_streams, setup, teardown),
 		cmocka_unit_test(test_media_types),
+		cmocka_unit_test(test_diff_id),
+		cmocka_unit_test_setup_teardown(test_large_layer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
