@@ -136,10 +136,7 @@ static uint64_t stream_wait(void *ud, uint64_t want, struct err *e)
 static void stream_cancel(void *ud, const struct err *why)
 {
 	struct stream_src *s = ud;
-	struct err e;
-	if (!why)
-		err_set(&e, ERR_INTERNAL, "the unpack stopped reading blob %s", s->digest);
-	pull_engine_abort(s->eng, why ? why : &e);
+	pull_engine_abort(s->eng, why);
 }
 
 static int stream_open(void *ud, const struct oci_descriptor *d, struct unpack_source *src, struct err *e)

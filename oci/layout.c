@@ -46,6 +46,13 @@ static char *journal_path(const struct oci_layout *l)
 	return xasprintf("%s/unsynced", l->ingest_dir);
 }
 
+int oci_layout_open_blob(const struct oci_layout *l, const char *digest, struct err *e)
+{
+	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", p) : fd;
+}
+
 int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, char got[OCI_DIGEST_LEN + 1],
 			   struct stat *st, struct err *e)
 {

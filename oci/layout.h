@@ -51,6 +51,8 @@ char *oci_layout_alg_dir(const struct oci_layout *l, const char *alg);
 // committed blobs); nothing otherwise.
 int oci_layout_sync_blob_dirs(const struct oci_layout *l, struct err *e);
 char *oci_layout_blob_path(const struct oci_layout *l, const char *digest);
+// The blob's file, opened for reading (ERR_STORAGE naming it when it cannot be).
+int oci_layout_open_blob(const struct oci_layout *l, const char *digest, struct err *e);
 // True if blobs/ has the digest with exactly this size.
 bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size);
 // Verifies data against digest (ERR_INTEGRITY) and stores it atomically.

@@ -85,7 +85,6 @@ struct blob {
 	uint64_t published;
 	int pub_fd;
 	bool pub_broken;       // restarted after bytes were published: a reader is lost
-	bool cached_at_add;    // in the layout before the run (never changes after)
 };
 
 // A server we send ranges to. Throttling (429/503) halves how many
@@ -268,19 +267,41 @@ int pull_engine_new(struct pull_engine **out, const struct pull_engine_opts *o, 
 	return 0;
 }
 
+static struct blob *blob_find(const struct pull_engine *eng, const char *digest)
+{
+	for (size_t i = 0; i < eng->nblobs; i++)
+		if (strcmp(eng->blobs[i]->digest, digest) == 0)
+			return eng->blobs[i];
+	return NULL;
+}
+
+static void blob_publish(struct pull_engine *eng, struct blob *b, uint64_t n, int fd);
+
+// A blob in the layout (before the run, or committed by another process
+// during it): stream readers take the layout's file, all of it.
+static int blob_publish_layout(struct pull_engine *eng, struct blob *b, struct err *e)
+{
+	if (!eng->o.stream)
+		return 0;
+	int fd = oci_layout_open_blob(eng->o.layout, b->digest, e);
+	if (fd < 0)
+		return -1;
+	blob_publish(eng, b, b->info.size, fd);
+	close(fd);
+	return 0;
+}
+
 int pull_engine_add(struct pull_engine *eng, struct pull_repo *repo, const char *digest,
 		    uint64_t size, struct err *e)
 {
 	if (!oci_digest_valid(digest))
 		return err_set(e, ERR_INTEGRITY, "invalid blob digest '%.80s'", digest);
-	for (size_t i = 0; i < eng->nblobs; i++) {
-		if (strcmp(eng->blobs[i]->digest, digest) == 0) {
-			if (eng->blobs[i]->info.size != size)
-				return err_set(e, ERR_INTEGRITY, "blob %s is listed with sizes %llu and %llu",
-					       digest, (unsigned long long)eng->blobs[i]->info.size,
-					       (unsigned long long)size);
-			return 0;
-		}
+	const struct blob *had = blob_find(eng, digest);
+	if (had) {
+		if (had->info.size != size)
+			return err_set(e, ERR_INTEGRITY, "blob %s is listed with sizes %llu and %llu", digest,
+				       (unsigned long long)had->info.size, (unsigned long long)size);
+		return 0;
 	}
 	struct blob *b = xcalloc(1, sizeof(*b));
 	b->digest = xstrdup(digest);
@@ -295,11 +316,12 @@ int pull_engine_add(struct pull_engine *eng, struct pull_repo *repo, const char 
 		b->info.state = PULL_BLOB_QUEUED;
 	} else {
 		oci_ingest_init(&b->ing, eng->o.layout, digest, size);
-		b->cached_at_add = oci_layout_has_blob(eng->o.layout, digest, size);
-		b->info.state = b->cached_at_add ? PULL_BLOB_CACHED : PULL_BLOB_QUEUED;
+		b->info.state = oci_layout_has_blob(eng->o.layout, digest, size) ? PULL_BLOB_CACHED : PULL_BLOB_QUEUED;
 	}
 	eng->blobs = xrealloc(eng->blobs, (eng->nblobs + 1) * sizeof(*eng->blobs));
 	eng->blobs[eng->nblobs++] = b;
+	if (b->info.state == PULL_BLOB_CACHED && blob_publish_layout(eng, b, e) < 0)
+		return -1;
 	return 0;
 }
 
@@ -340,7 +362,6 @@ static void blob_hash_start(struct pull_engine *eng, struct blob *b)
 }
 
 static void blob_advance(struct pull_engine *eng, struct blob *b);
-static void blob_publish(struct pull_engine *eng, struct blob *b, uint64_t n, int fd);
 
 // The blob is ours: open its partial file, keep what an earlier holder left.
 static int blob_prepare(struct pull_engine *eng, struct blob *b, struct err *e)
@@ -380,14 +401,8 @@ static int blob_claim(struct pull_engine *eng, struct blob *b, double now, struc
 		return -1;
 	if (st == OCI_INGEST_PRESENT) {
 		b->info.state = PULL_BLOB_CACHED;
-		if (eng->o.stream) { // committed by another process: readers take the layout's file
-			_cleanup_free_ char *p = oci_layout_blob_path(eng->o.layout, b->digest);
-			int fd = open(p, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", p);
-			blob_publish(eng, b, b->info.size, fd);
-			close(fd);
-		}
+		if (blob_publish_layout(eng, b, e) < 0)
+			return -1;
 		b->info.finished = now - eng->t0;
 		emit(eng, PULL_EV_BLOB_CACHED, &b->info, NULL);
 		return 0;
@@ -1404,24 +1419,10 @@ uint64_t pull_engine_stream_wait(struct pull_engine *eng, const char *digest, ui
 		err_set(e, ERR_INTERNAL, "the engine was not opened for streaming");
 		return (uint64_t)-1;
 	}
-	struct blob *b = NULL;
-	for (size_t i = 0; i < eng->nblobs && !b; i++)
-		if (strcmp(eng->blobs[i]->digest, digest) == 0)
-			b = eng->blobs[i];
+	struct blob *b = blob_find(eng, digest);
 	if (!b) {
 		err_set(e, ERR_INTERNAL, "blob %s is not part of the pull", digest);
 		return (uint64_t)-1;
-	}
-	if (b->cached_at_add) {
-		if (!fd)
-			return b->info.size;
-		_cleanup_free_ char *p = oci_layout_blob_path(eng->o.layout, digest);
-		*fd = open(p, O_RDONLY | O_CLOEXEC);
-		if (*fd < 0) {
-			err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", p);
-			return 0;
-		}
-		return b->info.size;
 	}
 	pthread_mutex_lock(&eng->smu);
 	while (b->published < want && !b->pub_broken && !eng->run_over)

@@ -335,7 +335,7 @@ static void pipe_stop(struct pipe *p, const struct err *why)
 		p->stop = true;
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
-		if (running && p->f->src->cancel)
+		if (running && why && p->f->src->cancel)
 			p->f->src->cancel(p->f->src->ud, why);
 		pthread_join(p->th, NULL);
 		p->th = 0;

@@ -48,8 +48,8 @@ struct unpack_source {
 	uint64_t (*wait)(void *ud, uint64_t want, struct err *e);
 	void *ud;
 	void (*done)(void *ud); // when set, called once the source is read (by its opener)
-	// When set: the reader gives up (why: its error); a wait in progress or
-	// to come returns at once, short.
+	// When set: the reader gives up with the error why; a wait in progress
+	// or to come returns at once, short.
 	void (*cancel)(void *ud, const struct err *why);
 	// The bytes read are not needed again: their blocks are punched out of
 	// the file as the layer is read (fd must be open for writing; a file

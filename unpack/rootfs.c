@@ -127,9 +127,8 @@ static int source_open(const struct unpack_image *u, const struct oci_descriptor
 {
 	if (u->open_blob)
 		return u->open_blob(u->blob_ud, d, src, e);
-	_cleanup_free_ char *p = oci_layout_blob_path(u->layout, d->digest);
-	*src = (struct unpack_source){.fd = open(p, O_RDONLY | O_CLOEXEC), .size = d->size};
-	return src->fd < 0 ? err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", p) : 0;
+	*src = (struct unpack_source){.fd = oci_layout_open_blob(u->layout, d->digest, e), .size = d->size};
+	return src->fd < 0 ? -1 : 0;
 }
 
 // The config, whole (it is small: its size is capped like a manifest's).

@@ -349,11 +349,10 @@ static void test_diff_id(void **state)
 		struct tarb t;
 		tar_begin(&t);
 		tar_add(&t, "a/b", AE_IFREG, 0644, "some content", NULL);
-		size_t tar_size;
 		char diff[OCI_DIGEST_LEN + 1], got[OCI_DIGEST_LEN + 1];
 		size_t size;
 		int fd = tar_end(&t, cs[i], diff, &size);
-		tar_size = (size_t)t.used;
+		size_t tar_size = (size_t)t.used;
 		struct unpack_source src = {.fd = fd, .size = size};
 		uint64_t out = 0;
 		struct err e;
@@ -372,19 +371,25 @@ static void test_diff_id(void **state)
 	}
 }
 
+// n pseudo-random lowercase letters from seed, NUL-terminated (malloc'd).
+static char *letters(size_t n, uint32_t seed)
+{
+	char *data = malloc(n + 1);
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		data[i] = (char)('a' + (seed >> 16) % 26);
+	}
+	data[n] = '\0';
+	return data;
+}
+
 // A layer larger than the inflater's ring (8 x 256 KiB) many times over, in
 // both of unpack_layer's threads: every byte lands in place.
 static void test_large_layer(void **state)
 {
 	struct fx *f = *state;
 	size_t n = 5u << 20;
-	char *data = malloc(n + 1);
-	uint32_t x = 12345;
-	for (size_t i = 0; i < n; i++) {
-		x = x * 1103515245u + 12345u;
-		data[i] = (char)('a' + (x >> 16) % 26);
-	}
-	data[n] = '\0';
+	char *data = letters(n, 12345);
 	struct tarb t;
 	tar_begin(&t);
 	tar_add(&t, "big.txt", AE_IFREG, 0644, data, NULL);
@@ -442,15 +447,7 @@ static void test_cancel(void **state)
 {
 	struct fx *f = *state;
 	size_t n = 3u << 20;
-	char *data = malloc(n + 1);
-	uint32_t x = 7;
-	for (size_t i = 0; i < n; i++) {
-		x = x * 1103515245u + 12345u;
-		data[i] = (char)(x >> 24);
-		if (!data[i])
-			data[i] = 'z';
-	}
-	data[n] = '\0';
+	char *data = letters(n, 7);
 	struct tarb t;
 	tar_begin(&t);
 	tar_add(&t, "../escape", AE_IFREG, 0644, "x", NULL);
