@@ -531,10 +531,11 @@ static int prune_locked(const struct oci_layout *l, oci_layout_dropped_fn cb, vo
 	cJSON *mans = cJSON_GetObjectItemCaseSensitive(root, "manifests");
 	bool changed = false;
 	int ret = 0;
-	for (int i = cJSON_GetArraySize(mans) - 1; i >= 0 && ret == 0; i--) {
+	for (cJSON *m = mans->child, *next; m && ret == 0; m = next) {
+		next = m->next;
 		const char *mt, *digest, *name;
 		uint64_t size;
-		oci_index_entry_fields(cJSON_GetArrayItem(mans, i), &mt, &digest, &size, &name);
+		oci_index_entry_fields(m, &mt, &digest, &size, &name);
 		if (!digest || !mt)
 			continue;
 		char missing[OCI_DIGEST_LEN + 1];
@@ -544,7 +545,7 @@ static int prune_locked(const struct oci_layout *l, oci_layout_dropped_fn cb, vo
 		} else if (r == 0) {
 			if (cb)
 				cb(ud, name ? name : digest, missing);
-			cJSON_DeleteItemFromArray(mans, i);
+			cJSON_Delete(cJSON_DetachItemViaPointer(mans, m));
 			changed = true;
 		}
 	}
@@ -582,12 +583,14 @@ int oci_layout_add_ref(const struct oci_layout *l, const struct oci_index_entry 
 	}
 	cJSON *mans = cJSON_GetObjectItemCaseSensitive(root, "manifests");
 	// One entry per reference name: a re-pull of a moved tag replaces it.
-	for (int i = cJSON_GetArraySize(mans) - 1; i >= 0; i--) {
-		cJSON *m = cJSON_GetArrayItem(mans, i);
+	// One pass along the list (cJSON_GetArrayItem(i) walks it from the
+	// start each time: a loop over indexes is quadratic in the entries).
+	for (cJSON *m = mans->child, *next; m; m = next) {
+		next = m->next;
 		cJSON *ann = cJSON_GetObjectItemCaseSensitive(m, "annotations");
 		cJSON *name = cJSON_GetObjectItemCaseSensitive(ann, ANNOT_REF);
 		if (cJSON_IsString(name) && strcmp(name->valuestring, ent->ref_name) == 0)
-			cJSON_DeleteItemFromArray(mans, i);
+			cJSON_Delete(cJSON_DetachItemViaPointer(mans, m));
 	}
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "mediaType", ent->media_type);
