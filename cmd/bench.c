@@ -112,12 +112,12 @@ static int bench_option(void *ud, int id, const char *arg, struct err *e)
 	case B_O_DISCARD: b->pc.discard = true; return 0;
 	case B_O_JSON: b->json = true; return 0;
 	case B_O_TIMELINE:
-		if (cmd_check_value("--timeline", arg, e) < 0)
+		if (cmd_check_output("--timeline", arg, e) < 0)
 			return -1;
 		b->timeline = arg;
 		return 0;
 	case PULL_O_METRICS:
-		if (cmd_check_value("--metrics", arg, e) < 0)
+		if (cmd_check_output("--metrics", arg, e) < 0)
 			return -1;
 		b->metrics = arg;
 		return 0;

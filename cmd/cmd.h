@@ -34,5 +34,10 @@ int cmd_parse_duration(const char *s, double *out);
 // A path or name given to opt: not empty, not blank, no white space around it
 // (a quoting slip in a pod spec, never meant). ERR_USAGE naming opt.
 int cmd_check_value(const char *opt, const char *v, struct err *e);
+// A file opt writes (--metrics, --termination-log, --timeline): a value
+// cmd_check_value takes, where nothing is yet or a regular file is. A symbolic
+// link, a device, a FIFO, a directory or a socket there is never written
+// through nor replaced: ERR_USAGE naming opt and what the path is.
+int cmd_check_output(const char *opt, const char *path, struct err *e);
 
 #endif

@@ -14,6 +14,7 @@
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
 #include "unpack/layer.h"
+#include "util/file.h"
 #include "util/log.h"
 
 struct command {
@@ -137,6 +138,16 @@ int cmd_check_value(const char *opt, const char *v, struct err *e)
 		return err_set(e, ERR_USAGE, "%s must not be blank", opt);
 	if (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1]))
 		return err_set(e, ERR_USAGE, "%s '%.200s' has leading or trailing white space", opt, v);
+	return 0;
+}
+
+int cmd_check_output(const char *opt, const char *path, struct err *e)
+{
+	if (cmd_check_value(opt, path, e) < 0)
+		return -1;
+	const char *kind = file_not_regular(path);
+	if (kind)
+		return err_set(e, ERR_USAGE, "%s '%.200s' is %s, not a regular file", opt, path, kind);
 	return 0;
 }
 

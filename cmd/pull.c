@@ -377,8 +377,8 @@ int cmd_pull(int argc, char **argv)
 {
 	interrupt_install();
 	struct report_to to = {.termlog = termlog_path(argc, argv), .metrics = cmd_early_value(argc, argv, "metrics")};
-	if (to.metrics && !*to.metrics)
-		to.metrics = NULL;
+	if (to.metrics && (!*to.metrics || file_not_regular(to.metrics)))
+		to.metrics = NULL; // refused with the options (cmd_check_output)
 	struct pull_cli c;
 	pull_cli_init(&c);
 	struct err e;

@@ -76,8 +76,8 @@ int pull_cli_option(void *ud, int id, const char *arg, struct err *e)
 			return err_set(e, ERR_USAGE, "--progress must be auto, tty, plain, json or none, not '%s'", arg);
 		return 0;
 	case PULL_O_LOGFMT: return cmd_check_log_format(arg, e);
-	case PULL_O_TERMLOG: return cmd_check_value("--termination-log", arg, e); // read early, see termlog_path
-	case PULL_O_METRICS: return cmd_check_value("--metrics", arg, e);          // read early too
+	case PULL_O_TERMLOG: return cmd_check_output("--termination-log", arg, e); // read early, see termlog_path
+	case PULL_O_METRICS: return cmd_check_output("--metrics", arg, e);          // read early too
 	case PULL_O_FSYNC: c->fsync = true; return 0;
 	case PULL_O_CONTAINERD: {
 		const char *a = arg ? arg : "unix://" CRI_DEFAULT_SOCKET;

@@ -12,9 +12,13 @@
 #define TERMLOG_DEFAULT "/dev/termination-log"
 
 // --termination-log or IMGPULL_TERMINATION_LOG, else /dev/termination-log when
-// it exists and is writable, else NULL (nowhere).
+// it exists, is a regular file and is writable, else NULL (nowhere). A named
+// path that is there and is not a regular file is NULL too (the option's check,
+// cmd_check_output, refuses it).
 const char *termlog_path(int argc, char **argv);
-// Writes the message (best effort: a failure is logged, never fatal).
+// Writes the message (best effort: a failure is logged, never fatal), only
+// into a regular file: never through a symbolic link, into a device, or into a
+// FIFO (which would wait for a reader).
 void termlog_write(const char *path, const char *head, const char *const *full,
 		   const char *const *brief, size_t n);
 

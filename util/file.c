@@ -65,16 +65,57 @@ int file_pwrite_all(int fd, const void *data, size_t len, long long off)
 	return 0;
 }
 
+const char *file_kind(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return "a regular file";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "of an unknown type";
+}
+
+const char *file_not_regular(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return NULL;
+	return file_kind(st.st_mode);
+}
+
+static int refuse_replace(const char *path, struct err *e)
+{
+	const char *kind = file_not_regular(path);
+	return kind ? err_set(e, ERR_STORAGE, "'%s' is %s, not a regular file: not replaced", path, kind) : 0;
+}
+
 static int write_replace(const char *path, const void *data, size_t len, bool sync, struct err *e)
 {
+	// Only a regular file is ever replaced: never a device, a link, a FIFO or
+	// a directory a path was pointed at (checked again right before the rename).
+	if (refuse_replace(path, e) < 0)
+		return -1;
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot create '%s'", tmp);
 	if (file_pwrite_all(fd, data, len, 0) < 0 || (sync && fsync(fd) < 0)) {
 		int saved = errno;
 		unlink(tmp);
 		return err_sys(e, ERR_STORAGE, saved, "cannot write '%s'", tmp);
+	}
+	if (refuse_replace(path, e) < 0) {
+		unlink(tmp);
+		return -1;
 	}
 	if (rename(tmp, path) < 0) {
 		int saved = errno;

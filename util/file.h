@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -14,10 +15,17 @@
 // ERR_NOTFOUND if it does not exist.
 int file_read_all(const char *path, struct buf *b, struct err *e);
 // Writes data to path.tmp.<pid>, fsyncs, renames over path, fsyncs the directory.
+// Only a regular file is replaced: a path that is a symbolic link, a device, a
+// FIFO, a directory or a socket is left as it is (ERR_STORAGE).
 int file_write_atomic(const char *path, const void *data, size_t len, struct err *e);
 // The same without the syncs: readers see the old or the new content, never a
 // mix, but a crash may lose the update.
 int file_replace(const char *path, const void *data, size_t len, struct err *e);
+// "a character device", "a symbolic link", "a FIFO", ... for a file type.
+const char *file_kind(mode_t mode);
+// What is at path (not following a link) when it is there and is not a regular
+// file ("a character device"); NULL for a regular file or nothing (or no access).
+const char *file_not_regular(const char *path);
 // mkdir -p (mode 0755).
 int file_mkdirs(const char *path, struct err *e);
 int file_fsync_dir(const char *dir, struct err *e);
