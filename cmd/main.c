@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,10 @@ static void early_log_format(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	// A reader that leaves (`imgpull pull --progress json | head -1`) is an
+	// EPIPE for the writer to handle, never the end of a pull by SIGPIPE with
+	// no exit status of its own and no termination message.
+	signal(SIGPIPE, SIG_IGN);
 	early_log_format(argc - 1, argv + 1);
 	if (argc < 2) {
 		cmd_help(1, argv);

@@ -2,6 +2,8 @@
 #include "cmd/progress.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@ struct progress {
 	// What the requests met, for the summary (as bench counts them).
 	unsigned retries, renewals, redirects;
 	cJSON *causes; // cause key -> count, of retries and renewals
+	bool out_failed; // json: stdout could not be written (its reader left)
 };
 
 int progress_mode_parse(const char *s, enum progress_mode *out)
@@ -67,12 +70,19 @@ void progress_bytes(char *out, size_t n, double bytes)
 	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
 }
 
-static void json_emit(cJSON *o)
+// One JSON line on stdout. A reader that went away (`| head -1`: EPIPE, as
+// SIGPIPE is ignored) or any other write error ends the JSON stream, once and
+// with a warning: the pull goes on to its own end, exit status and messages.
+static void json_emit(struct progress *p, cJSON *o)
 {
-	char *s = cJSON_PrintUnformatted(o);
+	char *s = p->out_failed ? NULL : cJSON_PrintUnformatted(o);
 	if (s) {
-		fprintf(stdout, "%s\n", s);
-		fflush(stdout);
+		errno = 0;
+		if (fprintf(stdout, "%s\n", s) < 0 || fflush(stdout) == EOF) {
+			p->out_failed = true;
+			log_warn("progress: cannot write to stdout (%s): no more progress events there",
+				 errno ? strerror(errno) : "write error");
+		}
 		free(s);
 	}
 	cJSON_Delete(o);
@@ -245,7 +255,7 @@ void progress_on_event(void *ud, const struct pull_event *ev)
 			cJSON_AddNumberToObject(o, "total_bytes", (double)ev->total_bytes);
 			cJSON_AddNumberToObject(o, "bytes_per_second", (double)(uint64_t)p->rate);
 			cJSON_AddNumberToObject(o, "elapsed", ev->elapsed);
-			json_emit(o);
+			json_emit(p, o);
 			return;
 		}
 		static const char *names[] = {"blob_cached", "blob_start", "blob_done", "retry", "tick", "blob_wait"};
@@ -255,7 +265,7 @@ void progress_on_event(void *ud, const struct pull_event *ev)
 		if (ev->detail)
 			cJSON_AddStringToObject(o, "detail", ev->detail);
 		cJSON_AddNumberToObject(o, "elapsed", ev->elapsed);
-		json_emit(o);
+		json_emit(p, o);
 		return;
 	}
 	case PROGRESS_TTY:
@@ -299,7 +309,7 @@ void progress_resolved(struct progress *p, const char *ref, const char *digest, 
 		cJSON_AddStringToObject(o, "ref", ref);
 		cJSON_AddStringToObject(o, "digest", digest);
 		cJSON_AddNumberToObject(o, "blobs", (double)nblobs);
-		json_emit(o);
+		json_emit(p, o);
 	} else if (p->mode != PROGRESS_NONE) {
 		fprintf(stderr, "resolved %s -> %s (%zu blobs)\n", ref, digest, nblobs);
 	}
@@ -316,7 +326,7 @@ void progress_image_done(struct progress *p, const char *ref, const char *digest
 		cJSON *o = json_event("image_done");
 		cJSON_AddStringToObject(o, "ref", ref);
 		cJSON_AddStringToObject(o, "digest", digest);
-		json_emit(o);
+		json_emit(p, o);
 	} else if (p->mode == PROGRESS_TTY) {
 		tty_clear(p);
 	}
@@ -344,7 +354,7 @@ void progress_summary(struct progress *p, size_t images, uint64_t bytes, uint64_
 		cJSON_AddNumberToObject(o, "seconds", secs);
 		cJSON_AddNumberToObject(o, "mb_per_second", mbps);
 		tally_add(p, o);
-		json_emit(o);
+		json_emit(p, o);
 		return;
 	}
 	if (p->mode == PROGRESS_TTY)
@@ -378,7 +388,7 @@ void progress_error(struct progress *p, const struct err *e)
 	cJSON_AddStringToObject(o, "class", err_class_name(e->cls));
 	cJSON_AddNumberToObject(o, "exit_code", err_exit_code(e));
 	cJSON_AddStringToObject(o, "message", e->msg);
-	json_emit(o);
+	json_emit(p, o);
 }
 
 void progress_free(struct progress *p)
