@@ -85,6 +85,14 @@ struct blob {
 	uint64_t published;
 	int pub_fd;
 	bool pub_broken;       // restarted after bytes were published: a reader is lost
+	// The blob's clock without progress (blob_watch): seconds its source had
+	// to deliver (a try in flight, a backoff, a paused host) and delivered
+	// less than the stall rate, and the last failure, for the message.
+	double stuck_for, stuck_tick;
+	uint64_t stuck_mark;
+	int stuck_ranges;
+	char last_why[160];
+	char last_host[128];
 };
 
 // A server we send ranges to. Throttling (429/503) halves how many
@@ -165,6 +173,7 @@ struct pull_engine {
 	bool failed;
 	struct err err;
 	double t0, last_tick;
+	double stuck_bound;    // seconds a blob may go without progress (blob_watch)
 	uint64_t received;
 	uint64_t discard_peak; // most bytes held in memory at once (discard)
 	// Readers on other threads (pull_engine_stream_wait) and their abort.
@@ -261,6 +270,7 @@ int pull_engine_new(struct pull_engine **out, const struct pull_engine_opts *o, 
 	// or a per-connection rate cap applies to all of them together.
 	curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
 	eng->authz = pull_authz_new(wake_loop, eng->multi);
+	eng->stuck_bound = http_retry_bound_s(eng->o.retries, eng->o.http->stall_timeout_s);
 	pthread_mutex_init(&eng->smu, NULL);
 	pthread_cond_init(&eng->scond, NULL);
 	*out = eng;
@@ -860,6 +870,17 @@ static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why
 		fail(eng, &e);
 		return;
 	}
+	snprintf(b->last_why, sizeof(b->last_why), "%s", why);
+	snprintf(b->last_host, sizeof(b->last_host), "%s", xfer_host(x));
+	double ra = http_retry_after_s(x->retry_after), left = eng->stuck_bound - b->stuck_for;
+	if (ra > left) {
+		err_set(&e, ERR_NETWORK, "blob %s from %s: %s, asking to wait %.0f s (Retry-After): gave up, more than "
+			"the %.0f s left of the %.0f s a blob may go without progress", b->digest, xfer_host(x), why, ra,
+			left > 0 ? left : 0, eng->stuck_bound);
+		xfer_outcome(x, PULL_REQ_FAILED, cause, e.msg);
+		fail(eng, &e);
+		return;
+	}
 	double d = http_backoff_seconds(c->attempts > 0 ? c->attempts - 1 : 0, x->retry_after);
 	c->not_before = clock_mono() + d;
 	char msg[ERR_MSG_MAX + 64];
@@ -1254,6 +1275,55 @@ static void finish_hashed(struct pull_engine *eng)
 	}
 }
 
+// True while the blob's lack of progress is its source's doing: a try in
+// flight, a range waiting out its backoff, or its host paused by throttling.
+// A blob whose ranges only wait for a free connection is not being failed.
+static bool blob_waits_on_source(struct pull_engine *eng, const struct blob *b, double now)
+{
+	if (b->info.connections > 0)
+		return true;
+	if (host_get(eng, blob_url(b))->not_before > now)
+		return true;
+	for (size_t ci = b->scan_from; ci < b->nchunks; ci++)
+		if (b->chunks[ci].state == CHUNK_PENDING && b->chunks[ci].not_before > now)
+			return true;
+	return false;
+}
+
+// A blob gives up when its source, over all its ranges and connections,
+// finished no range and delivered less than the stall rate for as long as one
+// range may take through all its retries (127.75 s at the defaults). The
+// tries alone do not bound it: ranges failing in turn, each with tries left,
+// or a pilot that never gets past the headers, would go on for longer.
+static void blob_watch(struct pull_engine *eng, double now)
+{
+	long stall = eng->o.http->stall_timeout_s > 0 ? eng->o.http->stall_timeout_s : HTTP_STALL_TIMEOUT_S;
+	uint64_t quantum = (uint64_t)HTTP_STALL_RATE * (uint64_t)stall;
+	for (size_t i = 0; i < eng->nblobs && !eng->failed; i++) {
+		struct blob *b = eng->blobs[i];
+		double dt = b->stuck_tick > 0 ? now - b->stuck_tick : 0;
+		b->stuck_tick = now;
+		if (b->info.state != PULL_BLOB_ACTIVE)
+			continue;
+		if (b->info.received < b->stuck_mark || b->info.received - b->stuck_mark >= quantum ||
+		    b->ranges_done != b->stuck_ranges) {
+			b->stuck_mark = b->info.received;
+			b->stuck_ranges = b->ranges_done;
+			b->stuck_for = 0;
+			continue;
+		}
+		if (blob_waits_on_source(eng, b, now))
+			b->stuck_for += dt;
+		if (b->stuck_for <= eng->stuck_bound)
+			continue;
+		struct err e;
+		err_set(&e, ERR_NETWORK, "blob %s from %s: %s (gave up: %llu bytes and no range in %.0f s)", b->digest,
+			b->last_host[0] ? b->last_host : "its source", b->last_why[0] ? b->last_why : "no progress",
+			(unsigned long long)(b->info.received - b->stuck_mark), b->stuck_for);
+		fail(eng, &e);
+	}
+}
+
 static bool all_done(const struct pull_engine *eng)
 {
 	for (size_t i = 0; i < eng->nblobs; i++)
@@ -1370,6 +1440,7 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 		}
 		if (now - eng->last_tick >= TICK_S) {
 			eng->last_tick = now;
+			blob_watch(eng, now);
 			emit(eng, PULL_EV_TICK, NULL, NULL);
 		}
 		if (eng->failed || all_done(eng))

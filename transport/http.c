@@ -2,6 +2,7 @@
 #include "transport/http.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,32 +199,45 @@ bool http_status_retryable(long status)
 	return status == 429 || status == 408 || (status >= 500 && status <= 599 && status != 501);
 }
 
+double http_retry_after_s(const char *retry_after)
+{
+	if (!retry_after || !*retry_after)
+		return -1;
+	char *end;
+	errno = 0;
+	long s = strtol(retry_after, &end, 10);
+	if (end != retry_after && *end == '\0' && s >= 0 && errno == 0)
+		return (double)s;
+	time_t t = curl_getdate(retry_after, NULL);
+	if (t <= 0)
+		return -1;
+	double d = difftime(t, time(NULL));
+	return d > 0 ? d : 0;
+}
+
 double http_backoff_seconds(int attempt, const char *retry_after)
 {
 	double d = 0.25;
-	for (int i = 0; i < attempt && d < 30; i++)
+	for (int i = 0; i < attempt && d < HTTP_BACKOFF_MAX_S; i++)
 		d *= 2;
-	if (d > 30)
-		d = 30;
+	if (d > HTTP_BACKOFF_MAX_S)
+		d = HTTP_BACKOFF_MAX_S;
 	// Full jitter on the upper half keeps many clients from retrying in step.
 	d = d / 2 + (d / 2) * ((double)(rand() % 1000) / 1000.0);
-	if (retry_after && *retry_after) {
-		char *end;
-		long s = strtol(retry_after, &end, 10);
-		double ra = -1;
-		if (*end == '\0' && s >= 0)
-			ra = (double)s;
-		else {
-			time_t t = curl_getdate(retry_after, NULL);
-			if (t > 0)
-				ra = difftime(t, time(NULL));
-		}
-		if (ra > 300)
-			ra = 300;
-		if (ra > d)
-			d = ra;
-	}
-	return d;
+	double ra = http_retry_after_s(retry_after);
+	if (ra > HTTP_RETRY_AFTER_MAX_S)
+		ra = HTTP_RETRY_AFTER_MAX_S;
+	return ra > d ? ra : d;
+}
+
+double http_retry_bound_s(int retries, long stall_timeout_s)
+{
+	double stall = stall_timeout_s > 0 ? (double)stall_timeout_s : (double)HTTP_STALL_TIMEOUT_S;
+	double bound = (retries + 1) * stall;
+	double d = 0.25;
+	for (int i = 0; i < retries; i++, d *= 2)
+		bound += d < HTTP_BACKOFF_MAX_S ? d : HTTP_BACKOFF_MAX_S;
+	return bound;
 }
 
 int http_request(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
@@ -266,7 +280,12 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 
 	int ret = -1;
+	// A Retry-After is honoured while the wait ends within the bound of the
+	// request's own retries (counted from its first try); a server asking for
+	// longer (a 429 that never ends) fails it now rather than holding the pull.
+	double t_first = clock_mono(), bound = http_retry_bound_s(cfg->retries, cfg->stall_timeout_s);
 	for (int attempt = 0;; attempt++) {
+
 		long left_ms = http_deadline_ms(cfg);
 		if (left_ms > 0 && left_ms < HTTP_TRY_TIMEOUT_S * 1000)
 			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left_ms);
@@ -302,6 +321,12 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 			log_info("%s %s: %s, retrying", method, safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		}
 		double d = http_backoff_seconds(attempt, r->retry_after);
+		double ra = http_retry_after_s(r->retry_after), left = t_first + bound - clock_mono();
+		if (ra > left) {
+			err_set(e, ERR_NETWORK, "%s %s: HTTP %ld asking to wait %.0f s (Retry-After), more than the %.0f s "
+				"left of this request's %.0f s", method, safe, r->status, ra, left > 0 ? left : 0, bound);
+			break;
+		}
 		if (cfg->deadline > 0 && clock_mono() + d >= cfg->deadline) {
 			err_set(e, ERR_NETWORK, "%s %s: no time left for another try within --timeout", method, safe);
 			break;

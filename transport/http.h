@@ -109,6 +109,15 @@ int http_unix_post(const struct http_unix_post *req, long *status, struct buf *b
 // Retry delay for attempt n (0-based): exponential from 250 ms with jitter,
 // at most 30 s; a Retry-After (seconds or HTTP date) wins when larger.
 double http_backoff_seconds(int attempt, const char *retry_after);
+#define HTTP_BACKOFF_MAX_S 30.0
+#define HTTP_RETRY_AFTER_MAX_S 300.0 // a longer Retry-After is waited for this long at most
+// A Retry-After value (delay-seconds or an HTTP date) in seconds from now, or
+// -1 when there is none or it does not parse.
+double http_retry_after_s(const char *retry_after);
+// The longest a request (or a blob's ranges) may go without progress when every
+// try fails: retries + 1 tries of stall_timeout_s each (0: the default) and the
+// longest backoff between them. 127.75 s for 5 retries of 20 s, 81.75 s for 3.
+double http_retry_bound_s(int retries, long stall_timeout_s);
 bool http_status_retryable(long status);
 // A transfer error no retry cures (a CURLcode): TLS verification and handshake,
 // a redirect loop, a scheme other than HTTP(S), a malformed URL. One list for

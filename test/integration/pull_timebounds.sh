@@ -5,7 +5,9 @@
 # bytes, on manifests and on blobs: with imgpull's default settings each pull ends
 # with exit 5 within the bound README states (150 s) and names the host and what
 # it did. All of them run at once, so the test takes about as long as the slowest.
-# A steady slow server (200 KB/s) still completes; a body longer than the
+# The bound holds for any blob: one of 64 MiB in 256 KiB ranges from a host that
+# stalls after the headers, and for a host that answers 429 forever, whatever its
+# Retry-After. A steady slow server (200 KB/s) still completes; a body longer than the
 # manifest says fails at once with exit 6; a range that stalls is re-requested on
 # another connection while the blob's other ranges keep flowing.
 set -euo pipefail
@@ -14,6 +16,7 @@ source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
 BOUND=150 # seconds: README, "Time bounds"
+t_make_image "$T_WORK/many" v1 --layer 64M
 t_make_image "$T_WORK/src" v1 --layer 300K --layer 2M
 layer=$(echo "$T_IMG_LAYERS" | cut -d' ' -f2)
 
@@ -23,7 +26,7 @@ declare -A PIDS=() T0=()
 scenario() {
   local name=$1 mmode=$2 bmode=$3
   shift 3
-  ip_hostile_start "$name" "$T_WORK/src" --manifest "$mmode" --blob "$bmode"
+  ip_hostile_start "$name" "${SRC:-$T_WORK/src}" --manifest "$mmode" --blob "$bmode" --blob-min "${BLOB_MIN:-0}"
   local addr_var="HOSTILE_${name}_ADDR"
   local addr=${!addr_var}
   T0[$name]=$(date +%s.%N)
@@ -46,6 +49,10 @@ scenario LONG ok long:4096
 scenario LONGSTREAM ok longstream:4096
 scenario B400 ok status:400
 scenario M405 status:405 ok
+SRC=$T_WORK/many BLOB_MIN=1048576 scenario BMANY ok stall --chunk-size 256K
+scenario M429 status:429:300 ok
+scenario B429 ok status:429:300
+scenario B429_60 ok status:429:60
 scenario TIMEOUT_M stall ok --timeout 4s
 scenario TIMEOUT_B ok rate:20000 --timeout 4s
 for n in "${!PIDS[@]}"; do wait "${PIDS[$n]}" || true; done
@@ -71,6 +78,17 @@ check MRESET 5 "$(addr MRESET).*(reset|Recv failure|Send failure|closed)"
 check BSTALL 5 "from $(addr BSTALL): stalled: nothing arrived for 20 s.*gave up"
 check BTRICKLE 5 "from $(addr BTRICKLE): .*too slow.*gave up"
 check BRESET 5 "from $(addr BRESET): .*(reset|Recv failure|Send failure|closed).*gave up"
+# 256 ranges on a host that sends headers and then nothing: a blob without
+# progress gives up within the bound of one range, not range by range.
+check BMANY 5 "from $(addr BMANY): stalled: nothing arrived for 20 s.*gave up: 0 bytes and no range in 12[0-9] s"
+# 429 for ever: a Retry-After longer than what is left of the bound fails at once;
+# a shorter one is waited for, until the bound runs out.
+check M429 5 "HTTP 429 asking to wait 300 s \\(Retry-After\\), more than the 82 s left" 5
+t_assert_eq "$(grep -c '/manifests/' "$HOSTILE_M429_LOG")" 1 "a manifest 429 with Retry-After 300 is asked once"
+check B429 5 "from $(addr B429): HTTP 429.*asking to wait 300 s \\(Retry-After\\): gave up" 5
+check B429_60 5 "from $(addr B429_60): HTTP 429.*(asking to wait 60 s \\(Retry-After\\): gave up|gave up: 0 bytes)"
+n=$(grep -o "/blobs/[^ ]*" "$HOSTILE_B429_60_LOG" | sort | uniq -c | sort -n | tail -1 | awk '{print $1}')
+((n >= 2)) || t_fail "a Retry-After of 60 s is waited for while the bound allows: $n requests for one blob"
 check SLOW 0 ""
 ip_check_layout "$T_WORK/SLOW"
 check LONG 6 "(is [0-9]+ bytes on the server, the manifest says|more than the manifest's)"
@@ -88,7 +106,7 @@ check TIMEOUT_B 5 "did not finish within its --timeout" 8
 check LONGSTREAM 6 "more than the manifest's" 5
 n=$(grep -o "/blobs/[^ ]*" "$HOSTILE_LONGSTREAM_LOG" | sort | uniq -c | sort -n | tail -1 | awk '{print $1}')
 t_assert_eq "$n" 1 "a body that runs past the manifest's size is not retried"
-longest=$(grep -E "^[MB](STALL|TRICKLE|RESET) " "$T_WORK/times" | sort -k2 -n | tail -1)
+longest=$(grep -E "^[MB](STALL|TRICKLE|RESET|MANY|429|429_60) " "$T_WORK/times" | sort -k2 -n | tail -1)
 t_log "longest pull against a never-delivering server: $longest s"
 
 # A range that stalls (the second of three) is dropped after the stall timeout

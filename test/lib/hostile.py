@@ -25,6 +25,10 @@ headers normally and then its body as MODE says:
                 the body flipped), 503 (Service Unavailable), reset (a TCP reset after
                 a few bytes)
   status:N      answer HTTP N with a registry error body instead
+  status:N:RA   the same with "Retry-After: RA" (e.g. status:429:300, throttled forever)
+
+--blob-min BYTES applies the blob mode only to blobs of at least that size (the
+others are served normally), e.g. to stall a large layer but not the config.
 
 One log line per request: "METHOD PATH range=R status=S sent=N port=P mode=M".
 Standard library only; stops after an hour at most.
@@ -49,6 +53,7 @@ class State:
         self.layout = args.layout
         self.manifest_mode = args.manifest
         self.blob_mode = args.blob
+        self.blob_min = args.blob_min
         self.log = open(args.log, "a", buffering=1)
         self.lock = threading.Lock()
         self.stalled_once = set()
@@ -101,9 +106,20 @@ class Handler(BaseHTTPRequestHandler):
             self.command, self.path, self.headers.get("Range", "-"), status, sent,
             self.client_address[1], mode))
 
-    def plain(self, status, body=b"", ctype="application/json"):
+    def blob_mode_for(self, digest):
+        """The blob mode, for blobs of at least --blob-min bytes (smaller ones: ok)."""
+        st = self.server.st
+        if st.blob_min:
+            p = st.blob_path(digest)
+            if p and os.path.getsize(p) < st.blob_min:
+                return "ok"
+        return st.blob_mode
+
+    def plain(self, status, body=b"", ctype="application/json", retry_after=None):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
+        if retry_after is not None:
+            self.send_header("Retry-After", retry_after)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -185,9 +201,11 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) < 5 or parts[1] != "v2" or parts[-2] not in ("manifests", "blobs"):
             return self.plain(404, b'{"errors":[{"code":"NOT_FOUND"}]}')
         kind, ref = parts[-2], parts[-1]
-        mode = st.manifest_mode if kind == "manifests" else st.blob_mode
+        mode = st.manifest_mode if kind == "manifests" else self.blob_mode_for(ref)
         if mode.startswith("status:"):
-            return self.plain(int(mode[7:]), b'{"errors":[{"code":"DENIED","message":"on purpose"}]}')
+            code, _, ra = mode[7:].partition(":")
+            return self.plain(int(code), b'{"errors":[{"code":"DENIED","message":"on purpose"}]}',
+                              retry_after=ra or None)
         if kind == "manifests":
             desc = st.tags.get(ref)
             digest = desc["digest"] if desc else ref
@@ -209,7 +227,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.plain(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
         data = open(p, "rb").read()
         size = len(data)
-        mode = st.blob_mode
+        mode = self.blob_mode_for(ref)
         kind_, _, arg = mode.partition(":")
         rng = None if kind_.startswith("long") else parse_range(self.headers.get("Range"), size)
         if kind_ == "stall1":
@@ -275,6 +293,7 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--manifest", default="ok")
     ap.add_argument("--blob", default="ok")
+    ap.add_argument("--blob-min", type=int, default=0)
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
