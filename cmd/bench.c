@@ -370,6 +370,7 @@ static cJSON *meas_report(struct meas *m, const struct pull_run *run, const stru
 	meas_concurrency(m, dl, &mean, &max);
 	cJSON_AddBoolToObject(o, "ok", e == NULL);
 	cJSON_AddNumberToObject(o, "exit_code", e ? err_exit_code(e) : 0);
+	cJSON_AddStringToObject(o, "class", err_class_name(e ? e->cls : ERR_NONE));
 	if (e)
 		cJSON_AddStringToObject(o, "error", e->msg);
 	cJSON_AddNumberToObject(o, "seconds", secs);
@@ -559,6 +560,40 @@ static double jnum(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+// A run's failure as its pull had it: the class its report names (the run's
+// exit status follows from it), its message; 0 for a run that succeeded.
+static int run_outcome(const cJSON *r, struct err *e)
+{
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok")))
+		return 0;
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(r, "error");
+	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(r, "class");
+	enum err_class c = ERR_INTERNAL;
+	for (enum err_class k = ERR_INTERNAL; k <= ERR_INTERRUPTED; k++)
+		if (cJSON_IsString(cls) && strcmp(cls->valuestring, err_class_name(k)) == 0)
+			c = k;
+	return err_set(e, c, "%s", cJSON_IsString(msg) ? msg->valuestring : "a run failed");
+}
+
+// The line on stderr for a finished run (a record with JSON logs).
+static void say_run(const char *label, int run, int runs, const cJSON *r, const struct err *e)
+{
+	double secs = jnum(r, "seconds"), mbps = jnum(r, "mb_per_s");
+	if (!log_json()) {
+		fprintf(stderr, "%s run %d/%d: %.2f s, %.1f MB/s%s%s\n", label, run, runs, secs, mbps,
+			e ? ", failed: " : "", e ? e->msg : "");
+		return;
+	}
+	cJSON *f = cJSON_CreateObject();
+	cJSON_AddStringToObject(f, "label", label);
+	cJSON_AddNumberToObject(f, "run", run);
+	cJSON_AddNumberToObject(f, "runs", runs);
+	cJSON_AddNumberToObject(f, "seconds", secs);
+	cJSON_AddNumberToObject(f, "mb_per_s", mbps);
+	cJSON_AddBoolToObject(f, "ok", e == NULL);
+	log_record(LOG_INFO, e ? "run failed" : "run", f);
 }
 
 // The scalar fields a median is taken of, in report order.
@@ -829,6 +864,7 @@ static void print_json(const struct bench_cli *b, const struct setting *s, size_
 	cJSON_AddStringToObject(o, "schema", SCHEMA);
 	cJSON_AddBoolToObject(o, "ok", code == 0);
 	cJSON_AddNumberToObject(o, "exit_code", code);
+	cJSON_AddStringToObject(o, "class", err_class_name(e ? e->cls : ERR_NONE));
 	if (e)
 		cJSON_AddStringToObject(o, "error", e->msg);
 	cJSON *imgs = cJSON_AddArrayToObject(o, "images");
@@ -837,8 +873,13 @@ static void print_json(const struct bench_cli *b, const struct setting *s, size_
 	cJSON_AddStringToObject(o, "mode", b->pc.discard ? "discard" : "layout");
 	cJSON_AddNumberToObject(o, "runs_per_setting", b->runs);
 	cJSON_AddBoolToObject(o, "warmup", b->warmup);
-	if (best >= 0)
-		setting_fields(o, &s[best]);
+	// The fastest setting; none completed: the one whose run failed, its figures.
+	int shown = best;
+	for (size_t i = 0; shown < 0 && i < ns; i++)
+		if (s[i].median && !s[i].ok)
+			shown = (int)i;
+	if (shown >= 0)
+		setting_fields(o, &s[shown]);
 	if (b->sweep_param) {
 		cJSON *sw = cJSON_AddObjectToObject(o, "sweep");
 		cJSON_AddStringToObject(sw, "parameter", b->sweep_param);
@@ -912,13 +953,16 @@ int cmd_bench(int argc, char **argv)
 	s = xcalloc(ns, sizeof(*s));
 	if (b.warmup) {
 		cJSON *w = NULL;
-		if (!b.pc.quiet)
+		if (!b.pc.quiet && log_json())
+			log_record(LOG_INFO, "warm-up run (not counted)", NULL);
+		else if (!b.pc.quiet)
 			fprintf(stderr, "warm-up run (not counted)\n");
-		if (run_once(&b, &w, &e) < 0) {
+		int r = run_once(&b, &w, &e) < 0 ? -1 : run_outcome(w, &e);
+		cJSON_Delete(w);
+		if (r < 0) { // the pull fails: so would every timed run
 			failed = true;
 			goto report;
 		}
-		cJSON_Delete(w);
 	}
 	for (size_t i = 0; i < ns && !failed; i++) {
 		if (b.sweep_param) {
@@ -943,16 +987,12 @@ int cmd_bench(int argc, char **argv)
 				break;
 			}
 			cJSON_AddItemToArray(s[i].runs, r);
-			bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"));
-			const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
-			const char *msg = cJSON_IsString(err) ? err->valuestring : "a run failed";
+			bool ok = run_outcome(r, &e) == 0;
 			if (!b.pc.quiet)
-				fprintf(stderr, "%s run %d/%d: %.2f s, %.1f MB/s%s%s\n", s[i].label, k + 1, b.runs,
-					jnum(r, "seconds"), jnum(r, "mb_per_s"), ok ? "" : ", failed: ", ok ? "" : msg);
+				say_run(s[i].label, k + 1, b.runs, r, ok ? NULL : &e);
 			if (!ok) {
-				// The pull failed: its figures are reported, the bench ends.
-				err_set(&e, ERR_NETWORK, "%s", msg);
-				code = (int)jnum(r, "exit_code");
+				// The pull failed: its figures are reported, the bench ends
+				// with its class and exit status.
 				failed = true;
 				break;
 			}
@@ -966,7 +1006,7 @@ int cmd_bench(int argc, char **argv)
 		if (s[i].ok && (best < 0 || jnum(s[i].median, "seconds") < jnum(s[best].median, "seconds")))
 			best = (int)i;
 report:
-	if (failed && !code)
+	if (failed)
 		code = err_exit_code(&e) ? err_exit_code(&e) : 1;
 	if (b.json) {
 		print_json(&b, s, ns, best, code, failed ? &e : NULL);
@@ -990,7 +1030,7 @@ report:
 		}
 	}
 	if (failed)
-		(void)cmd_fail(&e); // the message; code is the failed run's exit status
+		code = cmd_fail(&e); // the run's class and exit status, in the record as in the status
 out:
 	for (size_t i = 0; s && i < ns; i++) {
 		free(s[i].label);

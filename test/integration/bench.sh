@@ -175,10 +175,32 @@ t_expect_exit 2 "$IMGPULL" bench --sweep retries=1,2 "$ref"
 t_expect_exit 2 "$IMGPULL" bench --sweep connections=4,0 "$ref"
 t_expect_exit 2 "$IMGPULL" bench --runs 0 "$ref"
 
+# --- a failed run ends the bench with the run's own class and exit status: in
+# the JSON report (its top and the run), in the error record, and as the exit
+# status (the record used to say network, 5, whatever the run met)
+# failed_run CODE CLASS RUNS BENCH-ARGS...: RUNS is how many runs the report
+# holds (the failed timed run, or none when the warm-up failed)
+failed_run() {
+  local code=$1 class=$2 runs=$3
+  shift 3
+  t_expect_exit "$code" "$IMGPULL" bench --json --log-format json --runs 1 "$@"
+  jq -e --argjson c "$code" --arg k "$class" --argjson n "$runs" \
+    '.ok == false and .exit_code == $c and .class == $k and (.runs // [] | length) == $n and
+     (.runs // [] | all(.ok == false and .exit_code == $c and .class == $k))' \
+    "$T_OUT" >/dev/null || t_fail "the report for $class: $(jq -c '{ok, exit_code, class, error, runs}' "$T_OUT")"
+  jq -e -s --argjson c "$code" --arg k "$class" \
+    'map(select(.level == "error")) | length == 1 and .[0].class == $k and .[0].exit_code == $c' \
+    "$T_ERR" >/dev/null || t_fail "the error record for $class: $(grep '"error"' "$T_ERR")"
+  t_ok "$class: exit $code, in the report and the error record"
+}
+failed_run 4 "not found" 1 "${access[@]}" "$REG_MAIN_ADDR/ml/model:nope"
+failed_run 4 "not found" 0 --warmup "${access[@]}" "$REG_MAIN_ADDR/ml/ghost:v1"
+failed_run 3 auth 1 --plain-http "$REG_MAIN_ADDR" --creds alice:wrong-pw "$ref"
+
 # --- --discard still verifies: a corrupted byte in the store fails the run (exit 6)
 data=$(t_blob_path "$storage" "$big")
 printf 'X' | dd of="$data" bs=1 seek=12345678 conv=notrunc status=none
-t_expect_exit 6 "$IMGPULL" bench --discard --runs 1 "${access[@]}" "$ref"
+failed_run 6 integrity 1 --discard "${access[@]}" "$ref"
 t_ok "a corrupted blob fails --discard with exit 6"
 
 t_pass
