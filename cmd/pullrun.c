@@ -98,7 +98,11 @@ int pull_cli_option(void *ud, int id, const char *arg, struct err *e)
 	case PULL_O_UNPACK:
 		if (cmd_check_value("--unpack", arg, e) < 0)
 			return -1;
-		c->unpack = arg;
+		free(c->unpack_dir); // a flag after its variable
+		c->unpack = c->unpack_dir = NULL;
+		if (unpack_rootfs_name(arg, &c->unpack_dir, e) < 0)
+			return -1;
+		c->unpack = c->unpack_dir;
 		return 0;
 	case PULL_O_NOCHOWN: c->no_chown = true; return 0;
 	case PULL_O_MINFREE: return parse_min_free(c, arg, e);
@@ -155,6 +159,7 @@ void pull_cli_release(struct pull_cli *c)
 {
 	cmd_access_release(&c->acc);
 	free(c->default_dest);
+	free(c->unpack_dir);
 	for (size_t i = 0; i < c->nimages; i++)
 		free(c->images[i]);
 	free(c->images);
@@ -241,6 +246,41 @@ static int check_room(struct pull_run *r, struct err *e)
 	return 0;
 }
 
+// --unpack, before anything is created: ROOTFS must be usable (refused with
+// exit 2 otherwise).
+static int unpack_check(struct pull_run *r, struct err *e)
+{
+	return unpack_rootfs_check(r->c->unpack, &r->rootfs, e);
+}
+
+// The layout, the engine and every image's blobs in it, and the room for them.
+static int fetch_setup(struct pull_run *r, struct err *e)
+{
+	struct pull_cli *c = r->c;
+	if (!c->discard) {
+		if (oci_layout_open(&r->layout, c->dest, e) < 0)
+			return -1;
+		r->layout.fsync = c->fsync;
+	}
+	struct pull_engine_opts eo = {.http = &c->acc.http, .layout = c->discard ? NULL : &r->layout,
+				      .connections = c->connections, .chunk_size = c->chunk, .retries = c->retries,
+				      .discard = c->discard, .stream = c->unpack != NULL, .on_event = on_engine_event,
+				      .ud = r};
+	if (pull_engine_new(&r->eng, &eo, e) < 0)
+		return -1;
+	progress_attach(r->prog, r->eng);
+	for (int i = 0; i < r->resolved; i++) {
+		struct pull_image *img = &r->imgs[i];
+		const struct oci_manifest *m = &img->manifest;
+		if (pull_engine_add(r->eng, &img->repo, m->config.digest, m->config.size, e) < 0)
+			return -1;
+		for (size_t l = 0; l < m->nlayers; l++)
+			if (pull_engine_add(r->eng, &img->repo, m->layers[l].digest, m->layers[l].size, e) < 0)
+				return -1;
+	}
+	return c->discard ? 0 : check_room(r, e);
+}
+
 int pull_run_execute(struct pull_run *r, struct err *e)
 {
 	struct pull_cli *c = r->c;
@@ -254,32 +294,17 @@ int pull_run_execute(struct pull_run *r, struct err *e)
 	} else {
 		oci_platform_host(&r->want);
 	}
-	if (!c->discard) {
-		if (oci_layout_open(&r->layout, c->dest, e) < 0)
-			return -1;
-		r->layout.fsync = c->fsync;
-	}
-	struct pull_engine_opts eo = {.http = &c->acc.http, .layout = c->discard ? NULL : &r->layout,
-				      .connections = c->connections, .chunk_size = c->chunk, .retries = c->retries,
-				      .discard = c->discard, .stream = c->unpack != NULL, .on_event = on_engine_event,
-				      .ud = r};
-	if (pull_engine_new(&r->eng, &eo, e) < 0)
-		return -1;
-	progress_attach(r->prog, r->eng);
+	int u = c->unpack ? unpack_check(r, e) : 0;
+	if (u != 0)
+		return u;
 	for (int i = 0; i < nimg; i++) {
 		struct pull_image *img = &r->imgs[i];
 		if (pull_image_resolve(img, &r->regs, c->images[i], &r->want, e) < 0)
 			return -1;
-		const struct oci_manifest *m = &img->manifest;
-		if (pull_engine_add(r->eng, &img->repo, m->config.digest, m->config.size, e) < 0)
-			return -1;
-		for (size_t l = 0; l < m->nlayers; l++)
-			if (pull_engine_add(r->eng, &img->repo, m->layers[l].digest, m->layers[l].size, e) < 0)
-				return -1;
-		progress_resolved(r->prog, img->name, img->manifest_digest, m->nlayers + 1);
+		progress_resolved(r->prog, img->name, img->manifest_digest, img->manifest.nlayers + 1);
 		r->resolved = i + 1;
 	}
-	if (!c->discard && check_room(r, e) < 0)
+	if (fetch_setup(r, e) < 0)
 		return -1;
 	r->run_at = clock_mono() - r->t0;
 	r->nrecord = nimg;
@@ -311,6 +336,7 @@ void pull_run_release(struct pull_run *r)
 	pull_registries_release(&r->regs);
 	oci_layout_release(&r->layout);
 	oci_platform_release(&r->want);
+	unpack_rootfs_state_release(&r->rootfs);
 	free(r->recorded);
 	r->recorded = NULL;
 }

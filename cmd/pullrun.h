@@ -16,6 +16,7 @@
 #include "oci/manifest.h"
 #include "pull/engine.h"
 #include "pull/registry.h"
+#include "unpack/rootfs.h"
 #include "util/err.h"
 
 #define PULL_DEFAULT_CONNECTIONS 16
@@ -74,7 +75,8 @@ struct pull_cli {
 	const char *containerd;      // the CRI socket's path; NULL: no hand-off
 	const char *containerd_root;
 	char *default_dest;          // with --containerd and no --dest: beside containerd's root
-	const char *unpack;          // --unpack ROOTFS; NULL: none
+	const char *unpack;          // --unpack ROOTFS (unpack_rootfs_name's); NULL: none
+	char *unpack_dir;            // what unpack points to
 	bool no_chown;               // --no-chown (automatic when not root)
 	bool dest_temporary;         // the layout is only --unpack's: removed once unpacked
 	char **images; // the operands, or IMGPULL_IMAGES
@@ -117,10 +119,13 @@ struct pull_run {
 	bool rec_failed;
 	struct err rec_err;
 	struct oci_platform want;
+	// --unpack: what ROOTFS held before the pull.
+	struct unpack_rootfs_state rootfs;
 };
 
-// Resolves, checks the room, fetches, records. On failure e says why and the
-// out fields say how far it came.
+// Checks ROOTFS (--unpack), resolves, checks the room, fetches, records:
+// nothing is created before every image is resolved. On failure e says why
+// and the out fields say how far it came.
 int pull_run_execute(struct pull_run *r, struct err *e);
 void pull_run_release(struct pull_run *r);
 

@@ -16,8 +16,9 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-// What a marker in ROOTFS says: the manifest digest it was written for.
-static char *marker_digest(const char *rootfs, const char *name)
+// What a marker in ROOTFS says: the manifest digest it was written for (and
+// the image's bytes).
+static char *marker_read(const char *rootfs, const char *name, uint64_t *bytes)
 {
 	_cleanup_free_ char *p = xasprintf("%s/%s", rootfs, name);
 	struct buf b;
@@ -27,8 +28,12 @@ static char *marker_digest(const char *rootfs, const char *name)
 	if (file_read_all(p, &b, &e) == 0) {
 		cJSON *o = cJSON_ParseWithLength(buf_str(&b), b.len);
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "manifest");
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "bytes");
 		if (cJSON_IsString(d))
 			out = xstrdup(d->valuestring);
+		if (bytes)
+			*bytes = cJSON_IsNumber(n) && n->valuedouble > 0 && n->valuedouble < 1e18 ? (uint64_t)n->valuedouble
+												    : 0;
 		cJSON_Delete(o);
 	}
 	buf_release(&b);
@@ -37,10 +42,15 @@ static char *marker_digest(const char *rootfs, const char *name)
 
 static int marker_write(const struct unpack_image *u, const char *name, struct err *e)
 {
+	const struct oci_manifest *m = u->manifest;
+	uint64_t bytes = m->config.size;
+	for (size_t i = 0; i < m->nlayers; i++)
+		bytes += m->layers[i].size;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "image", u->name);
 	cJSON_AddStringToObject(o, "manifest", u->manifest_digest);
-	cJSON_AddNumberToObject(o, "layers", (double)u->manifest->nlayers);
+	cJSON_AddNumberToObject(o, "layers", (double)m->nlayers);
+	cJSON_AddNumberToObject(o, "bytes", (double)bytes);
 	cJSON_AddNumberToObject(o, "time", (double)time(NULL));
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -50,32 +60,103 @@ static int marker_write(const struct unpack_image *u, const char *name, struct e
 	return r;
 }
 
+char *unpack_rootfs_trim(const char *arg)
+{
+	size_t n = strlen(arg);
+	while (n > 0 && arg[n - 1] == '/')
+		n--;
+	size_t base = n;
+	while (base > 0 && arg[base - 1] != '/')
+		base--;
+	size_t len = n - base;
+	if (len == 0 || (len == 1 && arg[base] == '.') || (len == 2 && arg[base] == '.' && arg[base + 1] == '.'))
+		return NULL;
+	return xstrndup(arg, n);
+}
+
+static bool is_root_dir(const char *path)
+{
+	struct stat st, root;
+	return strcmp(path, "/") == 0 || (stat(path, &st) == 0 && stat("/", &root) == 0 && st.st_dev == root.st_dev &&
+					  st.st_ino == root.st_ino);
+}
+
+int unpack_rootfs_name(const char *arg, char **out, struct err *e)
+{
+	*out = unpack_rootfs_trim(arg);
+	if (!*out) {
+		char *real = realpath(arg, NULL);
+		if (!real)
+			return err_sys(e, ERR_USAGE, errno, "--unpack '%s': cannot resolve the directory it names", arg);
+		*out = xstrdup(real);
+		free(real);
+	}
+	if (is_root_dir(*out)) {
+		free(*out);
+		*out = NULL;
+		return err_set(e, ERR_USAGE,
+			       "--unpack '%s' is the root directory: refused (an unpack may empty ROOTFS; give a directory of its own)",
+			       arg);
+	}
+	return 0;
+}
+
+int unpack_rootfs_check(const char *rootfs, struct unpack_rootfs_state *st, struct err *e)
+{
+	*st = (struct unpack_rootfs_state){0};
+	struct stat sb;
+	if (stat(rootfs, &sb) < 0) {
+		if (errno == ENOENT) // made when the unpack starts
+			return 0;
+		return err_sys(e, errno == ENOTDIR ? ERR_USAGE : ERR_STORAGE, errno, "cannot read '%s'", rootfs);
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return err_set(e, ERR_USAGE, "--unpack '%s' is not a directory", rootfs);
+	char **names;
+	size_t n;
+	if (file_list_dir(rootfs, &names, &n, e) < 0)
+		return -1;
+	file_list_free(names, n);
+	st->done = marker_read(rootfs, UNPACK_MARKER_DONE, &st->bytes);
+	_cleanup_free_ char *busy = st->done || !n ? NULL : marker_read(rootfs, UNPACK_MARKER_BUSY, NULL);
+	if (n && !st->done && !busy)
+		return err_set(e, ERR_USAGE,
+			       "'%s' is not empty and holds no unpack of imgpull's: not touching it (give an empty or new directory)",
+			       rootfs);
+	return 0;
+}
+
+void unpack_rootfs_state_release(struct unpack_rootfs_state *st)
+{
+	free(st->done);
+	st->done = NULL;
+}
+
 // ROOTFS made ready for a fresh unpack: created, or emptied when an earlier
-// run of ours left it unfinished. 1: this image is there already.
+// run of ours left it unfinished or holds another image. 1: this image is
+// there already.
 static int prepare(const struct unpack_image *u, struct err *e)
 {
+	struct unpack_rootfs_state st;
+	if (unpack_rootfs_check(u->rootfs, &st, e) < 0)
+		return -1;
+	bool same = st.done && strcmp(st.done, u->manifest_digest) == 0;
+	bool other = st.done != NULL;
+	unpack_rootfs_state_release(&st);
+	if (same)
+		return 1;
 	if (file_mkdirs(u->rootfs, e) < 0)
 		return -1;
-	_cleanup_free_ char *done = marker_digest(u->rootfs, UNPACK_MARKER_DONE);
-	if (done && strcmp(done, u->manifest_digest) == 0)
-		return 1;
 	char **names;
 	size_t n;
 	if (file_list_dir(u->rootfs, &names, &n, e) < 0)
 		return -1;
-	_cleanup_free_ char *busy = marker_digest(u->rootfs, UNPACK_MARKER_BUSY);
 	int r = 0;
-	if (n && !done && !busy) {
-		r = err_set(e, ERR_USAGE,
-			    "'%s' is not empty and holds no unpack of imgpull's: not touching it (give an empty or new directory)",
-			    u->rootfs);
-	} else if (n) {
-		log_info("unpack: '%s' holds %s; emptying it", u->rootfs,
-			 done ? "another image" : "an unfinished unpack");
-		for (size_t i = 0; i < n && r == 0; i++) {
-			_cleanup_free_ char *p = xasprintf("%s/%s", u->rootfs, names[i]);
-			r = file_remove_tree(p, e);
-		}
+	if (n)
+		log_info("unpack: '%s' holds %s; emptying it", u->rootfs, other ? "another image" : "an unfinished unpack");
+	for (size_t i = 0; i < n && r == 0; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", u->rootfs, names[i]);
+		r = file_remove_tree(p, e);
 	}
 	file_list_free(names, n);
 	if (r == 0)

@@ -8,7 +8,7 @@
 // its org.opencontainers.image.title, a clean relative name inside ROOTFS.
 //
 // ROOTFS is presented as complete only by the marker file
-// ROOTFS/.imgpull-unpacked (JSON: image, manifest digest, layers), written
+// ROOTFS/.imgpull-unpacked (JSON: image, manifest digest, layers, bytes), written
 // last. While unpacking, ROOTFS/.imgpull-unpacking says so: a later run finds
 // it, empties ROOTFS and starts over. A non-empty ROOTFS with neither marker is
 // never touched (ERR_USAGE): it is not imgpull's.
@@ -16,6 +16,7 @@
 #define IMGPULL_UNPACK_ROOTFS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "oci/layout.h"
 #include "oci/manifest.h"
@@ -42,6 +43,26 @@ struct unpack_image {
 	// layer is the same blob.
 	bool drop_blobs;
 };
+
+// What ROOTFS holds, as a pull sees it before it creates anything.
+struct unpack_rootfs_state {
+	char *done;     // the manifest digest its completion marker names; NULL: none
+	uint64_t bytes; // the image's config and layers, as that marker says (0: not said)
+};
+
+// The directory --unpack names, made fit to have its temporary layout beside
+// it (ROOTFS.imgpull-layout): trailing slashes dropped, a last component '.'
+// or '..' resolved (realpath). The root directory, however named ('/', '/..',
+// a link to it), is refused with ERR_USAGE: a rerun may empty ROOTFS.
+int unpack_rootfs_name(const char *arg, char **out, struct err *e);
+// The lexical part: arg without its trailing slashes; NULL when nothing is
+// left ('/') or its last component is '.' or '..' (to be resolved).
+char *unpack_rootfs_trim(const char *arg);
+// Reads ROOTFS without changing anything: missing, empty, or imgpull's (a
+// marker) are fine; anything else is refused with ERR_USAGE (a file, a
+// non-empty directory with neither marker). st is released by the caller.
+int unpack_rootfs_check(const char *rootfs, struct unpack_rootfs_state *st, struct err *e);
+void unpack_rootfs_state_release(struct unpack_rootfs_state *st);
 
 // 1 when ROOTFS already holds this image (its marker names the manifest
 // digest), 0 once unpacked, -1 on error.

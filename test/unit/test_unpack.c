@@ -4,7 +4,9 @@
 // across layers, whiteouts and opaque directories, a file replacing a directory
 // and the reverse; hostile entries (absolute, "..", through a symbolic link, a
 // hard link out) refused with nothing written outside; a wrong diff_id, a
-// corrupt stream and a stream past the cap refused.
+// corrupt stream and a stream past the cap refused. unpack/rootfs: the name
+// --unpack takes (the root directory refused; '.', '..' and trailing slashes)
+// and the check of ROOTFS made before anything is created.
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@
 
 #include "oci/digest.h"
 #include "unpack/layer.h"
+#include "unpack/rootfs.h"
 #include "util/err.h"
 #include "util/file.h"
 #include "util/mem.h"
@@ -491,6 +494,118 @@ static void test_media_types(void **state)
 	assert_int_equal(unpack_compression_of(NULL, &c), -1);
 }
 
+static void test_rootfs_trim(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want; // want NULL: to be resolved
+	} cases[] = {
+		{"a", "a"},     {"a/", "a"},       {"a//", "a"},     {"/x/y/", "/x/y"}, {"./a", "./a"},  {".a", ".a"},
+		{"..a", "..a"}, {"a...", "a..."},  {"a/.b/", "a/.b"}, {"/", NULL},       {"//", NULL},    {".", NULL},
+		{"..", NULL},   {"a/.", NULL},     {"a/..", NULL},   {"a/./", NULL},    {"/..", NULL},   {"x/../", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = unpack_rootfs_trim(cases[i].in);
+		if (cases[i].want)
+			assert_string_equal(got ? got : "(null)", cases[i].want);
+		else if (got)
+			fail_msg("'%s' trimmed to '%s', expected to be resolved", cases[i].in, got);
+		free(got);
+	}
+}
+
+static void name_refused(const char *arg)
+{
+	char *out = (char *)"untouched";
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(unpack_rootfs_name(arg, &out, &e), -1);
+	assert_null(out);
+	assert_int_equal(e.cls, ERR_USAGE);
+}
+
+static void test_rootfs_name(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	char *out, p[256];
+	name_refused("/");
+	name_refused("//");
+	name_refused("/..");
+	name_refused("/tmp/..");
+	snprintf(p, sizeof(p), "%s/to-root", f->top);
+	assert_int_equal(symlink("/", p), 0);
+	name_refused(p);
+	snprintf(p, sizeof(p), "%s/missing/..", f->top);
+	name_refused(p);
+	snprintf(p, sizeof(p), "%s/root/", f->top);
+	assert_int_equal(unpack_rootfs_name(p, &out, &e), 0);
+	assert_string_equal(out, f->root);
+	free(out);
+	snprintf(p, sizeof(p), "%s/root/.", f->top);
+	assert_int_equal(unpack_rootfs_name(p, &out, &e), 0);
+	assert_string_equal(out, f->root);
+	free(out);
+	snprintf(p, sizeof(p), "%s/root/..", f->top);
+	assert_int_equal(unpack_rootfs_name(p, &out, &e), 0);
+	assert_string_equal(out, f->top);
+	free(out);
+	snprintf(p, sizeof(p), "%s/new", f->top); // need not exist
+	assert_int_equal(unpack_rootfs_name(p, &out, &e), 0);
+	assert_string_equal(out, p);
+	free(out);
+}
+
+static void put(struct fx *f, const char *rel, const char *text)
+{
+	char p[512];
+	struct err e;
+	snprintf(p, sizeof(p), "%s/%s", f->root, rel);
+	assert_int_equal(file_write_atomic(p, text, strlen(text), &e), 0);
+}
+
+static int check(struct fx *f, const char *rel, struct unpack_rootfs_state *st, struct err *e)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s%s", f->root, rel);
+	err_clear(e);
+	return unpack_rootfs_check(p, st, e);
+}
+
+static void test_rootfs_check(void **state)
+{
+	struct fx *f = *state;
+	struct unpack_rootfs_state st;
+	struct err e;
+	assert_int_equal(check(f, "/missing", &st, &e), 0); // made later, not by the check
+	assert_null(st.done);
+	assert_false(exists(f, "missing"));
+	assert_int_equal(check(f, "", &st, &e), 0); // empty
+	assert_null(st.done);
+	put(f, "theirs", "precious");
+	assert_int_equal(check(f, "", &st, &e), -1);
+	assert_int_equal(e.cls, ERR_USAGE);
+	assert_non_null(strstr(e.msg, "holds no unpack of imgpull's"));
+	assert_int_equal(check(f, "/theirs", &st, &e), -1); // a file
+	assert_int_equal(e.cls, ERR_USAGE);
+	assert_non_null(strstr(e.msg, "is not a directory"));
+	assert_int_equal(check(f, "/theirs/x", &st, &e), -1); // through a file
+	assert_int_equal(e.cls, ERR_USAGE);
+	put(f, UNPACK_MARKER_BUSY, "{\"manifest\": \"sha256:1\"}");
+	assert_int_equal(check(f, "", &st, &e), 0); // an unfinished unpack of ours
+	assert_null(st.done);
+	put(f, UNPACK_MARKER_DONE, "{\"manifest\": \"sha256:2\", \"bytes\": 4200}");
+	assert_int_equal(check(f, "", &st, &e), 0);
+	assert_string_equal(st.done, "sha256:2");
+	assert_int_equal(st.bytes, 4200);
+	unpack_rootfs_state_release(&st);
+	put(f, UNPACK_MARKER_BUSY, "not json");
+	put(f, UNPACK_MARKER_DONE, "{\"manifest\": 7}"); // not ours after all
+	assert_int_equal(check(f, "", &st, &e), -1);
+	assert_int_equal(e.cls, ERR_USAGE);
+	assert_true(exists(f, "theirs"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +616,9 @@ int main(void)
 		cmocka_unit_test(test_diff_id),
 		cmocka_unit_test_setup_teardown(test_large_layer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test(test_rootfs_trim),
+		cmocka_unit_test_setup_teardown(test_rootfs_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rootfs_check, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
