@@ -373,6 +373,38 @@ static void report_end(const struct report_to *to, char **refs, struct pull_imag
 	free(brief);
 }
 
+// --unpack found ROOTFS complete for the image: nothing fetched, nothing
+// created. Said on stderr (a log record in JSON), as the progress events
+// (image done, a summary with 0 downloaded), and in the termination message.
+static void report_unpacked(const struct report_to *to, const struct pull_cli *c, struct progress *prog,
+			    const struct pull_run *r, double secs)
+{
+	const struct pull_image *img = &r->imgs[0];
+	if (log_json()) {
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "image", img->name);
+		cJSON_AddStringToObject(f, "digest", img->manifest_digest);
+		cJSON_AddStringToObject(f, "rootfs", c->unpack);
+		log_record(LOG_INFO, "unpacked already: nothing to download", f);
+	} else if (!c->quiet) {
+		fprintf(stderr, "unpack: '%s' holds %s already (%s): nothing to download\n", c->unpack, img->name,
+			img->manifest_digest);
+	}
+	progress_image_done(prog, img->name, img->manifest_digest);
+	if (!c->quiet)
+		progress_summary(prog, 1, r->rootfs.bytes, 0, secs);
+	_cleanup_free_ char *head = xasprintf("unpacked already: '%s' holds the image, 0 bytes downloaded in %.2f s",
+					      c->unpack, secs);
+	_cleanup_free_ char *line = xasprintf("%s %s %llu bytes complete already", img->name, img->manifest_digest,
+					      (unsigned long long)r->rootfs.bytes);
+	const char *lines[] = {line};
+	termlog_write(to->termlog, head, lines, lines, 1);
+	struct metrics_image mi = {.ref = img->name, .digest = img->manifest_digest, .bytes = r->rootfs.bytes,
+				   .seconds = secs, .complete = true};
+	if (to->metrics)
+		write_metrics(to, &mi, 1, NULL, NULL, secs, secs);
+}
+
 int cmd_pull(int argc, char **argv)
 {
 	interrupt_install();
@@ -399,6 +431,10 @@ int cmd_pull(int argc, char **argv)
 		run.before_ud = &up;
 	}
 	int pulled = pull_run_execute(&run, &e);
+	if (pulled == PULL_RUN_UNPACKED) {
+		report_unpacked(&to, &c, prog, &run, clock_mono() - t0);
+		goto out;
+	}
 	if (c.unpack && unpacker_finish(&up, pulled == 0, &e) < 0)
 		goto fail;
 	if (pulled < 0)

@@ -247,10 +247,40 @@ static int check_room(struct pull_run *r, struct err *e)
 }
 
 // --unpack, before anything is created: ROOTFS must be usable (refused with
-// exit 2 otherwise).
+// exit 2 otherwise). Without --dest, a ROOTFS complete for the image costs
+// nothing: PULL_RUN_UNPACKED at once when the reference is pinned by the
+// digest its marker names (no request at all).
 static int unpack_check(struct pull_run *r, struct err *e)
 {
-	return unpack_rootfs_check(r->c->unpack, &r->rootfs, e);
+	const struct pull_cli *c = r->c;
+	if (unpack_rootfs_check(c->unpack, &r->rootfs, e) < 0)
+		return -1;
+	if (!r->rootfs.done || !c->dest_temporary)
+		return 0;
+	struct pull_image *img = &r->imgs[0];
+	if (oci_ref_parse(&img->ref, c->images[0], e) < 0)
+		return -1;
+	if (!img->ref.digest || strcmp(img->ref.digest, r->rootfs.done) != 0) {
+		oci_ref_release(&img->ref);
+		return 0;
+	}
+	img->name = oci_ref_string(&img->ref);
+	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", img->ref.digest);
+	return PULL_RUN_UNPACKED;
+}
+
+// Resolved: whether ROOTFS (--unpack without --dest) holds the image already.
+static bool unpack_complete(struct pull_run *r)
+{
+	const struct pull_image *img = &r->imgs[0];
+	if (!r->c->unpack || !r->c->dest_temporary || !r->rootfs.done ||
+	    strcmp(r->rootfs.done, img->manifest_digest) != 0)
+		return false;
+	const struct oci_manifest *m = &img->manifest;
+	r->rootfs.bytes = m->config.size;
+	for (size_t l = 0; l < m->nlayers; l++)
+		r->rootfs.bytes += m->layers[l].size;
+	return true;
 }
 
 // The layout, the engine and every image's blobs in it, and the room for them.
@@ -304,6 +334,8 @@ int pull_run_execute(struct pull_run *r, struct err *e)
 		progress_resolved(r->prog, img->name, img->manifest_digest, img->manifest.nlayers + 1);
 		r->resolved = i + 1;
 	}
+	if (unpack_complete(r))
+		return PULL_RUN_UNPACKED;
 	if (fetch_setup(r, e) < 0)
 		return -1;
 	r->run_at = clock_mono() - r->t0;

@@ -119,9 +119,15 @@ struct pull_run {
 	bool rec_failed;
 	struct err rec_err;
 	struct oci_platform want;
-	// --unpack: what ROOTFS held before the pull.
+	// --unpack: what ROOTFS held before the pull (its completion marker).
 	struct unpack_rootfs_state rootfs;
 };
+
+// pull_run_execute's answer when --unpack without --dest finds ROOTFS complete
+// for the image: nothing was created or fetched; imgs[0] has its name and
+// manifest digest (the rest only when it was resolved: a reference pinned by
+// the marker's digest is not), rootfs.bytes its size.
+#define PULL_RUN_UNPACKED 1
 
 // Checks ROOTFS (--unpack), resolves, checks the room, fetches, records:
 // nothing is created before every image is resolved. On failure e says why
