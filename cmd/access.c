@@ -49,9 +49,8 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 		return auth_store_add_secret(&a->store, arg, e) < 0 ? -1 : 1;
 	case ACCESS_O_KIND:
 		return reg_kinds_add_override(&a->kinds, arg, e) < 0 ? -1 : 1;
-	case ACCESS_O_CA:
-		a->http.ca_file = arg;
-		return 1;
+	case ACCESS_O_CA: // read now: a file with no certificate fails before any request
+		return http_ca_add(&a->http, arg, e) < 0 ? -1 : 1;
 	case ACCESS_O_PLAIN:
 		a->http.plain_hosts = xrealloc(a->http.plain_hosts, (a->http.nplain + 1) * sizeof(char *));
 		a->http.plain_hosts[a->http.nplain++] = xstrdup(arg);
@@ -83,6 +82,7 @@ void cmd_access_release(struct cmd_access *a)
 	auth_store_release(&a->store);
 	reg_kinds_release(&a->kinds);
 	curl_slist_free_all(a->http.connect_to);
+	http_ca_release(&a->http);
 	for (size_t i = 0; i < a->http.nplain; i++)
 		free(a->http.plain_hosts[i]);
 	free(a->http.plain_hosts);

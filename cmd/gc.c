@@ -41,7 +41,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: imgpull gc --dest DIR [--partial-age DURATION] [--dry-run] [-q]\n\n"
 		   "Removes from the OCI image layout DIR the blobs no image in index.json reaches\n"
 		   "and the partial downloads older than --partial-age, and reports what it freed.\n"
-		   "Runs only while no imgpull has DIR open: it waits for running pulls to end.\n\n");
+		   "Runs only while no imgpull has DIR open: it waits for running pulls to end.\n"
+		   "Never follows a symbolic link: a layout whose blobs/ or ingest/ is one is\n"
+		   "damaged (exit 6, nothing removed); a link or FIFO among the blobs is removed\n"
+		   "itself, never its target.\n\n");
 	cmd_opts_usage(f, &gc_opts);
 }
 
@@ -82,10 +85,15 @@ static void on_item(void *ud, const struct oci_gc_item *it)
 		return;
 	static const char *const what[] = {[OCI_GC_BLOB] = "blob", [OCI_GC_PARTIAL] = "partial",
 					   [OCI_GC_STRAY] = "leftover"};
+	if (it->kind == OCI_GC_KEPT) {
+		printf("kept %s: %s\n", it->name, it->note);
+		fflush(stdout);
+		return;
+	}
 	char size[32];
 	progress_bytes(size, sizeof(size), (double)it->bytes);
-	printf("%s %-8s %s (%s, %.0f s old)\n", c->dry ? "would remove" : "removed", what[it->kind], it->name, size,
-	       it->age_s);
+	printf("%s %-8s %s (%s%s%s, %.0f s old)\n", c->dry ? "would remove" : "removed", what[it->kind], it->name,
+	       it->note ? it->note : "", it->note ? ", " : "", size, it->age_s);
 	fflush(stdout);
 }
 
@@ -146,5 +154,8 @@ int cmd_gc(int argc, char **argv)
 	       "kept %zu blobs of the images in index.json and %zu partial downloads younger than %.0f s\n",
 	       c.dry ? "would remove" : "removed", st.blobs, st.partials, st.strays, freed, (unsigned long long)st.bytes,
 	       clock_mono() - t0, st.reachable, st.partials_kept, c.age);
+	if (st.kept_special)
+		printf("left %zu entries that are neither blobs nor partial downloads (see 'kept' above)\n",
+		       st.kept_special);
 	return 0;
 }

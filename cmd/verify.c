@@ -17,8 +17,9 @@ enum { O_DEST = 256, O_REPAIR, O_LOGFMT };
 static const struct cmd_opt verify_opt_table[] = {
 	{"dest", O_DEST, "DIR", "the layout to check (required; never created)", 0},
 	{"repair", O_REPAIR, NULL,
-	 "remove damaged blobs and drop index.json entries of images that\n"
-	 "lost a blob; pull those images again to heal the layout", 0},
+	 "remove damaged blobs (and links, FIFOs... in blobs/: the entry\n"
+	 "itself, never a link's target) and drop index.json entries of\n"
+	 "images that lost a blob; pull those images again to heal the layout", 0},
 	{"log-format", O_LOGFMT, "FORMAT", "auto, json or text, for messages on stderr (default auto)", 0},
 	{"quiet", 'q', NULL, "print problems only, no summary", 0},
 	{"help", 'h', NULL, "show this help", CMD_OPT_NOENV},
@@ -32,7 +33,9 @@ static void usage(FILE *f)
 		"usage: imgpull verify --dest DIR [--repair] [-q]\n\n"
 		"Hashes every blob in the OCI image layout DIR and checks that every blob an\n"
 		"image in index.json needs is there with its size. Reports damaged and missing\n"
-		"blobs; exit status 6 if there are any, 0 if the layout is whole.\n\n");
+		"blobs, and entries of blobs/ that are not regular files (a symbolic link, a\n"
+		"FIFO: never read nor followed); exit status 6 if there are any, 0 if the\n"
+		"layout is whole.\n\n");
 	cmd_opts_usage(f, &verify_opts);
 }
 
@@ -68,7 +71,10 @@ static void on_finding(void *ud, const struct oci_verify_finding *f)
 		printf("removed  %s\n", f->digest);
 		break;
 	case OCI_VERIFY_KEPT:
-		printf("kept     %s (another imgpull is fetching a good copy now)\n", f->digest);
+		if (f->detail)
+			printf("kept     %s (%s: remove it by hand)\n", f->digest, f->detail);
+		else
+			printf("kept     %s (another imgpull is fetching a good copy now)\n", f->digest);
 		break;
 	case OCI_VERIFY_MISSING:
 		printf("missing  %s needed by %s (%s)\n", f->digest, f->ref, f->detail);
@@ -81,6 +87,9 @@ static void on_finding(void *ud, const struct oci_verify_finding *f)
 		break;
 	case OCI_VERIFY_DROPPED:
 		printf("dropped  %s from index.json (blob %s is gone): pull it again\n", f->ref, f->digest);
+		break;
+	case OCI_VERIFY_SPECIAL:
+		printf("special  %s is %s, not a regular file (not read)\n", f->digest, f->detail);
 		break;
 	}
 	fflush(stdout);
@@ -116,13 +125,18 @@ int cmd_verify(int argc, char **argv)
 		       st.blobs, (unsigned long long)st.bytes, st.refs, clock_mono() - t0, st.damaged, st.missing);
 		if (st.bad_manifests)
 			printf(", %zu unreadable manifests", st.bad_manifests);
+		if (st.special)
+			printf(", %zu not regular files", st.special);
 		if (repair)
 			printf("; removed %zu, dropped %zu index entries", st.removed, st.dropped);
 		printf("\n");
 	}
-	if (st.damaged || st.missing || st.bad_manifests) {
-		err_set(&e, ERR_INTEGRITY, "%s: %zu damaged and %zu missing blobs%s", dest, st.damaged, st.missing,
-			repair ? " (repaired: pull the dropped images again)" : " (--repair removes the damaged ones)");
+	if (st.damaged || st.missing || st.bad_manifests || st.special) {
+		char special[96] = "";
+		if (st.special)
+			snprintf(special, sizeof(special), ", %zu entries in blobs/ that are not regular files", st.special);
+		err_set(&e, ERR_INTEGRITY, "%s: %zu damaged and %zu missing blobs%s%s", dest, st.damaged, st.missing,
+			special, repair ? " (repaired: pull the dropped images again)" : " (--repair removes the damaged ones)");
 		return cmd_fail(&e);
 	}
 	return 0;

@@ -69,7 +69,7 @@ static void unlock(struct oci_ingest *in)
 static int lock_path(struct oci_ingest *in, struct err *e)
 {
 	for (int i = 0; i < LOCK_TRIES; i++) {
-		_cleanup_close_ int fd = open(in->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		_cleanup_close_ int fd = open(in->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 		if (fd < 0)
 			return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", in->lock_path);
 		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -96,15 +96,8 @@ int oci_ingest_remove_blob(const struct oci_layout *l, const char *digest, const
 	oci_ingest_init(&in, l, digest, 0);
 	int r = lock_path(&in, e);
 	if (r > 0) {
-		_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
-		struct stat now;
-		r = 0;
-		if (stat(p, &now) == 0 && now.st_ino == seen->st_ino && now.st_dev == seen->st_dev) {
-			if (unlink(p) < 0)
-				r = err_sys(e, ERR_STORAGE, errno, "cannot remove damaged blob '%s'", p);
-			else
-				r = 1;
-		}
+		_cleanup_free_ char *rel = oci_layout_blob_rel(digest);
+		r = oci_layout_remove_entry(l, rel, seen, e);
 	}
 	oci_ingest_release(&in);
 	return r;
@@ -279,7 +272,9 @@ static void adopt_record(struct oci_ingest *in, uint64_t file_size)
 	struct buf b;
 	buf_init(&b, RECORD_MAX);
 	struct err e;
-	if (file_read_all(in->record, &b, &e) < 0) {
+	// Only a regular file of ingest/ is read: a FIFO there would hang the pull.
+	_cleanup_free_ char *rel = xasprintf("ingest/%s.progress", oci_digest_hex(in->digest));
+	if (oci_layout_read_file(in->l, rel, &b, &e) < 0) {
 		if (e.cls != ERR_NOTFOUND)
 			log_info("blob %s: %s; starting over", in->digest, e.msg);
 		buf_release(&b);
@@ -310,11 +305,33 @@ static void adopt_record(struct oci_ingest *in, uint64_t file_size)
 	}
 }
 
+// The partial file opened (created) as a regular file: a link, a FIFO... in
+// its place is removed, never written through nor waited on. -1 with errno.
+static int partial_open(const struct oci_ingest *in)
+{
+	for (int i = 0; i < 2; i++) {
+		int fd = open(in->partial, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fcntl(fd, F_SETFL, 0) == 0)
+			return fd;
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		if (fd < 0 && saved != ELOOP)
+			return -1;
+		log_info("'%s' is not a regular file: removed", in->partial);
+		if (unlink(in->partial) < 0 && errno != ENOENT)
+			return -1;
+	}
+	errno = ELOOP;
+	return -1;
+}
+
 int oci_ingest_open(struct oci_ingest *in, struct err *e)
 {
 	if (in->fd >= 0)
 		return in->fd;
-	int fd = open(in->partial, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = partial_open(in);
 	if (fd < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot create '%s'", in->partial);
 	in->fd = fd;
@@ -413,9 +430,9 @@ bool oci_ingest_record_intact(const char *text, size_t len)
 // In place, over the record's own pages (when the file is as large).
 static int record_rewrite(const char *path, const char *rec, size_t len)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != len)
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != len)
 		return -1;
 	return file_pwrite_all(fd, rec, len, 0);
 }

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -46,22 +48,211 @@ static char *journal_path(const struct oci_layout *l)
 	return xasprintf("%s/unsynced", l->ingest_dir);
 }
 
+// ---- entries of the layout, reached from its directory without following a link ----
+
+// The directory holding rel's last name ("blobs/sha256/<hex>": blobs/sha256),
+// opened from the layout's directory one name at a time, never through a
+// symbolic link; *base: rel's last name. -1 with errno (ELOOP, ENOTDIR: a link
+// or a file where a directory should be).
+static int parent_open(const struct oci_layout *l, const char *rel, const char **base)
+{
+	// blobs/<alg>/ as found when the layout was opened: no lookup per blob.
+	for (size_t a = 0; a < 2; a++) {
+		size_t n = strlen(oci_layout_algs[a]);
+		if (l->alg_fd[a] >= 0 && strncmp(rel, "blobs/", 6) == 0 && strncmp(rel + 6, oci_layout_algs[a], n) == 0 &&
+		    rel[6 + n] == '/' && !strchr(rel + 7 + n, '/')) {
+			*base = rel + 7 + n;
+			return fcntl(l->alg_fd[a], F_DUPFD_CLOEXEC, 0);
+		}
+	}
+	int cur = openat(l->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *p = rel;
+	for (const char *slash; cur >= 0 && (slash = strchr(p, '/')); p = slash + 1) {
+		_cleanup_free_ char *name = xstrndup(p, (size_t)(slash - p));
+		int next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int saved = errno;
+		close(cur);
+		errno = saved;
+		cur = next;
+	}
+	*base = p;
+	return cur;
+}
+
+// DIR/rel opened with flags (creating it 0644 with O_CREAT), never through a
+// link and never waiting on a FIFO (O_NONBLOCK). -1 with errno.
+static int layout_openat(const struct oci_layout *l, const char *rel, int flags)
+{
+	const char *base;
+	_cleanup_close_ int pfd = parent_open(l, rel, &base);
+	return pfd < 0 ? -1 : openat(pfd, base, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+}
+
+// errno en from reaching rel: absent (ERR_NOTFOUND), a link or a file on the
+// way (ERR_INTEGRITY: the layout is damaged), else ERR_STORAGE.
+static int reach_failed(const struct oci_layout *l, const char *rel, int en, struct err *e)
+{
+	if (en == ENOENT)
+		return err_sys(e, ERR_NOTFOUND, en, "cannot open '%s/%s'", l->dir, rel);
+	if (en == ELOOP || en == ENOTDIR)
+		return err_set(e, ERR_INTEGRITY,
+			       "'%s/%s' is reached through a symbolic link or a file where a directory should be: "
+			       "the layout is damaged", l->dir, rel);
+	return err_sys(e, ERR_STORAGE, en, "cannot open '%s/%s'", l->dir, rel);
+}
+
+int oci_layout_open_dir(const struct oci_layout *l, const char *rel, struct err *e)
+{
+	const char *base;
+	_cleanup_close_ int pfd = parent_open(l, rel, &base);
+	if (pfd < 0)
+		return reach_failed(l, rel, errno, e);
+	int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	int saved = errno;
+	struct stat st;
+	if ((saved == ELOOP || saved == ENOTDIR) && fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return err_set(e, ERR_INTEGRITY, "'%s/%s' is %s, not a directory: the layout is damaged", l->dir, rel,
+			       file_kind(st.st_mode));
+	return reach_failed(l, rel, saved, e);
+}
+
+int oci_layout_entry_stat(const struct oci_layout *l, const char *rel, struct stat *st)
+{
+	const char *base;
+	int pfd = parent_open(l, rel, &base);
+	if (pfd < 0)
+		return -1;
+	int r = fstatat(pfd, base, st, AT_SYMLINK_NOFOLLOW);
+	int saved = errno;
+	close(pfd);
+	errno = saved;
+	return r;
+}
+
+int oci_layout_open_file(const struct oci_layout *l, const char *rel, struct stat *st, struct err *e)
+{
+	struct stat seen;
+	st = st ? st : &seen;
+	const char *base;
+	_cleanup_close_ int pfd = parent_open(l, rel, &base);
+	if (pfd < 0 || fstatat(pfd, base, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return reach_failed(l, rel, errno, e);
+	// Nothing but a regular file is opened: a FIFO would block the read, a
+	// device feed it forever, a link lead out of the layout.
+	if (!S_ISREG(st->st_mode))
+		return err_set(e, ERR_INTEGRITY, "'%s/%s' is %s, not a regular file: the layout is damaged", l->dir, rel,
+			       file_kind(st->st_mode));
+	// O_NONBLOCK: should something else replace it meanwhile, the open does not
+	// wait for a FIFO's writer; fstat then tells it apart.
+	int fd = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return reach_failed(l, rel, errno, e);
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || fcntl(fd, F_SETFL, O_RDONLY) < 0) {
+		int saved = errno;
+		close(fd);
+		return S_ISREG(st->st_mode) ? err_sys(e, ERR_STORAGE, saved, "cannot open '%s/%s'", l->dir, rel)
+					     : err_set(e, ERR_INTEGRITY, "'%s/%s' is not a regular file: the layout is damaged",
+						       l->dir, rel);
+	}
+	return fd;
+}
+
+int oci_layout_read_file(const struct oci_layout *l, const char *rel, struct buf *b, struct err *e)
+{
+	_cleanup_close_ int fd = oci_layout_open_file(l, rel, NULL, e);
+	if (fd < 0)
+		return -1;
+	char tmp[65536];
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof(tmp));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_sys(e, ERR_STORAGE, errno, "cannot read '%s/%s'", l->dir, rel);
+		if (n == 0)
+			return 0;
+		if (buf_add(b, tmp, (size_t)n) < 0)
+			return err_set(e, ERR_STORAGE, "'%s/%s' is larger than %zu bytes", l->dir, rel, b->max);
+	}
+}
+
+int oci_layout_list_dir(const struct oci_layout *l, const char *rel, int *fd, char ***names, size_t *n,
+			struct err *e)
+{
+	*names = NULL;
+	*n = 0;
+	*fd = oci_layout_open_dir(l, rel, e);
+	if (*fd < 0)
+		return -1;
+	int dup_fd = fcntl(*fd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
+	if (!d) {
+		int saved = errno;
+		if (dup_fd >= 0)
+			close(dup_fd);
+		close(steal_fd(fd));
+		return err_sys(e, ERR_STORAGE, saved, "cannot read '%s/%s'", l->dir, rel);
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		*names = xrealloc(*names, (*n + 1) * sizeof(char *));
+		(*names)[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+char *oci_layout_blob_rel(const char *digest)
+{
+	return xasprintf("blobs/%s/%s", oci_digest_alg(digest), oci_digest_hex(digest));
+}
+
+int oci_layout_blob_stat(const struct oci_layout *l, const char *digest, struct stat *st)
+{
+	_cleanup_free_ char *rel = oci_layout_blob_rel(digest);
+	return oci_layout_entry_stat(l, rel, st);
+}
+
+int oci_layout_read_blob(const struct oci_layout *l, const char *digest, struct buf *b, struct err *e)
+{
+	_cleanup_free_ char *rel = oci_layout_blob_rel(digest);
+	return oci_layout_read_file(l, rel, b, e);
+}
+
+int oci_layout_remove_entry(const struct oci_layout *l, const char *rel, const struct stat *seen, struct err *e)
+{
+	const char *base;
+	_cleanup_close_ int pfd = parent_open(l, rel, &base);
+	struct stat now;
+	if (pfd < 0 || fstatat(pfd, base, &now, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : reach_failed(l, rel, errno, e);
+	if (now.st_ino != seen->st_ino || now.st_dev != seen->st_dev || S_ISDIR(now.st_mode))
+		return 0;
+	// The entry itself goes: a link, never what it points at.
+	if (unlinkat(pfd, base, 0) < 0)
+		return errno == ENOENT ? 0 : err_sys(e, ERR_STORAGE, errno, "cannot remove '%s/%s'", l->dir, rel);
+	return 1;
+}
+
 int oci_layout_open_blob(const struct oci_layout *l, const char *digest, struct err *e)
 {
-	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", p) : fd;
+	_cleanup_free_ char *rel = oci_layout_blob_rel(digest);
+	return oci_layout_open_file(l, rel, NULL, e);
 }
 
 int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, char got[OCI_DIGEST_LEN + 1],
 			   struct stat *st, struct err *e)
 {
 	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
-	_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *rel = oci_layout_blob_rel(digest);
+	struct stat seen;
+	_cleanup_close_ int fd = oci_layout_open_file(l, rel, st ? st : &seen, e);
 	if (fd < 0)
-		return err_sys(e, errno == ENOENT ? ERR_NOTFOUND : ERR_STORAGE, errno, "cannot open '%s'", p);
-	if (st && fstat(fd, st) < 0)
-		return err_sys(e, ERR_STORAGE, errno, "cannot stat '%s'", p);
+		return -1;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx || !EVP_DigestInit_ex(ctx, oci_digest_evp(digest), NULL))
 		abort();
@@ -91,6 +282,21 @@ int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, char 
 	return strcmp(hashed, digest) == 0;
 }
 
+// A blob another boot's journal lists: removed when it does not hash to its
+// name or is not a regular file. 1 removed, 0 kept (or gone), < 0 on error.
+static int journal_recheck(const struct oci_layout *l, const char *digest, struct err *e)
+{
+	struct stat st = {0};
+	int ok = oci_layout_verify_blob(l, digest, NULL, &st, e);
+	if (ok < 0 && (e->cls == ERR_NOTFOUND || (e->cls == ERR_INTEGRITY && st.st_mode && !S_ISREG(st.st_mode))))
+		err_clear(e); // gone already, or a link, a FIFO... in the blob's place
+	else if (ok < 0)
+		return -1;
+	if (ok == 1 || (ok < 0 && !st.st_mode))
+		return 0;
+	return oci_ingest_remove_blob(l, digest, &st, e);
+}
+
 // Under the layout lock: check blobs a crash may have left with unwritten
 // data, and keep the journal small.
 static int journal_recover(struct oci_layout *l, struct err *e)
@@ -98,7 +304,7 @@ static int journal_recover(struct oci_layout *l, struct err *e)
 	_cleanup_free_ char *jp = journal_path(l);
 	struct buf b;
 	buf_init(&b, JOURNAL_MAX);
-	int r = file_read_all(jp, &b, e);
+	int r = oci_layout_read_file(l, "ingest/unsynced", &b, e);
 	if (r < 0) {
 		buf_release(&b);
 		if (e->cls == ERR_NOTFOUND) {
@@ -126,17 +332,9 @@ static int journal_recover(struct oci_layout *l, struct err *e)
 		if (strcmp(line, l->boot_id) == 0) {
 			buf_printf(&keep, "%s %s\n", line, digest);
 			ours++;
-		} else {
-			struct stat st;
-			int ok = oci_layout_verify_blob(l, digest, NULL, &st, e);
-			if (ok < 0 && e->cls == ERR_NOTFOUND)
-				err_clear(e); // gone already
-			else if (ok < 0)
-				ret = -1;
-			else if (!ok && (ret = oci_ingest_remove_blob(l, digest, &st, e)) > 0)
-				removed++;
-			if (ret > 0)
-				ret = 0;
+		} else if ((ret = journal_recheck(l, digest, e)) > 0) {
+			removed++;
+			ret = 0;
 		}
 		line = next;
 	}
@@ -145,8 +343,7 @@ static int journal_recover(struct oci_layout *l, struct err *e)
 	if (ret == 0 && removed)
 		ret = prune_locked(l, NULL, NULL, e);
 	if (ret == 0 && ours >= JOURNAL_COMPACT) {
-		_cleanup_close_ int dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0 || syncfs(dfd) < 0)
+		if (syncfs(l->dir_fd) < 0)
 			ret = err_sys(e, ERR_STORAGE, errno, "cannot sync '%s'", l->dir);
 		buf_reset(&keep);
 	}
@@ -159,13 +356,14 @@ static int journal_recover(struct oci_layout *l, struct err *e)
 // Held exclusively (LOCK_EX) while index.json, the layout's skeleton or the
 // journal as a whole is being changed; shared (LOCK_SH) by appends to the journal,
 // which O_APPEND keeps whole.
-// Opens (creating) the lock file p and flocks it as how says: 1 with *fd
-// held, 0 when how has LOCK_NB and another holder has it, < 0 on error.
-static int lock_path(const char *p, int how, int *fd, struct err *e)
+// Opens (creating) the lock file DIR/name, never through a link nor waiting on
+// a FIFO, and flocks it as how says: 1 with *fd held, 0 when how has LOCK_NB
+// and another holder has it, < 0 on error.
+static int lock_path(const struct oci_layout *l, const char *name, int how, int *fd, struct err *e)
 {
-	int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int f = layout_openat(l, name, O_RDWR | O_CREAT);
 	if (f < 0)
-		return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", p);
+		return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s/%s'", l->dir, name);
 	while (flock(f, how) < 0) {
 		int saved = errno;
 		if (saved == EINTR && !(how & LOCK_NB))
@@ -173,7 +371,7 @@ static int lock_path(const char *p, int how, int *fd, struct err *e)
 		close(f);
 		if (saved == EWOULDBLOCK || saved == EINTR)
 			return 0;
-		return err_sys(e, ERR_STORAGE, saved, "cannot lock '%s'", p);
+		return err_sys(e, ERR_STORAGE, saved, "cannot lock '%s/%s'", l->dir, name);
 	}
 	*fd = f;
 	return 1;
@@ -181,9 +379,8 @@ static int lock_path(const char *p, int how, int *fd, struct err *e)
 
 static int layout_lock(const struct oci_layout *l, int how, struct err *e)
 {
-	_cleanup_free_ char *p = xasprintf("%s/.imgpull.lock", l->dir);
 	int fd;
-	return lock_path(p, how, &fd, e) < 0 ? -1 : fd;
+	return lock_path(l, ".imgpull.lock", how, &fd, e) < 0 ? -1 : fd;
 }
 
 static void layout_unlock(int fd)
@@ -191,7 +388,9 @@ static void layout_unlock(int fd)
 	close(fd); // releases the flock
 }
 
-static void layout_paths(struct oci_layout *l, const char *dir)
+// The paths, and DIR itself opened (a link there is followed: the caller named
+// it); everything inside is reached from dir_fd without following links.
+static int layout_paths(struct oci_layout *l, const char *dir, struct err *e)
 {
 	memset(l, 0, sizeof(*l));
 	l->dir = xstrdup(dir);
@@ -199,65 +398,97 @@ static void layout_paths(struct oci_layout *l, const char *dir)
 	l->ingest_dir = xasprintf("%s/ingest", dir);
 	l->fsync = false;
 	l->users_fd = -1;
+	l->alg_fd[0] = l->alg_fd[1] = -1;
 	read_boot_id(l->boot_id, sizeof(l->boot_id));
-}
-
-static char *users_path(const struct oci_layout *l)
-{
-	return xasprintf("%s/.imgpull.users", l->dir);
+	l->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->dir_fd >= 0)
+		return 0;
+	if (errno == ENOENT || errno == ENOTDIR)
+		return err_set(e, ERR_NOTFOUND, "'%s' is not an OCI image layout (no oci-layout file)", dir);
+	return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", dir);
 }
 
 int oci_layout_lock_alone(const struct oci_layout *l, int *fd, struct err *e)
 {
-	_cleanup_free_ char *p = users_path(l);
-	return lock_path(p, LOCK_EX | LOCK_NB, fd, e);
+	return lock_path(l, ".imgpull.users", LOCK_EX | LOCK_NB, fd, e);
 }
 
 // oci-layout names a version: DIR is an OCI image layout.
-static int check_layout_file(const char *dir, const char *lf, struct err *e)
+static int check_layout_file(const struct oci_layout *l, struct err *e)
 {
 	struct buf b;
 	buf_init(&b, 4096);
-	int ret = file_read_all(lf, &b, e);
+	int ret = oci_layout_read_file(l, "oci-layout", &b, e);
+	if (ret < 0 && e->cls == ERR_NOTFOUND)
+		err_set(e, ERR_NOTFOUND, "'%s' is not an OCI image layout (no oci-layout file)", l->dir);
 	if (ret == 0) {
 		cJSON *j = cJSON_ParseWithLength(buf_str(&b), b.len);
 		cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "imageLayoutVersion");
 		if (!cJSON_IsString(v))
-			ret = err_set(e, ERR_STORAGE, "'%s' exists but is not an OCI image layout", dir);
+			ret = err_set(e, ERR_STORAGE, "'%s' exists but is not an OCI image layout", l->dir);
 		cJSON_Delete(j);
 	}
 	buf_release(&b);
 	return ret;
 }
 
+// Keeps blobs/<alg>/ open where it is a directory of the layout's own; the
+// others are looked up (and refused) when used.
+static void alg_dirs_keep(struct oci_layout *l)
+{
+	for (size_t a = 0; a < 2; a++) {
+		_cleanup_free_ char *rel = xasprintf("blobs/%s", oci_layout_algs[a]);
+		struct err e;
+		if (l->alg_fd[a] < 0)
+			l->alg_fd[a] = oci_layout_open_dir(l, rel, &e);
+	}
+}
+
 int oci_layout_attach(struct oci_layout *l, const char *dir, struct err *e)
 {
-	layout_paths(l, dir);
-	_cleanup_free_ char *lf = xasprintf("%s/oci-layout", dir);
+	if (layout_paths(l, dir, e) < 0 || check_layout_file(l, e) < 0)
+		return -1;
+	alg_dirs_keep(l);
+	return 0;
+}
+
+// mkdir DIR/rel unless there, then checks it is a directory of its own (not
+// a link to one, nor reached through one): ERR_INTEGRITY otherwise.
+static int layout_mkdir(const struct oci_layout *l, const char *rel, struct err *e)
+{
+	const char *base;
+	_cleanup_close_ int pfd = parent_open(l, rel, &base);
+	if (pfd >= 0 && mkdirat(pfd, base, 0755) < 0 && errno != EEXIST)
+		return err_sys(e, ERR_STORAGE, errno, "cannot create directory '%s/%s'", l->dir, rel);
+	_cleanup_close_ int fd = oci_layout_open_dir(l, rel, e);
+	return fd < 0 ? -1 : 0;
+}
+
+static bool layout_has(const struct oci_layout *l, const char *name)
+{
 	struct stat st;
-	if (stat(lf, &st) < 0)
-		return err_set(e, ERR_NOTFOUND, "'%s' is not an OCI image layout (no oci-layout file)", dir);
-	return check_layout_file(dir, lf, e);
+	return fstatat(l->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e)
 {
-	layout_paths(l, dir);
-	if (file_mkdirs(l->blobs_dir, e) < 0 || file_mkdirs(l->ingest_dir, e) < 0)
+	if (file_mkdirs(dir, e) < 0 || layout_paths(l, dir, e) < 0)
 		return -1;
+	if (layout_mkdir(l, "blobs", e) < 0 || layout_mkdir(l, "blobs/sha256", e) < 0 ||
+	    layout_mkdir(l, "ingest", e) < 0)
+		return -1;
+	alg_dirs_keep(l);
 	int lk = layout_lock(l, LOCK_EX, e);
 	if (lk < 0)
 		return -1;
 	int ret = 0;
 	_cleanup_free_ char *lf = xasprintf("%s/oci-layout", dir);
 	_cleanup_free_ char *idx = xasprintf("%s/index.json", dir);
-	struct stat st;
-	if (stat(lf, &st) == 0) {
-		ret = check_layout_file(dir, lf, e);
-	} else if (file_write_atomic(lf, LAYOUT_FILE, strlen(LAYOUT_FILE), e) < 0) {
+	if (layout_has(l, "oci-layout"))
+		ret = check_layout_file(l, e);
+	else if (file_write_atomic(lf, LAYOUT_FILE, strlen(LAYOUT_FILE), e) < 0)
 		ret = -1;
-	}
-	if (ret == 0 && stat(idx, &st) < 0)
+	if (ret == 0 && !layout_has(l, "index.json"))
 		ret = file_write_atomic(idx, EMPTY_INDEX, strlen(EMPTY_INDEX), e);
 	if (ret == 0)
 		ret = journal_recover(l, e);
@@ -265,14 +496,18 @@ int oci_layout_open(struct oci_layout *l, const char *dir, struct err *e)
 	if (ret < 0)
 		return ret;
 	// Held shared while the layout is open: gc waits for it exclusively.
-	_cleanup_free_ char *up = users_path(l);
-	return lock_path(up, LOCK_SH, &l->users_fd, e) < 0 ? -1 : 0;
+	return lock_path(l, ".imgpull.users", LOCK_SH, &l->users_fd, e) < 0 ? -1 : 0;
 }
 
 void oci_layout_release(struct oci_layout *l)
 {
 	if (l->dir && l->users_fd >= 0)
 		close(l->users_fd);
+	if (l->dir && l->dir_fd >= 0)
+		close(l->dir_fd);
+	for (size_t a = 0; l->dir && a < 2; a++)
+		if (l->alg_fd[a] >= 0)
+			close(l->alg_fd[a]);
 	free(l->dir);
 	free(l->blobs_dir);
 	free(l->ingest_dir);
@@ -289,10 +524,16 @@ char *oci_layout_alg_dir(const struct oci_layout *l, const char *alg)
 int oci_layout_sync_blob_dirs(const struct oci_layout *l, struct err *e)
 {
 	for (size_t a = 0; l->fsync && a < sizeof(oci_layout_algs) / sizeof(oci_layout_algs[0]); a++) {
-		_cleanup_free_ char *d = oci_layout_alg_dir(l, oci_layout_algs[a]);
-		struct stat st;
-		if (stat(d, &st) == 0 && file_fsync_dir(d, e) < 0)
+		_cleanup_free_ char *rel = xasprintf("blobs/%s", oci_layout_algs[a]);
+		_cleanup_close_ int fd = oci_layout_open_dir(l, rel, e);
+		if (fd < 0 && e->cls == ERR_NOTFOUND) {
+			err_clear(e);
+			continue;
+		}
+		if (fd < 0)
 			return -1;
+		if (fsync(fd) < 0)
+			return err_sys(e, ERR_STORAGE, errno, "cannot sync directory '%s/%s'", l->dir, rel);
 	}
 	return 0;
 }
@@ -304,20 +545,20 @@ char *oci_layout_blob_path(const struct oci_layout *l, const char *digest)
 	return xasprintf("%s/blobs/%s/%s", l->dir, oci_digest_alg(digest), oci_digest_hex(digest));
 }
 
-// blobs/<alg>/ for a digest of another algorithm than sha256 (made on first use).
+// blobs/<alg>/ for the digest's algorithm (sha512: made on first use), opened:
+// a directory of the layout's own, never a link.
 static int blob_dir_make(const struct oci_layout *l, const char *digest, struct err *e)
 {
-	if (strcmp(oci_digest_alg(digest), "sha256") == 0)
-		return 0;
-	_cleanup_free_ char *d = oci_layout_alg_dir(l, oci_digest_alg(digest));
-	return file_mkdirs(d, e);
+	_cleanup_free_ char *rel = xasprintf("blobs/%s", oci_digest_alg(digest));
+	if (strcmp(oci_digest_alg(digest), "sha256") != 0 && layout_mkdir(l, rel, e) < 0)
+		return -1;
+	return oci_layout_open_dir(l, rel, e);
 }
 
 bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size)
 {
-	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
 	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+	return oci_layout_blob_stat(l, digest, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
 }
 
 int oci_layout_put_blob(const struct oci_layout *l, const char *digest, const void *data,
@@ -327,7 +568,8 @@ int oci_layout_put_blob(const struct oci_layout *l, const char *digest, const vo
 	oci_digest_of_like(got, digest, data, len);
 	if (strcmp(got, digest) != 0)
 		return err_set(e, ERR_INTEGRITY, "content of %s has digest %s", digest, got);
-	if (blob_dir_make(l, digest, e) < 0)
+	_cleanup_close_ int dfd = blob_dir_make(l, digest, e);
+	if (dfd < 0)
 		return -1;
 	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
 	return file_write_atomic(p, data, len, e);
@@ -346,7 +588,7 @@ int oci_layout_commit_blob(const struct oci_layout *l, const char *digest, int f
 		if (lk < 0)
 			return -1;
 		_cleanup_free_ char *jp = journal_path(l);
-		_cleanup_close_ int jfd = open(jp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		_cleanup_close_ int jfd = layout_openat(l, "ingest/unsynced", O_WRONLY | O_APPEND | O_CREAT);
 		_cleanup_free_ char *line = xasprintf("%s %s\n", l->boot_id, digest);
 		int saved = 0;
 		if (jfd < 0 || write(jfd, line, strlen(line)) != (ssize_t)strlen(line))
@@ -355,10 +597,11 @@ int oci_layout_commit_blob(const struct oci_layout *l, const char *digest, int f
 		if (saved)
 			return err_sys(e, ERR_STORAGE, saved, "cannot write '%s'", jp);
 	}
-	if (blob_dir_make(l, digest, e) < 0)
+	// Into the layout's own blobs/<alg>/, whatever a path to it may lead to now.
+	_cleanup_close_ int dfd = blob_dir_make(l, digest, e);
+	if (dfd < 0)
 		return -1;
-	_cleanup_free_ char *p = oci_layout_blob_path(l, digest);
-	if (rename(partial, p) < 0)
+	if (renameat(AT_FDCWD, partial, dfd, oci_digest_hex(digest)) < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot move '%s' into the layout", partial);
 	return 0;
 }
@@ -377,10 +620,9 @@ static cJSON *platform_json(const struct oci_platform *p)
 // index.json parsed, whatever its shape (NULL root: not JSON).
 static int index_parse(const struct oci_layout *l, cJSON **out, struct err *e)
 {
-	_cleanup_free_ char *idx = xasprintf("%s/index.json", l->dir);
 	struct buf b;
 	buf_init(&b, INDEX_MAX);
-	int ret = file_read_all(idx, &b, e);
+	int ret = oci_layout_read_file(l, "index.json", &b, e);
 	*out = ret == 0 ? cJSON_ParseWithLength(buf_str(&b), b.len) : NULL;
 	buf_release(&b);
 	return ret;
@@ -443,10 +685,9 @@ static int walk(const struct oci_layout *l, const struct oci_walk_step *at, oci_
 		return OCI_WALK_SKIP; // nothing to read: the callback saw it absent
 	if (at->depth >= WALK_DEPTH)
 		return err_set(e, ERR_INTEGRITY, "manifest %s: indexes nested too deeply", at->digest);
-	_cleanup_free_ char *p = oci_layout_blob_path(l, at->digest);
 	struct buf b;
 	buf_init(&b, OCI_MANIFEST_MAX);
-	if (file_read_all(p, &b, e) < 0) {
+	if (oci_layout_read_blob(l, at->digest, &b, e) < 0) {
 		buf_release(&b);
 		return -1;
 	}

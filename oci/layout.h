@@ -4,6 +4,12 @@
 // after their digest was verified, so a name there is a promise about content.
 // index.json is changed under an exclusive lock and replaced atomically, so
 // several imgpull processes can share one layout.
+//
+// Everything inside the layout is untrusted: it is reached from the layout's
+// directory one name at a time, never through a symbolic link, and nothing but
+// a regular file is ever read (a FIFO would hang a read, /dev/zero feed it
+// forever, a link lead out of the layout). A link, or a file where a directory
+// belongs, is ERR_INTEGRITY: the layout is damaged.
 #ifndef IMGPULL_OCI_LAYOUT_H
 #define IMGPULL_OCI_LAYOUT_H
 
@@ -14,6 +20,7 @@
 
 #include "oci/digest.h"
 #include "oci/manifest.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 struct oci_layout {
@@ -23,10 +30,13 @@ struct oci_layout {
 	bool fsync;       // fdatasync blobs before they are renamed into place
 	char boot_id[64]; // this boot, for the unsynced-blob journal
 	int users_fd;     // open: DIR/.imgpull.users, held shared (see oci_layout_lock_alone)
+	int dir_fd;       // DIR, open while attached: everything inside is reached from it
+	int alg_fd[2];    // blobs/sha256, blobs/sha512 as found when attached or opened (-1: not then)
 };
 
 // Creates the layout if needed (oci-layout, empty index.json); ERR_STORAGE on
-// failure or when DIR holds something that is not an OCI layout.
+// failure or when DIR holds something that is not an OCI layout; ERR_INTEGRITY
+// when blobs/, blobs/sha256/ or ingest/ is a link or not a directory.
 //
 // Blobs committed without fsync are listed in ingest/unsynced with the boot
 // they were written in. Open re-verifies the blobs listed for another boot
@@ -51,8 +61,38 @@ char *oci_layout_alg_dir(const struct oci_layout *l, const char *alg);
 // committed blobs); nothing otherwise.
 int oci_layout_sync_blob_dirs(const struct oci_layout *l, struct err *e);
 char *oci_layout_blob_path(const struct oci_layout *l, const char *digest);
-// The blob's file, opened for reading (ERR_STORAGE naming it when it cannot be).
+// The blob's file, opened for reading (ERR_STORAGE naming it when it cannot be,
+// ERR_INTEGRITY when it is not a regular file).
 int oci_layout_open_blob(const struct oci_layout *l, const char *digest, struct err *e);
+// A manifest or other small blob read whole into b (b->max caps it).
+int oci_layout_read_blob(const struct oci_layout *l, const char *digest, struct buf *b, struct err *e);
+// "blobs/<alg>/<hex>" (malloc'd), the blob's path inside the layout.
+char *oci_layout_blob_rel(const char *digest);
+// lstat of the blob's entry: 0, or -1 with errno.
+int oci_layout_blob_stat(const struct oci_layout *l, const char *digest, struct stat *st);
+
+// Inside the layout, rel being a path of names under DIR ("blobs/sha256",
+// "index.json"), none of which is followed when it is a symbolic link:
+// The directory DIR/rel, opened: ERR_NOTFOUND when absent, ERR_INTEGRITY when
+// it or a directory above it is a link or not a directory.
+int oci_layout_open_dir(const struct oci_layout *l, const char *rel, struct err *e);
+// The regular file DIR/rel, opened for reading: ERR_NOTFOUND when absent,
+// ERR_INTEGRITY when it is anything but a regular file (never opened then; st,
+// when not NULL, describes the entry itself), ERR_STORAGE on I/O errors.
+int oci_layout_open_file(const struct oci_layout *l, const char *rel, struct stat *st, struct err *e);
+// The same, read whole into b (b->max caps it: ERR_STORAGE past it).
+int oci_layout_read_file(const struct oci_layout *l, const char *rel, struct buf *b, struct err *e);
+// lstat of DIR/rel: 0, or -1 with errno.
+int oci_layout_entry_stat(const struct oci_layout *l, const char *rel, struct stat *st);
+// The names in the directory DIR/rel but . and .. (unsorted; file_list_free),
+// with the directory left open in *fd for fstatat/unlinkat on them. Errors as
+// oci_layout_open_dir's.
+int oci_layout_list_dir(const struct oci_layout *l, const char *rel, int *fd, char ***names, size_t *n,
+			struct err *e);
+// Removes the entry DIR/rel itself (a link, never what it points at) if it is
+// still the one seen and not a directory: 1 removed, 0 not (changed, gone, a
+// directory), < 0 on error.
+int oci_layout_remove_entry(const struct oci_layout *l, const char *rel, const struct stat *seen, struct err *e);
 // True if blobs/ has the digest with exactly this size.
 bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size);
 // Verifies data against digest (ERR_INTEGRITY) and stores it atomically.
@@ -64,8 +104,9 @@ int oci_layout_commit_blob(const struct oci_layout *l, const char *digest, int f
 			   const char *partial, struct err *e);
 
 // Hashes a blob in the layout; 1 if it matches its name, 0 if not, < 0 on I/O
-// error (ERR_NOTFOUND when absent). got (may be NULL) receives what it hashes
-// to, st (may be NULL) the identity of the file that was read.
+// error (ERR_NOTFOUND when absent, ERR_INTEGRITY when it is not a regular file:
+// st then describes the entry). got (may be NULL) receives what it hashes to,
+// st (may be NULL) the identity of the file that was read.
 int oci_layout_verify_blob(const struct oci_layout *l, const char *digest, char got[OCI_DIGEST_LEN + 1],
 			   struct stat *st, struct err *e);
 
@@ -108,7 +149,8 @@ int oci_layout_walk(const struct oci_layout *l, const char *media_type, const ch
 		    oci_walk_fn fn, void *ud, struct err *e);
 
 // index.json as it is, for reading: root and its manifests array
-// (ERR_INTEGRITY when it is not an image index). cJSON_Delete(*root) after.
+// (ERR_INTEGRITY when it is not an image index, or not a regular file).
+// cJSON_Delete(*root) after.
 struct cJSON;
 int oci_layout_index_read(const struct oci_layout *l, struct cJSON **root, const struct cJSON **manifests,
 			  struct err *e);

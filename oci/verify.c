@@ -46,55 +46,85 @@ static bool is_damaged(const struct verify *v, const char *digest)
 }
 
 
-// Hashes every file in blobs/<alg>/ (sha256, and sha512 when there); damaged
-// ones are remembered (and removed when repairing).
+static void remember(struct verify *v, const char *digest)
+{
+	v->damaged = xrealloc(v->damaged, (v->ndamaged + 1) * sizeof(char *));
+	v->damaged[v->ndamaged++] = xstrdup(digest);
+}
+
+// A damaged blob or an entry that is not a regular file: with repair, the
+// entry goes (under the blob's lock; a link itself, never what it points at).
+static int mend(struct verify *v, const char *digest, const struct stat *st, struct err *e)
+{
+	if (!v->repair)
+		return 0;
+	int r = oci_ingest_remove_blob(v->l, digest, st, e);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		v->st->removed++;
+		report(v, OCI_VERIFY_REMOVED, digest, NULL, NULL);
+	} else {
+		report(v, OCI_VERIFY_KEPT, digest, NULL, S_ISDIR(st->st_mode) ? file_kind(st->st_mode) : NULL);
+	}
+	return 0;
+}
+
+// One entry of blobs/<alg>/ named like a blob: hashed when it is a regular
+// file, reported (never read) when it is not.
+static int check_blob(struct verify *v, const char *digest, struct err *e)
+{
+	char got[OCI_DIGEST_LEN + 1];
+	struct stat st = {0};
+	int r = oci_layout_verify_blob(v->l, digest, got, &st, e);
+	if (r < 0 && e->cls == ERR_NOTFOUND) { // removed meanwhile
+		err_clear(e);
+		return 0;
+	}
+	if (r < 0 && e->cls == ERR_INTEGRITY && st.st_mode && !S_ISREG(st.st_mode)) {
+		err_clear(e);
+		v->st->special++;
+		remember(v, digest);
+		report(v, OCI_VERIFY_SPECIAL, digest, NULL, file_kind(st.st_mode));
+		return mend(v, digest, &st, e);
+	}
+	if (r < 0)
+		return -1;
+	v->st->blobs++;
+	v->st->bytes += (uint64_t)st.st_size;
+	if (r == 1)
+		return 0;
+	v->st->damaged++;
+	remember(v, digest);
+	report(v, OCI_VERIFY_DAMAGED, digest, NULL, got);
+	return mend(v, digest, &st, e);
+}
+
+// Checks every entry of blobs/<alg>/ (sha256, and sha512 when there); damaged
+// ones are remembered (and removed when repairing). The directory itself must
+// be the layout's own: a link there is not followed (ERR_INTEGRITY).
 static int scan_alg(struct verify *v, const char *alg, size_t hexlen, struct err *e)
 {
 	char **names;
 	size_t n;
-	_cleanup_free_ char *dir = oci_layout_alg_dir(v->l, alg);
-	if (file_list_dir(dir, &names, &n, e) < 0)
+	_cleanup_free_ char *rel = xasprintf("blobs/%s", alg);
+	_cleanup_close_ int fd = -1;
+	if (oci_layout_list_dir(v->l, rel, &fd, &names, &n, e) < 0)
 		return e->cls == ERR_NOTFOUND && strcmp(alg, "sha256") != 0 ? (err_clear(e), 0) : -1;
+	if (n)
+		qsort(names, n, sizeof(char *), cmp_str);
 	int ret = 0;
 	for (size_t i = 0; i < n && ret == 0; i++) {
-		char digest[OCI_DIGEST_LEN + 1], got[OCI_DIGEST_LEN + 1];
+		char digest[OCI_DIGEST_LEN + 1];
 		snprintf(digest, sizeof(digest), "%s:%.*s", alg, (int)hexlen, names[i]);
-		if (strlen(names[i]) != hexlen || !oci_digest_valid(digest)) {
-			char where[300];
-			snprintf(where, sizeof(where), "%s/%.250s", alg, names[i]);
-			v->st->stray++;
-			report(v, OCI_VERIFY_STRAY, NULL, NULL, where);
+		if (strlen(names[i]) == hexlen && oci_digest_valid(digest)) {
+			ret = check_blob(v, digest, e);
 			continue;
 		}
-		struct stat st;
-		int r = oci_layout_verify_blob(v->l, digest, got, &st, e);
-		if (r < 0) {
-			if (e->cls == ERR_NOTFOUND) { // removed meanwhile
-				err_clear(e);
-				continue;
-			}
-			ret = -1;
-			break;
-		}
-		v->st->blobs++;
-		v->st->bytes += (uint64_t)st.st_size;
-		if (r == 1)
-			continue;
-		v->st->damaged++;
-		v->damaged = xrealloc(v->damaged, (v->ndamaged + 1) * sizeof(char *));
-		v->damaged[v->ndamaged++] = xstrdup(digest);
-		report(v, OCI_VERIFY_DAMAGED, digest, NULL, got);
-		if (!v->repair)
-			continue;
-		r = oci_ingest_remove_blob(v->l, digest, &st, e);
-		if (r < 0) {
-			ret = -1;
-		} else if (r == 1) {
-			v->st->removed++;
-			report(v, OCI_VERIFY_REMOVED, digest, NULL, NULL);
-		} else {
-			report(v, OCI_VERIFY_KEPT, digest, NULL, NULL);
-		}
+		char where[300];
+		snprintf(where, sizeof(where), "%s/%.250s", alg, names[i]);
+		v->st->stray++;
+		report(v, OCI_VERIFY_STRAY, NULL, NULL, where);
 	}
 	file_list_free(names, n);
 	return ret;
@@ -114,12 +144,14 @@ static bool need_blob(struct verify *v, const char *digest, uint64_t size, const
 {
 	if (is_damaged(v, digest))
 		return false;
-	if (oci_layout_has_blob(v->l, digest, size))
-		return true;
-	_cleanup_free_ char *p = oci_layout_blob_path(v->l, digest);
 	struct stat st;
+	bool there = oci_layout_blob_stat(v->l, digest, &st) == 0;
+	if (there && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size)
+		return true;
 	char detail[64] = "absent";
-	if (stat(p, &st) == 0)
+	if (there && !S_ISREG(st.st_mode))
+		snprintf(detail, sizeof(detail), "%s", file_kind(st.st_mode));
+	else if (there)
 		snprintf(detail, sizeof(detail), "%lld bytes, %llu expected", (long long)st.st_size,
 			 (unsigned long long)size);
 	v->st->missing++;
@@ -137,14 +169,14 @@ static void walk_manifest(struct verify *v, const char *mt, const char *digest, 
 	}
 	if (!need_blob(v, digest, size, ref))
 		return;
-	_cleanup_free_ char *p = oci_layout_blob_path(v->l, digest);
 	struct buf b;
 	buf_init(&b, OCI_MANIFEST_MAX);
 	struct err e;
 	struct oci_manifest m;
 	if (depth >= WALK_DEPTH) {
 		err_set(&e, ERR_INTEGRITY, "indexes nested too deeply");
-	} else if (file_read_all(p, &b, &e) == 0 && oci_manifest_parse(&m, mt, buf_str(&b), b.len, &e) == 0) {
+	} else if (oci_layout_read_blob(v->l, digest, &b, &e) == 0 &&
+		   oci_manifest_parse(&m, mt, buf_str(&b), b.len, &e) == 0) {
 		buf_release(&b);
 		if (m.kind == OCI_KIND_INDEX) {
 			for (size_t i = 0; i < m.nmanifests; i++)

@@ -10,7 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "util/clock.h"
+#include "util/file.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -42,6 +49,112 @@ static void find_ca(void)
 		ca_dir = d;
 }
 
+// --ca-file: certificates parsed once, added to the trust of every TLS
+// connection, beside the system's (CAINFO/CAPATH above).
+struct http_ca {
+	STACK_OF(X509) *certs;
+};
+
+#define HTTP_CA_FILE_MAX (16u << 20) // a PEM file of certificates (the whole Mozilla set is 220 KB)
+
+// Called for each new TLS context (each connection), with the store libcurl
+// fills from CAINFO/CAPATH: libcurl 7.88 loads those into it after this call
+// (and may then put in the store it cached for its handle, filled the same way
+// after this call on an earlier connection: the certificates are in it too),
+// libcurl 8 before it; either way the context trusts the system's CAs and ours.
+// Adding a certificate the store already holds succeeds (OpenSSL >= 1.1.1).
+static CURLcode on_ssl_ctx(CURL *h, void *ssl_ctx, void *ud)
+{
+	(void)h;
+	const struct http_ca *ca = ud;
+	X509_STORE *st = SSL_CTX_get_cert_store(ssl_ctx);
+	for (int i = 0; i < sk_X509_num(ca->certs); i++)
+		if (!st || X509_STORE_add_cert(st, sk_X509_value(ca->certs, i)) != 1) {
+			ERR_clear_error();
+			return CURLE_SSL_CACERT_BADFILE; // never a connection with less trust than asked for
+		}
+	return CURLE_OK;
+}
+
+// An encrypted key in the file is left alone, never asked a passphrase for.
+static int ca_no_password(char *buf, int size, int rw, void *ud)
+{
+	(void)buf, (void)size, (void)rw, (void)ud;
+	return -1;
+}
+
+// The certificates of PEM text (other blocks, such as keys, are skipped) onto certs.
+static int ca_parse(const struct buf *b, STACK_OF(X509) *certs, const char *path, struct err *e)
+{
+	if (b->len == 0)
+		return err_set(e, ERR_USAGE, "CA certificates in '%s': the file is empty", path);
+	BIO *bio = BIO_new_mem_buf(b->data, (int)b->len);
+	STACK_OF(X509_INFO) *infos = bio ? PEM_X509_INFO_read_bio(bio, NULL, ca_no_password, NULL) : NULL;
+	BIO_free(bio);
+	if (!infos) {
+		unsigned long code = ERR_peek_last_error();
+		char why[256];
+		ERR_error_string_n(code, why, sizeof(why));
+		ERR_clear_error();
+		return err_set(e, ERR_USAGE, "CA certificates in '%s': not a PEM file of certificates (%s)", path,
+			       code ? why : "unreadable");
+	}
+	int n = 0;
+	for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(infos, i);
+		if (xi->x509 && sk_X509_push(certs, xi->x509) > 0) {
+			xi->x509 = NULL; // certs owns it now
+			n++;
+		}
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	if (n == 0)
+		return err_set(e, ERR_USAGE, "CA certificates in '%s': the file holds no certificate", path);
+	return 0;
+}
+
+// The extra trust works through OpenSSL's own SSL_CTX: libcurl must run on
+// the OpenSSL imgpull links (Debian's libcurl4 and the static build do).
+static bool ca_curl_on_our_openssl(const char **curl_ssl)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	*curl_ssl = v && v->ssl_version ? v->ssl_version : "no TLS library";
+	char want[64];
+	snprintf(want, sizeof(want), "OpenSSL/%s", OpenSSL_version(OPENSSL_VERSION_STRING));
+	return strcmp(*curl_ssl, want) == 0;
+}
+
+int http_ca_add(struct http_config *cfg, const char *path, struct err *e)
+{
+	const char *curl_ssl;
+	if (!ca_curl_on_our_openssl(&curl_ssl))
+		return err_set(e, ERR_USAGE, "CA certificates in '%s': extra certificates need libcurl on %s, not %s", path,
+			       OpenSSL_version(OPENSSL_VERSION), curl_ssl);
+	struct buf b;
+	buf_init(&b, HTTP_CA_FILE_MAX);
+	if (file_read_all(path, &b, e) < 0) {
+		buf_release(&b);
+		e->cls = ERR_USAGE;
+		return err_wrap(e, "CA certificates");
+	}
+	if (!cfg->ca)
+		cfg->ca = xcalloc(1, sizeof(*cfg->ca));
+	if (!cfg->ca->certs)
+		cfg->ca->certs = sk_X509_new_null();
+	int r = cfg->ca->certs ? ca_parse(&b, cfg->ca->certs, path, e) : err_set(e, ERR_INTERNAL, "out of memory");
+	buf_release(&b);
+	return r;
+}
+
+void http_ca_release(struct http_config *cfg)
+{
+	if (!cfg->ca)
+		return;
+	sk_X509_pop_free(cfg->ca->certs, X509_free);
+	free(cfg->ca);
+	cfg->ca = NULL;
+}
+
 void http_setup(CURL *h, const struct http_config *cfg)
 {
 	curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
@@ -49,10 +162,14 @@ void http_setup(CURL *h, const struct http_config *cfg)
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	pthread_once(&ca_once, find_ca);
-	if (cfg->ca_file || ca_bundle)
-		curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file ? cfg->ca_file : ca_bundle);
-	if (ca_dir && !cfg->ca_file)
+	if (ca_bundle)
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle);
+	if (ca_dir)
 		curl_easy_setopt(h, CURLOPT_CAPATH, ca_dir);
+	if (cfg->ca) { // http_ca_add checked that libcurl runs on our OpenSSL
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, cfg->ca);
+	}
 	if (cfg->connect_to)
 		curl_easy_setopt(h, CURLOPT_CONNECT_TO, cfg->connect_to);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");

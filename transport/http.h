@@ -13,8 +13,10 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+struct http_ca;
+
 struct http_config {
-	const char *ca_file;            // extra trust; NULL: the system store
+	struct http_ca *ca;             // extra trust (--ca-file, http_ca_add); NULL: the system's only
 	struct curl_slist *connect_to;  // CURLOPT_CONNECT_TO entries
 	char **plain_hosts;             // host[:port] reached over http://
 	size_t nplain;
@@ -34,7 +36,16 @@ struct http_config {
 long http_deadline_ms(const struct http_config *cfg);
 
 // Applies the common options to an easy handle (TLS verification stays on).
+// Trusted: the system's CA bundle (SSL_CERT_FILE, else the first of the usual
+// paths; SSL_CERT_DIR) and the certificates of cfg->ca.
 void http_setup(CURL *h, const struct http_config *cfg);
+// Reads the certificates of the PEM file path (--ca-file; called once at
+// startup, again for each further file) into cfg->ca: every connection then
+// trusts them beside the system's CAs. ERR_USAGE naming the file when it cannot
+// be read, is not PEM or holds no certificate (or libcurl is not on the
+// OpenSSL imgpull links). http_ca_release frees them.
+int http_ca_add(struct http_config *cfg, const char *path, struct err *e);
+void http_ca_release(struct http_config *cfg);
 // True when host[:port] was named by --plain-http.
 bool http_is_plain(const struct http_config *cfg, const char *hostport);
 // "https://host[:port]" or "http://..." for a registry host.
