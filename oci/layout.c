@@ -616,47 +616,36 @@ static cJSON *platform_json(const struct oci_platform *p)
 	return o;
 }
 
-// index.json as a tree, with a "manifests" array (the caller holds the lock).
-// index.json parsed, whatever its shape (NULL root: not JSON).
-static int index_parse(const struct oci_layout *l, cJSON **out, struct err *e)
+int oci_layout_index_read(const struct oci_layout *l, cJSON **root, const cJSON **manifests, struct err *e)
 {
 	struct buf b;
 	buf_init(&b, INDEX_MAX);
+	*root = NULL;
 	int ret = oci_layout_read_file(l, "index.json", &b, e);
-	*out = ret == 0 ? cJSON_ParseWithLength(buf_str(&b), b.len) : NULL;
+	if (ret == 0 && !(*root = cJSON_ParseWithLength(buf_str(&b), b.len)))
+		ret = err_set(e, ERR_INTEGRITY, "'%s/index.json' is not valid JSON: the layout is damaged", l->dir);
 	buf_release(&b);
-	return ret;
-}
-
-static int index_load(const struct oci_layout *l, cJSON **out, struct err *e)
-{
-	cJSON *root;
-	if (index_parse(l, &root, e) < 0)
-		return -1;
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return err_set(e, ERR_STORAGE, "'%s/index.json' is not valid JSON", l->dir);
-	}
-	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "manifests"))) {
-		cJSON_DeleteItemFromObjectCaseSensitive(root, "manifests");
-		cJSON_AddArrayToObject(root, "manifests");
-	}
-	if (!cJSON_GetObjectItemCaseSensitive(root, "schemaVersion"))
-		cJSON_AddNumberToObject(root, "schemaVersion", 2);
-	*out = root;
-	return 0;
-}
-
-int oci_layout_index_read(const struct oci_layout *l, cJSON **root, const cJSON **manifests, struct err *e)
-{
-	if (index_parse(l, root, e) < 0)
+	if (ret < 0)
 		return -1;
 	*manifests = cJSON_GetObjectItemCaseSensitive(*root, "manifests");
 	if (!cJSON_IsObject(*root) || !cJSON_IsArray(*manifests)) {
 		cJSON_Delete(*root);
 		*root = NULL;
-		return err_set(e, ERR_INTEGRITY, "'%s/index.json' is not an OCI image index", l->dir);
+		return err_set(e, ERR_INTEGRITY, "'%s/index.json' is not an OCI image index: the layout is damaged",
+			       l->dir);
 	}
+	return 0;
+}
+
+// index.json as a tree to change (the caller holds the lock): the same checks
+// as for reading, so that pull, verify and gc judge one file alike.
+static int index_load(const struct oci_layout *l, cJSON **out, struct err *e)
+{
+	const cJSON *mans;
+	if (oci_layout_index_read(l, out, &mans, e) < 0)
+		return -1;
+	if (!cJSON_GetObjectItemCaseSensitive(*out, "schemaVersion"))
+		cJSON_AddNumberToObject(*out, "schemaVersion", 2);
 	return 0;
 }
 

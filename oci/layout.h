@@ -149,8 +149,8 @@ int oci_layout_walk(const struct oci_layout *l, const char *media_type, const ch
 		    oci_walk_fn fn, void *ud, struct err *e);
 
 // index.json as it is, for reading: root and its manifests array
-// (ERR_INTEGRITY when it is not an image index, or not a regular file).
-// cJSON_Delete(*root) after.
+// (ERR_INTEGRITY when it is not JSON, not an image index, or not a regular
+// file; ERR_STORAGE on I/O errors). cJSON_Delete(*root) after.
 struct cJSON;
 int oci_layout_index_read(const struct oci_layout *l, struct cJSON **root, const struct cJSON **manifests,
 			  struct err *e);

@@ -12,6 +12,9 @@
 # - blobs/sha256, blobs/ or ingest/ a link to a directory of hex-named files:
 #   gc refuses the layout (exit 6) and removes nothing there (it used to delete
 #   them); verify and pull refuse it too.
+# - index.json that is not JSON, or not an image index: exit 6 (the layout is
+#   damaged) from pull, verify and gc alike (pull said 7, or replaced a
+#   "manifests" that was no array).
 # ctest-labels: asan
 set -euo pipefail
 source "$IMGPULL_SRC/test/lib/common.sh"
@@ -173,4 +176,23 @@ bounded 6 "${pull[@]}"
 rm "$dest/ingest"
 t_ok "a linked blobs/ or ingest/: exit 6, nothing removed"
 
+# --- index.json that is not JSON: the layout is damaged (6) for all three
+t_expect_exit 0 "${pull[@]}"
+cp "$dest/index.json" "$T_WORK/index.json.good"
+printf '{"manifests": [' >"$dest/index.json"
+t_expect_exit 6 "${pull[@]}"
+t_assert_file_contains "$T_ERR" "index.json' is not valid JSON: the layout is damaged" "pull"
+t_assert_eq "$(cat "$dest/index.json")" '{"manifests": [' "pull left index.json as it was"
+t_expect_exit 6 "$IMGPULL" verify --dest "$dest"
+t_assert_file_contains "$T_ERR" "index.json' is not valid JSON" "verify"
+t_expect_exit 6 "$IMGPULL" gc --dest "$dest"
+t_assert_file_contains "$T_ERR" "nothing removed: .*index.json' is not valid JSON" "gc"
+echo '[1, 2]' >"$dest/index.json"
+t_expect_exit 6 "${pull[@]}"
+t_assert_file_contains "$T_ERR" "index.json' is not an OCI image index" "pull: JSON but not an index"
+t_expect_exit 6 "$IMGPULL" verify --dest "$dest"
+t_expect_exit 6 "$IMGPULL" gc --dest "$dest"
+cp "$T_WORK/index.json.good" "$dest/index.json"
+t_expect_exit 0 "$IMGPULL" verify --dest "$dest"
+t_ok "a garbage index.json: exit 6 from pull, verify and gc"
 t_pass

@@ -2,8 +2,9 @@
 // oci/layout: entries inside a layout are reached without following a link and
 // only regular files are read (a FIFO, a link to a file or a directory, a
 // directory in a file's place: ERR_INTEGRITY, without blocking); entries are
-// removed themselves, never a link's target; an entry of index.json is
-// replaced once among many.
+// removed themselves, never a link's target; index.json is judged alike by all
+// its readers (not JSON, not an index: ERR_INTEGRITY), and an entry is replaced
+// once among many.
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -219,6 +220,33 @@ static void test_linked_directories(void **state)
 	oci_layout_release(&l);
 }
 
+static void test_index_judged_alike(void **state)
+{
+	struct fixture *f = *state;
+	struct err e;
+	struct cJSON *root;
+	const struct cJSON *mans;
+	char md[OCI_DIGEST_LEN + 1];
+	size_t len;
+	make_image(f, md, &len);
+	struct oci_index_entry ent = {.media_type = OCI_MT_MANIFEST, .digest = md, .size = len, .ref_name = "x"};
+	static const char *const bad[] = {"{\"manifests\": [", "[1, 2]", "{\"manifests\": 3}", "", "nul\x01"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put(at(f, "index.json"), bad[i]);
+		assert_int_equal(oci_layout_index_read(&f->l, &root, &mans, &e), -1);
+		assert_int_equal(e.cls, ERR_INTEGRITY);
+		// A pull adding an image says the same, and leaves the file alone.
+		assert_int_equal(oci_layout_add_ref(&f->l, &ent, &e), -1);
+		assert_int_equal(e.cls, ERR_INTEGRITY);
+	}
+	assert_int_equal(unlink(at(f, "index.json")), 0);
+	assert_int_equal(mkfifo(at(f, "index.json"), 0644), 0);
+	assert_int_equal(oci_layout_index_read(&f->l, &root, &mans, &e), -1);
+	assert_int_equal(e.cls, ERR_INTEGRITY);
+	assert_int_equal(oci_layout_add_ref(&f->l, &ent, &e), -1);
+	assert_int_equal(e.cls, ERR_INTEGRITY);
+}
+
 // Entries of many names; adding one replaces just its own, wherever it is.
 static void test_add_ref_replaces_one(void **state)
 {
@@ -269,6 +297,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_only_regular_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_in_a_blobs_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linked_directories, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_judged_alike, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_ref_replaces_one, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
