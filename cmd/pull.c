@@ -212,6 +212,8 @@ static int unpacker_finish(struct unpacker *up, bool pulled, struct err *e)
 static int handoff(const struct pull_cli *c, const struct oci_layout *l, struct pull_image *imgs, int nimg,
 		   struct err *e)
 {
+	if (cri_probe(c->containerd, c->acc.http.deadline, e) < 0) // bounded: a hung containerd ends here
+		return -1;
 	double t0 = clock_mono();
 	size_t put = 0, linked = 0;
 	for (int i = 0; i < nimg; i++) {
@@ -238,8 +240,11 @@ static int handoff(const struct pull_cli *c, const struct oci_layout *l, struct 
 		struct cri_auth a = {.username = cred.username, .password = cred.password};
 		char *id = NULL;
 		double t1 = clock_mono();
-		long left = c->acc.http.deadline > 0 ? http_deadline_ms(&c->acc.http) / 1000 + 1 : 0;
-		int r = cri_pull_image(c->containerd, img->name, cred.username ? &a : NULL, left, &id, e);
+		uint64_t bytes = img->manifest.config.size; // what containerd unpacks bounds its PullImage
+		for (size_t k = 0; k < img->manifest.nlayers; k++)
+			bytes += img->manifest.layers[k].size;
+		int r = cri_pull_image(c->containerd, img->name, cred.username ? &a : NULL, bytes, c->acc.http.deadline,
+				       &id, e);
 		auth_cred_release(&cred);
 		if (r < 0)
 			return err_wrap(e, "%s", img->name);

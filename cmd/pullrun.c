@@ -318,6 +318,9 @@ int pull_run_execute(struct pull_run *r, struct err *e)
 	r->imgs = xcalloc((size_t)nimg + 1, sizeof(*r->imgs));
 	r->recorded = xcalloc((size_t)nimg + 1, sizeof(bool));
 	pull_registries_init(&r->regs, &c->acc.http, &c->acc.store, &c->acc.kinds);
+	// A containerd that is gone or hung is found before any request, not after the download.
+	if (c->containerd && cri_probe(c->containerd, c->acc.http.deadline, e) < 0)
+		return -1;
 	if (c->platform) {
 		if (oci_platform_parse(&r->want, c->platform, e) < 0)
 			return -1;

@@ -495,12 +495,16 @@ int http_unix_post(const struct http_unix_post *req, long *status, struct buf *b
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	double t0 = clock_mono();
 	CURLcode rc = curl_easy_perform(h);
 	int ret = 0;
 	if (rc == CURLE_WRITE_ERROR && body->toobig) {
 		ret = err_set(e, ERR_NETWORK, "the answer on %s is larger than %zu bytes", req->socket, req->max_body);
 	} else if (interrupt_signal()) {
 		ret = err_set(e, ERR_INTERRUPTED, "POST %s on %s: interrupted", req->path, req->socket);
+	} else if (rc == CURLE_OPERATION_TIMEDOUT) { // connecting (15 s) or the whole call (timeout_s)
+		ret = err_set(e, ERR_NETWORK, "unix://%s did not answer %s within %.0f s", req->socket, req->path,
+			      clock_mono() - t0);
 	} else if (rc != CURLE_OK) {
 		ret = err_set(e, ERR_NETWORK, "cannot reach %s: %s", req->socket, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	} else {

@@ -9,7 +9,7 @@
 # would be, moves zero blob bytes (nginx's log), ctr lists the images and every
 # blob, and containerd's garbage collection keeps them. A CRI pull already
 # running when imgpull starts on the same image: both finish. With containerd gone:
-# one clear line, exit 5, and the blobs written stay valid. A root too small for
+# one clear line, exit 5, no blob fetched, and the blobs written stay valid. A root too small for
 # the images fails before any download. `imgpull idle` waits for SIGTERM.
 set -euo pipefail
 source "$IMGPULL_SRC/test/lib/common.sh"
@@ -100,12 +100,15 @@ done
 "${CTR[@]}" images ls -q | grep -qxF "$race" || t_fail "the raced image is not listed"
 t_ok "a CRI pull and imgpull on the same image at once: both finish, the blobs are intact"
 
-# containerd gone: exit 5, one line; what was written stays valid.
+# containerd gone: exit 5, one line, before any blob moves (containerd is asked
+# first); what was written stays valid.
 t_stop "$CRI_PID"
+before=$(blob_gets)
 t_expect_exit 5 "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none \
   --containerd="unix://$CRI_SOCK" --containerd-root "$CRI_ROOT" "$REG_MAIN_ADDR/team/other:v1"
 [[ $(grep -c . "$T_ERR") -eq 1 ]] || t_fail "expected one error line: $(cat "$T_ERR")"
 t_assert_file_contains "$T_ERR" "^imgpull: error: .*containerd's CRI service: cannot reach $CRI_SOCK" "the error names the socket"
+t_assert_eq "$(($(blob_gets) - before))" 0 "blob requests with containerd gone"
 t_expect_exit 0 "$IMGPULL" verify --dest "$layout"
 
 # Disk budget: containerd's root on a filesystem too small for the images

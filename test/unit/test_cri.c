@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // cri/proto and cri/cri: the protobuf wire forms of PullImage, gRPC framing,
-// status classes, malformed answers refused, an unreachable socket.
+// status classes, malformed answers refused, Version answers, the calls'
+// bounds, an unreachable socket and one that never answers.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -14,6 +18,7 @@
 #include "cri/cri.h"
 #include "cri/proto.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 static void test_encode_pull_request(void **state)
@@ -164,10 +169,89 @@ static void test_unreachable_socket(void **state)
 	(void)state;
 	char *ref = NULL;
 	struct err e;
-	assert_int_equal(cri_pull_image("/nonexistent/containerd.sock", "r.io/a:1", NULL, 5, &ref, &e), -1);
+	assert_int_equal(cri_pull_image("/nonexistent/containerd.sock", "r.io/a:1", NULL, 1000, 0, &ref, &e), -1);
 	assert_null(ref);
 	assert_int_equal(e.cls, ERR_NETWORK);
 	assert_non_null(strstr(e.msg, "containerd's CRI service: cannot reach /nonexistent/containerd.sock"));
+	assert_int_equal(cri_probe("/nonexistent/containerd.sock", 0, &e), -1);
+	assert_int_equal(e.cls, ERR_NETWORK);
+	assert_non_null(strstr(e.msg, "containerd's CRI service: cannot reach /nonexistent/containerd.sock"));
+}
+
+// A socket whose listener never accepts: connect() succeeds through the
+// backlog, the request goes into the socket's buffer, and no answer comes.
+static void test_silent_socket(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_cri.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/c.sock", dir);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	struct err e;
+	double t0 = clock_mono();
+	assert_int_equal(cri_probe(sa.sun_path, clock_mono() + 2, &e), -1);
+	double took = clock_mono() - t0;
+	assert_true(took >= 1.5 && took < 5);
+	assert_int_equal(e.cls, ERR_NETWORK);
+	char want[400];
+	snprintf(want, sizeof(want), "containerd's CRI service: unix://%s did not answer /runtime.v1.RuntimeService/Version within 2 s",
+		 sa.sun_path);
+	assert_string_equal(e.msg, want);
+	// PullImage: the deadline bounds it too.
+	char *ref = NULL;
+	t0 = clock_mono();
+	assert_int_equal(cri_pull_image(sa.sun_path, "r.io/a:1", NULL, 1000, clock_mono() + 1, &ref, &e), -1);
+	assert_true(clock_mono() - t0 < 4);
+	assert_null(ref);
+	assert_non_null(strstr(e.msg, "did not answer /runtime.v1.ImageService/PullImage within"));
+	close(fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
+static void test_bounds(void **state)
+{
+	(void)state;
+	assert_int_equal(cri_pull_bound_s(0), CRI_PULL_BASE_S);
+	assert_int_equal(cri_pull_bound_s(2900000000ULL), 300 + 362);    // the README's 2.9 GB
+	assert_int_equal(cri_pull_bound_s(40000000000ULL), 300 + 5000);  // 40 GB
+	assert_int_equal(cri_timeout_s(15, 0), 15);                      // no deadline
+	assert_int_equal(cri_timeout_s(15, clock_mono() + 3600), 15);    // far away
+	long t = cri_timeout_s(600, clock_mono() + 30.5);                // near: what is left
+	assert_true(t == 31 || t == 30);
+	assert_int_equal(cri_timeout_s(15, clock_mono() - 10), 1);       // passed: at least 1
+}
+
+static void test_decode_version(void **state)
+{
+	(void)state;
+	static const unsigned char v[] = {
+		0x0a, 0x05, '0', '.', '1', '.', '0',                     // version
+		0x12, 0x0a, 'c', 'o', 'n', 't', 'a', 'i', 'n', 'e', 'r', 'd', // runtime_name
+		0x1a, 0x06, '1', '.', '6', '.', '2', '0',                 // runtime_version
+		0x22, 0x02, 'v', '1',                                     // runtime_api_version
+	};
+	char out[64];
+	assert_int_equal(cri_decode_version_response(v, sizeof(v), out, sizeof(out)), 0);
+	assert_string_equal(out, "containerd 1.6.20");
+	static const unsigned char ctl[] = {0x12, 0x03, 'a', '\n', 'b'};
+	assert_int_equal(cri_decode_version_response(ctl, sizeof(ctl), out, sizeof(out)), 0);
+	assert_string_equal(out, "a?b");
+	assert_int_equal(cri_decode_version_response("", 0, out, sizeof(out)), 0);
+	assert_string_equal(out, "a CRI runtime");
+	static const unsigned char bad[] = {0x12, 0x05, 'a'};
+	assert_int_equal(cri_decode_version_response(bad, sizeof(bad), out, sizeof(out)), -1);
+	char big[300];
+	memset(big, 'x', sizeof(big));
+	big[0] = 0x12;
+	big[1] = (char)0xa0; // 288 bytes of runtime_name: capped
+	big[2] = 0x02;
+	assert_int_equal(cri_decode_version_response(big, 3 + 288, out, sizeof(out)), 0);
+	assert_true(strlen(out) < sizeof(out));
 }
 
 int main(void)
@@ -177,7 +261,8 @@ int main(void)
 		cmocka_unit_test(test_encode_pull_request), cmocka_unit_test(test_varint_and_long_strings),
 		cmocka_unit_test(test_decode_response),     cmocka_unit_test(test_frames),
 		cmocka_unit_test(test_status_class),        cmocka_unit_test(test_random_input_is_safe),
-		cmocka_unit_test(test_unreachable_socket),
+		cmocka_unit_test(test_unreachable_socket),  cmocka_unit_test(test_silent_socket),
+		cmocka_unit_test(test_bounds),              cmocka_unit_test(test_decode_version),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
