@@ -402,7 +402,6 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 	// longer (a 429 that never ends) fails it now rather than holding the pull.
 	double t_first = clock_mono(), bound = http_retry_bound_s(cfg->retries, cfg->stall_timeout_s);
 	for (int attempt = 0;; attempt++) {
-
 		long left_ms = http_deadline_ms(cfg);
 		if (left_ms > 0 && left_ms < HTTP_TRY_TIMEOUT_S * 1000)
 			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left_ms);

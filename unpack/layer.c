@@ -434,8 +434,20 @@ struct apply {
 	const char *what;
 	char **seen; // names this layer wrote, for opaque directories
 	size_t nseen;
+	const char *const *reserved; // the caller's own names at the top (unpack_opts)
 	struct unpack_stats *st;
 };
+
+// path (clean, relative) is one of the reserved top-level names or under one.
+static bool layer_reserved(const char *const *reserved, const char *path)
+{
+	for (size_t i = 0; reserved && reserved[i]; i++) {
+		size_t n = strlen(reserved[i]);
+		if (strncmp(path, reserved[i], n) == 0 && (path[n] == '\0' || path[n] == '/'))
+			return true;
+	}
+	return false;
+}
 
 static int entry_refused(struct apply *ap, const char *name, const char *why, struct err *e)
 {
@@ -523,7 +535,7 @@ static int opaque(struct apply *ap, const char *dir, const char *entry, struct e
 	int r = file_list_dir(p, &names, &n, e);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		_cleanup_free_ char *path = *dir ? xasprintf("%s/%s", dir, names[i]) : xstrdup(names[i]);
-		if (!seen_has(ap, path))
+		if (!seen_has(ap, path) && !layer_reserved(ap->reserved, path))
 			r = remove_at(dfd, names[i], e);
 	}
 	file_list_free(names, n);
@@ -634,7 +646,7 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 	_cleanup_free_ char *root = realpath(rootfs, NULL);
 	if (!root)
 		return err_sys(e, ERR_STORAGE, errno, "cannot resolve '%s'", rootfs);
-	struct apply ap = {.rootfs = root, .what = what, .st = st};
+	struct apply ap = {.rootfs = root, .what = what, .reserved = o->reserved, .st = st};
 	ap.root = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ap.root < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", root);
@@ -678,6 +690,10 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 		}
 		if (!*path)
 			continue; // the root itself: its owner and mode are ROOTFS's
+		if (layer_reserved(o->reserved, path)) {
+			log_info("layer %s: '%s' skipped: the name is imgpull's own", what, path);
+			continue;
+		}
 		_cleanup_free_ char *dir = NULL;
 		const char *base;
 		unpack_split_name(path, &dir, &base);
@@ -689,6 +705,10 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 			continue;
 		}
 		if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0) {
+			if (!*dir && layer_reserved(o->reserved, base + strlen(WH_PREFIX))) {
+				log_info("layer %s: '%s' skipped: the name it removes is imgpull's own", what, path);
+				continue;
+			}
 			if (whiteout(&ap, dir, base + strlen(WH_PREFIX), path, e) < 0) {
 				ret = -1;
 				goto out;

@@ -60,6 +60,9 @@ struct unpack_source {
 struct unpack_opts {
 	bool chown;          // numeric owners from the tar (root); false: the caller's
 	uint64_t max_bytes;  // uncompressed bytes a layer may expand to (0: no cap)
+	// Names at the top of rootfs that are the caller's own (NULL-terminated):
+	// a layer's entries of these names, and under them, are skipped.
+	const char *const *reserved;
 };
 
 struct unpack_stats {

@@ -385,7 +385,8 @@ int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, s
 		}
 		bool drop = u->drop_blobs && !needed_later(m, i);
 		src.drop = drop;
-		struct unpack_opts o = {.chown = u->chown, .max_bytes = room(u->rootfs)};
+		static const char *const markers[] = {UNPACK_MARKER_DONE, UNPACK_MARKER_BUSY, NULL};
+		struct unpack_opts o = {.chown = u->chown, .max_bytes = room(u->rootfs), .reserved = markers};
 		struct unpack_stats st;
 		r = unpack_layer(u->rootfs, &src, c, ids[i], d->digest, &o, &st, e);
 		if (src.fd >= 0)

@@ -476,6 +476,43 @@ static void test_cancel(void **state)
 	close(fd);
 }
 
+// Names at the top that are the caller's own (unpack/rootfs's markers): a
+// layer can neither write them, nor write under them, nor remove them by a
+// whiteout or an opaque directory at the top.
+static void test_reserved(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	char p[512];
+	snprintf(p, sizeof(p), "%s/.mine", f->root);
+	FILE *fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs("ours", fp);
+	fclose(fp);
+	static const char *const reserved[] = {".mine", ".ours", NULL};
+	struct tarb t;
+	tar_begin(&t);
+	tar_add(&t, ".ours", AE_IFREG, 0644, "forged", NULL);
+	tar_add(&t, ".mine/x", AE_IFREG, 0644, "under it", NULL);
+	tar_add(&t, ".wh..mine", AE_IFREG, 0644, "", NULL);
+	tar_add(&t, ".wh..wh..opq", AE_IFREG, 0644, "", NULL);
+	tar_add(&t, ".mined", AE_IFREG, 0644, "a name that only begins like one", NULL);
+	tar_add(&t, "d/.mine", AE_IFREG, 0644, "not at the top", NULL);
+	char diff[OCI_DIGEST_LEN + 1];
+	size_t size;
+	int fd = tar_end(&t, UNPACK_TAR, diff, &size);
+	struct unpack_source src = {.fd = fd, .size = size};
+	struct unpack_opts o = {.chown = geteuid() == 0, .max_bytes = 64u << 20, .reserved = reserved};
+	struct unpack_stats st;
+	int r = unpack_layer(f->root, &src, UNPACK_TAR, diff, "test", &o, &st, &e);
+	close(fd);
+	assert_int_equal(r, 0);
+	content(f, ".mine", "ours");
+	assert_false(exists(f, ".ours"));
+	content(f, ".mined", "a name that only begins like one");
+	content(f, "d/.mine", "not at the top");
+}
+
 static void test_media_types(void **state)
 {
 	(void)state;
@@ -612,6 +649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_layers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserved, setup, teardown),
 		cmocka_unit_test(test_media_types),
 		cmocka_unit_test(test_diff_id),
 		cmocka_unit_test_setup_teardown(test_large_layer, setup, teardown),
