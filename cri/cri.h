@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // A client for the Kubernetes CRI image service on containerd's socket: gRPC
-// is HTTP/2 with prior knowledge, which libcurl speaks over a unix socket, and
-// the messages needed are a few fields (cri/proto). PullImage with the
-// credential imgpull used makes containerd record (and unpack) an image whose
-// blobs imgpull already put into its content store.
+// is HTTP/2 with prior knowledge, which libcurl speaks over a unix socket
+// (transport/grpc), and the messages needed are a few fields (util/pb).
+// PullImage with the credential imgpull used makes containerd record (and
+// unpack) an image whose blobs imgpull already put into its content store.
 #ifndef IMGPULL_CRI_CRI_H
 #define IMGPULL_CRI_CRI_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "transport/grpc.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -24,14 +25,6 @@ struct cri_auth {
 	const char *server_address;
 };
 
-// gRPC status codes (grpc/grpc doc/statuscodes.md).
-enum {
-	GRPC_OK = 0, GRPC_CANCELLED = 1, GRPC_UNKNOWN = 2, GRPC_INVALID_ARGUMENT = 3,
-	GRPC_DEADLINE_EXCEEDED = 4, GRPC_NOT_FOUND = 5, GRPC_PERMISSION_DENIED = 7,
-	GRPC_RESOURCE_EXHAUSTED = 8, GRPC_UNIMPLEMENTED = 12, GRPC_INTERNAL = 13,
-	GRPC_UNAVAILABLE = 14, GRPC_UNAUTHENTICATED = 16,
-};
-
 // Every call is bounded. The probe is answered at once by a live containerd
 // (under 10 ms); PullImage takes as long as containerd's unpack of the image's
 // layers (the blobs already in its store). Debian 12's containerd 1.6.20
@@ -44,9 +37,6 @@ enum {
 #define CRI_PULL_BASE_S 300L
 #define CRI_PULL_MIN_RATE 8000000ULL // bytes/s
 
-// The seconds a call may take: bound_s, or what is left before deadline (a
-// clock_mono() time, 0: none) when that is less (at least 1).
-long cri_timeout_s(long bound_s, double deadline);
 // The bound of a PullImage of an image of bytes (its layers and config).
 long cri_pull_bound_s(uint64_t bytes);
 
@@ -57,7 +47,7 @@ long cri_pull_bound_s(uint64_t bytes);
 int cri_probe(const char *socket, double deadline, struct err *e);
 
 // PullImage of image (a full reference, bytes of blobs) on the CRI socket,
-// bounded by cri_pull_bound_s(bytes) and deadline; *image_ref (malloc'd) is
+// bounded by cri_pull_bound_s(bytes) and deadline (grpc_timeout_s); *image_ref (malloc'd) is
 // containerd's image id. Errors: ERR_NETWORK when containerd cannot be reached
 // or does not answer in time (through transport/'s http_unix_post), else the
 // class cri_status_class gives, with containerd's message (control characters
@@ -70,10 +60,6 @@ int cri_encode_pull_request(struct buf *out, const char *image, const struct cri
 int cri_decode_pull_response(const void *data, size_t len, char **image_ref, struct err *e);
 // VersionResponse as "NAME VERSION" (printable, capped) into out; -1 when malformed.
 int cri_decode_version_response(const void *data, size_t len, char *out, size_t cap);
-// A gRPC message of len bytes, framed (5-byte prefix); the message inside a
-// response frame (*msg points into data). -1 on a malformed or compressed frame.
-int cri_frame(struct buf *out, const struct buf *msg);
-int cri_unframe(const void *data, size_t len, const void **msg, size_t *msg_len);
 // The class for a gRPC status and containerd's message about a pull.
 enum err_class cri_status_class(int code, const char *message);
 

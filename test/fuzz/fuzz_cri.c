@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for what containerd answers (cri/): a gRPC frame around a
-// PullImageResponse, and the protobuf reader under it. An accepted answer
+// PullImageResponse (transport/grpc), and the protobuf reader under it (util/pb). An accepted answer
 // yields a non-empty image id without a NUL; the reader never reads past its end.
 #include <stddef.h>
 #include <stdint.h>
@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "cri/cri.h"
-#include "cri/proto.h"
+#include "transport/grpc.h"
+#include "util/pb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 	const void *in = data;
 	size_t in_len = size;
-	if (cri_unframe(data, size, &msg, &len) == 0) {
+	if (grpc_unframe(data, size, &msg, &len) == 0) {
 		if ((const uint8_t *)msg != data + 5 || len != size - 5)
 			abort();
 		in = msg;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// cri/proto and cri/cri: the protobuf wire forms of PullImage, gRPC framing,
-// status classes, malformed answers refused, Version answers, the calls'
-// bounds, an unreachable socket and one that never answers.
+// cri/cri (on util/pb and transport/grpc): the protobuf wire forms of
+// PullImage, status classes, malformed answers refused, Version answers, the
+// calls' bounds, an unreachable socket and one that never answers.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,10 +16,10 @@
 #include <curl/curl.h>
 
 #include "cri/cri.h"
-#include "cri/proto.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/pb.h"
 
 static void test_encode_pull_request(void **state)
 {
@@ -106,28 +106,6 @@ static void test_decode_response(void **state)
 		assert_null(ref);
 		assert_int_equal(e.cls, ERR_NETWORK);
 	}
-}
-
-static void test_frames(void **state)
-{
-	(void)state;
-	struct buf m, f;
-	buf_init(&m, 64);
-	buf_init(&f, 64);
-	buf_addstr(&m, "hello");
-	assert_int_equal(cri_frame(&f, &m), 0);
-	assert_int_equal(f.len, 10);
-	const void *msg;
-	size_t n;
-	assert_int_equal(cri_unframe(f.data, f.len, &msg, &n), 0);
-	assert_int_equal(n, 5);
-	assert_memory_equal(msg, "hello", 5);
-	assert_int_equal(cri_unframe(f.data, f.len - 1, &msg, &n), -1); // short
-	f.data[0] = 1;                                                  // compressed
-	assert_int_equal(cri_unframe(f.data, f.len, &msg, &n), -1);
-	assert_int_equal(cri_unframe("", 0, &msg, &n), -1);
-	buf_release(&m);
-	buf_release(&f);
 }
 
 static void test_status_class(void **state)
@@ -219,11 +197,6 @@ static void test_bounds(void **state)
 	assert_int_equal(cri_pull_bound_s(0), CRI_PULL_BASE_S);
 	assert_int_equal(cri_pull_bound_s(2900000000ULL), 300 + 362);    // the README's 2.9 GB
 	assert_int_equal(cri_pull_bound_s(40000000000ULL), 300 + 5000);  // 40 GB
-	assert_int_equal(cri_timeout_s(15, 0), 15);                      // no deadline
-	assert_int_equal(cri_timeout_s(15, clock_mono() + 3600), 15);    // far away
-	long t = cri_timeout_s(600, clock_mono() + 30.5);                // near: what is left
-	assert_true(t == 31 || t == 30);
-	assert_int_equal(cri_timeout_s(15, clock_mono() - 10), 1);       // passed: at least 1
 }
 
 static void test_decode_version(void **state)
@@ -259,7 +232,7 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode_pull_request), cmocka_unit_test(test_varint_and_long_strings),
-		cmocka_unit_test(test_decode_response),     cmocka_unit_test(test_frames),
+		cmocka_unit_test(test_decode_response),
 		cmocka_unit_test(test_status_class),        cmocka_unit_test(test_random_input_is_safe),
 		cmocka_unit_test(test_unreachable_socket),  cmocka_unit_test(test_silent_socket),
 		cmocka_unit_test(test_bounds),              cmocka_unit_test(test_decode_version),

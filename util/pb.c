@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cri/proto.h"
+#include "util/pb.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/mem.h"
 
 static int put_varint(struct buf *out, uint64_t v)
 {
@@ -36,6 +39,11 @@ int pb_put_string(struct buf *out, unsigned field, const char *s)
 	return put_len(out, field, s, strlen(s));
 }
 
+int pb_put_bytes(struct buf *out, unsigned field, const void *data, size_t len)
+{
+	return len ? put_len(out, field, data, len) : 0;
+}
+
 int pb_put_message(struct buf *out, unsigned field, const struct buf *msg)
 {
 	return put_len(out, field, msg->data, msg->len);
@@ -46,6 +54,32 @@ int pb_put_varint_field(struct buf *out, unsigned field, uint64_t v)
 	if (put_key(out, field, PB_VARINT) < 0)
 		return -1;
 	return put_varint(out, v);
+}
+
+int pb_put_bool(struct buf *out, unsigned field, bool v)
+{
+	return v ? pb_put_varint_field(out, field, 1) : 0;
+}
+
+int pb_put_int64(struct buf *out, unsigned field, int64_t v)
+{
+	return v ? pb_put_varint_field(out, field, (uint64_t)v) : 0;
+}
+
+int pb_put_map_entry(struct buf *out, unsigned field, const char *key, const char *value)
+{
+	size_t kl = key ? strlen(key) : 0, vl = value ? strlen(value) : 0;
+	struct buf entry;
+	buf_init(&entry, out->max); // never more than out can take
+	int r = put_len(&entry, 1, key, kl);
+	if (r == 0)
+		r = put_len(&entry, 2, value, vl);
+	if (r == 0)
+		r = pb_put_message(out, field, &entry);
+	else
+		out->toobig = true;
+	buf_release(&entry);
+	return r;
 }
 
 void pb_reader_init(struct pb_reader *r, const void *data, size_t len)
@@ -80,7 +114,7 @@ int pb_next(struct pb_reader *r, struct pb_field *f)
 	if (get_varint(r, &key) < 0)
 		return -1;
 	uint64_t number = key >> 3;
-	if (number == 0 || number > 536870911) // 2^29 - 1
+	if (number == 0 || number > PB_FIELD_MAX)
 		return -1;
 	memset(f, 0, sizeof(*f));
 	f->number = (unsigned)number;
@@ -110,4 +144,56 @@ int pb_next(struct pb_reader *r, struct pb_field *f)
 	default:
 		return -1; // groups (3, 4) and unknown wire types
 	}
+}
+
+int pb_get_string(const struct pb_field *f, size_t max, char **out)
+{
+	if (f->wire != PB_LEN || f->len > max || (f->len && memchr(f->data, '\0', f->len)))
+		return -1;
+	*out = xstrndup(f->len ? (const char *)f->data : "", f->len);
+	return 0;
+}
+
+int pb_get_int64(const struct pb_field *f, int64_t *out)
+{
+	if (f->wire != PB_VARINT)
+		return -1;
+	uint64_t v = f->varint;
+	// Two's complement without relying on an implementation-defined conversion.
+	*out = v <= (uint64_t)INT64_MAX ? (int64_t)v : -(int64_t)(~v) - 1;
+	return 0;
+}
+
+int pb_get_map_entry(const struct pb_field *f, size_t max, char **key, char **value)
+{
+	if (f->wire != PB_LEN)
+		return -1;
+	struct pb_reader r;
+	struct pb_field g;
+	pb_reader_init(&r, f->data, f->len);
+	const struct pb_field *k = NULL, *v = NULL;
+	struct pb_field kf, vf;
+	int n;
+	while ((n = pb_next(&r, &g)) > 0) {
+		if (g.number == 1) {
+			kf = g;
+			k = &kf;
+		} else if (g.number == 2) {
+			vf = g;
+			v = &vf;
+		}
+	}
+	size_t kl = k ? k->len : 0, vl = v ? v->len : 0;
+	if (n < 0 || (k && k->wire != PB_LEN) || (v && v->wire != PB_LEN) || kl > max || vl > max - kl)
+		return -1;
+	char *ks = NULL;
+	static const struct pb_field empty = {.wire = PB_LEN};
+	if (pb_get_string(k ? k : &empty, max, &ks) < 0)
+		return -1;
+	if (pb_get_string(v ? v : &empty, max, value) < 0) {
+		free(ks);
+		return -1;
+	}
+	*key = ks;
+	return 0;
 }
