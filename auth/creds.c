@@ -377,8 +377,10 @@ int auth_store_add_authfile(struct auth_store *s, const char *path, struct err *
 {
 	char *data;
 	size_t len;
-	if (auth_secret_read(path, AUTHFILE_MAX, &data, &len, e) < 0)
+	if (auth_secret_read(path, AUTHFILE_MAX, &data, &len, e) < 0) {
+		e->cls = ERR_AUTH; // a credential input, missing or unreadable, as a --secret is
 		return err_wrap(e, "--authfile");
+	}
 	cJSON *root = cJSON_ParseWithLength(data, len);
 	auth_secret_free(data, len);
 	if (!root)

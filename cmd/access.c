@@ -7,16 +7,19 @@
 #include "auth/secret.h"
 #include "cmd/cmd.h"
 #include "util/mem.h"
+#include "util/strparse.h"
 
 extern char **environ;
 
-// HOST[:PORT] as it stands in an image reference: no scheme, path or blanks.
+// HOST[:PORT] as it stands in an image reference: no scheme, path or blanks,
+// a port 1..65535.
 static int check_hostport(const char *opt, const char *v, struct err *e)
 {
 	if (cmd_check_value(opt, v, e) < 0)
 		return -1;
-	if (strpbrk(v, "/ \t@?#") || *v == ':')
-		return err_set(e, ERR_USAGE, "%s wants HOST[:PORT], not '%.200s'", opt, v);
+	if (!sp_hostport_valid(v))
+		return err_set(e, ERR_USAGE, "%s wants HOST[:PORT] (a port 1..65535; IPv6 in brackets), not '%.200s'",
+			       opt, v);
 	return 0;
 }
 
@@ -50,6 +53,8 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 	case ACCESS_O_KIND:
 		return reg_kinds_add_override(&a->kinds, arg, e) < 0 ? -1 : 1;
 	case ACCESS_O_CA: // read now: a file with no certificate fails before any request
+		if (cmd_check_input(name, arg, e) < 0) // never waits on a FIFO
+			return -1;
 		return http_ca_add(&a->http, arg, e) < 0 ? -1 : 1;
 	case ACCESS_O_PLAIN:
 		a->http.plain_hosts = xrealloc(a->http.plain_hosts, (a->http.nplain + 1) * sizeof(char *));
@@ -57,11 +62,10 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 		return 1;
 	case ACCESS_O_CONNECT_TO: {
 		// HOST:PORT:CONNECT-HOST:CONNECT-PORT; bracketed IPv6 allowed.
-		int colons = 0;
-		for (const char *s = arg; *s; s++)
-			colons += *s == ':';
-		if (colons < 3 || strpbrk(arg, " \t/"))
-			return err_set(e, ERR_USAGE, "--connect-to must be HOST:PORT:CONNECT_HOST:CONNECT_PORT, not '%s'", arg);
+		if (!sp_connect_to_valid(arg))
+			return err_set(e, ERR_USAGE,
+				       "--connect-to must be HOST:PORT:CONNECT_HOST:CONNECT_PORT (ports 1..65535; IPv6 in "
+				       "brackets), not '%.200s'", arg);
 		a->http.connect_to = curl_slist_append(a->http.connect_to, arg);
 		return 1;
 	}

@@ -39,5 +39,9 @@ int cmd_check_value(const char *opt, const char *v, struct err *e);
 // link, a device, a FIFO, a directory or a socket there is never written
 // through nor replaced: ERR_USAGE naming opt and what the path is.
 int cmd_check_output(const char *opt, const char *path, struct err *e);
+// A file opt reads that is no credential (--ca-file): a value cmd_check_value
+// takes, a regular file (through links) that can be opened for reading, checked
+// before any request and never waiting on a FIFO. ERR_USAGE naming opt.
+int cmd_check_input(const char *opt, const char *path, struct err *e);
 
 #endif

@@ -3,12 +3,14 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include "unpack/layer.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 struct command {
 	const char *name;
@@ -152,6 +155,21 @@ int cmd_check_output(const char *opt, const char *path, struct err *e)
 	return 0;
 }
 
+int cmd_check_input(const char *opt, const char *path, struct err *e)
+{
+	if (cmd_check_value(opt, path, e) < 0)
+		return -1;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, ERR_USAGE, errno, "%s '%.200s' cannot be read", opt, path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return err_sys(e, ERR_USAGE, errno, "%s '%.200s' cannot be read", opt, path);
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, ERR_USAGE, "%s '%.200s' is %s, not a regular file", opt, path, file_kind(st.st_mode));
+	return 0;
+}
+
 int cmd_help(int argc, char **argv)
 {
 	if (argc > 1) {
@@ -161,8 +179,9 @@ int cmd_help(int argc, char **argv)
 				return commands[i].fn(2, sub);
 			}
 		}
-		fprintf(stderr, "imgpull: error: unknown command '%s'\n", argv[1]);
-		return ERR_USAGE;
+		struct err e;
+		err_set(&e, ERR_USAGE, "unknown command '%.200s' (see 'imgpull help')", argv[1]);
+		return cmd_fail(&e);
 	}
 	printf("imgpull: a fast, verifying container image puller\n\n"
 	       "usage: imgpull COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
@@ -243,14 +262,16 @@ int main(int argc, char **argv)
 		if (strcmp(name, commands[i].name) != 0)
 			continue;
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			fprintf(stderr, "imgpull: error: cannot initialise libcurl\n");
-			return ERR_INTERNAL;
+			struct err e;
+			err_set(&e, ERR_INTERNAL, "cannot initialise libcurl");
+			return cmd_fail(&e);
 		}
 		srand((unsigned)time(NULL) ^ (unsigned)getpid());
 		int r = commands[i].fn(argc - 1, argv + 1);
 		curl_global_cleanup();
 		return r;
 	}
-	fprintf(stderr, "imgpull: error: unknown command '%s' (see 'imgpull help')\n", argv[1]);
-	return ERR_USAGE;
+	struct err e; // an error record like any other (JSON with --log-format json)
+	err_set(&e, ERR_USAGE, "unknown command '%.200s' (see 'imgpull help')", argv[1]);
+	return cmd_fail(&e);
 }

@@ -49,7 +49,15 @@ int pull_cli_option(void *ud, int id, const char *arg, struct err *e)
 			return -1;
 		c->dest = arg;
 		return 0;
-	case PULL_O_PLATFORM: c->platform = arg; return 0;
+	case PULL_O_PLATFORM: { // checked now: a bad value names its option, or its variable
+		struct oci_platform want;
+		int r = oci_platform_parse(&want, arg, e);
+		oci_platform_release(&want);
+		if (r < 0)
+			return err_wrap(e, "--platform");
+		c->platform = arg;
+		return 0;
+	}
 	case PULL_O_CONN:
 		if (cmd_parse_int(arg, 1, 256, &c->connections) < 0)
 			return err_set(e, ERR_USAGE, "--connections must be 1..256, not '%s'", arg);

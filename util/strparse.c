@@ -114,3 +114,72 @@ bool sp_str_eq_ci(struct sp_str a, const char *b)
 {
 	return strlen(b) == a.len && strncasecmp(a.p, b, a.len) == 0;
 }
+
+static bool is_name_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || sp_is_digit(c) || c == '.' || c == '-' || c == '_';
+}
+
+static bool is_ipv6_char(int c)
+{
+	return sp_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+}
+
+bool sp_host(struct sp *s, struct sp_str *out)
+{
+	const char *start = s->p;
+	if (sp_char(s, '[')) {
+		if (!sp_span(s, is_ipv6_char, NULL) || !sp_char(s, ']')) {
+			s->p = start;
+			return false;
+		}
+	} else if (!sp_span(s, is_name_char, NULL)) {
+		return false;
+	}
+	if (out) {
+		out->p = start;
+		out->len = (size_t)(s->p - start);
+	}
+	return true;
+}
+
+int sp_port(struct sp *s, unsigned *out)
+{
+	const char *start = s->p;
+	uint64_t v;
+	if (sp_u64(s, &v) < 0 || s->p - start > 5 || v < 1 || v > 65535) {
+		s->p = start;
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+bool sp_hostport_valid(const char *v)
+{
+	struct sp s;
+	unsigned port;
+	sp_init_str(&s, v);
+	if (!sp_host(&s, NULL))
+		return false;
+	if (sp_char(&s, ':') && sp_port(&s, &port) < 0)
+		return false;
+	return sp_eof(&s);
+}
+
+bool sp_connect_to_valid(const char *v)
+{
+	struct sp s;
+	unsigned port;
+	sp_init_str(&s, v);
+	for (int field = 0; field < 2; field++) {
+		sp_host(&s, NULL); // empty: any host (then: the same host)
+		if (!sp_char(&s, ':'))
+			return false;
+		if (sp_is_digit(sp_peek(&s)) && sp_port(&s, &port) < 0)
+			return false; // absent: any port (then: the same port)
+		if (field == 0 && !sp_char(&s, ':'))
+			return false;
+	}
+	return sp_eof(&s);
+}

@@ -36,6 +36,19 @@ size_t sp_span(struct sp *s, bool (*accept)(int c), struct sp_str *out);
 // Decimal unsigned integer, at least one digit, no sign, overflow-checked.
 int sp_u64(struct sp *s, uint64_t *out);
 
+// A host as a registry or curl names it: a name or IPv4 address (letters,
+// digits, '.', '-', '_'), or an IPv6 address in brackets; false (nothing
+// consumed) if there is none.
+bool sp_host(struct sp *s, struct sp_str *out);
+// A TCP port: 1..65535 in decimal (at most 5 digits); -1 (nothing consumed) otherwise.
+int sp_port(struct sp *s, unsigned *out);
+// HOST or HOST:PORT, nothing else (--plain-http, a registry's name).
+bool sp_hostport_valid(const char *v);
+// curl's HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT (--connect-to): each host
+// may be empty (any host; the same host), each port too (any port; the same
+// port); a port given is 1..65535.
+bool sp_connect_to_valid(const char *v);
+
 bool sp_is_digit(int c);
 bool sp_is_tchar(int c); // RFC 7230 token character
 bool sp_str_eq(struct sp_str a, const char *b);

@@ -36,7 +36,7 @@ refused() {
   local name=$1 what=$2 before after
   shift 2
   before=$(stat -c '%i %F %s' "$p/$name")
-  t_expect_exit 2 timeout 30 "$@"
+  t_expect_exit 2 timeout -k 5 30 "$@"
   t_assert_file_contains "$T_ERR" "^imgpull: error: $what '$p/$name' is ${kind[$name]}, not a regular file\$" \
     "the error names $what and what '$name' is"
   [[ $(grep -c . "$T_ERR") -eq 1 ]] || t_fail "expected one error line: $(cat "$T_ERR")"
@@ -63,7 +63,7 @@ t_assert_eq "$(grep -c . "$HOSTILE_OK_LOG" || true)" 0 "no request was sent by a
 
 # Regular files (new or there already) are written as before.
 echo old >"$p/old.prom"
-t_expect_exit 0 timeout 30 "${pull[@]}" --termination-log "$p/tl" --metrics "$p/old.prom" "$ref"
+t_expect_exit 0 timeout -k 5 30 "${pull[@]}" --termination-log "$p/tl" --metrics "$p/old.prom" "$ref"
 t_assert_file_contains "$p/tl" "^pulled 1 image" "the termination message"
 t_assert_file_contains "$p/old.prom" "^imgpull_pull_success 1$" "the metrics replaced the old file"
 [[ -f "$p/tl" && ! -L "$p/tl" && -f "$p/old.prom" && ! -L "$p/old.prom" ]] || t_fail "outputs are regular files"
@@ -74,7 +74,7 @@ rm -rf "$T_WORK/layout"
 ip_hostile_start SLOW "$T_WORK/src" --blob rate:1500000
 echo old >"$p/swap.prom"
 echo old >"$p/swap.tl"
-timeout 30 "$IMGPULL" pull --plain-http "$HOSTILE_SLOW_ADDR" --progress none --dest "$T_WORK/layout" \
+timeout -k 5 30 "$IMGPULL" pull --plain-http "$HOSTILE_SLOW_ADDR" --progress none --dest "$T_WORK/layout" \
   --connections 1 --chunk-size 4M --termination-log "$p/swap.tl" --metrics "$p/swap.prom" \
   "$HOSTILE_SLOW_ADDR/team/app:v1" >"$T_WORK/swap.out" 2>"$T_WORK/swap.err" &
 pid=$!

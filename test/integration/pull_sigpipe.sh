@@ -18,7 +18,7 @@ ip_hostile_start SLOW "$T_WORK/src" --blob rate:1500000
 ref="$HOSTILE_SLOW_ADDR/team/app:v1"
 
 set +o pipefail
-timeout 60 "$IMGPULL" pull --plain-http "$HOSTILE_SLOW_ADDR" --progress json --log-format text \
+timeout -k 5 60 "$IMGPULL" pull --plain-http "$HOSTILE_SLOW_ADDR" --progress json --log-format text \
   --connections 1 --dest "$T_WORK/layout" --termination-log "$T_WORK/tl" "$ref" 2>"$T_WORK/err" |
   head -c 100 >/dev/null
 st=("${PIPESTATUS[@]}")
