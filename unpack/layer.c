@@ -21,6 +21,7 @@
 #endif
 
 #include "oci/digest.h"
+#include "unpack/overlay.h"
 #include "util/file.h"
 #include "util/interrupt.h"
 #include "util/log.h"
@@ -436,10 +437,10 @@ struct apply {
 	size_t nseen;
 	const char *const *reserved; // the caller's own names at the top (unpack_opts)
 	struct unpack_stats *st;
+	struct ovl *ovl; // UNPACK_OVERLAY_UPPER: rootfs is an overlay upper (unpack/overlay.c)
 };
 
-// path (clean, relative) is one of the reserved top-level names or under one.
-static bool layer_reserved(const char *const *reserved, const char *path)
+bool unpack_reserved(const char *const *reserved, const char *path)
 {
 	for (size_t i = 0; reserved && reserved[i]; i++) {
 		size_t n = strlen(reserved[i]);
@@ -449,14 +450,19 @@ static bool layer_reserved(const char *const *reserved, const char *path)
 	return false;
 }
 
-static int entry_refused(struct apply *ap, const char *name, const char *why, struct err *e)
+int unpack_entry_refused(const char *what, const char *name, const char *why, struct err *e)
 {
 	char q[256];
 	snprintf(q, sizeof(q), "%.200s", name);
 	for (char *c = q; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
-	return err_set(e, ERR_INTEGRITY, "layer %s: entry '%s' refused: %s", ap->what, q, why);
+	return err_set(e, ERR_INTEGRITY, "layer %s: entry '%s' refused: %s", what, q, why);
+}
+
+static int entry_refused(struct apply *ap, const char *name, const char *why, struct err *e)
+{
+	return unpack_entry_refused(ap->what, name, why, e);
 }
 
 // Opens the directory rel (relative, clean) without leaving ROOTFS or going
@@ -535,7 +541,7 @@ static int opaque(struct apply *ap, const char *dir, const char *entry, struct e
 	int r = file_list_dir(p, &names, &n, e);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		_cleanup_free_ char *path = *dir ? xasprintf("%s/%s", dir, names[i]) : xstrdup(names[i]);
-		if (!seen_has(ap, path) && !layer_reserved(ap->reserved, path))
+		if (!seen_has(ap, path) && !unpack_reserved(ap->reserved, path))
 			r = remove_at(dfd, names[i], e);
 	}
 	file_list_free(names, n);
@@ -590,15 +596,17 @@ static int apply_entry(struct apply *ap, struct archive *r, struct archive *w, s
 	if (type != AE_IFDIR && clear_way(ap, path, e) < 0)
 		return -1;
 	// The parent must be reachable without a symbolic link (libarchive's
-	// check says so too; this one names the entry).
-	if (parent_ok(ap, path, path, e) < 0)
+	// check says so too; this one names the entry). An overlay upper's
+	// parents are made here, from the lowers.
+	bool hides = false;
+	if (ap->ovl ? ovl_entry_begin(ap->ovl, ent, path, &hides, e) < 0 : parent_ok(ap, path, path, e) < 0)
 		return -1;
 	const char *hl = archive_entry_hardlink(ent);
 	if (hl) {
 		_cleanup_free_ char *target = unpack_clean_name(hl);
 		if (!target || !*target)
 			return entry_refused(ap, path, "a hard link to outside the root filesystem", e);
-		if (parent_ok(ap, target, path, e) < 0)
+		if (ap->ovl ? ovl_link_target(ap->ovl, target, path, e) < 0 : parent_ok(ap, target, path, e) < 0)
 			return -1;
 		_cleanup_free_ char *full = xasprintf("%s/%s", ap->rootfs, target);
 		archive_entry_set_hardlink(ent, full);
@@ -635,7 +643,7 @@ static int apply_entry(struct apply *ap, struct archive *r, struct archive *w, s
 	if (archive_write_finish_entry(w) < ARCHIVE_WARN)
 		return err_set(e, write_class(archive_errno(w)), "layer %s: cannot finish '%s': %s", ap->what, path,
 			       archive_error_string(w));
-	return 0;
+	return hides ? ovl_entry_dir_done(ap->ovl, path, e) : 0;
 }
 
 int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpack_compression c,
@@ -650,6 +658,10 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 	ap.root = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ap.root < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", root);
+	if (o->mode == UNPACK_OVERLAY_UPPER && ovl_open(root, ap.root, o->lowers, what, o->chown, st, &ap.ovl, e) < 0) {
+		close(ap.root);
+		return -1;
+	}
 	struct inflow f;
 	flow_init(&f, src, c, what, o->max_bytes);
 	f.hash_out = false; // the reader's thread hashes (pipe_next)
@@ -671,6 +683,8 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 		    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
 	if (o->chown)
 		flags |= ARCHIVE_EXTRACT_OWNER;
+	if (ap.ovl)
+		flags |= ARCHIVE_EXTRACT_NO_AUTODIR; // ovl_entry_begin made the parents
 	archive_write_disk_set_options(w, flags);
 	int ret = 0;
 	if (archive_read_open(r, &p, NULL, flow_read, NULL) != ARCHIVE_OK) {
@@ -690,7 +704,7 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 		}
 		if (!*path)
 			continue; // the root itself: its owner and mode are ROOTFS's
-		if (layer_reserved(o->reserved, path)) {
+		if (unpack_reserved(o->reserved, path)) {
 			log_info("layer %s: '%s' skipped: the name is imgpull's own", what, path);
 			continue;
 		}
@@ -698,18 +712,22 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 		const char *base;
 		unpack_split_name(path, &dir, &base);
 		if (strcmp(base, WH_OPAQUE) == 0) {
-			if (opaque(&ap, dir, path, e) < 0) {
+			if (ap.ovl ? ovl_opaque(ap.ovl, dir, path, o->reserved, (uid_t)archive_entry_uid(ent),
+						(gid_t)archive_entry_gid(ent), e) < 0
+				   : opaque(&ap, dir, path, e) < 0) {
 				ret = -1;
 				goto out;
 			}
 			continue;
 		}
 		if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0) {
-			if (!*dir && layer_reserved(o->reserved, base + strlen(WH_PREFIX))) {
+			if (!*dir && unpack_reserved(o->reserved, base + strlen(WH_PREFIX))) {
 				log_info("layer %s: '%s' skipped: the name it removes is imgpull's own", what, path);
 				continue;
 			}
-			if (whiteout(&ap, dir, base + strlen(WH_PREFIX), path, e) < 0) {
+			if (ap.ovl ? ovl_whiteout(ap.ovl, dir, base + strlen(WH_PREFIX), path, (uid_t)archive_entry_uid(ent),
+						  (gid_t)archive_entry_gid(ent), e) < 0
+				   : whiteout(&ap, dir, base + strlen(WH_PREFIX), path, e) < 0) {
 				ret = -1;
 				goto out;
 			}
@@ -722,8 +740,10 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 			ret = -1;
 			goto out;
 		}
-		ap.seen = xrealloc(ap.seen, (ap.nseen + 1) * sizeof(*ap.seen));
-		ap.seen[ap.nseen++] = xstrdup(path);
+		if (!ap.ovl) { // the rootfs mode's opaque directories keep these
+			ap.seen = xrealloc(ap.seen, (ap.nseen + 1) * sizeof(*ap.seen));
+			ap.seen[ap.nseen++] = xstrdup(path);
+		}
 	}
 	if (rc != ARCHIVE_EOF) {
 		ret = pipe_failed(&p) ? (*e = f.err, -1)
@@ -763,6 +783,7 @@ out:
 	for (size_t i = 0; i < ap.nseen; i++)
 		free(ap.seen[i]);
 	free(ap.seen);
+	ovl_close(ap.ovl);
 	close(ap.root);
 	return ret;
 }

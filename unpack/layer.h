@@ -12,6 +12,13 @@
 //
 // A hostile entry fails the layer with ERR_INTEGRITY naming it; the rootfs is
 // then incomplete (the caller does not mark it complete).
+//
+// In UNPACK_OVERLAY_UPPER mode the directory is instead an empty overlayfs
+// upper directory, written as containerd's overlay applier writes a snapshot's
+// "fs" (whiteouts as 0:0 character devices, opaque directories as
+// trusted.overlay.opaque=y, missing parents made from the lower directories);
+// the overlay mount of it over the lowers shows what the rootfs mode gives
+// (unpack/overlay.h says how).
 #ifndef IMGPULL_UNPACK_LAYER_H
 #define IMGPULL_UNPACK_LAYER_H
 
@@ -57,12 +64,21 @@ struct unpack_source {
 	bool drop;
 };
 
+enum unpack_mode {
+	UNPACK_ROOTFS,        // the directory is the whole root filesystem: whiteouts remove
+	UNPACK_OVERLAY_UPPER, // the directory is an (empty) overlayfs upper over lowers
+};
+
 struct unpack_opts {
 	bool chown;          // numeric owners from the tar (root); false: the caller's
 	uint64_t max_bytes;  // uncompressed bytes a layer may expand to (0: no cap)
 	// Names at the top of rootfs that are the caller's own (NULL-terminated):
 	// a layer's entries of these names, and under them, are skipped.
 	const char *const *reserved;
+	enum unpack_mode mode;
+	// UNPACK_OVERLAY_UPPER: the lower directories, topmost first as
+	// overlayfs's lowerdir= lists them (NULL-terminated; NULL: none). Only read.
+	const char *const *lowers;
 };
 
 struct unpack_stats {

@@ -27,88 +27,12 @@
 #include <cmocka.h>
 
 #include "oci/digest.h"
+#include "tar_build.h"
 #include "unpack/layer.h"
 #include "unpack/rootfs.h"
 #include "util/err.h"
 #include "util/file.h"
 #include "util/mem.h"
-
-// A tar being built in memory.
-struct tarb {
-	struct archive *a;
-	void *buf;
-	size_t cap, used;
-};
-
-// Layers are written as Go's archive/tar writes them (pax records in UTF-8,
-// hence a UTF-8 locale here) and applied in the C locale imgpull runs in.
-static void tar_begin(struct tarb *t)
-{
-	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
-	t->cap = 8u << 20;
-	t->buf = calloc(1, t->cap);
-	t->a = archive_write_new();
-	archive_write_set_format_pax_restricted(t->a);
-	archive_write_set_bytes_in_last_block(t->a, 1);
-	assert_int_equal(archive_write_open_memory(t->a, t->buf, t->cap, &t->used), ARCHIVE_OK);
-}
-
-static void tar_add(struct tarb *t, const char *name, mode_t type, mode_t perm, const char *data, const char *link)
-{
-	struct archive_entry *e = archive_entry_new();
-	archive_entry_set_pathname(e, name);
-	archive_entry_set_filetype(e, type);
-	archive_entry_set_perm(e, perm);
-	archive_entry_set_mtime(e, 1000000, 0);
-	archive_entry_set_uid(e, 1234);
-	archive_entry_set_gid(e, 2345);
-	if (type == AE_IFLNK)
-		archive_entry_set_symlink(e, link);
-	else if (link)
-		archive_entry_set_hardlink(e, link);
-	archive_entry_set_size(e, data && !link ? (la_int64_t)strlen(data) : 0);
-	assert_int_equal(archive_write_header(t->a, e), ARCHIVE_OK);
-	if (data && !link)
-		assert_int_equal(archive_write_data(t->a, data, strlen(data)), (la_ssize_t)strlen(data));
-	archive_entry_free(e);
-}
-
-// Ends the tar, compresses it as c, writes it to a file; *diff_id from the tar.
-static int tar_end(struct tarb *t, enum unpack_compression c, char diff_id[OCI_DIGEST_LEN + 1], size_t *size)
-{
-	assert_int_equal(archive_write_close(t->a), ARCHIVE_OK);
-	archive_write_free(t->a);
-	setlocale(LC_CTYPE, "C");
-	oci_digest_of(diff_id, t->buf, t->used);
-	size_t bound = t->used + t->used / 2 + 4096;
-	unsigned char *out = malloc(bound);
-	size_t n = t->used;
-	if (c == UNPACK_TAR) {
-		memcpy(out, t->buf, t->used);
-	} else if (c == UNPACK_ZSTD) {
-		n = ZSTD_compress(out, bound, t->buf, t->used, 3);
-		assert_false(ZSTD_isError(n));
-	} else {
-		z_stream z = {0};
-		assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-		z.next_in = t->buf;
-		z.avail_in = (uInt)t->used;
-		z.next_out = out;
-		z.avail_out = (uInt)bound;
-		assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-		n = z.total_out;
-		deflateEnd(&z);
-	}
-	char path[] = "/tmp/imgpull-layer-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	unlink(path);
-	assert_int_equal(file_pwrite_all(fd, out, n, 0), 0);
-	free(out);
-	free(t->buf);
-	*size = n;
-	return fd;
-}
 
 struct fx {
 	char top[64];   // the temporary directory; rootfs is top/root
