@@ -61,19 +61,6 @@ int pull_repo_auth_error(struct pull_repo *repo, struct err *e)
 		       repo->reg->host, repo->path, repo->reg->host);
 }
 
-// A manifest, an index (or any answer read here) larger than its cap: the
-// registry's answer breaks the limits, and no retry cures that. http_request
-// says so as a network error ("... is larger than MAX bytes"); it becomes an
-// integrity error (exit 6), as a config over the cap is.
-static void over_cap_is_integrity(struct err *e, size_t max)
-{
-	char tail[64];
-	snprintf(tail, sizeof(tail), " is larger than %zu bytes", max);
-	size_t n = strlen(e->msg), t = strlen(tail);
-	if (e->cls == ERR_NETWORK && n >= t && strcmp(e->msg + n - t, tail) == 0)
-		e->cls = ERR_INTEGRITY;
-}
-
 int pull_repo_get(struct pull_repo *repo, const char *suffix, const char *accept, size_t max,
 		  struct http_resp *r, struct err *e)
 {
@@ -83,15 +70,15 @@ int pull_repo_get(struct pull_repo *repo, const char *suffix, const char *accept
 		_cleanup_free_ char *authz = NULL;
 		if (auth_session_header(&reg->auth, repo->path, &authz, e) < 0)
 			return -1;
+		// A manifest or index over its cap breaks the limits: no retry cures
+		// that (exit 6, as a config over the cap is).
 		struct http_req req = {.url = url, .authorization = authz, .accept = accept,
-				       .max_body = max, .follow = true};
+				       .max_body = max, .too_big = ERR_INTEGRITY, .follow = true};
 		int rc = http_request(reg->auth.cfg, &req, r, e);
 		if (authz)
 			explicit_bzero(authz, strlen(authz));
-		if (rc < 0) {
-			over_cap_is_integrity(e, max);
+		if (rc < 0)
 			return -1;
-		}
 		if (!auth_session_rejected(&reg->auth, r->status, r->body.data, r->body.len))
 			return 0;
 		log_debug("registry %s: HTTP %ld for %s%s, re-authenticating", reg->host, r->status, repo->path, suffix);

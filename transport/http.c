@@ -416,7 +416,8 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 			break;
 		}
 		if (rc == CURLE_WRITE_ERROR && r->body.toobig) {
-			err_set(e, ERR_NETWORK, "response from %s is larger than %zu bytes", safe, req->max_body);
+			err_set(e, req->too_big ? req->too_big : ERR_NETWORK, "response from %s is larger than %zu bytes",
+				safe, req->max_body);
 			break;
 		}
 		if (rc == CURLE_OK) {

@@ -83,6 +83,7 @@ struct http_req {
 	const char *authorization; // full header value ("Bearer x"), or NULL
 	const char *accept;
 	size_t max_body;
+	enum err_class too_big;    // the class of a body over max_body (ERR_NONE: ERR_NETWORK)
 	bool follow;               // follow redirects (never carrying authorization elsewhere)
 	// POST (for the cloud token APIs): body and extra headers ("Name: value"),
 	// which may carry a signature and are wiped after use.
