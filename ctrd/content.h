@@ -27,8 +27,11 @@ void ctrd_content_info_free(struct ctrd_content_info *i);
 // {action COMMIT, ref "imgpull-<digest>", total = offset = size, expected =
 // digest} (containerd's metadata store finds the file and commits it). 1 when
 // registered now, 0 when it was already (AlreadyExists). When the file is not
-// there containerd answers FailedPrecondition (s->status.code, ERR_STORAGE):
-// put the blob again and retry. ERR_INTEGRITY when containerd committed another digest.
+// in the store or has another size, containerd 1.6.20 answers OUT_OF_RANGE
+// ("write @N must occur at current offset 0"; s->status.code, ERR_STORAGE) and
+// keeps an empty ingest under the ref until the lease goes: put the blob again
+// and retry (the retry succeeds). ERR_INTEGRITY when containerd committed
+// another digest.
 int ctrd_content_register(struct ctrd_session *s, const char *digest, uint64_t size, const struct ctrd_label *labels,
 			  size_t nlabels, struct err *e);
 // Info of digest in the namespace; ERR_NOTFOUND when it is not registered there.
