@@ -764,6 +764,10 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 		ret = err_set(e, write_class(archive_errno(w)), "layer %s: %s", what, archive_error_string(w));
 		goto out;
 	}
+	if (ap.ovl && ovl_finish(ap.ovl, e) < 0) {
+		ret = -1;
+		goto out;
+	}
 	unsigned char md[EVP_MAX_MD_SIZE];
 	EVP_DigestFinal_ex(f.md, md, NULL);
 	char got[OCI_DIGEST_LEN + 1];

@@ -18,7 +18,9 @@
 // "fs" (whiteouts as 0:0 character devices, opaque directories as
 // trusted.overlay.opaque=y, missing parents made from the lower directories);
 // the overlay mount of it over the lowers shows what the rootfs mode gives
-// (unpack/overlay.h says how).
+// (unpack/overlay.h says how). A snapshot without a parent (containerd mounts
+// it as a bind of its directory) takes the rootfs mode: containerd applies it
+// so, whiteouts removing.
 #ifndef IMGPULL_UNPACK_LAYER_H
 #define IMGPULL_UNPACK_LAYER_H
 

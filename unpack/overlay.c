@@ -42,6 +42,12 @@ struct ovl_list {
 	size_t n;
 };
 
+// A directory entry's mtime, set once the layer is written.
+struct ovl_dirtime {
+	char *path;
+	struct timespec mtime;
+};
+
 struct ovl {
 	const char *upper_path;
 	int upper;
@@ -54,6 +60,8 @@ struct ovl {
 	struct unpack_stats *st;
 	struct ovl_list copied; // names copied up from a lower, still as they were
 	struct ovl_list made;   // directories made to hold them
+	struct ovl_dirtime *dirs;
+	size_t ndirs;
 };
 
 // The lowers where a path is a directory of the merged view, topmost first.
@@ -409,50 +417,48 @@ static int set_opaque(struct ovl *ov, int dfd, const char *path, struct err *e)
 
 // ---- parents ----
 
-// One missing or non-directory name of mkparent's walk, made in the upper
-// directory *up (the lowers' directories of its parent in lv).
+// One missing name of mkparent's walk (or this layer's whiteout there), made
+// in the upper directory *up (the lowers' directories of its parent in lv).
+// The merged view's directory there gives the new one its metadata; a
+// symbolic link or a file there is refused, as the rootfs mode refuses a name
+// under one (and containerd's mkparent a name under a file of the upper).
 static int mkparent_one(struct ovl *ov, int *up, struct level *lv, struct level *next, const char *name,
 			const char *path, bool for_copy, const char *entry, struct err *e)
 {
 	struct stat st;
 	struct hit h;
 	int nup = -1;
-	bool there = fstatat(*up, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	if (!there && errno != ENOENT)
+	bool whiteout = fstatat(*up, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!whiteout && errno != ENOENT)
 		return err_sys(e, ERR_STORAGE, errno, "cannot look at '%s' in '%s'", path, ov->upper_path);
-	if (there && S_ISLNK(st.st_mode))
+	if (whiteout && S_ISLNK(st.st_mode))
 		return refused(ov, entry, "its path goes through a symbolic link", e);
+	if (whiteout && !is_whiteout(&st))
+		return refused(ov, entry, "its path goes through a file", e);
 	if (level_step(ov, lv, name, next, &h, e) < 0)
 		return -1;
-	if (there) {
-		// This layer's file or whiteout: replaced, as the rootfs mode's
-		// writer replaces a file in a parent's place; the new directory
-		// hides what the lowers have there, as the file did.
-		list_take(&ov->copied, path);
-		if (unlinkat(*up, name, 0) < 0)
-			return err_sys(e, ERR_STORAGE, errno, "cannot replace '%s' in '%s'", path, ov->upper_path);
-		if (make_dir(ov, *up, name, -1, path, &nup, e) < 0 ||
-		    (h.where > 0 && S_ISDIR(h.st.st_mode) && set_opaque(ov, nup, path, e) < 0)) {
-			if (nup >= 0)
-				close(nup);
-			return -1;
-		}
-		level_clear(lv);
-	} else if (h.where > 0 && S_ISLNK(h.st.st_mode)) {
-		return refused(ov, entry, "its path goes through a symbolic link", e);
-	} else {
-		bool merged = h.where > 0 && S_ISDIR(h.st.st_mode);
-		int r = make_dir(ov, *up, name, merged ? next->fd[0] : -1, path, &nup, e);
-		if (r < 0) {
-			if (nup >= 0)
-				close(nup);
-			return -1;
-		}
-		if (merged)
-			level_swap(lv, next);
-		else
-			level_clear(lv);
+	bool below = h.where > 0 && S_ISDIR(h.st.st_mode); // a directory of the lowers shows there
+	if (!whiteout && h.where > 0 && !below)
+		return refused(ov, entry,
+			       S_ISLNK(h.st.st_mode) ? "its path goes through a symbolic link"
+						     : "its path goes through a file",
+			       e);
+	// Under this layer's whiteout the lowers' directory is gone: a new one
+	// hides it (opaque), as the rootfs mode's writer makes it anew.
+	if (whiteout && unlinkat(*up, name, 0) < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot replace '%s' in '%s'", path, ov->upper_path);
+	int r = make_dir(ov, *up, name, below && !whiteout ? next->fd[0] : -1, path, &nup, e);
+	if (r == 0 && whiteout && below)
+		r = set_opaque(ov, nup, path, e);
+	if (r < 0) {
+		if (nup >= 0)
+			close(nup);
+		return -1;
 	}
+	if (below && !whiteout)
+		level_swap(lv, next);
+	else
+		level_clear(lv);
 	if (for_copy)
 		list_add(&ov->made, path);
 	close(*up);
@@ -795,6 +801,9 @@ int ovl_entry_begin(struct ovl *ov, struct archive_entry *ent, const char *path,
 	*hides = false;
 	if (archive_entry_filetype(ent) != AE_IFDIR)
 		return 0;
+	ov->dirs = xrealloc(ov->dirs, (ov->ndirs + 1) * sizeof(*ov->dirs));
+	ov->dirs[ov->ndirs++] = (struct ovl_dirtime){
+		xstrdup(path), {.tv_sec = archive_entry_mtime(ent), .tv_nsec = archive_entry_mtime_nsec(ent)}};
 	_cleanup_close_ int pfd = file_open_beneath(ov->upper, dir, O_RDONLY | O_DIRECTORY);
 	struct stat st;
 	*hides = pfd >= 0 && fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode);
@@ -965,6 +974,24 @@ int ovl_opaque(struct ovl *ov, const char *dir, const char *entry, const char *c
 	return 0;
 }
 
+int ovl_finish(struct ovl *ov, struct err *e)
+{
+	for (size_t i = 0; i < ov->ndirs; i++) {
+		int fd = file_open_beneath(ov->upper, ov->dirs[i].path, O_RDONLY | O_DIRECTORY);
+		if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+			continue; // replaced after
+		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, ov->dirs[i].mtime};
+		int r = fd < 0 ? -1 : futimens(fd, ts);
+		int en = errno;
+		if (fd >= 0)
+			close(fd);
+		if (r < 0)
+			return err_sys(e, ERR_STORAGE, en, "cannot set the times of '%s' in '%s'", ov->dirs[i].path,
+				       ov->upper_path);
+	}
+	return 0;
+}
+
 // ---- the mode's state ----
 
 static int upper_empty(const char *upper, int fd, struct err *e)
@@ -1031,5 +1058,8 @@ void ovl_close(struct ovl *ov)
 	free(ov->index);
 	list_free(&ov->copied);
 	list_free(&ov->made);
+	for (size_t i = 0; i < ov->ndirs; i++)
+		free(ov->dirs[i].path);
+	free(ov->dirs);
 	free(ov);
 }

@@ -13,10 +13,15 @@
 // - A parent missing in the upper is made as containerd's mkparent makes it:
 //   mode, owner, times and non-"trusted." xattrs of that directory as the
 //   merged view shows it in the lowers, else 0755.
-// - A directory written where this layer had put a file or a whiteout hides
-//   the lowers' directory of that name (opaque), as the rootfs mode's would.
-// - A name whose parent is a symbolic link in the merged view is refused, as
-//   the rootfs mode refuses it: the upper alone cannot follow it.
+// - A directory written where this layer had put a file or a whiteout, or
+//   made as a parent where it had put a whiteout, hides the lowers' directory
+//   of that name (opaque), as the rootfs mode's new directory would.
+// - A name whose parent is a symbolic link or a file in the merged view is
+//   refused, as the rootfs mode refuses it (the upper alone cannot follow a
+//   link; containerd's mkparent refuses a file of the upper, makes a
+//   directory over one of the lowers).
+// - Directory entries' mtimes are set once the layer is written, as
+//   containerd sets them.
 // - A hard link to a file of the lowers copies the file up first (content with
 //   its holes, owner, mode, times, non-"trusted." xattrs), with every name of
 //   that file the merged view shows, then links: the link group is the rootfs
@@ -47,6 +52,10 @@ void ovl_close(struct ovl *ov);
 // this layer wrote (call ovl_entry_dir_done once it is written).
 int ovl_entry_begin(struct ovl *ov, struct archive_entry *ent, const char *path, bool *hides, struct err *e);
 int ovl_entry_dir_done(struct ovl *ov, const char *path, struct err *e);
+// Once every entry is written: each directory entry's mtime set again, as
+// containerd sets them at the end (what was made in a directory after its
+// entry changed it).
+int ovl_finish(struct ovl *ov, struct err *e);
 // The target (clean) of a hard link entry is in the upper: copied up from the
 // lowers when only they have it.
 int ovl_link_target(struct ovl *ov, const char *target, const char *entry, struct err *e);

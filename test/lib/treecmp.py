@@ -2,14 +2,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """Compares two root filesystems entry by entry.
 
-  treecmp.py A B [--ignore NAME ...]
+  treecmp.py A B [--ignore NAME ...] [--ignore-xattr PREFIX ...] [--ignore-whiteout-mtime]
 
 For every path in either tree (NAMEs at the top ignored): the type, the
 permission bits (with setuid/setgid/sticky), owner and group, a file's size and
 SHA-256, a link's target, a device's numbers, extended attributes (names and
 values, of every entry, links included), the mtime of everything but
 directories (whose mtimes move as entries are added), and which paths are hard
-links of one another. Prints each difference; exit 1 if there is any.
+links of one another (--ignore-xattr: xattrs whose names begin with PREFIX are
+left out, e.g. trusted.overlay., which an overlay mount never shows;
+--ignore-whiteout-mtime: overlayfs whiteouts, character devices 0:0 made when
+a layer is applied, have no mtime worth comparing). Prints each difference;
+exit 1 if there is any.
 Standard library only.
 """
 
@@ -19,7 +23,7 @@ import stat
 import sys
 
 
-def walk(root, ignore):
+def walk(root, ignore, ignore_xattr=(), whiteout_mtime=True):
     info, inodes = {}, {}
     for dirpath, dirs, files in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
@@ -43,10 +47,12 @@ def walk(root, ignore):
             elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
                 d["dev"] = (os.major(st.st_rdev), os.minor(st.st_rdev))
             xattrs = {n: os.getxattr(p, n, follow_symlinks=False)
-                      for n in os.listxattr(p, follow_symlinks=False)}
+                      for n in os.listxattr(p, follow_symlinks=False)
+                      if not n.startswith(tuple(ignore_xattr))}
             if xattrs:
                 d["xattrs"] = xattrs
-            if not stat.S_ISDIR(st.st_mode):
+            whiteout = stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+            if not stat.S_ISDIR(st.st_mode) and (whiteout_mtime or not whiteout):
                 d["mtime"] = int(st.st_mtime)
             info[rel] = d
     for paths in inodes.values():
@@ -57,12 +63,19 @@ def walk(root, ignore):
 
 def main():
     args = sys.argv[1:]
-    ignore = set()
+    ignore, ignore_xattr = set(), []
     while "--ignore" in args:
         i = args.index("--ignore")
         ignore.add(args[i + 1])
         del args[i:i + 2]
-    a, b = walk(args[0], ignore), walk(args[1], ignore)
+    while "--ignore-xattr" in args:
+        i = args.index("--ignore-xattr")
+        ignore_xattr.append(args[i + 1])
+        del args[i:i + 2]
+    whiteout_mtime = "--ignore-whiteout-mtime" not in args
+    args = [a for a in args if a != "--ignore-whiteout-mtime"]
+    a = walk(args[0], ignore, ignore_xattr, whiteout_mtime)
+    b = walk(args[1], ignore, ignore_xattr, whiteout_mtime)
     diffs = 0
     for p in sorted(set(a) | set(b)):
         if a.get(p) != b.get(p):

@@ -302,7 +302,8 @@ static void test_opaque(void **state)
 
 // Missing parents: the merged view's directory gives mode, owner, atime and
 // non-trusted xattrs (a 1777 tmp stays 1777); one hidden by a whiteout or an
-// opaque directory, or a file there, gives 0755 and no opaque marker.
+// opaque directory gives 0755 and no opaque marker. A name under a file of a
+// lower is refused, as the rootfs mode refuses it.
 static void test_parents(void **state)
 {
 	struct fx *f = *state;
@@ -326,7 +327,6 @@ static void test_parents(void **state)
 	tar_add(&t, "tmp/x", AE_IFREG, 0644, "x", NULL);
 	tar_add(&t, "hid/y", AE_IFREG, 0644, "y", NULL);
 	tar_add(&t, "o/sub/z", AE_IFREG, 0644, "z", NULL);
-	tar_add(&t, "f/y", AE_IFREG, 0644, "y", NULL);
 	tar_add(&t, "s/deep/q", AE_IFREG, 0644, "q", NULL);
 	struct err e;
 	assert_int_equal(apply_ovl(f, &t, "u", L12, &e), 0);
@@ -340,15 +340,37 @@ static void test_parents(void **state)
 	assert_int_equal(lst(f, "u/o").st_uid, 3);
 	assert_false(opaque(f, "u/o")); // trusted.* is not copied
 	assert_int_equal(lst(f, "u/o/sub").st_mode & 07777, 0755);
-	assert_true(S_ISDIR(lst(f, "u/f").st_mode));
-	assert_int_equal(lst(f, "u/f").st_mode & 07777, 0755);
-	assert_false(opaque(f, "u/f"));
 	assert_int_equal(lst(f, "u/s").st_mode & 07777, 0701);
 	assert_int_equal(lst(f, "u/s").st_uid, 11);
 	assert_int_equal(lst(f, "u/s/deep").st_mode & 07777, 0750);
 	assert_int_equal(lst(f, "u/s/deep").st_gid, 14);
 	content(f, "u/s/deep/q", "q");
+	tar_begin(&t);
+	tar_add(&t, "f/y", AE_IFREG, 0644, "y", NULL);
+	refused_why(f, &t, "v", L12, "f/y", "goes through a file");
 	assert_true(S_ISREG(lst(f, "l1/f").st_mode));
+}
+
+// A directory entry's mtime holds at the end of the layer, whatever is made
+// in it after (containerd sets them last), also where the directory was made
+// before its entry (a name under it came first).
+static void test_dir_mtimes(void **state)
+{
+	struct fx *f = *state;
+	mkd(f, "l1", 0755, 0, 0);
+	mkd(f, "l1/d", 0750, 0, 0);
+	struct tarb t;
+	tar_begin(&t);
+	tar_add(&t, "d/x", AE_IFREG, 0644, "x", NULL);
+	tar_put(&t, &(struct tar_ent){"d/", AE_IFDIR, 0700, NULL, NULL, -1, -1, 5000, NULL});
+	tar_add(&t, "d/y", AE_IFREG, 0644, "y", NULL);
+	tar_put(&t, &(struct tar_ent){"n/", AE_IFDIR, 0755, NULL, NULL, -1, -1, 6000, NULL});
+	tar_add(&t, "n/.wh.z", AE_IFREG, 0644, NULL, NULL);
+	struct err e;
+	assert_int_equal(apply_ovl(f, &t, "u", L1, &e), 0);
+	assert_int_equal(lst(f, "u/d").st_mtime, 5000);
+	assert_int_equal(lst(f, "u/d").st_mode & 07777, 0700);
+	assert_int_equal(lst(f, "u/n").st_mtime, 6000);
 }
 
 // A name under a symbolic link of the merged view is refused, whether an
@@ -538,7 +560,9 @@ static void test_trusted_xattrs(void **state)
 
 // Type changes: a file over a lower directory and a directory over a lower
 // file are written as they are (overlayfs merges neither); a directory where
-// this layer put a file or a whiteout over a lower directory is opaque.
+// this layer put a file or a whiteout over a lower directory is opaque, also
+// one made as a parent where this layer put a whiteout. A name under a file
+// this layer wrote is refused.
 static void test_type_changes(void **state)
 {
 	struct fx *f = *state;
@@ -551,8 +575,8 @@ static void test_type_changes(void **state)
 	mkf(f, "l1/r/old", "old", 0644);
 	mkd(f, "l1/w", 0755, 0, 0);
 	mkf(f, "l1/w/old", "old", 0644);
-	mkd(f, "l1/n2", 0755, 0, 0);
-	mkf(f, "l1/n2/old", "old", 0644);
+	mkd(f, "l1/w2", 0700, 0, 0);
+	mkf(f, "l1/w2/old", "old", 0644);
 	struct tarb t;
 	tar_begin(&t);
 	tar_add(&t, "d", AE_IFREG, 0644, "now a file", NULL);
@@ -566,10 +590,8 @@ static void test_type_changes(void **state)
 	tar_add(&t, "w/", AE_IFDIR, 0755, NULL, NULL);
 	tar_add(&t, "q", AE_IFREG, 0644, "no lower q", NULL);
 	tar_add(&t, "q/", AE_IFDIR, 0755, NULL, NULL);
-	tar_add(&t, "n", AE_IFREG, 0644, "a file", NULL);
-	tar_add(&t, "n/m", AE_IFREG, 0644, "under what was a file", NULL);
-	tar_add(&t, "n2", AE_IFREG, 0644, "a file over a lower directory", NULL);
-	tar_add(&t, "n2/m", AE_IFREG, 0644, "under it", NULL);
+	tar_add(&t, ".wh.w2", AE_IFREG, 0644, NULL, NULL);
+	tar_add(&t, "w2/y", AE_IFREG, 0644, "under what was whited out", NULL);
 	struct err e;
 	assert_int_equal(apply_ovl(f, &t, "u", L1, &e), 0);
 	content(f, "u/d", "now a file");
@@ -583,10 +605,13 @@ static void test_type_changes(void **state)
 	assert_true(opaque(f, "u/w"));
 	assert_true(S_ISDIR(lst(f, "u/q").st_mode));
 	assert_false(opaque(f, "u/q"));
-	content(f, "u/n/m", "under what was a file");
-	assert_false(opaque(f, "u/n"));
-	content(f, "u/n2/m", "under it");
-	assert_true(opaque(f, "u/n2"));
+	content(f, "u/w2/y", "under what was whited out");
+	assert_true(opaque(f, "u/w2"));
+	assert_int_equal(lst(f, "u/w2").st_mode & 07777, 0755);
+	tar_begin(&t);
+	tar_add(&t, "n", AE_IFREG, 0644, "a file", NULL);
+	tar_add(&t, "n/m", AE_IFREG, 0644, "under it", NULL);
+	refused_why(f, &t, "v", L1, "n/m", "goes through a file");
 	assert_true(S_ISDIR(lst(f, "l1/d").st_mode));
 }
 
@@ -774,6 +799,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_whiteouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opaque, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_mtimes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lower_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trusted_xattrs, setup, teardown),
