@@ -17,6 +17,7 @@
 #include "cmd/metrics.h"
 #include "cmd/progress.h"
 #include "cmd/pullrun.h"
+#include "cmd/prefetch.h"
 #include "cmd/termlog.h"
 #include "cri/content.h"
 #include "cri/cri.h"
@@ -42,6 +43,10 @@ static const struct cmd_opt pull_opt_table[] = {
 	 "and a CRI PullImage on ADDRESS (default unix://" CRI_DEFAULT_SOCKET ")\n"
 	 "that registers and unpacks them; --dest is then optional", CMD_OPT_OPTARG},
 	{"containerd-root", PULL_O_CROOT, "DIR", "containerd's root directory (default " CRI_DEFAULT_ROOT ")", 0},
+	{"snapshotter", PULL_O_SNAPSHOTTER, "NAME",
+	 "with --containerd: unpack the layers into this snapshotter of\n"
+	 "containerd's while they download, overlayfs or native (default:\n"
+	 "the one its CRI plugin uses); none: leave the unpack to containerd", 0},
 	{"unpack", PULL_O_UNPACK, "ROOTFS",
 	 "then apply the image's layers in order into the directory\n"
 	 "ROOTFS (one image); marked complete by ROOTFS/" UNPACK_MARKER_DONE ";\n"
@@ -120,40 +125,6 @@ struct unpacker {
 	double t0, took;
 };
 
-struct stream_src {
-	struct pull_engine *eng;
-	const char *digest;
-};
-
-static uint64_t stream_wait(void *ud, uint64_t want, struct err *e)
-{
-	struct stream_src *s = ud;
-	uint64_t n = pull_engine_stream_wait(s->eng, s->digest, want, NULL, e);
-	return n == (uint64_t)-1 ? 0 : n;
-}
-
-// An unpack that failed stops its inflater's wait: the pull ends with its error.
-static void stream_cancel(void *ud, const struct err *why)
-{
-	struct stream_src *s = ud;
-	pull_engine_abort(s->eng, why);
-}
-
-static int stream_open(void *ud, const struct oci_descriptor *d, struct unpack_source *src, struct err *e)
-{
-	struct unpacker *up = ud;
-	int fd = -1;
-	uint64_t n = pull_engine_stream_wait(up->eng, d->digest, d->size ? 1 : 0, &fd, e);
-	if (n == (uint64_t)-1 || (d->size && n == 0))
-		return -1;
-	struct stream_src *s = xcalloc(1, sizeof(*s));
-	s->eng = up->eng;
-	s->digest = d->digest;
-	*src = (struct unpack_source){
-		.fd = fd, .size = d->size, .wait = stream_wait, .ud = s, .done = free, .cancel = stream_cancel};
-	return 0;
-}
-
 static void *unpacker_main(void *arg)
 {
 	struct unpacker *up = arg;
@@ -171,8 +142,8 @@ static void unpacker_start(void *ud, struct pull_run *r)
 	up->eng = r->eng;
 	up->u = (struct unpack_image){.rootfs = up->c->unpack, .layout = &r->layout, .name = img->name,
 				      .manifest_digest = img->manifest_digest, .manifest = &img->manifest,
-				      .chown = !up->c->no_chown && geteuid() == 0, .open_blob = stream_open,
-				      .blob_ud = up, .drop_blobs = up->c->dest_temporary};
+				      .chown = !up->c->no_chown && geteuid() == 0, .open_blob = pull_run_stream_open,
+				      .blob_ud = r->eng, .drop_blobs = up->c->dest_temporary};
 	up->t0 = clock_mono();
 	int rc = pthread_create(&up->th, NULL, unpacker_main, up);
 	if (rc != 0) {
@@ -202,63 +173,6 @@ static int unpacker_finish(struct unpacker *up, bool pulled, struct err *e)
 		log_info("unpack: %s into '%s': %llu entries, %llu bytes in %.2f s (gzip through %s)", up->u.name,
 			 up->c->unpack, (unsigned long long)up->st.entries, (unsigned long long)up->st.bytes_out,
 			 up->took, unpack_gzip_engine());
-	return 0;
-}
-
-// The hand-off to containerd: every blob of every image into its content store
-// (linked, so written once), then a CRI PullImage with the credential this pull
-// used, so that containerd records and unpacks the image, fetching only the
-// manifests.
-static int handoff(const struct pull_cli *c, const struct oci_layout *l, struct pull_image *imgs, int nimg,
-		   struct err *e)
-{
-	if (cri_probe(c->containerd, c->acc.http.deadline, e) < 0) // bounded: a hung containerd ends here
-		return -1;
-	double t0 = clock_mono();
-	size_t put = 0, linked = 0;
-	for (int i = 0; i < nimg; i++) {
-		struct pull_image *img = &imgs[i];
-		const struct oci_manifest *m = &img->manifest;
-		for (size_t k = 0; k <= m->nlayers + 1; k++) {
-			const char *d = k == 0 ? img->manifest_digest : k == 1 ? m->config.digest : m->layers[k - 2].digest;
-			uint64_t size = k == 0 ? img->manifest_len : k == 1 ? m->config.size : m->layers[k - 2].size;
-			bool ln;
-			int r = cri_content_put(c->containerd_root, l, d, size, &ln, e);
-			if (r < 0)
-				return err_wrap(e, "containerd's content store in '%s'", c->containerd_root);
-			put += (size_t)r;
-			linked += ln;
-		}
-	}
-	log_info("containerd: %zu blobs put into its content store (%zu as hard links) in %.2f s", put, linked,
-		 clock_mono() - t0);
-	for (int i = 0; i < nimg; i++) {
-		struct pull_image *img = &imgs[i];
-		struct auth_cred cred;
-		if (auth_session_registry_cred(&img->repo.reg->auth, img->repo.path, &cred, e) < 0)
-			return -1;
-		struct cri_auth a = {.username = cred.username, .password = cred.password};
-		char *id = NULL;
-		double t1 = clock_mono();
-		uint64_t bytes = img->manifest.config.size; // what containerd unpacks bounds its PullImage
-		for (size_t k = 0; k < img->manifest.nlayers; k++)
-			bytes += img->manifest.layers[k].size;
-		int r = cri_pull_image(c->containerd, img->name, cred.username ? &a : NULL, bytes, c->acc.http.deadline,
-				       &id, e);
-		auth_cred_release(&cred);
-		if (r < 0)
-			return err_wrap(e, "%s", img->name);
-		if (log_json()) {
-			cJSON *f = cJSON_CreateObject();
-			cJSON_AddStringToObject(f, "image", img->name);
-			cJSON_AddStringToObject(f, "image_id", id);
-			cJSON_AddNumberToObject(f, "seconds", clock_mono() - t1);
-			log_record(LOG_INFO, "handed to containerd", f);
-		} else if (!c->quiet) {
-			fprintf(stderr, "containerd: %s -> %s (%.2f s)\n", img->name, id, clock_mono() - t1);
-		}
-		free(id);
-	}
 	return 0;
 }
 
@@ -431,9 +345,14 @@ int cmd_pull(int argc, char **argv)
 	int nimg = (int)c.nimages, ret = 0;
 	struct pull_run run = {.c = &c, .prog = prog, .t0 = t0};
 	struct unpacker up = {.c = &c};
+	struct prefetch pf;
+	prefetch_init(&pf, &c);
 	if (c.unpack) {
 		run.before_run = unpacker_start;
 		run.before_ud = &up;
+	} else if (c.containerd) {
+		run.before_run = prefetch_start;
+		run.before_ud = &pf;
 	}
 	int pulled = pull_run_execute(&run, &e);
 	if (pulled == PULL_RUN_UNPACKED) {
@@ -442,9 +361,11 @@ int cmd_pull(int argc, char **argv)
 	}
 	if (c.unpack && unpacker_finish(&up, pulled == 0, &e) < 0)
 		goto fail;
+	if (!c.unpack && c.containerd && prefetch_finish(&pf, pulled == 0, &e) < 0)
+		goto fail;
 	if (pulled < 0)
 		goto fail;
-	if (c.containerd && handoff(&c, &run.layout, run.imgs, nimg, &e) < 0)
+	if (c.containerd && prefetch_handoff(&pf, &run.layout, run.imgs, nimg, &e) < 0)
 		goto fail;
 	uint64_t total = 0;
 	const struct pull_blob_info *bl;
@@ -462,6 +383,7 @@ fail:
 	report_end(&to, c.images, run.imgs, nimg, run.resolved, run.eng, &e, clock_mono() - t0, run.run_at);
 	ret = cmd_fail(&e);
 out:
+	prefetch_release(&pf);
 	pull_run_release(&run);
 	if (ret == 0 && c.dest_temporary) {
 		struct err re;

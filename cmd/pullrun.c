@@ -87,6 +87,13 @@ int pull_cli_option(void *ud, int id, const char *arg, struct err *e)
 	case PULL_O_TERMLOG: return cmd_check_output("--termination-log", arg, e); // read early, see termlog_path
 	case PULL_O_METRICS: return cmd_check_output("--metrics", arg, e);          // read early too
 	case PULL_O_FSYNC: c->fsync = true; return 0;
+	case PULL_O_SNAPSHOTTER:
+		if (cmd_check_value("--snapshotter", arg, e) < 0)
+			return -1;
+		if (strcmp(arg, "overlayfs") != 0 && strcmp(arg, "native") != 0 && strcmp(arg, "none") != 0)
+			return err_set(e, ERR_USAGE, "--snapshotter takes overlayfs, native or none, not '%.100s'", arg);
+		c->snapshotter = arg;
+		return 0;
 	case PULL_O_CONTAINERD: {
 		const char *a = arg ? arg : "unix://" CRI_DEFAULT_SOCKET;
 		if (strncmp(a, "unix://", 7) == 0)
@@ -302,7 +309,7 @@ static int fetch_setup(struct pull_run *r, struct err *e)
 	}
 	struct pull_engine_opts eo = {.http = &c->acc.http, .layout = c->discard ? NULL : &r->layout,
 				      .connections = c->connections, .chunk_size = c->chunk, .retries = c->retries,
-				      .discard = c->discard, .stream = c->unpack != NULL, .on_event = on_engine_event,
+				      .discard = c->discard, .stream = c->unpack || c->containerd, .on_event = on_engine_event,
 				      .ud = r};
 	if (pull_engine_new(&r->eng, &eo, e) < 0)
 		return -1;
@@ -317,6 +324,39 @@ static int fetch_setup(struct pull_run *r, struct err *e)
 				return -1;
 	}
 	return c->discard ? 0 : check_room(r, e);
+}
+
+struct stream_src {
+	struct pull_engine *eng;
+	const char *digest;
+};
+
+static uint64_t stream_wait(void *ud, uint64_t want, struct err *e)
+{
+	struct stream_src *s = ud;
+	uint64_t n = pull_engine_stream_wait(s->eng, s->digest, want, NULL, e);
+	return n == (uint64_t)-1 ? 0 : n;
+}
+
+// An unpack that failed stops its inflater's wait: the pull ends with its error.
+static void stream_cancel(void *ud, const struct err *why)
+{
+	struct stream_src *s = ud;
+	pull_engine_abort(s->eng, why);
+}
+
+int pull_run_stream_open(void *eng, const struct oci_descriptor *d, struct unpack_source *src, struct err *e)
+{
+	int fd = -1;
+	uint64_t n = pull_engine_stream_wait(eng, d->digest, d->size ? 1 : 0, &fd, e);
+	if (n == (uint64_t)-1 || (d->size && n == 0))
+		return -1;
+	struct stream_src *s = xcalloc(1, sizeof(*s));
+	s->eng = eng;
+	s->digest = d->digest;
+	*src = (struct unpack_source){
+		.fd = fd, .size = d->size, .wait = stream_wait, .ud = s, .done = free, .cancel = stream_cancel};
+	return 0;
 }
 
 int pull_run_execute(struct pull_run *r, struct err *e)

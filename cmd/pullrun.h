@@ -32,7 +32,7 @@
 enum {
 	PULL_O_DEST = 256, PULL_O_PLATFORM, PULL_O_CONN, PULL_O_CHUNK, PULL_O_RETRIES, PULL_O_STALL,
 	PULL_O_TIMEOUT, PULL_O_PROGRESS, PULL_O_LOGFMT, PULL_O_TERMLOG, PULL_O_FSYNC, PULL_O_MINFREE,
-	PULL_O_CONTAINERD, PULL_O_CROOT, PULL_O_METRICS, PULL_O_UNPACK, PULL_O_NOCHOWN,
+	PULL_O_CONTAINERD, PULL_O_CROOT, PULL_O_METRICS, PULL_O_UNPACK, PULL_O_NOCHOWN, PULL_O_SNAPSHOTTER,
 };
 
 // How the blobs are fetched: the option entries pull and bench share.
@@ -74,6 +74,7 @@ struct pull_cli {
 	struct cmd_access acc;
 	const char *containerd;      // the CRI socket's path; NULL: no hand-off
 	const char *containerd_root;
+	const char *snapshotter;     // --snapshotter: NULL the CRI plugin's, "none": containerd unpacks
 	char *default_dest;          // with --containerd and no --dest: beside containerd's root
 	const char *unpack;          // --unpack ROOTFS (unpack_rootfs_name's); NULL: none
 	char *unpack_dir;            // what unpack points to
@@ -93,6 +94,11 @@ void pull_cli_apply(struct pull_cli *c, double t0);
 // The log level -v asks for (part of pull_cli_apply).
 void pull_cli_log_level(const struct pull_cli *c);
 void pull_cli_release(struct pull_cli *c);
+
+// An unpacker's source (unpack_image.open_blob) of the blobs the engine eng
+// (a struct pull_engine) is fetching: each read as far as it is written and
+// hashed; an unpack that fails aborts the engine with its error.
+int pull_run_stream_open(void *eng, const struct oci_descriptor *d, struct unpack_source *src, struct err *e);
 
 struct pull_run {
 	// In:

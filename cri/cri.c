@@ -168,6 +168,64 @@ int cri_probe(const char *socket, double deadline, struct err *e)
 	return ret;
 }
 
+// ImageFsInfoResponse {1 repeated FilesystemUsage}; FilesystemUsage {2
+// FilesystemIdentifier fs_id}; FilesystemIdentifier {1 string mountpoint}.
+int cri_decode_image_fs_response(const void *data, size_t len, char **mountpoint)
+{
+	*mountpoint = NULL;
+	struct pb_reader r, u, id;
+	struct pb_field f, g, h;
+	pb_reader_init(&r, data, len);
+	int n;
+	while (!*mountpoint && (n = pb_next(&r, &f)) > 0) {
+		if (f.number != 1 || f.wire != PB_LEN)
+			continue;
+		pb_reader_init(&u, f.data, f.len);
+		while (!*mountpoint && pb_next(&u, &g) > 0) {
+			if (g.number != 2 || g.wire != PB_LEN)
+				continue;
+			pb_reader_init(&id, g.data, g.len);
+			while (!*mountpoint && pb_next(&id, &h) > 0)
+				if (h.number == 1 && pb_get_string(&h, 4096, mountpoint) < 0)
+					return -1;
+		}
+	}
+	return *mountpoint ? 0 : -1;
+}
+
+int cri_image_fs(const char *socket, double deadline, char **mountpoint, char *snapshotter, size_t cap,
+		 struct err *e)
+{
+	*mountpoint = NULL;
+	struct buf msg = {0}; // ImageFsInfoRequest: no fields
+	struct grpc_status st;
+	struct buf answer;
+	if (cri_call(socket, "/runtime.v1.ImageService/ImageFsInfo", &msg,
+		     grpc_timeout_s(CRI_PROBE_TIMEOUT_S, deadline), &st, &answer, e) < 0)
+		return -1;
+	const void *body;
+	size_t blen;
+	char *mp = NULL;
+	int r = grpc_unframe(answer.data, answer.len, &body, &blen) < 0 ||
+				cri_decode_image_fs_response(body, blen, &mp) < 0
+			? err_set(e, ERR_NETWORK, "%s: a malformed ImageFsInfo answer", socket)
+			: 0;
+	buf_release(&answer);
+	static const char prefix[] = "io.containerd.snapshotter.v1.";
+	const char *base = mp ? strrchr(mp, '/') : NULL;
+	if (r == 0 && (!base || mp[0] != '/' || strncmp(base + 1, prefix, sizeof(prefix) - 1) != 0 ||
+		       !base[sizeof(prefix)] || strlen(base + sizeof(prefix)) >= cap))
+		r = err_set(e, ERR_NETWORK, "%s: ImageFsInfo names '%.200s', not a containerd snapshotter's directory",
+			    socket, mp ? mp : "");
+	if (r < 0) {
+		free(mp);
+		return -1;
+	}
+	snprintf(snapshotter, cap, "%s", base + sizeof(prefix));
+	*mountpoint = mp;
+	return 0;
+}
+
 int cri_pull_image(const char *socket, const char *image, const struct cri_auth *auth, uint64_t bytes,
 		   double deadline, char **image_ref, struct err *e)
 {

@@ -55,6 +55,16 @@ int cri_probe(const char *socket, double deadline, struct err *e);
 int cri_pull_image(const char *socket, const char *image, const struct cri_auth *auth, uint64_t bytes,
 		   double deadline, char **image_ref, struct err *e);
 
+// Where the CRI plugin's images are unpacked: ImageService/ImageFsInfo's first
+// filesystem, ROOT/io.containerd.snapshotter.v1.NAME (containerd 1.6 and 2.x
+// alike). *mountpoint (malloc'd) is that directory as containerd names it,
+// snapshotter (capped) its NAME. ERR_NETWORK when containerd does not answer
+// in time or the answer is malformed or not of that shape.
+int cri_image_fs(const char *socket, double deadline, char **mountpoint, char *snapshotter, size_t cap,
+		 struct err *e);
+// ImageFsInfoResponse's first image_filesystems[].fs_id.mountpoint; -1 when malformed.
+int cri_decode_image_fs_response(const void *data, size_t len, char **mountpoint);
+
 // The wire forms, for tests: PullImageRequest, and PullImageResponse's image_ref.
 int cri_encode_pull_request(struct buf *out, const char *image, const struct cri_auth *auth);
 int cri_decode_pull_response(const void *data, size_t len, char **image_ref, struct err *e);

@@ -203,7 +203,7 @@ static void drop_blob(const struct unpack_image *u, const char *digest)
 }
 
 // The descriptor's bytes as a source: streamed, or the layout's blob.
-static int source_open(const struct unpack_image *u, const struct oci_descriptor *d, struct unpack_source *src,
+int unpack_image_source(const struct unpack_image *u, const struct oci_descriptor *d, struct unpack_source *src,
 		       struct err *e)
 {
 	if (u->open_blob)
@@ -219,7 +219,7 @@ static int config_read(const struct unpack_image *u, struct buf *b, struct err *
 	if (d->size > OCI_MANIFEST_MAX)
 		return err_set(e, ERR_INTEGRITY, "%s: its config is larger than %u bytes", u->name, OCI_MANIFEST_MAX);
 	struct unpack_source src;
-	if (source_open(u, d, &src, e) < 0)
+	if (unpack_image_source(u, d, &src, e) < 0)
 		return -1;
 	int r = 0;
 	if (src.wait && src.wait(src.ud, d->size, e) < d->size)
@@ -305,7 +305,7 @@ static int write_files(const struct unpack_image *u, struct unpack_stats *total,
 			break;
 		}
 		struct unpack_source src;
-		if (source_open(u, d, &src, e) < 0) {
+		if (unpack_image_source(u, d, &src, e) < 0) {
 			close(fd);
 			r = -1;
 			break;
@@ -343,6 +343,29 @@ static int write_files(const struct unpack_image *u, struct unpack_stats *total,
 	return r;
 }
 
+int unpack_image_diff_ids(const struct unpack_image *u, char ***ids, size_t *nids, struct err *e)
+{
+	struct buf cb;
+	buf_init(&cb, OCI_MANIFEST_MAX);
+	if (config_read(u, &cb, e) < 0) {
+		buf_release(&cb);
+		return -1;
+	}
+	int r = oci_config_diff_ids(buf_str(&cb), cb.len, ids, nids, e);
+	buf_release(&cb);
+	if (r < 0)
+		return err_wrap(e, "%s", u->name);
+	if (*nids == u->manifest->nlayers)
+		return 0;
+	err_set(e, ERR_INTEGRITY, "%s: its config names %zu diff_ids for %zu layers", u->name, *nids,
+		u->manifest->nlayers);
+	for (size_t i = 0; i < *nids; i++)
+		free((*ids)[i]);
+	free(*ids);
+	*ids = NULL;
+	return -1;
+}
+
 int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, struct err *e)
 {
 	memset(total, 0, sizeof(*total));
@@ -355,21 +378,11 @@ int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, s
 			return -1;
 		return finish(u, e);
 	}
-	struct buf cb;
-	buf_init(&cb, OCI_MANIFEST_MAX);
-	if (config_read(u, &cb, e) < 0) {
-		buf_release(&cb);
-		return -1;
-	}
 	char **ids;
 	size_t nids;
-	int r = oci_config_diff_ids(buf_str(&cb), cb.len, &ids, &nids, e);
-	buf_release(&cb);
-	if (r < 0)
-		return err_wrap(e, "%s", u->name);
-	if (nids != m->nlayers)
-		r = err_set(e, ERR_INTEGRITY, "%s: its config names %zu diff_ids for %zu layers", u->name, nids,
-			    m->nlayers);
+	if (unpack_image_diff_ids(u, &ids, &nids, e) < 0)
+		return -1;
+	int r = 0;
 	for (size_t i = 0; r == 0 && i < m->nlayers; i++) {
 		const struct oci_descriptor *d = &m->layers[i];
 		enum unpack_compression c;
@@ -379,7 +392,7 @@ int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, s
 			break;
 		}
 		struct unpack_source src;
-		if (source_open(u, d, &src, e) < 0) {
+		if (unpack_image_source(u, d, &src, e) < 0) {
 			r = -1;
 			break;
 		}

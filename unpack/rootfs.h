@@ -64,6 +64,14 @@ char *unpack_rootfs_trim(const char *arg);
 int unpack_rootfs_check(const char *rootfs, struct unpack_rootfs_state *st, struct err *e);
 void unpack_rootfs_state_release(struct unpack_rootfs_state *st);
 
+// The bytes of descriptor d (the config or a layer) as a source: streamed
+// through u->open_blob, or the layout's blob.
+int unpack_image_source(const struct unpack_image *u, const struct oci_descriptor *d, struct unpack_source *src,
+			struct err *e);
+// The image's diff_ids from its config (read through u's source), one per
+// layer (ERR_INTEGRITY otherwise); free each and the array.
+int unpack_image_diff_ids(const struct unpack_image *u, char ***ids, size_t *nids, struct err *e);
+
 // 1 when ROOTFS already holds this image (its marker names the manifest
 // digest), 0 once unpacked, -1 on error.
 int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, struct err *e);

@@ -227,6 +227,37 @@ static void test_decode_version(void **state)
 	assert_true(strlen(out) < sizeof(out));
 }
 
+// ImageFsInfoResponse: {1 FilesystemUsage {1 timestamp, 2 fs_id {1 mountpoint}, 3 used_bytes}}.
+static void test_decode_image_fs(void **state)
+{
+	(void)state;
+	const char mp[] = "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs";
+	unsigned char msg[128];
+	size_t n = 0, l = sizeof(mp) - 1;
+	msg[n++] = 0x0a; // field 1, LEN
+	msg[n++] = (unsigned char)(2 + 2 + 2 + l + 4); // timestamp(2) + fs_id(2 + 2 + l) + used(4)
+	msg[n++] = 0x08; // timestamp = 5
+	msg[n++] = 5;
+	msg[n++] = 0x12; // fs_id
+	msg[n++] = (unsigned char)(2 + l);
+	msg[n++] = 0x0a; // mountpoint
+	msg[n++] = (unsigned char)l;
+	memcpy(msg + n, mp, l);
+	n += l;
+	msg[n++] = 0x1a; // used_bytes {1: 7}
+	msg[n++] = 2;
+	msg[n++] = 0x08;
+	msg[n++] = 7;
+	char *got = NULL;
+	assert_int_equal(cri_decode_image_fs_response(msg, n, &got), 0);
+	assert_string_equal(got, mp);
+	free(got);
+	assert_int_equal(cri_decode_image_fs_response(msg, 0, &got), -1); // no filesystem
+	assert_null(got);
+	assert_int_equal(cri_decode_image_fs_response(msg, n - 5, &got), -1); // truncated
+	free(got);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -236,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_status_class),        cmocka_unit_test(test_random_input_is_safe),
 		cmocka_unit_test(test_unreachable_socket),  cmocka_unit_test(test_silent_socket),
 		cmocka_unit_test(test_bounds),              cmocka_unit_test(test_decode_version),
+		cmocka_unit_test(test_decode_image_fs),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cmd/prefetch.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/session.h"
+#include "cri/content.h"
+#include "cri/cri.h"
+#include "ctrd/content.h"
+#include "ctrd/leases.h"
+#include "ctrd/snapshots.h"
+#include "util/clock.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define LEASE_TTL_S (24 * 3600) // containerd's own client leases for 24 h
+#define SNAP_DIR_PREFIX "io.containerd.snapshotter.v1."
+
+void prefetch_init(struct prefetch *p, const struct pull_cli *c)
+{
+	memset(p, 0, sizeof(*p));
+	p->c = c;
+	p->lock_fd = -1;
+}
+
+// The snapshotter to write into, and its directory as containerd names it and
+// as imgpull reaches it; "" (containerd unpacks) for none or one imgpull does
+// not write.
+static void pick_snapshotter(struct prefetch *p)
+{
+	const struct pull_cli *c = p->c;
+	if (c->snapshotter && strcmp(c->snapshotter, "none") == 0)
+		return;
+	char cri_sn[64] = "";
+	_cleanup_free_ char *mp = NULL;
+	struct err e;
+	if (cri_image_fs(c->containerd, c->acc.http.deadline, &mp, cri_sn, sizeof(cri_sn), &e) < 0) {
+		log_warn("containerd: %s: leaving the unpack to containerd", e.msg);
+		return;
+	}
+	const char *sn = c->snapshotter ? c->snapshotter : cri_sn;
+	if (strcmp(sn, "overlayfs") != 0 && strcmp(sn, "native") != 0) {
+		log_warn("containerd: its CRI plugin unpacks into the '%s' snapshotter, which imgpull does not write "
+			 "(overlayfs, native): leaving the unpack to containerd", sn);
+		return;
+	}
+	if (c->snapshotter && strcmp(sn, cri_sn) != 0)
+		log_warn("containerd: unpacking into '%s' as --snapshotter says, though its CRI plugin uses '%s'", sn,
+			 cri_sn);
+	snprintf(p->snapshotter, sizeof(p->snapshotter), "%s", sn);
+	p->snap_root = xasprintf("%s/" SNAP_DIR_PREFIX "%s", dirname(mp), sn);
+	p->local_root = xasprintf("%s/" SNAP_DIR_PREFIX "%s", c->containerd_root, sn);
+}
+
+static char *lock_dir(const struct pull_cli *c)
+{
+	return xasprintf("%s/imgpull/leases", c->containerd_root);
+}
+
+// What a run that was killed left: its active snapshots (keys "LEASE-N ...")
+// and its lease, found by its lock file that nobody holds any more.
+static void cleanup_stale(struct prefetch *p, const char *dir)
+{
+	char **names;
+	size_t n;
+	struct err e;
+	if (file_list_dir(dir, &names, &n, &e) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(names[i], p->lease) == 0 || !ctrd_id_valid(names[i]))
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, names[i]);
+		_cleanup_close_ int fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue; // a run that is alive holds it
+		_cleanup_free_ char *filter = xasprintf("kind==active,name~=\"^%s-\"", names[i]);
+		const char *filters[] = {filter};
+		struct ctrd_infos act = {0};
+		if (ctrd_snap_list(&p->s, filters, 1, &act, &e) == 0)
+			for (size_t k = 0; k < act.n; k++)
+				if (ctrd_snap_remove(&p->s, act.v[k].name, &e) == 0)
+					log_info("containerd: removed the active snapshot '%s' of a run that ended early",
+						 act.v[k].name);
+		ctrd_infos_free(&act);
+		if (ctrd_lease_delete(&p->s, names[i], false, &e) == 0)
+			log_info("containerd: removed lease '%s' of a run that ended early", names[i]);
+		unlink(path);
+	}
+	file_list_free(names, n);
+}
+
+// A lease of this run's, with its lock file held while the run lives.
+static int lease_take(struct prefetch *p, struct err *e)
+{
+	_cleanup_free_ char *dir = lock_dir(p->c);
+	if (file_mkdirs(dir, e) < 0)
+		return -1;
+	unsigned rnd = 0;
+	int ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (ufd < 0 || read(ufd, &rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd))
+		rnd = (unsigned)clock_mono();
+	if (ufd >= 0)
+		close(ufd);
+	snprintf(p->lease, sizeof(p->lease), "imgpull-%lld-%d-%04x", (long long)time(NULL), (int)getpid(),
+		 rnd & 0xffff);
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, p->lease);
+	p->lock_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot create the lock file '%s'", path);
+	cleanup_stale(p, dir);
+	char expire[32];
+	time_t t = time(NULL) + LEASE_TTL_S;
+	strftime(expire, sizeof(expire), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	struct ctrd_label labels[] = {{CTRD_LEASE_EXPIRE_LABEL, expire}};
+	if (ctrd_lease_create(&p->s, p->lease, labels, 1, e) < 0)
+		return -1;
+	return ctrd_session_set_lease(&p->s, p->lease, e);
+}
+
+// Whether an error of the snapshot path fails the pull (the image is at
+// fault, the disk is full, a signal) or leaves the unpack to containerd.
+static bool snapshot_error_fatal(const struct err *e)
+{
+	return e->cls == ERR_INTEGRITY || e->cls == ERR_STORAGE || e->cls == ERR_INTERRUPTED;
+}
+
+static void *prefetch_main(void *arg)
+{
+	struct prefetch *p = arg;
+	struct pull_run *r = p->run;
+	for (int i = 0; i < r->resolved && p->rc == 0; i++) {
+		struct pull_image *img = &r->imgs[i];
+		if (oci_manifest_is_artifact(&img->manifest))
+			continue; // no filesystem: nothing for a snapshotter
+		struct unpack_image u = {.layout = &r->layout, .name = img->name, .manifest_digest = img->manifest_digest,
+					 .manifest = &img->manifest, .chown = true, .open_blob = pull_run_stream_open,
+					 .blob_ud = r->eng};
+		struct unpack_snap us = {.img = &u, .s = &p->s, .snap_root = p->snap_root, .local_root = p->local_root};
+		struct unpack_stats st;
+		p->rc = unpack_snapshots_run(&us, &p->res[i], &st, &p->err);
+		p->st.entries += st.entries;
+		p->st.bytes_out += st.bytes_out;
+	}
+	p->took = clock_mono() - p->t0;
+	if (p->rc < 0 && snapshot_error_fatal(&p->err)) {
+		pull_engine_abort(r->eng, &p->err); // the pull ends with it (a hostile layer: exit 6)
+	} else if (p->rc < 0) {
+		log_warn("containerd: %s: leaving the unpack to containerd", p->err.msg);
+		p->fell_back = true;
+		p->rc = 0;
+	}
+	return NULL;
+}
+
+void prefetch_start(void *ud, struct pull_run *r)
+{
+	struct prefetch *p = ud;
+	p->run = r;
+	p->res = xcalloc((size_t)r->resolved + 1, sizeof(*p->res));
+	pick_snapshotter(p);
+	if (!p->snapshotter[0])
+		return;
+	ctrd_session_init(&p->s, p->c->containerd, p->snapshotter, p->c->acc.http.deadline);
+	struct err e;
+	if (lease_take(p, &e) < 0) {
+		log_warn("containerd: %s: leaving the unpack to containerd", e.msg);
+		p->snapshotter[0] = '\0';
+		return;
+	}
+	p->t0 = clock_mono();
+	int rc = pthread_create(&p->th, NULL, prefetch_main, p);
+	if (rc != 0) {
+		p->rc = err_sys(&p->err, ERR_INTERNAL, rc, "cannot start the unpacking thread");
+		pull_engine_abort(r->eng, &p->err);
+		return;
+	}
+	p->started = true;
+}
+
+int prefetch_finish(struct prefetch *p, bool pulled, struct err *e)
+{
+	if (p->started) {
+		pthread_join(p->th, NULL);
+		p->started = false;
+	}
+	if (!pulled)
+		return -1;
+	if (p->rc < 0) {
+		*e = p->err;
+		return -1;
+	}
+	if (p->snapshotter[0] && !p->fell_back) {
+		size_t applied = 0, present = 0;
+		for (int i = 0; p->run && i < p->run->resolved; i++) {
+			applied += p->res[i].applied;
+			present += p->res[i].present;
+		}
+		log_info("containerd: %zu layers unpacked into its %s snapshotter (%llu entries, %llu bytes) and %zu there "
+			 "already, in %.2f s", applied, p->snapshotter, (unsigned long long)p->st.entries,
+			 (unsigned long long)p->st.bytes_out, present, p->took);
+	}
+	return 0;
+}
+
+// The blobs of image i into containerd's content store (hard links to the
+// layout's where one filesystem holds both), and with snapshots, registered
+// in the namespace under the lease (containerd's CRI pull does not record the
+// layers it finds unpacked: unrecorded, its next garbage collection would
+// delete them), each layer labelled with its diff_id.
+static int put_image(struct prefetch *p, const struct oci_layout *l, const struct pull_image *img, size_t i,
+		     size_t *put, size_t *linked, struct err *e)
+{
+	const struct oci_manifest *m = &img->manifest;
+	const struct unpack_snap_result *res = &p->res[i];
+	bool reg = p->snapshotter[0] && !p->fell_back;
+	for (size_t k = 0; k <= m->nlayers + 1; k++) {
+		const char *d = k == 0 ? img->manifest_digest : k == 1 ? m->config.digest : m->layers[k - 2].digest;
+		uint64_t size = k == 0 ? img->manifest_len : k == 1 ? m->config.size : m->layers[k - 2].size;
+		bool ln;
+		int r = cri_content_put(p->c->containerd_root, l, d, size, &ln, e);
+		if (r < 0)
+			return err_wrap(e, "containerd's content store in '%s'", p->c->containerd_root);
+		*put += (size_t)r;
+		*linked += ln;
+		if (!reg)
+			continue;
+		const char *diff = k >= 2 && res->diff_ids && k - 2 < res->nlayers ? res->diff_ids[k - 2] : NULL;
+		struct ctrd_label labels[] = {{CTRD_LABEL_UNCOMPRESSED, diff}};
+		if (ctrd_content_register(&p->s, d, size, labels, diff ? 1 : 0, e) < 0)
+			return err_wrap(e, "registering %s with containerd", d);
+	}
+	return 0;
+}
+
+static int pull_one(const struct pull_cli *c, struct pull_image *img, struct err *e)
+{
+	struct auth_cred cred;
+	if (auth_session_registry_cred(&img->repo.reg->auth, img->repo.path, &cred, e) < 0)
+		return -1;
+	struct cri_auth a = {.username = cred.username, .password = cred.password};
+	char *id = NULL;
+	double t1 = clock_mono();
+	uint64_t bytes = img->manifest.config.size; // what containerd unpacks bounds its PullImage
+	for (size_t k = 0; k < img->manifest.nlayers; k++)
+		bytes += img->manifest.layers[k].size;
+	int r = cri_pull_image(c->containerd, img->name, cred.username ? &a : NULL, bytes, c->acc.http.deadline, &id, e);
+	auth_cred_release(&cred);
+	if (r < 0)
+		return err_wrap(e, "%s", img->name);
+	if (log_json()) {
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "image", img->name);
+		cJSON_AddStringToObject(f, "image_id", id);
+		cJSON_AddNumberToObject(f, "seconds", clock_mono() - t1);
+		log_record(LOG_INFO, "handed to containerd", f);
+	} else if (!c->quiet) {
+		fprintf(stderr, "containerd: %s -> %s (%.2f s)\n", img->name, id, clock_mono() - t1);
+	}
+	free(id);
+	return 0;
+}
+
+int prefetch_handoff(struct prefetch *p, const struct oci_layout *l, struct pull_image *imgs, int nimg,
+		     struct err *e)
+{
+	const struct pull_cli *c = p->c;
+	if (cri_probe(c->containerd, c->acc.http.deadline, e) < 0) // bounded: a hung containerd ends here
+		return -1;
+	double t0 = clock_mono();
+	size_t put = 0, linked = 0;
+	for (int i = 0; i < nimg; i++)
+		if (put_image(p, l, &imgs[i], (size_t)i, &put, &linked, e) < 0)
+			return -1;
+	log_info("containerd: %zu blobs put into its content store (%zu as hard links) in %.2f s", put, linked,
+		 clock_mono() - t0);
+	for (int i = 0; i < nimg; i++)
+		if (pull_one(c, &imgs[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+void prefetch_release(struct prefetch *p)
+{
+	if (p->lease[0] && p->lock_fd >= 0) {
+		struct err e;
+		if (ctrd_lease_delete(&p->s, p->lease, false, &e) < 0)
+			log_warn("containerd: cannot remove lease '%s' (it expires by itself): %s", p->lease, e.msg);
+		_cleanup_free_ char *dir = lock_dir(p->c);
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, p->lease);
+		unlink(path);
+	}
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
+	p->lock_fd = -1;
+	for (int i = 0; p->res && p->run && i < p->run->resolved; i++)
+		unpack_snap_result_release(&p->res[i]);
+	free(p->res);
+	p->res = NULL;
+	free(p->snap_root);
+	free(p->local_root);
+	p->snap_root = p->local_root = NULL;
+}

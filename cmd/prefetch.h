@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// pull --containerd: the node prefetch. While the layers download, each is
+// unpacked into containerd's snapshotter (unpack/snapshot.h) under a lease of
+// this run's; afterwards every blob goes into containerd's content store and
+// is registered (layers labelled with their diff_id), then a CRI PullImage
+// records each image, finding every layer unpacked, and the lease goes.
+// A snapshotter imgpull does not write (or --snapshotter none) leaves the
+// unpack to containerd's own CRI pull, as does any failure of the snapshot
+// path that is not the image's fault.
+#ifndef IMGPULL_CMD_PREFETCH_H
+#define IMGPULL_CMD_PREFETCH_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "cmd/pullrun.h"
+#include "ctrd/session.h"
+#include "unpack/snapshot.h"
+
+struct prefetch {
+	const struct pull_cli *c;
+	struct pull_run *run;
+	char snapshotter[64];   // "" when the snapshots are left to containerd
+	char *snap_root;        // the snapshotter's directory as containerd names it
+	char *local_root;       // ... and as imgpull reaches it (under --containerd-root)
+	struct ctrd_session s;
+	char lease[CTRD_ID_MAX + 1];
+	int lock_fd;            // ROOT/imgpull/leases/LEASE, held while the lease is ours
+	pthread_t th;
+	bool started;
+	int rc;
+	bool fell_back;         // the snapshot path gave up: containerd unpacks
+	struct err err;
+	struct unpack_snap_result *res; // per image
+	struct unpack_stats st;
+	double t0, took;
+};
+
+void prefetch_init(struct prefetch *p, const struct pull_cli *c);
+// pull_run's before_run: picks the snapshotter, cleans up after runs that
+// were killed, takes a lease and starts the unpacking thread.
+void prefetch_start(void *ud, struct pull_run *r);
+// Waits for the unpacking thread; its error when the pull itself went well.
+int prefetch_finish(struct prefetch *p, bool pulled, struct err *e);
+// The hand-off once every blob is in the layout: content store, registration,
+// CRI PullImage per image.
+int prefetch_handoff(struct prefetch *p, const struct oci_layout *l, struct pull_image *imgs, int nimg,
+		     struct err *e);
+// Drops the lease (what it held and no image references goes at containerd's
+// next garbage collection) and its lock file.
+void prefetch_release(struct prefetch *p);
+
+#endif
