@@ -99,6 +99,20 @@ static void cleanup_stale(struct prefetch *p, const char *dir)
 	file_list_free(names, n);
 }
 
+// The lock file goes, and with it what says a lease is ours.
+static void lock_drop(struct prefetch *p)
+{
+	if (p->lock_fd >= 0 && p->lease[0]) {
+		_cleanup_free_ char *dir = lock_dir(p->c);
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, p->lease);
+		unlink(path);
+	}
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
+	p->lock_fd = -1;
+	p->lease[0] = '\0';
+}
+
 // A lease of this run's, with its lock file held while the run lives.
 static int lease_take(struct prefetch *p, struct err *e)
 {
@@ -175,6 +189,7 @@ void prefetch_start(void *ud, struct pull_run *r)
 	if (lease_take(p, &e) < 0) {
 		log_warn("containerd: %s: leaving the unpack to containerd", e.msg);
 		p->snapshotter[0] = '\0';
+		lock_drop(p);
 		return;
 	}
 	p->t0 = clock_mono();
@@ -213,16 +228,17 @@ int prefetch_finish(struct prefetch *p, bool pulled, struct err *e)
 }
 
 // The blobs of image i into containerd's content store (hard links to the
-// layout's where one filesystem holds both), and with snapshots, registered
-// in the namespace under the lease (containerd's CRI pull does not record the
-// layers it finds unpacked: unrecorded, its next garbage collection would
-// delete them), each layer labelled with its diff_id.
+// layout's where one filesystem holds both), and once a lease is ours (some
+// layers may be committed snapshots, even when the unpack then fell back),
+// registered in the namespace under it: containerd's CRI pull does not record
+// the layers it finds unpacked, and its next garbage collection would delete
+// them unrecorded. Each layer is labelled with its diff_id when it is known.
 static int put_image(struct prefetch *p, const struct oci_layout *l, const struct pull_image *img, size_t i,
 		     size_t *put, size_t *linked, struct err *e)
 {
 	const struct oci_manifest *m = &img->manifest;
 	const struct unpack_snap_result *res = &p->res[i];
-	bool reg = p->snapshotter[0] && !p->fell_back;
+	bool reg = p->lease[0] && p->lock_fd >= 0;
 	for (size_t k = 0; k <= m->nlayers + 1; k++) {
 		const char *d = k == 0 ? img->manifest_digest : k == 1 ? m->config.digest : m->layers[k - 2].digest;
 		uint64_t size = k == 0 ? img->manifest_len : k == 1 ? m->config.size : m->layers[k - 2].size;
@@ -295,13 +311,8 @@ void prefetch_release(struct prefetch *p)
 		struct err e;
 		if (ctrd_lease_delete(&p->s, p->lease, false, &e) < 0)
 			log_warn("containerd: cannot remove lease '%s' (it expires by itself): %s", p->lease, e.msg);
-		_cleanup_free_ char *dir = lock_dir(p->c);
-		_cleanup_free_ char *path = xasprintf("%s/%s", dir, p->lease);
-		unlink(path);
 	}
-	if (p->lock_fd >= 0)
-		close(p->lock_fd);
-	p->lock_fd = -1;
+	lock_drop(p);
 	for (int i = 0; p->res && p->run && i < p->run->resolved; i++)
 		unpack_snap_result_release(&p->res[i]);
 	free(p->res);
