@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +35,32 @@ void prefetch_init(struct prefetch *p, const struct pull_cli *c)
 	p->lock_fd = -1;
 }
 
+// What writing a layer as containerd's applier does takes: the layers'
+// owners (CHOWN, FOWNER, FSETID for setuid files, DAC_OVERRIDE), device nodes
+// and overlay whiteouts (MKNOD), file capabilities (SETFCAP) and, for the
+// overlayfs snapshotter, trusted.overlay.opaque (SYS_ADMIN). NULL when all are
+// effective, else the name of one that is not.
+static const char *missing_capability(const char *snapshotter)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} need[] = {{CAP_CHOWN, "CAP_CHOWN"},   {CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE"}, {CAP_FOWNER, "CAP_FOWNER"},
+		    {CAP_FSETID, "CAP_FSETID"}, {CAP_MKNOD, "CAP_MKNOD"},               {CAP_SETFCAP, "CAP_SETFCAP"},
+		    {CAP_SYS_ADMIN, "CAP_SYS_ADMIN"}};
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2] = {0};
+	if (syscall(SYS_capget, &h, d) < 0)
+		return "capabilities (capget failed)";
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (need[i].cap == CAP_SYS_ADMIN && strcmp(snapshotter, "overlayfs") != 0)
+			continue;
+		if (!(d[need[i].cap / 32].effective & (1u << (need[i].cap % 32))))
+			return need[i].name;
+	}
+	return NULL;
+}
+
 // The snapshotter to write into, and its directory as containerd names it and
 // as imgpull reaches it; "" (containerd unpacks) for none or one imgpull does
 // not write.
@@ -52,6 +80,12 @@ static void pick_snapshotter(struct prefetch *p)
 	if (strcmp(sn, "overlayfs") != 0 && strcmp(sn, "native") != 0) {
 		log_warn("containerd: its CRI plugin unpacks into the '%s' snapshotter, which imgpull does not write "
 			 "(overlayfs, native): leaving the unpack to containerd", sn);
+		return;
+	}
+	const char *cap = missing_capability(sn);
+	if (cap) {
+		log_warn("containerd: writing into its %s snapshotter takes %s, which this process lacks: leaving the "
+			 "unpack to containerd", sn, cap);
 		return;
 	}
 	if (c->snapshotter && strcmp(sn, cri_sn) != 0)
