@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -438,6 +439,7 @@ struct apply {
 	const char *const *reserved; // the caller's own names at the top (unpack_opts)
 	struct unpack_stats *st;
 	struct ovl *ovl; // UNPACK_OVERLAY_UPPER: rootfs is an overlay upper (unpack/overlay.c)
+	bool link_meta;  // unpack_opts.link_meta
 };
 
 bool unpack_reserved(const char *const *reserved, const char *path)
@@ -589,6 +591,41 @@ static int parent_ok(struct apply *ap, const char *path, const char *entry, stru
 	return 0;
 }
 
+// A hard link entry's owner, xattrs, mode and mtime given to the file it
+// links, in containerd's order (archive/tar.go createTarFile: Lchown, the
+// xattrs, chmod, Chtimes; chown first, as it clears setuid). trusted.* xattrs
+// are not set, as containerd's applier does not; a link to a symbolic link
+// gets nothing (Go's lchmod and the rest skip it too).
+static int link_meta(struct apply *ap, struct archive_entry *ent, const char *path, bool chown, struct err *e)
+{
+	int fd = file_open_beneath(ap->root, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ELOOP ? 0 : err_sys(e, ERR_STORAGE, errno, "layer %s: cannot open '%s'", ap->what, path);
+	int r = 0;
+	if (chown && fchown(fd, (uid_t)archive_entry_uid(ent), (gid_t)archive_entry_gid(ent)) < 0)
+		r = -1;
+	const char *name;
+	const void *value;
+	size_t size;
+	archive_entry_xattr_reset(ent);
+	while (r == 0 && archive_entry_xattr_next(ent, &name, &value, &size) == ARCHIVE_OK)
+		if (strncmp(name, "trusted.", 8) != 0 && fsetxattr(fd, name, value, size, 0) < 0 && errno != ENOTSUP)
+			r = -1;
+	if (r == 0 && fchmod(fd, archive_entry_perm(ent)) < 0)
+		r = -1;
+	struct timespec ts[2] = {{.tv_sec = archive_entry_mtime(ent), .tv_nsec = archive_entry_mtime_nsec(ent)},
+				 {.tv_sec = archive_entry_mtime(ent), .tv_nsec = archive_entry_mtime_nsec(ent)}};
+	if (archive_entry_atime_is_set(ent))
+		ts[0] = (struct timespec){.tv_sec = archive_entry_atime(ent), .tv_nsec = archive_entry_atime_nsec(ent)};
+	if (r == 0 && futimens(fd, ts) < 0)
+		r = -1;
+	if (r < 0)
+		r = err_sys(e, write_class(errno), errno, "layer %s: cannot set the attributes of hard link '%s'", ap->what,
+			    path);
+	close(fd);
+	return r;
+}
+
 static int apply_entry(struct apply *ap, struct archive *r, struct archive *w, struct archive_entry *ent,
 		       const char *path, bool chown, struct err *e)
 {
@@ -643,6 +680,8 @@ static int apply_entry(struct apply *ap, struct archive *r, struct archive *w, s
 	if (archive_write_finish_entry(w) < ARCHIVE_WARN)
 		return err_set(e, write_class(archive_errno(w)), "layer %s: cannot finish '%s': %s", ap->what, path,
 			       archive_error_string(w));
+	if (hl && ap->link_meta && link_meta(ap, ent, path, chown, e) < 0)
+		return -1;
 	return hides ? ovl_entry_dir_done(ap->ovl, path, e) : 0;
 }
 
@@ -654,7 +693,7 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 	_cleanup_free_ char *root = realpath(rootfs, NULL);
 	if (!root)
 		return err_sys(e, ERR_STORAGE, errno, "cannot resolve '%s'", rootfs);
-	struct apply ap = {.rootfs = root, .what = what, .reserved = o->reserved, .st = st};
+	struct apply ap = {.rootfs = root, .what = what, .reserved = o->reserved, .st = st, .link_meta = o->link_meta};
 	ap.root = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ap.root < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", root);

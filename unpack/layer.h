@@ -81,6 +81,10 @@ struct unpack_opts {
 	// UNPACK_OVERLAY_UPPER: the lower directories, topmost first as
 	// overlayfs's lowerdir= lists them (NULL-terminated; NULL: none). Only read.
 	const char *const *lowers;
+	// A hard link entry's owner, xattrs, mode and mtime are given to the file
+	// it links, as containerd's applier does (the reference for its
+	// snapshots); false: the link alone, as libarchive, tar and umoci do.
+	bool link_meta;
 };
 
 struct unpack_stats {

@@ -101,7 +101,7 @@ static int snap_fill(const struct unpack_snap *u, size_t i, const struct ctrd_mo
 	if (r == 0) {
 		struct unpack_opts o = {.chown = u->img->chown, .max_bytes = snap_room(t.dir),
 					.mode = t.overlay ? UNPACK_OVERLAY_UPPER : UNPACK_ROOTFS,
-					.lowers = t.overlay ? lowers : NULL};
+					.lowers = t.overlay ? lowers : NULL, .link_meta = true};
 		r = unpack_layer(t.dir, &src, c, diff_id, d->digest, &o, st, e);
 	}
 	if (src.fd >= 0)

@@ -213,3 +213,131 @@ ip_static_bin() {
   [[ -x "$b" ]] || t_fail "$b is missing: scripts/static.sh builds it (scripts/test.sh runs it first)"
   echo "$b"
 }
+
+# ip_containerd_cri_run NAME [--snapshotter SN] [--log-level LEVEL] REGISTRY_ADDR...:
+# as ip_containerd_cri_start (CRI plugin, snapshotter native unless SN, each
+# REGISTRY_ADDR over plain HTTP) but in $T_WORK/NAME, so that several run at once,
+# logging at LEVEL (default info; debug logs each layer containerd applies, "diff
+# applied"). Sets CRI_SOCK, CRI_ROOT, CRI_PID, CRI_LOG (its log) and CTR (ctr in k8s.io).
+ip_containerd_cri_run() {
+  local name=$1 snap=native level=info r mirrors="" d
+  shift
+  while (($#)); do
+    case $1 in
+    --snapshotter) snap=$2; shift 2 ;;
+    --log-level) level=$2; shift 2 ;;
+    *) break ;;
+    esac
+  done
+  d="$T_WORK/$name"
+  for r in "$@"; do
+    mirrors+="  [plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"$r\"]
+    endpoint = [\"http://$r\"]
+"
+  done
+  rm -rf "$d"
+  mkdir -p "$d/root" "$d/state"
+  cat >"$d/config.toml" <<TOML
+version = 2
+root = "$d/root"
+state = "$d/state"
+[grpc]
+  address = "$d/c.sock"
+[ttrpc]
+  address = "$d/c.ttrpc.sock"
+[debug]
+  address = ""
+  level = "$level"
+[metrics]
+  address = ""
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_cgroup = true
+  disable_apparmor = true
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "$snap"
+$mirrors
+TOML
+  t_spawn "$d/containerd.log" containerd --config "$d/config.toml"
+  CRI_PID=$T_SPAWNED_PID
+  t_wait_until 10 ctr --address "$d/c.sock" version >/dev/null 2>&1 ||
+    { tail -n 20 "$d/containerd.log" >&2; t_fail "containerd $name did not start"; }
+  CRI_SOCK="$d/c.sock"
+  CRI_ROOT="$d/root"
+  CRI_LOG="$d/containerd.log"
+  CTR=(ctr --address "$CRI_SOCK" --namespace k8s.io)
+}
+
+# ip_chain_ids OCI_DIR: the chain IDs of the first image of the layout, one a line,
+# bottom layer first (identity.ChainID over the config's diff_ids).
+ip_chain_ids() {
+  "$T_PY" - "$1" <<'PY'
+import hashlib, json, os, sys
+lay = sys.argv[1]
+def blob(d):
+    return json.load(open(os.path.join(lay, "blobs", "sha256", d.split(":")[1])))
+man = blob(json.load(open(os.path.join(lay, "index.json")))["manifests"][0]["digest"])
+chain = None
+for d in blob(man["config"]["digest"])["rootfs"]["diff_ids"]:
+    chain = d if chain is None else "sha256:" + hashlib.sha256((chain + " " + d).encode()).hexdigest()
+    print(chain)
+PY
+}
+
+# ip_snapshot_dir SNAPSHOTTER_ROOT NAME...: the directory of each committed snapshot
+# NAME of the k8s.io namespace (SNAPSHOTTER_ROOT/snapshots/<id>, as the snapshotter's
+# own bolt database, SNAPSHOTTER_ROOT/metadata.db, maps the name to its id), one a
+# line; fails if one is not there. Read-only (bbolt's file format, read directly).
+ip_snapshot_dir() {
+  "$T_PY" - "$@" <<'PY' || t_fail "ip_snapshot_dir $*: not found"
+import os, struct, sys
+root, names = sys.argv[1], sys.argv[2:]
+data = open(os.path.join(root, "metadata.db"), "rb").read()
+psz = struct.unpack_from("<I", data, 24)[0]
+metas = []
+for p in (0, 1):
+    magic, ver, _, _, top, _, _, _, txid = struct.unpack_from("<IIIIQQQQQ", data, p * psz + 16)
+    if magic == 0xED0CDAED and ver == 2:
+        metas.append((txid, top))
+if not metas:
+    sys.exit("no valid bbolt meta page")
+def items(buf, off):  # (key, value, is_bucket) of a page and the pages under it
+    _, flags, count, _ = struct.unpack_from("<QHHI", buf, off)
+    for i in range(count):
+        e = off + 16 + 16 * i
+        if flags & 0x01:  # branch
+            _, _, pgid = struct.unpack_from("<IIQ", buf, e)
+            yield from items(data, pgid * psz)
+        elif flags & 0x02:  # leaf
+            fl, pos, ks, vs = struct.unpack_from("<IIII", buf, e)
+            yield buf[e + pos:e + pos + ks], buf[e + pos + ks:e + pos + ks + vs], bool(fl & 1)
+def bucket(v):  # the items of a bucket value (inline when its root page is 0)
+    r = struct.unpack_from("<Q", v, 0)[0]
+    return items(v[16:], 0) if r == 0 else items(data, r * psz)
+def sub(it, name):
+    for k, v, b in it:
+        if b and k == name:
+            return bucket(v)
+    sys.exit("no bucket %r" % name)
+def uvarint(b):
+    n = s = 0
+    for c in b:
+        n |= (c & 0x7F) << s
+        s += 7
+        if not c & 0x80:
+            break
+    return n
+found = {}
+for k, v, b in sub(sub(items(data, max(metas)[1] * psz), b"v1"), b"snapshots"):
+    key = k.decode()  # namespace/<n>/name
+    parts = key.split("/", 2)
+    if b and len(parts) == 3 and parts[0] == "k8s.io":
+        f = {kk: vv for kk, vv, _ in bucket(v)}
+        if f.get(b"kind", b"\0")[0] == 3:  # snapshots.KindCommitted
+            found[parts[2]] = os.path.join(root, "snapshots", str(uvarint(f[b"id"])))
+missing = [n for n in names if n not in found]
+if missing:
+    sys.exit("not committed in %s: %s" % (root, " ".join(missing)))
+print("\n".join(found[n] for n in names))
+PY
+}
