@@ -210,7 +210,62 @@ static void *prefetch_main(void *arg)
 	return NULL;
 }
 
-void prefetch_start(void *ud, struct pull_run *r)
+// The image's config: from the layout when it is there (its digest was
+// checked when it entered), else fetched and verified, and put there for the
+// engine to find.
+static int config_get(struct pull_run *r, struct pull_image *img, struct buf *cfg, struct err *e)
+{
+	const struct oci_descriptor *cd = &img->manifest.config;
+	if (oci_layout_has_blob(&r->layout, cd->digest, cd->size)) {
+		_cleanup_close_ int fd = oci_layout_open_blob(&r->layout, cd->digest, e);
+		if (fd < 0)
+			return -1;
+		char *data = xmalloc(cd->size ? cd->size : 1);
+		ssize_t n = pread(fd, data, cd->size, 0);
+		int ret = n != (ssize_t)cd->size ? err_sys(e, ERR_STORAGE, n < 0 ? errno : EIO, "cannot read the config of %s",
+							   img->name)
+			: buf_add(cfg, data, cd->size) < 0 ? err_set(e, ERR_INTEGRITY, "%s: its config is too large", img->name)
+							     : 0;
+		free(data);
+		return ret;
+	}
+	if (pull_repo_get_small_blob(&img->repo, cd, cfg, e) < 0)
+		return -1;
+	return oci_layout_put_blob(&r->layout, cd->digest, cfg->data ? cfg->data : "", cfg->len, e);
+}
+
+// Image i's first layers whose snapshots are committed already: not fetched.
+static int skip_committed(struct prefetch *p, struct pull_run *r, int i, struct err *e)
+{
+	struct pull_image *img = &r->imgs[i];
+	if (oci_manifest_is_artifact(&img->manifest) || img->manifest.nlayers == 0)
+		return 0;
+	struct buf cfg;
+	buf_init(&cfg, OCI_MANIFEST_MAX);
+	char **ids = NULL;
+	size_t nids = 0, n = 0;
+	int ret = config_get(r, img, &cfg, e);
+	if (ret == 0)
+		ret = oci_config_diff_ids(buf_str(&cfg), cfg.len, &ids, &nids, e);
+	buf_release(&cfg);
+	struct unpack_image u = {.name = img->name, .manifest = &img->manifest};
+	struct unpack_snap us = {.img = &u, .s = &p->s, .snap_root = p->snap_root, .local_root = p->local_root};
+	if (ret == 0 && nids == img->manifest.nlayers)
+		ret = unpack_snapshots_committed(&us, (const char *const *)ids, nids, &n, e);
+	for (size_t k = 0; k < nids; k++)
+		free(ids[k]);
+	free(ids);
+	if (ret < 0 || n == 0)
+		return ret;
+	r->skip[i] = xcalloc(img->manifest.nlayers, sizeof(bool));
+	for (size_t k = 0; k < n; k++)
+		r->skip[i][k] = true;
+	log_info("containerd: %s: its first %zu of %zu layers are committed snapshots already: not fetched", img->name,
+		 n, img->manifest.nlayers);
+	return 0;
+}
+
+void prefetch_prepare(void *ud, struct pull_run *r)
 {
 	struct prefetch *p = ud;
 	p->run = r;
@@ -226,6 +281,18 @@ void prefetch_start(void *ud, struct pull_run *r)
 		lock_drop(p);
 		return;
 	}
+	p->skip = xcalloc((size_t)r->resolved + 1, sizeof(*p->skip));
+	r->skip = p->skip;
+	for (int i = 0; i < r->resolved; i++)
+		if (skip_committed(p, r, i, &e) < 0)
+			log_warn("containerd: %s: %s: fetching every layer", r->imgs[i].name, e.msg);
+}
+
+void prefetch_start(void *ud, struct pull_run *r)
+{
+	struct prefetch *p = ud;
+	if (!p->snapshotter[0])
+		return;
 	p->t0 = clock_mono();
 	int rc = pthread_create(&p->th, NULL, prefetch_main, p);
 	if (rc != 0) {
@@ -274,6 +341,8 @@ static int put_image(struct prefetch *p, const struct oci_layout *l, const struc
 	const struct unpack_snap_result *res = &p->res[i];
 	bool reg = p->lease[0] && p->lock_fd >= 0;
 	for (size_t k = 0; k <= m->nlayers + 1; k++) {
+		if (k >= 2 && p->skip && p->skip[i] && p->skip[i][k - 2])
+			continue; // not fetched: its snapshot is there (and its blob, where containerd kept it)
 		const char *d = k == 0 ? img->manifest_digest : k == 1 ? m->config.digest : m->layers[k - 2].digest;
 		uint64_t size = k == 0 ? img->manifest_len : k == 1 ? m->config.size : m->layers[k - 2].size;
 		bool ln;
@@ -351,6 +420,10 @@ void prefetch_release(struct prefetch *p)
 		unpack_snap_result_release(&p->res[i]);
 	free(p->res);
 	p->res = NULL;
+	for (int i = 0; p->skip && p->run && i < p->run->resolved; i++)
+		free(p->skip[i]);
+	free(p->skip);
+	p->skip = NULL;
 	free(p->snap_root);
 	free(p->local_root);
 	p->snap_root = p->local_root = NULL;

@@ -32,13 +32,17 @@ struct prefetch {
 	bool fell_back;         // the snapshot path gave up: containerd unpacks
 	struct err err;
 	struct unpack_snap_result *res; // per image
+	bool **skip;                    // per image, per layer: not fetched (pull_run.skip)
 	struct unpack_stats st;
 	double t0, took;
 };
 
 void prefetch_init(struct prefetch *p, const struct pull_cli *c);
-// pull_run's before_run: picks the snapshotter, cleans up after runs that
-// were killed, takes a lease and starts the unpacking thread.
+// pull_run's before_fetch: picks the snapshotter, cleans up after runs that
+// were killed, takes a lease, and marks the layers whose snapshots are
+// committed already (from the image's config, fetched for it) not to fetch.
+void prefetch_prepare(void *ud, struct pull_run *r);
+// pull_run's before_run: starts the unpacking thread.
 void prefetch_start(void *ud, struct pull_run *r);
 // Waits for the unpacking thread; its error when the pull itself went well.
 int prefetch_finish(struct prefetch *p, bool pulled, struct err *e);

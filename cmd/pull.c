@@ -351,6 +351,7 @@ int cmd_pull(int argc, char **argv)
 		run.before_run = unpacker_start;
 		run.before_ud = &up;
 	} else if (c.containerd) {
+		run.before_fetch = prefetch_prepare;
 		run.before_run = prefetch_start;
 		run.before_ud = &pf;
 	}

@@ -182,10 +182,26 @@ void pull_cli_release(struct pull_cli *c)
 
 // ---- the run ----
 
-static bool image_complete(const struct pull_image *img, const struct pull_blob_info *bl, size_t nb)
+static bool layer_skipped(const struct pull_run *r, int i, size_t l)
 {
-	const struct oci_manifest *m = &img->manifest;
+	return r->skip && r->skip[i] && r->skip[i][l];
+}
+
+static bool image_skips(const struct pull_run *r, int i)
+{
+	for (size_t l = 0; l < r->imgs[i].manifest.nlayers; l++)
+		if (layer_skipped(r, i, l))
+			return true;
+	return false;
+}
+
+// Every blob of image i is in (its skipped layers excepted).
+static bool image_complete(const struct pull_run *r, int i, const struct pull_blob_info *bl, size_t nb)
+{
+	const struct oci_manifest *m = &r->imgs[i].manifest;
 	for (size_t l = 0; l <= m->nlayers; l++) {
+		if (l > 0 && layer_skipped(r, i, l - 1))
+			continue;
 		const char *d = l == 0 ? m->config.digest : m->layers[l - 1].digest;
 		bool in = false;
 		for (size_t k = 0; k < nb && !in; k++)
@@ -205,10 +221,11 @@ static void record_complete(struct pull_run *r)
 	size_t nb = pull_engine_blobs(r->eng, &bl);
 	for (int i = 0; i < r->nrecord && !r->rec_failed; i++) {
 		struct pull_image *img = &r->imgs[i];
-		if (r->recorded[i] || !image_complete(img, bl, nb))
+		if (r->recorded[i] || !image_complete(r, i, bl, nb))
 			continue;
 		// A temporary layout (--unpack alone) names nothing: its blobs leave
-		// as they are applied.
+		// as they are applied; an image whose skipped layers the layout lacks
+		// is not named either (its manifest is kept, for the hand-off).
 		if (!r->c->discard && !r->c->dest_temporary) {
 			struct oci_index_entry ent = {.media_type = img->manifest.media_type,
 						      .digest = img->manifest_digest, .size = img->manifest_len,
@@ -216,7 +233,7 @@ static void record_complete(struct pull_run *r)
 						      .platform = img->has_platform ? &img->platform : NULL};
 			if (oci_layout_put_blob(&r->layout, img->manifest_digest, img->manifest_body, img->manifest_len,
 						&r->rec_err) < 0 ||
-			    oci_layout_add_ref(&r->layout, &ent, &r->rec_err) < 0) {
+			    (!image_skips(r, i) && oci_layout_add_ref(&r->layout, &ent, &r->rec_err) < 0)) {
 				r->rec_failed = true;
 				return;
 			}
@@ -307,6 +324,8 @@ static int fetch_setup(struct pull_run *r, struct err *e)
 			return -1;
 		r->layout.fsync = c->fsync;
 	}
+	if (r->before_fetch)
+		r->before_fetch(r->before_ud, r);
 	struct pull_engine_opts eo = {.http = &c->acc.http, .layout = c->discard ? NULL : &r->layout,
 				      .connections = c->connections, .chunk_size = c->chunk, .retries = c->retries,
 				      .discard = c->discard, .stream = c->unpack || c->containerd, .on_event = on_engine_event,
@@ -320,7 +339,8 @@ static int fetch_setup(struct pull_run *r, struct err *e)
 		if (pull_engine_add(r->eng, &img->repo, m->config.digest, m->config.size, e) < 0)
 			return -1;
 		for (size_t l = 0; l < m->nlayers; l++)
-			if (pull_engine_add(r->eng, &img->repo, m->layers[l].digest, m->layers[l].size, e) < 0)
+			if (!layer_skipped(r, i, l) &&
+			    pull_engine_add(r->eng, &img->repo, m->layers[l].digest, m->layers[l].size, e) < 0)
 				return -1;
 	}
 	return c->discard ? 0 : check_room(r, e);

@@ -109,7 +109,16 @@ struct pull_run {
 	// Called once the images are resolved, just before the engine runs
 	// (pull --unpack starts its reader there).
 	void (*before_run)(void *ud, struct pull_run *r);
-	void *before_ud;
+	// Called once the images are resolved and the layout is open, before the
+	// blobs are given to the engine: it may set skip, and put blobs it
+	// fetched itself (verified) into the layout.
+	void (*before_fetch)(void *ud, struct pull_run *r);
+	void *before_ud; // of both
+	// skip[i][l]: layer l of image i is not fetched (pull --containerd: its
+	// snapshot is committed in containerd already); NULL: every layer is. An
+	// image with a skipped layer is not named in index.json (the layout does
+	// not hold it) but is done once the rest is in.
+	bool **skip;
 	double t0;
 	// Out, valid until pull_run_release:
 	struct pull_image *imgs; // c->nimages of them

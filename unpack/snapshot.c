@@ -199,3 +199,23 @@ int unpack_snapshots_run(const struct unpack_snap *u, struct unpack_snap_result 
 	free(chains);
 	return r;
 }
+
+int unpack_snapshots_committed(const struct unpack_snap *u, const char *const *diff_ids, size_t n, size_t *count,
+			       struct err *e)
+{
+	*count = 0;
+	if (n == 0)
+		return 0;
+	char (*chains)[OCI_DIGEST_LEN + 1] = xcalloc(n, sizeof(*chains));
+	int r = oci_chain_ids(diff_ids, n, chains, e);
+	for (size_t k = n; r == 0 && k > 0; k--) {
+		r = snap_present(u, chains[k - 1], e);
+		if (r == 1) {
+			*count = k;
+			r = 0;
+			break;
+		}
+	}
+	free(chains);
+	return r;
+}

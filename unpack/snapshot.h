@@ -42,6 +42,13 @@ int unpack_snapshots_run(const struct unpack_snap *u, struct unpack_snap_result 
 			 struct err *e);
 void unpack_snap_result_release(struct unpack_snap_result *res);
 
+// How many of the image's first layers (diff_ids, n of them) are committed
+// snapshots already: *count, the highest whose chain ID is committed (taken
+// into the session's lease, which keeps it and its parents), 0 when none.
+// For a pull that then need not fetch them.
+int unpack_snapshots_committed(const struct unpack_snap *u, const char *const *diff_ids, size_t n, size_t *count,
+			       struct err *e);
+
 // The active snapshot key of layer index for a lease: "LEASE-INDEX CHAINID",
 // as containerd's own "extract-UNIQUE CHAINID" (malloc'd).
 char *unpack_snap_key(const char *lease, size_t index, const char *chain_id);

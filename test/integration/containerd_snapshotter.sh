@@ -364,6 +364,27 @@ $(cat "$T_WORK/content")"
   t_assert_file_contains "$CRI_LOG" 'image unpacked.*chainID="'"${fid_chain[-1]}"'"' \
     "$SN: containerd's unpacker found the top chain ID"
   t_ok "$SN: the CRI pull fetched no blob and applied nothing"
+
+  # ---- 2b. a layer whose snapshot is committed is neither fetched nor applied: a
+  # second prefetch into a layout of its own asks for the config alone.
+  local reg_before s3_before
+  sleep 1 # the registry writes its log lines a moment after the answers
+  reg_before=$(wc -l <"$REG_MAIN_LOG")
+  s3_before=$(wc -l <"$BLOB_S3_LOG")
+  mark=$(log_mark)
+  t_expect_exit 0 "$IMGPULL" pull --containerd="unix://$CRI_SOCK" --containerd-root "$CRI_ROOT" \
+    --plain-http "$REG_MAIN_ADDR" --dest "$T_WORK/layout2-$SN" --progress none "$ref"
+  sleep 1
+  { tail -n +"$((reg_before + 1))" "$REG_MAIN_LOG"; tail -n +"$((s3_before + 1))" "$BLOB_S3_LOG"; } >"$T_WORK/again.log"
+  for d in "${fid_layers[@]}"; do
+    ! grep -qF "${d#sha256:}" "$T_WORK/again.log" || t_fail "$SN: layer $d was fetched again: $(grep -F "${d#sha256:}" "$T_WORK/again.log")"
+  done
+  t_assert_file_contains "$T_WORK/again.log" "${fid_config#sha256:}" "$SN: the config was asked for"
+  [[ -z "$(applied "$mark")" ]] || t_fail "$SN: something was applied during the second prefetch: $(applied "$mark")"
+  snaps "$T_WORK/snaps-again"
+  diff "$T_WORK/snaps-after" "$T_WORK/snaps-again" >/dev/null ||
+    t_fail "$SN: the snapshots changed during the second prefetch: $(diff "$T_WORK/snaps-after" "$T_WORK/snaps-again")"
+  t_ok "$SN: a second prefetch fetched the config alone and applied nothing"
   view "${fid_chain[@]}"
   local ours=$VIEW fid_dirs=("${DIRS[@]}")
 
