@@ -47,10 +47,12 @@ int cri_content_put(const char *root, const struct oci_layout *l, const char *di
 	struct stat st;
 	if (stat(target, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size)
 		return 0;
-	_cleanup_free_ char *ingest = xasprintf("%s/" CONTENT_DIR "/ingest/imgpull-%s-%d", root, hex, (int)getpid());
+	// containerd 2.x makes ingest/ at its first write, not at startup as 1.6 does.
+	_cleanup_free_ char *ingests = xasprintf("%s/" CONTENT_DIR "/ingest", root);
+	_cleanup_free_ char *ingest = xasprintf("%s/imgpull-%s-%d", ingests, hex, (int)getpid());
 	_cleanup_free_ char *data = xasprintf("%s/data", ingest);
 	_cleanup_free_ char *src = oci_layout_blob_path(l, digest);
-	if (file_mkdirs(blobs, e) < 0)
+	if (file_mkdirs(blobs, e) < 0 || file_mkdirs(ingests, e) < 0)
 		return -1;
 	if (mkdir(ingest, 0755) < 0 && errno != EEXIST)
 		return err_sys(e, ERR_STORAGE, errno, "cannot create '%s'", ingest);

@@ -341,3 +341,123 @@ if missing:
 print("\n".join(found[n] for n in names))
 PY
 }
+
+# ip_containerd22_bins: the containerd 2.2 peer's daemon and client, unpacked as
+# its run.sh unpacks them (xz -dc of $IMGPULL_SRC/../shared/peers/containerd-2.2/
+# {containerd,ctr}.xz into ${CONTAINERD22_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/containerd-2.2},
+# again when an .xz is newer than its binary). Fails, never skips, when the peer
+# is missing or is not containerd 2.2. Sets CTD22_BIN (the directory).
+ip_containerd22_bins() {
+  local peer="$IMGPULL_SRC/../shared/peers/containerd-2.2" f tmp v
+  local bin=${CONTAINERD22_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/containerd-2.2}
+  command -v xz >/dev/null || t_fail "xz is missing (apt-get install -y xz-utils)"
+  mkdir -p "$bin" || t_fail "cannot make $bin"
+  for f in containerd ctr; do
+    [[ -f "$peer/$f.xz" ]] || t_fail "$peer/$f.xz is missing: the containerd 2.2 peer (see its README.md) is needed"
+    [[ -x "$bin/$f" && "$bin/$f" -nt "$peer/$f.xz" ]] && continue
+    tmp="$bin/.$f.$$.tmp" # another test may unpack at the same time: rename into place
+    { xz -dc "$peer/$f.xz" >"$tmp" && chmod 755 "$tmp" && mv -f "$tmp" "$bin/$f"; } ||
+      { rm -f "$tmp"; t_fail "cannot unpack $peer/$f.xz into $bin"; }
+  done
+  v=$("$bin/containerd" --version 2>&1) || t_fail "$bin/containerd --version failed: $v"
+  [[ "$v" == *" v2.2."* ]] || t_fail "$bin/containerd is not containerd 2.2: $v"
+  CTD22_BIN=$bin
+}
+
+# ip_containerd22_cri_start [--snapshotter NAME] [--log-level LEVEL] [--name DIR]
+#                           REGISTRY_ADDR...:
+# the containerd 2.2 peer (ip_containerd22_bins) with its CRI plugin enabled (the
+# peer's run.sh disables it), on a fresh root in $T_WORK/DIR (default
+# containerd22; another DIR runs another one beside it), the CRI's snapshotter
+# NAME (default native, as ip_containerd_cri_start), each REGISTRY_ADDR reached
+# over plain HTTP (certs.d/ADDR/hosts.toml: 2.x has no registry.mirrors),
+# logging at LEVEL (default info; debug logs "diff applied" for each layer it
+# unpacks). 2.x's CRI pulls through the transfer service, which unpacks only
+# for the snapshotters of its unpack_config (default overlayfs alone: a CRI
+# pull with native answered "no unpack platforms defined"), so NAME is set
+# there too. Waits until its CRI image service answers.
+# Sets what ip_containerd_cri_start sets, so ip_cri_pull and the rest work:
+# CRI_SOCK, CRI_ROOT, CRI_PID, CTR (2.2's ctr in k8s.io), and CRI_LOG (its log),
+# CRI_DIR ($T_WORK/DIR).
+ip_containerd22_cri_start() {
+  local snap=native level=info name=containerd22 r d platform
+  while (($#)); do
+    case $1 in
+    --snapshotter) snap=$2; shift 2 ;;
+    --log-level) level=$2; shift 2 ;;
+    --name) name=$2; shift 2 ;;
+    *) break ;;
+    esac
+  done
+  _t_need_work
+  ip_containerd22_bins
+  case $(uname -m) in
+  x86_64) platform=linux/amd64 ;;
+  aarch64) platform=linux/arm64/v8 ;;
+  *) t_fail "ip_containerd22_cri_start: no containerd platform known for $(uname -m)" ;;
+  esac
+  d="$T_WORK/$name"
+  rm -rf "$d"
+  mkdir -p "$d/root" "$d/state" "$d/opt" "$d/certs.d"
+  for r in "$@"; do
+    mkdir -p "$d/certs.d/$r"
+    printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$r" "$r" \
+      >"$d/certs.d/$r/hosts.toml"
+  done
+  cat >"$d/config.toml" <<TOML
+version = 3
+root = "$d/root"
+state = "$d/state"
+disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.erofs"]
+[grpc]
+  address = "$d/c.sock"
+[ttrpc]
+  address = "$d/c.sock.ttrpc"
+[debug]
+  address = ""
+  level = "$level"
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$d/opt"
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "$snap"
+  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = "$d/certs.d"
+[plugins."io.containerd.cri.v1.runtime"]
+  disable_apparmor = true
+  restrict_oom_score_adj = true
+[plugins."io.containerd.transfer.v1.local"]
+  [[plugins."io.containerd.transfer.v1.local".unpack_config]]
+    platform = "$platform"
+    snapshotter = "$snap"
+TOML
+  t_spawn "$d/containerd.log" "$CTD22_BIN/containerd" --config "$d/config.toml"
+  CRI_PID=$T_SPAWNED_PID
+  CRI_SOCK="$d/c.sock"
+  CRI_ROOT="$d/root"
+  CRI_LOG="$d/containerd.log"
+  CRI_DIR=$d
+  CTR=("$CTD22_BIN/ctr" --address "$CRI_SOCK" --namespace k8s.io)
+  t_wait_until 10 _ip_cri_answers ImageService/ImageFsInfo ||
+    { tail -n 20 "$d/containerd.log" >&2; t_fail "containerd 2.2 ($name) did not start with its CRI plugin"; }
+  t_log "containerd 2.2 ($name) with CRI, snapshotter $snap, on $CRI_SOCK (pid $CRI_PID)"
+}
+
+# _ip_cri_answers SERVICE/METHOD: an empty request on $CRI_SOCK answers grpc-status 0.
+_ip_cri_answers() {
+  local h
+  h=$(printf '\0\0\0\0\0' | curl -sS --http2-prior-knowledge --unix-socket "$CRI_SOCK" --max-time 5 \
+    -H 'Content-Type: application/grpc' -H 'TE: trailers' --data-binary @- -D - -o /dev/null \
+    "http://localhost/runtime.v1.$1" 2>/dev/null) || return 1
+  [[ "$h" == *$'\ngrpc-status: 0\r'* ]]
+}
+
+# ip_containerd22_cri_stop: stops the containerd 2.2 whose CRI_* are current and
+# removes its directory.
+ip_containerd22_cri_stop() {
+  t_stop "$CRI_PID"
+  rm -rf "$CRI_DIR"
+}
