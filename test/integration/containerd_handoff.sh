@@ -97,7 +97,10 @@ wait "$kubelet" || t_fail "the kubelet's pull racing imgpull failed"
 for l in $race_layers; do
   t_assert_eq "$(t_sha256 "$content/${l#sha256:}")" "$l" "blob $l after the race"
 done
-"${CTR[@]}" images ls -q | grep -qxF "$race" || t_fail "the raced image is not listed"
+"${CTR[@]}" images ls -q >"$T_WORK/images-race" 2>&1 || true
+grep -qxF "$race" "$T_WORK/images-race" || t_fail "the raced image is not listed: $(cat "$T_WORK/images-race")
+kubelet's pull: $(cat "$T_WORK/race.id")
+containerd's log: $(tail -n 30 "$T_WORK/containerd/containerd.log" 2>/dev/null)"
 t_ok "a CRI pull and imgpull on the same image at once: both finish, the blobs are intact"
 
 # containerd gone: exit 5, one line, before any blob moves (containerd is asked
