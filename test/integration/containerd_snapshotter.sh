@@ -494,4 +494,32 @@ $(cat "$T_WORK/snaps"; tail -n 20 "$T_WORK/killed.out")"
 
 run_snapshotter overlayfs
 run_snapshotter native
+
+# ---- fallback: where imgpull cannot write the snapshots, containerd's CRI pull
+# unpacks, and the prefetch still succeeds: --snapshotter none, and a process
+# without CAP_SYS_ADMIN (overlayfs's trusted.overlay.opaque takes it).
+SN=overlayfs
+ref="$REG_MAIN_ADDR/snap/fid:v1"
+ip_containerd_cri_run "fallback" --snapshotter overlayfs --log-level debug "$REG_MAIN_ADDR"
+ids fid
+for how in none nocap; do
+  mark=$(log_mark)
+  if [[ $how == none ]]; then
+    t_expect_exit 0 "$IMGPULL" pull --containerd="unix://$CRI_SOCK" --containerd-root "$CRI_ROOT" \
+      --plain-http "$REG_MAIN_ADDR" --dest "$T_WORK/layout-fb-$how" --progress none --snapshotter none "$ref"
+  else
+    t_expect_exit 0 setpriv --bounding-set -sys_admin --inh-caps -sys_admin "$IMGPULL" pull \
+      --containerd="unix://$CRI_SOCK" --containerd-root "$CRI_ROOT" --plain-http "$REG_MAIN_ADDR" \
+      --dest "$T_WORK/layout-fb-$how" --progress none "$ref"
+    t_assert_file_contains "$T_ERR" "takes CAP_SYS_ADMIN, which this process lacks: leaving the unpack to containerd" \
+      "without CAP_SYS_ADMIN: the reason is said"
+  fi
+  n=$(applied "$mark" | grep -c 'diff applied' || true)
+  t_assert_eq "$n" "${#CHAIN[@]}" "$how: layers containerd applied itself"
+  committed "fallback ($how)" "${CHAIN[@]}"
+  clean "fallback ($how)"
+  t_ok "fallback ($how): exit 0, containerd unpacked the ${#CHAIN[@]} layers itself"
+  rm_image "$ref" "$CONFIG"
+done
+t_stop "$CRI_PID"
 t_pass
