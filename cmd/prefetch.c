@@ -5,12 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/capability.h>
 #include <sys/file.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,27 +34,42 @@ void prefetch_init(struct prefetch *p, const struct pull_cli *c)
 	p->lock_fd = -1;
 }
 
+// The effective capabilities, from /proc/self/status's CapEff (the kernel's
+// own report; the static build has no kernel headers for capget). 0 when
+// unreadable.
+static uint64_t caps_effective(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	uint64_t v = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "CapEff:", 7) == 0) {
+			v = strtoull(line + 7, NULL, 16);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
 // What writing a layer as containerd's applier does takes: the layers'
 // owners (CHOWN, FOWNER, FSETID for setuid files, DAC_OVERRIDE), device nodes
 // and overlay whiteouts (MKNOD), file capabilities (SETFCAP) and, for the
 // overlayfs snapshotter, trusted.overlay.opaque (SYS_ADMIN). NULL when all are
-// effective, else the name of one that is not.
+// effective, else the name of one that is not. The numbers are the kernel's
+// (include/uapi/linux/capability.h).
 static const char *missing_capability(const char *snapshotter)
 {
 	static const struct {
 		int cap;
 		const char *name;
-	} need[] = {{CAP_CHOWN, "CAP_CHOWN"},   {CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE"}, {CAP_FOWNER, "CAP_FOWNER"},
-		    {CAP_FSETID, "CAP_FSETID"}, {CAP_MKNOD, "CAP_MKNOD"},               {CAP_SETFCAP, "CAP_SETFCAP"},
-		    {CAP_SYS_ADMIN, "CAP_SYS_ADMIN"}};
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct d[2] = {0};
-	if (syscall(SYS_capget, &h, d) < 0)
-		return "capabilities (capget failed)";
+	} need[] = {{0, "CAP_CHOWN"}, {1, "CAP_DAC_OVERRIDE"}, {3, "CAP_FOWNER"},   {4, "CAP_FSETID"},
+		    {27, "CAP_MKNOD"}, {31, "CAP_SETFCAP"},      {21, "CAP_SYS_ADMIN"}};
+	uint64_t eff = caps_effective();
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		if (need[i].cap == CAP_SYS_ADMIN && strcmp(snapshotter, "overlayfs") != 0)
+		if (need[i].cap == 21 && strcmp(snapshotter, "overlayfs") != 0)
 			continue;
-		if (!(d[need[i].cap / 32].effective & (1u << (need[i].cap % 32))))
+		if (!(eff & (UINT64_C(1) << need[i].cap)))
 			return need[i].name;
 	}
 	return NULL;
