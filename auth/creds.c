@@ -41,17 +41,22 @@ void auth_cred_copy(struct auth_cred *dst, const struct auth_cred *src)
 	dst->matched = src->matched ? xstrdup(src->matched) : NULL;
 }
 
+const char *auth_artifact_name(enum auth_artifact a)
+{
+	return a == AUTH_ART_CHART ? "charts" : "images";
+}
+
 void auth_store_add(struct auth_store *s, struct auth_provider p)
 {
 	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
 	s->v[s->n++] = p;
 }
 
-int auth_store_lookup(const struct auth_store *s, const char *host, const char *path,
-		      struct auth_cred *out, struct err *e)
+int auth_store_lookup(const struct auth_store *s, enum auth_artifact art, const char *host,
+		      const char *path, struct auth_cred *out, struct err *e)
 {
 	for (size_t i = 0; i < s->n; i++) {
-		int r = s->v[i].lookup(s->v[i].self, host, path, out, e);
+		int r = s->v[i].lookup(s->v[i].self, art, host, path, out, e);
 		if (r != 0)
 			return r;
 	}
@@ -193,6 +198,12 @@ void auth_secret_free(char *data, size_t len)
 
 bool auth_keyring_add(struct auth_keyring *k, const char *key, struct auth_cred *c)
 {
+	return auth_keyring_add_serving(k, key, AUTH_SERVES_ALL, c);
+}
+
+bool auth_keyring_add_serving(struct auth_keyring *k, const char *key, unsigned serves,
+			      struct auth_cred *c)
+{
 	struct auth_host_key hk;
 	if (auth_host_key_parse(&hk, key) < 0) {
 		auth_cred_release(c);
@@ -203,6 +214,7 @@ bool auth_keyring_add(struct auth_keyring *k, const char *key, struct auth_cred 
 	k->v = xrealloc(k->v, (k->n + 1) * sizeof(*k->v));
 	k->v[k->n].key = hk;
 	k->v[k->n].cred = *c;
+	k->v[k->n].serves = serves;
 	k->n++;
 	memset(c, 0, sizeof(*c));
 	return true;
@@ -251,16 +263,22 @@ void auth_keyring_sort(struct auth_keyring *k)
 	k->v = sorted;
 }
 
-int auth_keyring_lookup(const struct auth_keyring *k, const char *host, const char *path,
-			struct auth_cred *out)
+int auth_keyring_lookup_for(const struct auth_keyring *k, enum auth_artifact art, const char *host,
+			    const char *path, struct auth_cred *out)
 {
 	for (size_t i = 0; i < k->n; i++) {
-		if (auth_host_key_match(&k->v[i].key, host, path)) {
+		if ((k->v[i].serves & AUTH_SERVES(art)) && auth_host_key_match(&k->v[i].key, host, path)) {
 			auth_cred_copy(out, &k->v[i].cred);
 			return 1;
 		}
 	}
 	return 0;
+}
+
+int auth_keyring_lookup(const struct auth_keyring *k, const char *host, const char *path,
+			struct auth_cred *out)
+{
+	return auth_keyring_lookup_for(k, AUTH_ART_IMAGE, host, path, out);
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -274,7 +292,8 @@ bool auth_keyring_equal(const struct auth_keyring *a, const struct auth_keyring 
 		return false;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct auth_cred *x = &a->v[i].cred, *y = &b->v[i].cred;
-		if (!str_eq(a->v[i].key.norm, b->v[i].key.norm) || !str_eq(x->matched, y->matched) ||
+		if (a->v[i].serves != b->v[i].serves || !str_eq(a->v[i].key.norm, b->v[i].key.norm) ||
+		    !str_eq(x->matched, y->matched) ||
 		    !str_eq(x->username, y->username) || !str_eq(x->password, y->password) ||
 		    !str_eq(x->source, y->source))
 			return false;
@@ -330,9 +349,10 @@ int auth_keyring_add_dockercfg(struct auth_keyring *k, const struct cJSON *map, 
 
 // ---- --creds: one credential for every host ----
 
-static int static_lookup(void *self, const char *host, const char *path, struct auth_cred *out,
-			 struct err *e)
+static int static_lookup(void *self, enum auth_artifact art, const char *host, const char *path,
+			 struct auth_cred *out, struct err *e)
 {
+	(void)art; // --creds serves every artifact type
 	(void)host;
 	(void)path;
 	(void)e;
@@ -360,11 +380,11 @@ int auth_store_add_static(struct auth_store *s, const char *userpass, struct err
 
 // ---- --authfile: a docker config.json ----
 
-static int authfile_lookup(void *self, const char *host, const char *path, struct auth_cred *out,
-			   struct err *e)
+static int authfile_lookup(void *self, enum auth_artifact art, const char *host, const char *path,
+			   struct auth_cred *out, struct err *e)
 {
 	(void)e;
-	return auth_keyring_lookup(self, host, path, out);
+	return auth_keyring_lookup_for(self, art, host, path, out);
 }
 
 static void authfile_free(void *self)

@@ -15,6 +15,16 @@
 
 struct cJSON;
 
+// What a credential is for. A registryCredentials entry names the artifact types it
+// serves (artifactTypes: CONTAINER serves images, HELM serves charts); every other
+// credential (no artifactTypes, .dockerconfigjson, .dockercfg, --authfile, --creds)
+// serves both. Lookups consider only the entries that serve the wanted type.
+enum auth_artifact { AUTH_ART_IMAGE = 0, AUTH_ART_CHART };
+#define AUTH_SERVES(a) (1u << (unsigned)(a))
+#define AUTH_SERVES_ALL (AUTH_SERVES(AUTH_ART_IMAGE) | AUTH_SERVES(AUTH_ART_CHART))
+// "images" or "charts", for messages.
+const char *auth_artifact_name(enum auth_artifact a);
+
 struct auth_cred {
 	char *username;
 	char *password;
@@ -23,9 +33,10 @@ struct auth_cred {
 };
 
 struct auth_provider {
-	// 1 and *out filled when a credential matches host (and path), 0 if none, < 0 on error.
-	int (*lookup)(void *self, const char *host, const char *path, struct auth_cred *out,
-		      struct err *e);
+	// 1 and *out filled when a credential for art matches host (and path), 0 if
+	// none, < 0 on error.
+	int (*lookup)(void *self, enum auth_artifact art, const char *host, const char *path,
+		      struct auth_cred *out, struct err *e);
 	void (*free)(void *self);
 	void *self;
 	// Re-reads the credentials if they can change (NULL if they cannot): 1 if they
@@ -36,6 +47,10 @@ struct auth_provider {
 struct auth_store {
 	struct auth_provider *v;
 	size_t n;
+	// What the registry sessions using this store look credentials up for
+	// (auth_session_init copies it): AUTH_ART_IMAGE unless a command fetching
+	// charts sets AUTH_ART_CHART before it opens its sessions.
+	enum auth_artifact artifact;
 };
 
 void auth_store_add(struct auth_store *s, struct auth_provider p);
@@ -44,8 +59,10 @@ int auth_store_add_static(struct auth_store *s, const char *userpass, struct err
 // A docker config.json ({"auths":{key:{"auth":b64}|{"username","password"}}}); keys
 // are matched like the kubelet matches pull secrets (auth/hostmatch.h).
 int auth_store_add_authfile(struct auth_store *s, const char *path, struct err *e);
-int auth_store_lookup(const struct auth_store *s, const char *host, const char *path,
-		      struct auth_cred *out, struct err *e);
+// The credential for art from the first provider with a match for host and path:
+// 1 and *out filled, 0 if none, < 0 on error.
+int auth_store_lookup(const struct auth_store *s, enum auth_artifact art, const char *host,
+		      const char *path, struct auth_cred *out, struct err *e);
 // Asks every provider that can change to re-read (call it before retrying after
 // the registry rejected a credential): 1 if any credential changed, 0 if none,
 // < 0 if a provider failed (e describes the first failure; the others still ran).
@@ -64,6 +81,7 @@ int auth_cred_from_b64(struct auth_cred *c, const char *b64, const char *what, s
 struct auth_keyed {
 	struct auth_host_key key;
 	struct auth_cred cred;
+	unsigned serves; // AUTH_SERVES() bits
 };
 
 struct auth_keyring {
@@ -73,10 +91,19 @@ struct auth_keyring {
 
 // Takes *c (left empty) under key; c->matched is set to key. Returns false, and
 // releases *c, for a key no registry can have (the kubelet ignores those too).
+// The entry serves every artifact type.
 bool auth_keyring_add(struct auth_keyring *k, const char *key, struct auth_cred *c);
+// The same for an entry serving only the types in serves (AUTH_SERVES() bits, not 0).
+bool auth_keyring_add_serving(struct auth_keyring *k, const char *key, unsigned serves,
+			      struct auth_cred *c);
 // Moves every entry of src to the end of dst.
 void auth_keyring_append(struct auth_keyring *dst, struct auth_keyring *src);
 void auth_keyring_sort(struct auth_keyring *k);
+// The most specific key among the entries serving art that matches: 1 and *out
+// filled, or 0.
+int auth_keyring_lookup_for(const struct auth_keyring *k, enum auth_artifact art, const char *host,
+			    const char *path, struct auth_cred *out);
+// auth_keyring_lookup_for images.
 int auth_keyring_lookup(const struct auth_keyring *k, const char *host, const char *path,
 			struct auth_cred *out);
 bool auth_keyring_equal(const struct auth_keyring *a, const struct auth_keyring *b);

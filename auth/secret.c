@@ -32,22 +32,27 @@ static char *path_join(const char *dir, const char *name)
 	return xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
 }
 
-// 1 if the entry serves image pulls, 0 if it is for other artifacts, -1 if malformed.
-static int serves_pulls(const cJSON *types)
+// The AUTH_SERVES() bits of an entry's artifactTypes (CONTAINER: images, HELM:
+// charts; none listed: both), 0 if it names only other types, -1 if malformed.
+static int entry_serves(const cJSON *types)
 {
 	if (!types || cJSON_IsNull(types))
-		return 1;
+		return (int)AUTH_SERVES_ALL;
 	if (!cJSON_IsArray(types))
 		return -1;
-	bool any = false, container = false;
+	bool any = false;
+	unsigned serves = 0;
 	const cJSON *t;
 	cJSON_ArrayForEach(t, types) {
 		if (!cJSON_IsString(t))
 			return -1;
 		any = true;
-		container = container || strcasecmp(t->valuestring, "CONTAINER") == 0;
+		if (strcasecmp(t->valuestring, "CONTAINER") == 0)
+			serves |= AUTH_SERVES(AUTH_ART_IMAGE);
+		else if (strcasecmp(t->valuestring, "HELM") == 0)
+			serves |= AUTH_SERVES(AUTH_ART_CHART);
 	}
-	return !any || container;
+	return (int)(any ? serves : AUTH_SERVES_ALL);
 }
 
 static int add_registry_credentials(struct auth_keyring *k, const cJSON *list, const char *file,
@@ -65,11 +70,11 @@ static int add_registry_credentials(struct auth_keyring *k, const cJSON *list, c
 				       file, i);
 		_cleanup_free_ char *disp = auth_key_display(h->valuestring);
 		_cleanup_free_ char *what = xasprintf("%s entry '%s'", file, disp);
-		int serves = serves_pulls(cJSON_GetObjectItemCaseSensitive(ent, "artifactTypes"));
+		int serves = entry_serves(cJSON_GetObjectItemCaseSensitive(ent, "artifactTypes"));
 		if (serves < 0)
 			return err_set(e, ERR_AUTH, "%s: artifactTypes is not a list of strings", what);
 		if (!serves) {
-			log_debug("%s: not for container images, skipped", what);
+			log_debug("%s: neither CONTAINER nor HELM, skipped", what);
 			continue;
 		}
 		struct auth_host_key hk;
@@ -88,7 +93,7 @@ static int add_registry_credentials(struct auth_keyring *k, const cJSON *list, c
 		if (auth_cred_from_b64(&c, v->valuestring, what, e) < 0)
 			return -1;
 		c.source = steal_pointer(&what);
-		auth_keyring_add(k, h->valuestring, &c);
+		auth_keyring_add_serving(k, h->valuestring, (unsigned)serves, &c);
 	}
 	return 0;
 }
@@ -259,12 +264,12 @@ static int load_path(struct auth_keyring *k, const char *path, struct err *e)
 	return load_file(k, path, false, e) < 0 ? -1 : 0;
 }
 
-static int secret_lookup(void *self, const char *host, const char *path, struct auth_cred *out,
-			 struct err *e)
+static int secret_lookup(void *self, enum auth_artifact art, const char *host, const char *path,
+			 struct auth_cred *out, struct err *e)
 {
 	(void)e;
 	struct secret_provider *sp = self;
-	return auth_keyring_lookup(&sp->ring, host, path, out);
+	return auth_keyring_lookup_for(&sp->ring, art, host, path, out);
 }
 
 static void secret_free(void *self)

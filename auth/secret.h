@@ -12,8 +12,11 @@
 //   registry credentials {"registryCredentials":[{"registryHostname":HOST,
 //                          "secret":{"name":..,"value":b64(user:pass)},
 //                          "artifactTypes":["CONTAINER",..]}]}
-// In the last, only entries whose artifactTypes include CONTAINER (or have none)
-// serve image pulls, and HOST is the base host only: a path is an error.
+// In the last, entries whose artifactTypes include CONTAINER serve images
+// (AUTH_ART_IMAGE), those that include HELM serve charts (AUTH_ART_CHART), those
+// without artifactTypes (or with an empty list) serve both, and those naming
+// neither are skipped; HOST is the base host only: a path is an error. The other
+// formats serve both.
 //
 // Keys match images as in auth/hostmatch.h. Every --secret path feeds one provider,
 // so the most specific key across all of them wins. A credential's source names the

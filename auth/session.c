@@ -29,6 +29,7 @@ int auth_session_init(struct auth_session *s, const char *host, const struct htt
 	s->base_url = http_base_url(cfg, host);
 	s->cfg = cfg;
 	s->store = store;
+	s->artifact = store ? store->artifact : AUTH_ART_IMAGE;
 	log_debug("registry %s: kind %s (from %s)", host, reg_kind_name(s->info.kind), s->info.why);
 	return 0;
 }
@@ -162,10 +163,29 @@ static char *url_escape(const char *s)
 	return r;
 }
 
-static int no_credential(const struct auth_session *s, struct err *e)
+char *auth_session_missing_cred(const struct auth_session *s, const char *path)
 {
-	return err_set(e, ERR_AUTH, "registry %s requires authentication and no registry credential found for hostname %s",
-		       s->host, s->host);
+	enum auth_artifact other = s->artifact == AUTH_ART_CHART ? AUTH_ART_IMAGE : AUTH_ART_CHART;
+	struct auth_cred c = {0};
+	struct err ignored = {0};
+	int found = s->store ? auth_store_lookup(s->store, other, s->host, path, &c, &ignored) : 0;
+	char *hint = found > 0 ? xasprintf(" (%s serves %s only)", c.source ? c.source : "an entry",
+					   other == AUTH_ART_CHART ? "HELM" : "CONTAINER")
+			       : xstrdup("");
+	auth_cred_release(&c);
+	// Images keep the plain wording: it is the one users and scripts know.
+	char *what = s->artifact == AUTH_ART_IMAGE && !*hint ? xstrdup("")
+				  : xasprintf(" for %s", auth_artifact_name(s->artifact));
+	char *msg = xasprintf("no registry credential%s found for hostname %s%s", what, s->host, hint);
+	free(what);
+	free(hint);
+	return msg;
+}
+
+static int no_credential(const struct auth_session *s, const char *path, struct err *e)
+{
+	_cleanup_free_ char *why = auth_session_missing_cred(s, path);
+	return err_set(e, ERR_AUTH, "registry %s requires authentication and %s", s->host, why);
 }
 
 // GET {realm}?service=..&scope=.. with Basic credentials when we have them.
@@ -194,8 +214,8 @@ int auth_token_answer_parse(const char *body, size_t len, char **value, long *li
 	return ret;
 }
 
-static int fetch_token(struct auth_session *s, const char *scope, const struct auth_cred *cred,
-		       struct auth_token *t, struct err *e)
+static int fetch_token(struct auth_session *s, const char *path, const char *scope,
+		       const struct auth_cred *cred, struct auth_token *t, struct err *e)
 {
 	_cleanup_free_ char *origin = http_origin(s->realm);
 	if (strncmp(origin, "https://", 8) != 0 && !(strncmp(origin, "http://", 7) == 0 &&
@@ -220,7 +240,7 @@ static int fetch_token(struct auth_session *s, const char *scope, const struct a
 	if (r.status == 401 || r.status == 403) {
 		ret = cred ? err_set(e, ERR_AUTH, "registry %s rejected the credential from %s (token endpoint: HTTP %ld)",
 				     s->host, cred->source, r.status)
-			   : no_credential(s, e);
+			   : no_credential(s, path, e);
 		goto out;
 	}
 	if (r.status != 200) {
@@ -275,7 +295,7 @@ int auth_session_registry_cred(struct auth_session *s, const char *path, struct 
 {
 	memset(out, 0, sizeof(*out));
 	struct auth_cred cred = {0};
-	int found = auth_store_lookup(s->store, s->host, path, &cred, e);
+	int found = auth_store_lookup(s->store, s->artifact, s->host, path, &cred, e);
 	if (found <= 0)
 		return found;
 	const struct auth_cred *use = &cred;
@@ -291,7 +311,7 @@ static int header_once(struct auth_session *s, const char *path, const char *sco
 		       struct err *e)
 {
 	struct auth_cred cred = {0};
-	int found = auth_store_lookup(s->store, s->host, path, &cred, e);
+	int found = auth_store_lookup(s->store, s->artifact, s->host, path, &cred, e);
 	if (found < 0)
 		return -1;
 	int ret = 0;
@@ -309,7 +329,7 @@ static int header_once(struct auth_session *s, const char *path, const char *sco
 		*out = xstrdup(t->value);
 	} else if (s->scheme == AUTH_BASIC) {
 		if (!use) {
-			ret = no_credential(s, e);
+			ret = no_credential(s, path, e);
 		} else {
 			struct auth_token *t = put_token(s, scope);
 			t->value = basic_value(use);
@@ -321,7 +341,7 @@ static int header_once(struct auth_session *s, const char *path, const char *sco
 		}
 	} else {
 		struct auth_token fresh = {0};
-		ret = fetch_token(s, scope, use, &fresh, e);
+		ret = fetch_token(s, path, scope, use, &fresh, e);
 		if (ret == 0) {
 			struct auth_token *t = put_token(s, scope);
 			t->value = fresh.value;

@@ -32,6 +32,7 @@ struct auth_session {
 	char *base_url;
 	const struct http_config *cfg;
 	struct auth_store *store;
+	enum auth_artifact artifact; // what credentials are looked up for: store->artifact at init
 	struct reg_info info; // the registry's kind decides how a credential becomes a token
 	struct auth_exchange xch; // from a cloud token API (ECR, ECR public, Volcengine), cached
 	enum auth_scheme scheme;
@@ -57,6 +58,11 @@ int auth_session_header(struct auth_session *s, const char *path, char **out, st
 // After a 401 for path: adopt the new challenge and forget the cached token,
 // so the next auth_session_header fetches a fresh one.
 void auth_session_reject(struct auth_session *s, const char *path, const struct auth_challenges *c);
+// Why no credential was sent for path, for an error message: "no registry
+// credential found for hostname H" (images), "no registry credential for charts
+// found for hostname H", and when an entry for the other artifact type matches,
+// "... for images found for hostname H (FILE entry 'KEY' serves HELM only)". malloc'd.
+char *auth_session_missing_cred(const struct auth_session *s, const char *path);
 // True when an answer means "your authorization is no good": 401, and for ECR
 // public also 400 DENIED (its answer to an expired token).
 bool auth_session_rejected(const struct auth_session *s, long status, const char *body, size_t len);

@@ -393,6 +393,75 @@ static void test_specificity(void **state)
 	auth_keyring_release(&k);
 }
 
+// Lookups for an artifact type consider only the entries serving it, with the
+// kubelet's order unchanged among them.
+static void test_keyring_serving(void **state)
+{
+	(void)state;
+	const unsigned img = AUTH_SERVES(AUTH_ART_IMAGE), chart = AUTH_SERVES(AUTH_ART_CHART);
+	static const struct {
+		const char *key, *user;
+		unsigned serves; // 0: auth_keyring_add (every type)
+	} ents[] = {
+		{"*.azurecr.io", "wild-img", 1},	{"x.azurecr.io", "x-chart", 2},
+		{"quay.io", "quay-all", 0},		{"quay.io/team", "team-chart", 2},
+		{"localhost:5000", "port-img", 1},	{"localhost", "noport-chart", 2},
+		{"https://index.docker.io/v1/", "hub-chart", 2}, {"docker.io/library", "lib-img", 1},
+	};
+	struct auth_keyring k = {0};
+	for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+		struct auth_cred c = {.username = xstrdup(ents[i].user), .password = xstrdup("pw")};
+		unsigned serves = ents[i].serves == 1 ? img : ents[i].serves == 2 ? chart : AUTH_SERVES_ALL;
+		assert_true(auth_keyring_add_serving(&k, ents[i].key, serves, &c));
+	}
+	auth_keyring_sort(&k);
+	static const struct {
+		const char *host, *path;
+		enum auth_artifact art;
+		const char *want;
+	} t[] = {
+		{"x.azurecr.io", "a", AUTH_ART_IMAGE, "wild-img"}, // the more specific key serves charts only
+		{"x.azurecr.io", "a", AUTH_ART_CHART, "x-chart"},
+		{"y.azurecr.io", "a", AUTH_ART_CHART, NULL},
+		{"a.b.azurecr.io", "a", AUTH_ART_IMAGE, NULL}, // globs stay per label
+		{"quay.io", "team/app", AUTH_ART_CHART, "team-chart"},
+		{"quay.io", "team/app", AUTH_ART_IMAGE, "quay-all"},
+		{"quay.io", "teamster/app", AUTH_ART_CHART, "quay-all"}, // segment boundary kept
+		{"localhost:5000", "a", AUTH_ART_IMAGE, "port-img"},
+		{"localhost:5000", "a", AUTH_ART_CHART, NULL}, // ports must be equal
+		{"localhost", "a", AUTH_ART_CHART, "noport-chart"},
+		{"localhost", "a", AUTH_ART_IMAGE, NULL},
+		{"registry-1.docker.io", "library/busybox", AUTH_ART_IMAGE, "lib-img"},
+		{"registry-1.docker.io", "library/busybox", AUTH_ART_CHART, "hub-chart"},
+		{"registry-1.docker.io", "someone/app", AUTH_ART_IMAGE, NULL},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct auth_cred c = {0};
+		int r = auth_keyring_lookup_for(&k, t[i].art, t[i].host, t[i].path, &c);
+		if (r != (t[i].want != NULL) || (r && strcmp(c.username, t[i].want) != 0))
+			fail_msg("%s/%s for %s: expected %s, got %s", t[i].host, t[i].path,
+				 auth_artifact_name(t[i].art), t[i].want ? t[i].want : "(none)",
+				 r ? c.username : "(none)");
+		auth_cred_release(&c);
+	}
+	// auth_keyring_lookup asks for images
+	struct auth_cred c = {0};
+	assert_int_equal(auth_keyring_lookup(&k, "x.azurecr.io", "a", &c), 1);
+	assert_string_equal(c.username, "wild-img");
+	auth_cred_release(&c);
+	// a change of what an entry serves is a change of the keyring
+	struct auth_keyring k2 = {0};
+	struct auth_keyring k3 = {0};
+	struct auth_cred c2 = {.username = xstrdup("u"), .password = xstrdup("p")};
+	struct auth_cred c3 = {.username = xstrdup("u"), .password = xstrdup("p")};
+	assert_true(auth_keyring_add_serving(&k2, "r.io", img, &c2));
+	assert_true(auth_keyring_add_serving(&k3, "r.io", chart, &c3));
+	assert_false(auth_keyring_equal(&k2, &k3));
+	auth_keyring_release(&k2);
+	auth_keyring_release(&k3);
+	auth_keyring_release(&k);
+}
+
 static void test_keyring_rejects_bad_key(void **state)
 {
 	(void)state;
@@ -419,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_go_path_match),
 		cmocka_unit_test(test_kubelet_keyring_lookup),
 		cmocka_unit_test(test_specificity),
+		cmocka_unit_test(test_keyring_serving),
 		cmocka_unit_test(test_keyring_rejects_bad_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@
 
 #include "auth/creds.h"
 #include "auth/secret.h"
+#include "auth/session.h"
 #include "util/base64.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -139,7 +140,7 @@ static const char *lookup(const struct auth_store *s, const char *host, const ch
 	static char pw[128];
 	struct auth_cred c = {0};
 	struct err e = {0};
-	int r = auth_store_lookup(s, host, path, &c, &e);
+	int r = auth_store_lookup(s, AUTH_ART_IMAGE, host, path, &c, &e);
 	assert_true(r >= 0);
 	if (!r)
 		return NULL;
@@ -228,8 +229,8 @@ static void test_registry_credentials(void **state)
 		"{\"registryCredentials\":["
 		"{\"registryHostname\":\"nvcr.io\",\"secret\":{\"name\":\"ngc\",\"value\":\"%s\"},"
 		"\"artifactTypes\":[\"CONTAINER\",\"HELM\"],\"description\":\"NGC\"},"
-		"{\"registryHostname\":\"helm.example.com\",\"secret\":{\"name\":\"h\",\"value\":\"!!bad\"},"
-		"\"artifactTypes\":[\"HELM\"]},"
+		"{\"registryHostname\":\"model.example.com\",\"secret\":{\"name\":\"m\",\"value\":\"!!bad\"},"
+		"\"artifactTypes\":[\"MODEL\"]},"
 		"{\"registryHostname\":\"ghcr.io\",\"secret\":{\"name\":\"gh\",\"value\":\"%s\"}},"
 		"{\"registryHostname\":\"https://index.docker.io/v1/\",\"secret\":{\"value\":\"%s\"},"
 		"\"artifactTypes\":[]}]}",
@@ -245,7 +246,168 @@ static void test_registry_credentials(void **state)
 	auth_cred_release(&c);
 	assert_string_equal(lookup(&s, "ghcr.io", "o/a", NULL), "gh-pw");
 	assert_string_equal(lookup(&s, "registry-1.docker.io", "library/x", NULL), "gh-pw");
-	assert_null(lookup(&s, "helm.example.com", "charts/x", NULL)); // HELM only: ignored
+	assert_null(lookup(&s, "model.example.com", "x", NULL)); // neither CONTAINER nor HELM: skipped
+	auth_store_release(&s);
+}
+
+// ---- artifact types: which entries serve images, which serve charts ----
+
+static char *rc_entry(const char *host, const char *types, const char *userpass)
+{
+	_cleanup_free_ char *v = b64(userpass);
+	return types ? xasprintf("{\"registryHostname\":\"%s\",\"secret\":{\"name\":\"n\",\"value\":\"%s\"},"
+				 "\"artifactTypes\":%s}",
+				 host, v, types)
+		     : xasprintf("{\"registryHostname\":\"%s\",\"secret\":{\"name\":\"n\",\"value\":\"%s\"}}",
+				 host, v);
+}
+
+static const char *lookup_art(const struct auth_store *s, enum auth_artifact art, const char *host,
+			      const char *path)
+{
+	static char pw[128];
+	struct auth_cred c = {0};
+	struct err e = {0};
+	int r = auth_store_lookup(s, art, host, path, &c, &e);
+	assert_true(r >= 0);
+	if (!r)
+		return NULL;
+	snprintf(pw, sizeof(pw), "%s", c.password);
+	auth_cred_release(&c);
+	return pw;
+}
+
+static void test_artifact_types(void **state)
+{
+	const char *root = *state;
+	static const struct {
+		const char *host, *types, *userpass;
+	} ents[] = {
+		{"both.example.com", "[\"CONTAINER\",\"HELM\"]", "u:both"},
+		{"img.example.com", "[\"CONTAINER\"]", "u:img"},
+		{"helm.example.com", "[\"HELM\"]", "u:helm"},
+		{"lower.example.com", "[\"helm\"]", "u:lower"},
+		{"helmmodel.example.com", "[\"MODEL\",\"HELM\"]", "u:helmmodel"},
+		{"none.example.com", NULL, "u:none"},
+		{"empty.example.com", "[]", "u:empty"},
+		{"nulltypes.example.com", "null", "u:null"},
+		// a HELM-only entry more specific than a CONTAINER one, and the reverse
+		{"*.mixed.io", "[\"CONTAINER\"]", "u:mixed-img"},
+		{"x.mixed.io", "[\"HELM\"]", "u:mixed-helm"},
+		{"*.other.io", "[\"HELM\"]", "u:other-helm"},
+		{"y.other.io", "[\"CONTAINER\"]", "u:other-img"},
+	};
+	_cleanup_free_ char *list = xstrdup("");
+	for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+		_cleanup_free_ char *ent = rc_entry(ents[i].host, ents[i].types, ents[i].userpass);
+		char *t = xasprintf("%s%s%s", list, i ? "," : "", ent);
+		free(list);
+		list = t;
+	}
+	_cleanup_free_ char *doc = xasprintf("{\"registryCredentials\":[%s]}", list);
+	_cleanup_free_ char *rc = put(root, "rc.json", doc);
+	_cleanup_free_ char *dcj_doc = dockerconfigjson("dcj.example.com", "u:dcj");
+	_cleanup_free_ char *dcj = put(root, "dcj.json", dcj_doc);
+	_cleanup_free_ char *cfg_doc = dockerconfigjson("af.example.com", "u:authfile");
+	_cleanup_free_ char *cfg = put(root, "config.json", cfg_doc);
+	struct auth_store s = {0};
+	struct err e = {0};
+	assert_int_equal(auth_store_add_secret(&s, rc, &e), 0);
+	assert_int_equal(auth_store_add_secret(&s, dcj, &e), 0);
+	assert_int_equal(auth_store_add_authfile(&s, cfg, &e), 0);
+	static const struct {
+		const char *host;
+		enum auth_artifact art;
+		const char *want;
+	} t[] = {
+		{"both.example.com", AUTH_ART_IMAGE, "both"},	   {"both.example.com", AUTH_ART_CHART, "both"},
+		{"img.example.com", AUTH_ART_IMAGE, "img"},	   {"img.example.com", AUTH_ART_CHART, NULL},
+		{"helm.example.com", AUTH_ART_IMAGE, NULL},	   {"helm.example.com", AUTH_ART_CHART, "helm"},
+		{"lower.example.com", AUTH_ART_IMAGE, NULL},	   {"lower.example.com", AUTH_ART_CHART, "lower"},
+		{"helmmodel.example.com", AUTH_ART_IMAGE, NULL},   {"helmmodel.example.com", AUTH_ART_CHART, "helmmodel"},
+		{"none.example.com", AUTH_ART_IMAGE, "none"},	   {"none.example.com", AUTH_ART_CHART, "none"},
+		{"empty.example.com", AUTH_ART_IMAGE, "empty"},	   {"empty.example.com", AUTH_ART_CHART, "empty"},
+		{"nulltypes.example.com", AUTH_ART_IMAGE, "null"}, {"nulltypes.example.com", AUTH_ART_CHART, "null"},
+		{"x.mixed.io", AUTH_ART_IMAGE, "mixed-img"},	   {"x.mixed.io", AUTH_ART_CHART, "mixed-helm"},
+		{"z.mixed.io", AUTH_ART_IMAGE, "mixed-img"},	   {"z.mixed.io", AUTH_ART_CHART, NULL},
+		{"y.other.io", AUTH_ART_IMAGE, "other-img"},	   {"y.other.io", AUTH_ART_CHART, "other-helm"},
+		{"z.other.io", AUTH_ART_IMAGE, NULL},		   {"z.other.io", AUTH_ART_CHART, "other-helm"},
+		{"dcj.example.com", AUTH_ART_IMAGE, "dcj"},	   {"dcj.example.com", AUTH_ART_CHART, "dcj"},
+		{"af.example.com", AUTH_ART_IMAGE, "authfile"},	   {"af.example.com", AUTH_ART_CHART, "authfile"},
+		{"quay.io", AUTH_ART_IMAGE, NULL},		   {"quay.io", AUTH_ART_CHART, NULL},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *got = lookup_art(&s, t[i].art, t[i].host, "team/app");
+		if (!t[i].want != !got || (got && strcmp(got, t[i].want) != 0))
+			fail_msg("%s for %s: expected %s, got %s", t[i].host, auth_artifact_name(t[i].art),
+				 t[i].want ? t[i].want : "(none)", got ? got : "(none)");
+	}
+	// the image lookup existing callers make is the AUTH_ART_IMAGE one
+	assert_null(lookup(&s, "helm.example.com", "team/app", NULL));
+	assert_string_equal(lookup(&s, "x.mixed.io", "team/app", NULL), "mixed-img");
+	auth_store_release(&s);
+
+	// --creds serves both
+	assert_int_equal(auth_store_add_static(&s, "u:static", &e), 0);
+	assert_string_equal(lookup_art(&s, AUTH_ART_IMAGE, "any.io", "a"), "static");
+	assert_string_equal(lookup_art(&s, AUTH_ART_CHART, "any.io", "a"), "static");
+	auth_store_release(&s);
+}
+
+// A changed artifactTypes is a changed secret: the rotation re-read adopts it.
+static void test_artifact_types_rotation(void **state)
+{
+	const char *root = *state;
+	_cleanup_free_ char *e1 = rc_entry("r.example.com", "[\"HELM\"]", "u:pw");
+	_cleanup_free_ char *d1 = xasprintf("{\"registryCredentials\":[%s]}", e1);
+	_cleanup_free_ char *path = put(root, "rc.json", d1);
+	struct auth_store s = {0};
+	struct err e = {0};
+	assert_int_equal(auth_store_add_secret(&s, path, &e), 0);
+	assert_null(lookup_art(&s, AUTH_ART_IMAGE, "r.example.com", "a"));
+	_cleanup_free_ char *e2 = rc_entry("r.example.com", "[\"CONTAINER\"]", "u:pw");
+	_cleanup_free_ char *d2 = xasprintf("{\"registryCredentials\":[%s]}", e2);
+	put_free(root, "rc.json", d2);
+	assert_int_equal(auth_store_refresh(&s, &e), 1);
+	assert_string_equal(lookup_art(&s, AUTH_ART_IMAGE, "r.example.com", "a"), "pw");
+	assert_null(lookup_art(&s, AUTH_ART_CHART, "r.example.com", "a"));
+	auth_store_release(&s);
+}
+
+// The error when nothing serves the wanted type names the entry that serves the other.
+static void test_missing_cred_message(void **state)
+{
+	const char *root = *state;
+	_cleanup_free_ char *h = rc_entry("helm.example.com", "[\"HELM\"]", "u:pw");
+	_cleanup_free_ char *c = rc_entry("img.example.com", "[\"CONTAINER\"]", "u:pw");
+	_cleanup_free_ char *b = rc_entry("both.example.com", NULL, "u:pw");
+	_cleanup_free_ char *doc = xasprintf("{\"registryCredentials\":[%s,%s,%s]}", h, c, b);
+	_cleanup_free_ char *path = put(root, "rc.json", doc);
+	struct auth_store s = {0};
+	struct err e = {0};
+	assert_int_equal(auth_store_add_secret(&s, path, &e), 0);
+	static const struct {
+		const char *host;
+		enum auth_artifact art;
+		const char *want, *other; // other: the entry for the other type, if named
+	} t[] = {
+		{"helm.example.com", AUTH_ART_IMAGE, "no registry credential for images found for hostname helm.example.com",
+		 "HELM"},
+		{"img.example.com", AUTH_ART_CHART, "no registry credential for charts found for hostname img.example.com",
+		 "CONTAINER"},
+		{"quay.io", AUTH_ART_IMAGE, "no registry credential found for hostname quay.io", NULL},
+		{"quay.io", AUTH_ART_CHART, "no registry credential for charts found for hostname quay.io", NULL},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char host[64];
+		snprintf(host, sizeof(host), "%s", t[i].host);
+		struct auth_session ses = {.host = host, .store = &s, .artifact = t[i].art};
+		_cleanup_free_ char *got = auth_session_missing_cred(&ses, "team/app");
+		_cleanup_free_ char *want = t[i].other ? xasprintf("%s (%s entry '%s' serves %s only)", t[i].want, path,
+								    t[i].host, t[i].other)
+						       : xstrdup(t[i].want);
+		assert_string_equal(got, want);
+	}
 	auth_store_release(&s);
 }
 
@@ -516,6 +678,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dockerconfigjson_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_dockercfg_unpadded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_artifact_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_artifact_types_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_cred_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostname_with_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_base64_never_revealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_documents, setup, teardown),
