@@ -259,9 +259,12 @@ static int parse_descriptor(const cJSON *o, const char *ctx, bool with_platform,
 		snprintf(actx, sizeof(actx), "%s.annotations", ctx);
 		if (!cJSON_IsObject(ann))
 			return err_set(e, ERR_INTEGRITY, "%s: not an object", actx);
-		if (json_string(ann, actx, "org.opencontainers.image.title", 0, &title, e) < 0)
+		const char *fpath;
+		if (json_string(ann, actx, "org.opencontainers.image.title", 0, &title, e) < 0 ||
+		    json_string(ann, actx, "org.cncf.model.filepath", 0, &fpath, e) < 0)
 			return -1;
 		d->title = title ? xstrdup(title) : NULL;
+		d->filepath = fpath ? xstrdup(fpath) : NULL;
 	}
 	if (!with_platform)
 		return 0;
@@ -276,6 +279,7 @@ static int parse_descriptor(const cJSON *o, const char *ctx, bool with_platform,
 static void descriptor_release(struct oci_descriptor *d)
 {
 	free(d->title);
+	free(d->filepath);
 	free(d->media_type);
 	free(d->digest);
 	oci_platform_release(&d->platform);

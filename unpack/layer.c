@@ -811,7 +811,7 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 	EVP_DigestFinal_ex(f.md, md, NULL);
 	char got[OCI_DIGEST_LEN + 1];
 	oci_digest_format(got, md);
-	if (strcmp(got, diff_id) != 0) {
+	if (diff_id && strcmp(got, diff_id) != 0) {
 		ret = err_set(e, ERR_INTEGRITY, "layer %s: its uncompressed content has digest %s, the config says %s", what,
 			      got, diff_id);
 		goto out;

@@ -92,8 +92,9 @@ struct unpack_stats {
 };
 
 // Applies the layer read from src (compression c) to the directory rootfs;
-// the uncompressed stream must hash to diff_id ("sha256:..."). what names the
-// layer in messages.
+// the uncompressed stream must hash to diff_id ("sha256:..."); diff_id NULL:
+// no such check (an artifact layer whose blob digest the download verified
+// and whose config names no diff_id). what names the layer in messages.
 int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpack_compression c,
 		 const char *diff_id, const char *what, const struct unpack_opts *o, struct unpack_stats *st,
 		 struct err *e);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "unpack/model.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -213,7 +214,7 @@ int unpack_image_source(const struct unpack_image *u, const struct oci_descripto
 }
 
 // The config, whole (it is small: its size is capped like a manifest's).
-static int config_read(const struct unpack_image *u, struct buf *b, struct err *e)
+int unpack_image_config(const struct unpack_image *u, struct buf *b, struct err *e)
 {
 	const struct oci_descriptor *d = &u->manifest->config;
 	if (d->size > OCI_MANIFEST_MAX)
@@ -237,9 +238,7 @@ static int config_read(const struct unpack_image *u, struct buf *b, struct err *
 	return r;
 }
 
-// Opens (making them as needed) the directories of the clean relative path
-// dir under root, never through a symbolic link or out of root.
-static int mkdirs_beneath(int root, const char *dir, const char *what, struct err *e)
+int unpack_mkdirs_beneath(int root, const char *dir, const char *what, struct err *e)
 {
 	int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
 	_cleanup_free_ char *copy = xstrdup(dir);
@@ -260,6 +259,56 @@ static int mkdirs_beneath(int root, const char *dir, const char *what, struct er
 	return fd;
 }
 
+// The blob's bytes copied into fd as they arrive.
+static int copy_blob(const struct unpack_image *u, const struct oci_descriptor *d, int fd, const char *what,
+		     struct err *e)
+{
+	struct unpack_source src;
+	if (unpack_image_source(u, d, &src, e) < 0)
+		return -1;
+	unsigned char *buf = xmalloc(1u << 20);
+	int r = 0;
+	for (uint64_t pos = 0; r == 0 && pos < d->size;) {
+		size_t want = d->size - pos < (1u << 20) ? (size_t)(d->size - pos) : (1u << 20);
+		if (src.wait && src.wait(src.ud, pos + want, e) < pos + want) {
+			r = -1;
+			break;
+		}
+		ssize_t n = pread(src.fd, buf, want, (off_t)pos);
+		if (n <= 0)
+			r = err_sys(e, ERR_STORAGE, n < 0 ? errno : EIO, "%s: cannot read its blob", what);
+		else if (file_pwrite_all(fd, buf, (size_t)n, (long long)pos) < 0)
+			r = err_sys(e, ERR_STORAGE, errno, "%s: cannot write it", what);
+		else
+			pos += (uint64_t)n;
+	}
+	free(buf);
+	if (src.fd >= 0)
+		close(src.fd);
+	if (src.done)
+		src.done(src.ud);
+	return r;
+}
+
+int unpack_blob_file(const struct unpack_image *u, int root, const struct oci_descriptor *d, const char *name,
+		     const char *what, struct err *e)
+{
+	_cleanup_free_ char *dir = NULL;
+	const char *base;
+	unpack_split_name(name, &dir, &base);
+	int dfd = unpack_mkdirs_beneath(root, dir, what, e);
+	if (dfd < 0)
+		return -1;
+	int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int en = errno;
+	close(dfd);
+	if (fd < 0)
+		return err_sys(e, en == EEXIST ? ERR_INTEGRITY : ERR_STORAGE, en, "%s: cannot create it", what);
+	int r = copy_blob(u, d, fd, what, e);
+	close(fd);
+	return r;
+}
+
 // An artifact: each layer becomes the file its title names (its digest is
 // checked by the download; the marker says when all are in place).
 static int write_files(const struct unpack_image *u, struct unpack_stats *total, struct err *e)
@@ -269,7 +318,6 @@ static int write_files(const struct unpack_image *u, struct unpack_stats *total,
 	if (root < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", u->rootfs);
 	char **names = xcalloc(m->nlayers + 1, sizeof(char *));
-	unsigned char *buf = xmalloc(1u << 20);
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < m->nlayers; i++) {
 		const struct oci_descriptor *d = &m->layers[i];
@@ -288,47 +336,8 @@ static int write_files(const struct unpack_image *u, struct unpack_stats *total,
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(names[k], names[i]) == 0)
 				r = err_set(e, ERR_INTEGRITY, "%s: two layers have this title", what);
-		if (r < 0)
-			break;
-		_cleanup_free_ char *dir = NULL;
-		const char *base;
-		unpack_split_name(names[i], &dir, &base);
-		int dfd = mkdirs_beneath(root, dir, what, e);
-		if (dfd < 0) {
-			r = -1;
-			break;
-		}
-		int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		close(dfd);
-		if (fd < 0) {
-			r = err_sys(e, errno == EEXIST ? ERR_INTEGRITY : ERR_STORAGE, errno, "%s: cannot create it", what);
-			break;
-		}
-		struct unpack_source src;
-		if (unpack_image_source(u, d, &src, e) < 0) {
-			close(fd);
-			r = -1;
-			break;
-		}
-		for (uint64_t pos = 0; r == 0 && pos < d->size;) {
-			size_t want = d->size - pos < (1u << 20) ? (size_t)(d->size - pos) : (1u << 20);
-			if (src.wait && src.wait(src.ud, pos + want, e) < pos + want) {
-				r = -1;
-				break;
-			}
-			ssize_t n = pread(src.fd, buf, want, (off_t)pos);
-			if (n <= 0)
-				r = err_sys(e, ERR_STORAGE, n < 0 ? errno : EIO, "%s: cannot read its blob", what);
-			else if (file_pwrite_all(fd, buf, (size_t)n, (long long)pos) < 0)
-				r = err_sys(e, ERR_STORAGE, errno, "%s: cannot write it", what);
-			else
-				pos += (uint64_t)n;
-		}
-		close(fd);
-		if (src.fd >= 0)
-			close(src.fd);
-		if (src.done)
-			src.done(src.ud);
+		if (r == 0)
+			r = unpack_blob_file(u, root, d, names[i], what, e);
 		if (r == 0) {
 			total->entries++;
 			total->bytes_in += d->size;
@@ -338,7 +347,6 @@ static int write_files(const struct unpack_image *u, struct unpack_stats *total,
 	for (size_t i = 0; i < m->nlayers; i++)
 		free(names[i]);
 	free(names);
-	free(buf);
 	close(root);
 	return r;
 }
@@ -347,7 +355,7 @@ int unpack_image_diff_ids(const struct unpack_image *u, char ***ids, size_t *nid
 {
 	struct buf cb;
 	buf_init(&cb, OCI_MANIFEST_MAX);
-	if (config_read(u, &cb, e) < 0) {
+	if (unpack_image_config(u, &cb, e) < 0) {
 		buf_release(&cb);
 		return -1;
 	}
@@ -373,6 +381,11 @@ int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, s
 	int pr = prepare(u, e);
 	if (pr != 0)
 		return pr;
+	if (unpack_model_kind(m) != UNPACK_MODEL_NONE) {
+		if (unpack_model_run(u, total, e) < 0)
+			return -1;
+		return finish(u, e);
+	}
 	if (oci_manifest_is_artifact(m)) {
 		if (write_files(u, total, e) < 0)
 			return -1;

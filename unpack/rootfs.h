@@ -21,6 +21,7 @@
 #include "oci/layout.h"
 #include "oci/manifest.h"
 #include "unpack/layer.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #define UNPACK_MARKER_DONE ".imgpull-unpacked"
@@ -68,6 +69,17 @@ void unpack_rootfs_state_release(struct unpack_rootfs_state *st);
 // through u->open_blob, or the layout's blob.
 int unpack_image_source(const struct unpack_image *u, const struct oci_descriptor *d, struct unpack_source *src,
 			struct err *e);
+// Opens (making them as needed) the directories of the clean relative path
+// dir under the directory root, never through a symbolic link or out of it
+// (ERR_INTEGRITY naming what); the caller closes the descriptor.
+int unpack_mkdirs_beneath(int root, const char *dir, const char *what, struct err *e);
+// Writes descriptor d's blob (read through u's source as it arrives) as the
+// new file name (a clean relative path) under root; an existing name is
+// ERR_INTEGRITY.
+int unpack_blob_file(const struct unpack_image *u, int root, const struct oci_descriptor *d, const char *name,
+		     const char *what, struct err *e);
+// The config, whole, into b (capped at OCI_MANIFEST_MAX: ERR_INTEGRITY).
+int unpack_image_config(const struct unpack_image *u, struct buf *b, struct err *e);
 // The image's diff_ids from its config (read through u's source), one per
 // layer (ERR_INTEGRITY otherwise); free each and the array.
 int unpack_image_diff_ids(const struct unpack_image *u, char ***ids, size_t *nids, struct err *e);

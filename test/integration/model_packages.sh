@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# pull --unpack of model packages made here per their specs and pushed to the
+# real docker-registry: a CNCF ModelPack artifact (model-spec docs/spec.md:
+# artifactType application/vnd.cncf.model.manifest.v1+json, raw, tar, tar+gzip
+# and tar+zstd layers placed by org.cncf.model.filepath, modelfs.diffIds) and
+# KitOps ModelKits (kitops pkg/lib/constants/mediaType.go, pkg/artifact/kitfile.go:
+# the Kitfile as the JSON config, layers matched to its entries as kit unpack
+# matches them; a current one whose entries carry digest/diffId and an older one
+# placed by the entries' paths) unpack to exactly their files (a listing with the
+# sha256 of each file equal to what was packed; the ModelPack config kept verbatim
+# as .imgpull-model-config.json, the Kitfile written as YAML equal to the config
+# less digests). Hostile packages: '..', absolute and duplicate paths, a tar entry
+# climbing out, a diffId or a Kitfile digest that lies: exit 6, nothing written
+# outside DIR, DIR not marked complete.
+# ctest-labels: asan
+set -euo pipefail
+source "$IMGPULL_SRC/test/lib/common.sh"
+source "$IMGPULL_SRC/test/lib/imgpull.sh"
+t_workdir
+command -v zstd >/dev/null || t_fail "zstd is missing (scripts/deps.sh installs it)"
+"$T_PY" -c 'import yaml' || t_fail "python3-yaml is missing (apt-get install -y python3-yaml)"
+t_registry_start MAIN
+
+# mkmodel.py ADDR REPO SPEC_JSON EXPECT_FILE: builds the package SPEC describes,
+# pushes it as REPO:v1, and writes the listing DIR should hold ("sha256  path").
+# SPEC: {"kind": "modelpack"|"kitops", "layers": [{"type": "weight"|"model"|...,
+# "format": "raw"|"tar"|"tar+gzip"|"tar+zstd", "filepath": P, "files": {NAME: TEXT},
+# "kit": {Kitfile entry fields}, "lie": "diffId"|"digest"}], "kitfile": {...}}
+cat >"$T_WORK/mkmodel.py" <<'PY'
+import gzip, hashlib, io, json, subprocess, sys, tarfile, urllib.request
+addr, repo, spec, expect = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+def sha(b): return "sha256:" + hashlib.sha256(b).hexdigest()
+def put(data):
+    r = urllib.request.urlopen(urllib.request.Request("http://%s/v2/%s/blobs/uploads/" % (addr, repo), method="POST"))
+    loc = r.headers["Location"]
+    loc = loc if loc.startswith("http") else "http://%s%s" % (addr, loc)
+    urllib.request.urlopen(urllib.request.Request(loc + ("&" if "?" in loc else "?") + "digest=" + sha(data),
+                           data=data, method="PUT", headers={"Content-Type": "application/octet-stream"}))
+    return sha(data)
+def content(name, text):
+    # big enough to span several reads for the first file of a layer
+    return (text * (1 + 300000 // (len(text) + 1))).encode() if text.startswith("big:") else text.encode()
+def mktar(files):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        dirs = set()
+        for name in sorted(files):
+            parts = name.split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                d = "/".join(parts[:i])
+                if d not in dirs and not d.startswith("..") and d:
+                    dirs.add(d)
+                    ti = tarfile.TarInfo(d); ti.type = tarfile.DIRTYPE; ti.mode = 0o755; ti.mtime = 1700000000
+                    t.addfile(ti)
+            data = content(name, files[name])
+            ti = tarfile.TarInfo(name); ti.size = len(data); ti.mode = 0o644; ti.mtime = 1700000000
+            t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+kind = spec["kind"]
+prefix = "application/vnd.cncf.model." if kind == "modelpack" else "application/vnd.kitops.modelkit."
+layers, diff_ids, listing = [], [], {}
+kit = json.loads(json.dumps(spec.get("kitfile", {})))
+for l in spec["layers"]:
+    fmt = l["format"]
+    if fmt == "raw":
+        (name, text), = l["files"].items()
+        raw = content(name, text)
+        blob, diff = raw, sha(raw)
+    else:
+        raw = mktar(l["files"])
+        diff = sha(raw)
+        blob = raw if fmt == "tar" else gzip.compress(raw, mtime=0) if fmt == "tar+gzip" else \
+            subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE, check=True).stdout
+    for name, text in l["files"].items():
+        listing[l.get("under", "") + name] = hashlib.sha256(content(name, text)).hexdigest()
+    digest = put(blob)
+    d = {"mediaType": prefix + l["type"] + ".v1." + fmt, "digest": digest, "size": len(blob)}
+    if "filepath" in l:
+        d["annotations"] = {"org.cncf.model.filepath": l["filepath"]}
+    layers.append(d)
+    diff_ids.append(("sha256:" + "0" * 64) if l.get("lie") == "diffId" else diff)
+    if "kit" in l:  # the Kitfile entry this layer belongs to gets its digest and diffId
+        entry = eval(l["kit"], {}, {"k": kit})
+        if l.get("digests", True):
+            entry["digest"] = ("sha256:" + "1" * 64) if l.get("lie") == "digest" else digest
+            entry["diffId"] = diff
+if kind == "modelpack":
+    cfg = {"descriptor": {"name": "tiny", "version": "1"}, "config": {"format": "safetensors"},
+           "modelfs": {"type": "layers", "diffIds": diff_ids}}
+    cfg_mt = "application/vnd.cncf.model.config.v1+json"
+else:
+    cfg = kit
+    cfg_mt = "application/vnd.kitops.modelkit.config.v1+json"
+cfg_bytes = json.dumps(cfg).encode()
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "config": {"mediaType": cfg_mt, "digest": put(cfg_bytes), "size": len(cfg_bytes)}, "layers": layers}
+if kind == "modelpack":
+    m["artifactType"] = "application/vnd.cncf.model.manifest.v1+json"
+    listing[".imgpull-model-config.json"] = hashlib.sha256(cfg_bytes).hexdigest()
+urllib.request.urlopen(urllib.request.Request("http://%s/v2/%s/manifests/v1" % (addr, repo),
+                       data=json.dumps(m).encode(), method="PUT",
+                       headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"}))
+with open(expect, "w") as f:
+    for p in sorted(listing):
+        f.write("%s  %s\n" % (listing[p], p))
+with open(expect + ".kitfile.json", "w") as f:  # what the Kitfile must say: no digests
+    def strip(o):
+        if isinstance(o, dict):
+            return {k: strip(v) for k, v in o.items() if k not in ("digest", "diffId")}
+        return [strip(v) for v in o] if isinstance(o, list) else o
+    json.dump(strip(cfg), f)
+PY
+
+push() { # NAME SPEC
+  "$T_PY" "$T_WORK/mkmodel.py" "$REG_MAIN_ADDR" "models/$1" "$2" "$T_WORK/$1.expect" || t_fail "mkmodel.py $1 failed"
+}
+pull() { # RC NAME DIR
+  t_expect_exit "$1" "$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --unpack "$3" \
+    "$REG_MAIN_ADDR/models/$2:v1"
+}
+listing() { # DIR: "sha256  path" of every file but the completion marker; no other entry type than dirs
+  (cd "$1" && find . -type f ! -name .imgpull-unpacked -printf '%P\n' | LC_ALL=C sort | while read -r p; do
+    printf '%s  %s\n' "$(sha256sum <"$p" | cut -d' ' -f1)" "$p"
+  done)
+  [[ -z "$(cd "$1" && find . ! -type f ! -type d)" ]] || t_fail "$1 holds other than files and directories"
+}
+same_files() { # NAME DIR [EXTRA_EXPECT_LINE]
+  listing "$2" >"$T_WORK/$1.got"
+  { cat "$T_WORK/$1.expect"; [[ -z "${3:-}" ]] || echo "$3"; } | LC_ALL=C sort -k2 >"$T_WORK/$1.want"
+  diff -u "$T_WORK/$1.want" "$T_WORK/$1.got" >&2 || t_fail "$1: the files of $2 differ from those packed"
+  [[ -f "$2/.imgpull-unpacked" && ! -e "$2/.imgpull-unpacking" ]] || t_fail "$1: $2 not marked complete"
+}
+
+# --- ModelPack: raw, tar, tar+gzip, tar+zstd layers of each kind.
+push mp '{"kind": "modelpack", "layers": [
+ {"type": "weight", "format": "raw", "filepath": "model-00001-of-00002.safetensors",
+  "files": {"model-00001-of-00002.safetensors": "big:weights one "}},
+ {"type": "weight", "format": "tar", "filepath": "weights/model-00002-of-00002.safetensors",
+  "files": {"weights/model-00002-of-00002.safetensors": "big:weights two "}},
+ {"type": "weight.config", "format": "tar+gzip", "filepath": "tokenizer.json",
+  "files": {"tokenizer.json": "{\"vocab\": {}}"}},
+ {"type": "doc", "format": "tar+zstd", "filepath": "docs/README.md", "files": {"docs/README.md": "# tiny\n"}},
+ {"type": "code", "format": "raw", "filepath": "src/serve/app.py", "files": {"src/serve/app.py": "print(1)\n"}},
+ {"type": "dataset", "format": "tar", "filepath": "data", "files": {"data/a.csv": "x,y\n", "data/b/c.csv": "1,2\n"}}
+]}'
+pull 0 mp "$T_WORK/mp"
+same_files mp "$T_WORK/mp"
+t_ok "a ModelPack artifact (raw, tar, tar+gzip, tar+zstd layers) unpacked to exactly its files and its config"
+
+# --- KitOps, current: Kitfile entries with digest and diffId, tars holding the paths.
+kitfile='{"manifestVersion": "1.0",
+ "package": {"name": "tiny", "version": "1.0.0", "authors": ["A. Author", "B"], "description": "a \"tiny\" kit: yes"},
+ "model": {"name": "tiny", "path": "models/tiny.gguf", "framework": "llama.cpp",
+   "parameters": {"temperature": 0.7, "stop": ["</s>", ""], "nested": {"deep": [1, {"k": null}]}, "empty": {}},
+   "parts": [{"name": "adapter", "path": "models/adapter.bin", "type": "lora"}]},
+ "code": [{"path": "src", "description": "serving code"}],
+ "datasets": [{"name": "train", "path": "data/train.csv"}],
+ "docs": [{"path": "README.md"}, {"path": "LICENSE"}]}'
+kit_layers='[
+ {"type": "model", "format": "tar+gzip", "kit": "k[\"model\"]", "files": {"models/tiny.gguf": "big:gguf "}},
+ {"type": "modelpart", "format": "tar", "kit": "k[\"model\"][\"parts\"][0]", "files": {"models/adapter.bin": "lora"}},
+ {"type": "dataset", "format": "tar+gzip", "kit": "k[\"datasets\"][0]", "files": {"data/train.csv": "a,b\n1,2\n"}},
+ {"type": "code", "format": "tar", "kit": "k[\"code\"][0]", "files": {"src/app.py": "print(2)\n", "src/lib/u.py": "x=1\n"}},
+ {"type": "docs", "format": "tar", "kit": "k[\"docs\"][0]", "files": {"README.md": "# tiny kit\n"}},
+ {"type": "docs", "format": "tar+zstd", "kit": "k[\"docs\"][1]", "files": {"LICENSE": "Apache-2.0\n"}}]'
+push kit "{\"kind\": \"kitops\", \"kitfile\": $kitfile, \"layers\": $kit_layers}"
+pull 0 kit "$T_WORK/kit"
+same_files kit "$T_WORK/kit" "$(sha256sum <"$T_WORK/kit/Kitfile" | cut -d' ' -f1)  Kitfile"
+"$T_PY" -c 'import json, sys, yaml
+got = yaml.safe_load(open(sys.argv[1])); want = json.load(open(sys.argv[2]))
+sys.exit(0 if got == want else "Kitfile %r != %r" % (got, want))' "$T_WORK/kit/Kitfile" "$T_WORK/kit.expect.kitfile.json" ||
+  t_fail "the Kitfile is not the ModelKit's config less its digests"
+t_ok "a KitOps ModelKit unpacked to exactly its files, the Kitfile as YAML equal to its config less digests"
+
+# --- KitOps, older: entries without digests, each tar extracted beside its path.
+old_layers='[
+ {"type": "model", "format": "tar", "kit": "k[\"model\"]", "digests": false, "under": "models/",
+  "files": {"tiny.gguf": "old gguf"}},
+ {"type": "code", "format": "tar+gzip", "kit": "k[\"code\"][0]", "digests": false,
+  "files": {"src/app.py": "print(3)\n"}}]'
+push kitold '{"kind": "kitops", "kitfile": {"manifestVersion": "1.0", "model": {"path": "models/tiny.gguf"},
+ "code": [{"path": "src"}]}, "layers": '"$old_layers"'}'
+pull 0 kitold "$T_WORK/kitold"
+same_files kitold "$T_WORK/kitold" "$(sha256sum <"$T_WORK/kitold/Kitfile" | cut -d' ' -f1)  Kitfile"
+t_ok "an older ModelKit (no digests in its Kitfile) unpacked by the entries' paths"
+
+# --- Hostile packages: exit 6, nothing outside DIR, DIR not complete.
+hostile() { # NAME SPEC MESSAGE
+  push "$1" "$2"
+  mkdir -p "$T_WORK/jail-$1"
+  pull 6 "$1" "$T_WORK/jail-$1/root"
+  t_assert_file_contains "$T_ERR" "$3" "$1: the reason"
+  local out
+  out=$(cd "$T_WORK/jail-$1" && find . -path ./root -prune -o -path ./root.imgpull-layout -prune -o -print)
+  [[ "$out" == "." ]] || t_fail "$1: written outside DIR: $out"
+  [[ ! -e "$T_WORK/evil" && ! -e "$T_WORK/jail-$1/root/.imgpull-unpacked" ]] || t_fail "$1: escaped or marked complete"
+  t_ok "$1: exit 6 ($3), nothing outside DIR"
+}
+hostile mp-dotdot '{"kind": "modelpack", "layers": [
+ {"type": "weight", "format": "raw", "filepath": "ok.bin", "files": {"ok.bin": "ok"}},
+ {"type": "weight", "format": "raw", "filepath": "../evil", "files": {"../evil": "evil"}}]}' \
+  "org.cncf.model.filepath '../evil' refused"
+hostile mp-abs "{\"kind\": \"modelpack\", \"layers\": [
+ {\"type\": \"doc\", \"format\": \"raw\", \"filepath\": \"$T_WORK/evil\", \"files\": {\"x\": \"evil\"}}]}" \
+  "refused: absolute"
+hostile mp-dup '{"kind": "modelpack", "layers": [
+ {"type": "weight", "format": "raw", "filepath": "w.bin", "files": {"w.bin": "one"}},
+ {"type": "weight", "format": "raw", "filepath": "./w.bin", "files": {"w.bin2": "two"}}]}' \
+  "model layers 1 and 2 have the same path 'w.bin'"
+hostile mp-tarclimb '{"kind": "modelpack", "layers": [
+ {"type": "code", "format": "tar", "filepath": "x.py", "files": {"../../evil": "evil"}}]}' "evil"
+hostile mp-difflie '{"kind": "modelpack", "layers": [
+ {"type": "weight", "format": "tar+gzip", "filepath": "w.bin", "lie": "diffId", "files": {"w.bin": "w"}}]}' \
+  "the config says sha256:0000"
+hostile kit-dotdot '{"kind": "kitops", "kitfile": {"manifestVersion": "1.0", "model": {"path": "../evil"}},
+ "layers": [{"type": "model", "format": "tar", "kit": "k[\"model\"]", "digests": false, "files": {"evil": "x"}}]}' \
+  "Kitfile path '../evil' refused"
+hostile kit-abs "{\"kind\": \"kitops\", \"kitfile\": {\"manifestVersion\": \"1.0\", \"model\": {\"path\": \"$T_WORK/evil\"}},
+ \"layers\": [{\"type\": \"model\", \"format\": \"tar\", \"kit\": \"k['model']\", \"files\": {\"evil\": \"x\"}}]}" \
+  "refused: absolute"
+hostile kit-dup '{"kind": "kitops", "kitfile": {"manifestVersion": "1.0", "code": [{"path": "src"}, {"path": "src/"}]},
+ "layers": [{"type": "code", "format": "tar", "kit": "k[\"code\"][0]", "files": {"src/a": "a"}},
+  {"type": "code", "format": "tar", "kit": "k[\"code\"][1]", "files": {"src/b": "b"}}]}' \
+  "model layers 1 and 2 have the same path 'src'"
+hostile kit-digestlie '{"kind": "kitops", "kitfile": {"manifestVersion": "1.0", "docs": [{"path": "README.md"}]},
+ "layers": [{"type": "docs", "format": "tar", "kit": "k[\"docs\"][0]", "lie": "digest", "files": {"README.md": "x"}}]}' \
+  "the Kitfile says digest sha256:1111"
+t_pass
