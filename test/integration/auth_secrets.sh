@@ -43,15 +43,24 @@ t_expect_exit 0 env IMGPULL_SECRET="$T_WORK/dockercfg" "$IMGPULL" pull --plain-h
   --dest "$T_WORK/o2" "$A/team/app:v1"
 t_ok "legacy .dockercfg through IMGPULL_SECRET"
 
-# 3. The registry credential list; only CONTAINER entries serve pulls.
+# 3. The registry credential list: CONTAINER entries serve image pulls, HELM-only
+# entries do not (they serve charts), and the error names the HELM-only entry.
 jq -n --arg h "$A" --arg v "$good_b64" '{registryCredentials: [
     {registryHostname: $h, secret: {name: "helm-only", value: $v}, artifactTypes: ["HELM"]}]}' >"$T_WORK/rc-helm.json"
 t_expect_exit 3 pull --dest "$T_WORK/o3" --secret "$T_WORK/rc-helm.json" "$A/team/app:v1"
-t_assert_file_contains "$T_ERR" "no registry credential found for hostname $A" "a HELM-only entry does not serve image pulls"
+t_assert_eq "$(wc -l <"$T_ERR")" 1 "HELM-only: one line"
+t_assert_file_contains "$T_ERR" \
+  "no registry credential for images found for hostname $A \\($T_WORK/rc-helm.json entry '$A' serves HELM only\\)" \
+  "a HELM-only entry does not serve image pulls, and the error says why"
+t_assert_file_lacks "$T_ERR" "Al1ce-s3cret|$good_b64" "HELM-only: no value in the message"
+jq -n --arg h "$A" --arg v "$good_b64" '{registryCredentials: [
+    {registryHostname: $h, secret: {name: "pull", value: $v}, artifactTypes: ["CONTAINER"]}]}' >"$T_WORK/rc-container.json"
+t_expect_exit 0 pull --dest "$T_WORK/o3c" --secret "$T_WORK/rc-container.json" "$A/team/app:v1"
+ip_check_layout "$T_WORK/o3c"
 jq -n --arg h "$A" --arg v "$good_b64" '{registryCredentials: [
     {registryHostname: $h, secret: {name: "pull", value: $v}, artifactTypes: ["CONTAINER", "HELM"], description: "team"}]}' >"$T_WORK/rc.json"
 t_expect_exit 0 pull --dest "$T_WORK/o3" --secret "$T_WORK/rc.json" "$A/team/app:v1"
-t_ok "registryCredentials: HELM-only ignored, CONTAINER used"
+t_ok "registryCredentials: HELM-only does not serve images (exit 3, named), CONTAINER does"
 
 # 4. The most specific key wins across two secrets: host/team beats host.
 t_dockerconfigjson "$A=alice:wrong-password" >"$T_WORK/broad.json"
