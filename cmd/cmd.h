@@ -8,6 +8,7 @@
 
 int cmd_pull(int argc, char **argv);
 int cmd_auth(int argc, char **argv);
+int cmd_chart(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_gc(int argc, char **argv);

@@ -30,6 +30,7 @@ struct command {
 static const struct command commands[] = {
 	{"pull", cmd_pull, "pull images into an OCI image layout"},
 	{"auth", cmd_auth, "check credentials and tokens for images, without pulling"},
+	{"chart", cmd_chart, "pull a Helm chart from an OCI registry, as helm pull does"},
 	{"bench", cmd_bench, "measure what pulling images achieves here: time, MB/s, retries"},
 	{"verify", cmd_verify, "re-hash a layout's blobs and check its images are complete"},
 	{"gc", cmd_gc, "remove blobs no image needs and old partial downloads from a layout"},

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: Apache-2.0
+// imgpull chart: a Helm chart stored as an OCI artifact, pulled as `helm pull
+// oci://...` does: NAME-VERSION.tgz (and its .prov when pushed) written into
+// the destination byte for byte, or with --untar the chart's tree.
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include "cmd/access.h"
+#include "cmd/cmd.h"
+#include "cmd/metrics.h"
+#include "cmd/opts.h"
+#include "cmd/termlog.h"
+#include "pull/chart.h"
+#include "pull/registry.h"
+#include "unpack/layer.h"
+#include "util/clock.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+enum { O_DEST = 256, O_VERSION, O_UNTAR, O_UNTARDIR, O_REPO, O_LOGFMT, O_TERMLOG, O_METRICS };
+
+static const struct cmd_opt chart_opt_table[] = {
+	{"dest", O_DEST, "DIR", "where the chart goes (created if missing; default .)", 0},
+	{"destination", 'd', "DIR", "the same as --dest (helm pull's name)", 0},
+	{"version", O_VERSION, "VERSION", "the chart's version (or oci://HOST/PATH/NAME:VERSION)", 0},
+	{"untar", O_UNTAR, NULL, "unpack the chart into DIR/UNTARDIR/NAME instead of writing the .tgz", 0},
+	{"untardir", O_UNTARDIR, "DIR", "with --untar: the directory under DIR the chart is expanded in (default .)", 0},
+	{"repo", O_REPO, "URL", "a chart repository (index.yaml): not supported yet", 0},
+	CMD_ACCESS_OPTS,
+	{"log-format", O_LOGFMT, "FORMAT", "auto, json or text, for messages on stderr (default auto)", 0},
+	{"termination-log", O_TERMLOG, "PATH",
+	 "where the outcome goes on exit, at most 4096 bytes (default\n" TERMLOG_DEFAULT " when it exists and is writable)", 0},
+	{"metrics", O_METRICS, "FILE", "on exit, the figures in Prometheus text format, written atomically", 0},
+	{"quiet", 'q', NULL, "print nothing on success", 0},
+	{"verbose", 'v', NULL, "diagnostic log on stderr (twice: debug)", CMD_OPT_COUNT},
+	{"help", 'h', NULL, "show this help", CMD_OPT_NOENV},
+};
+static const struct cmd_opts chart_opts = {chart_opt_table, sizeof(chart_opt_table) / sizeof(chart_opt_table[0]),
+					   "chart"};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: imgpull chart [--dest DIR] [--version V] [--untar [--untardir D]] [OPTIONS]\n"
+		   "                     oci://HOST/PATH/NAME[:VERSION]\n\n"
+		   "Pulls a Helm chart stored in an OCI registry as `helm pull` does: DIR/NAME-VERSION.tgz\n"
+		   "(and NAME-VERSION.tgz.prov when a provenance was pushed), exactly as pushed, or with\n"
+		   "--untar its tree in DIR/UNTARDIR/NAME. The tag is the version, '+' written '_'.\n"
+		   "Credentials, TLS, logs, termination message and metrics as for pull; exit status as\n"
+		   "for pull (2 also for a reference that is not a Helm chart).\n\n");
+	cmd_opts_usage(f, &chart_opts);
+}
+
+struct chart_cli {
+	struct cmd_access acc;
+	const char *dest, *version, *untardir, *repo;
+	bool untar, quiet;
+	int verbose;
+};
+
+static int chart_option(void *ud, int id, const char *arg, struct err *e)
+{
+	struct chart_cli *c = ud;
+	switch (id) {
+	case 'v': c->verbose++; return 0;
+	case 'q': c->quiet = true; return 0;
+	case O_UNTAR: c->untar = true; return 0;
+	case O_DEST: case 'd': c->dest = arg; return cmd_check_value("--dest", arg, e);
+	case O_VERSION: c->version = arg; return cmd_check_value("--version", arg, e);
+	case O_UNTARDIR: c->untardir = arg; return cmd_check_value("--untardir", arg, e);
+	case O_REPO: c->repo = arg; return 0;
+	case O_LOGFMT: return cmd_check_log_format(arg, e);
+	case O_TERMLOG: return cmd_check_output("--termination-log", arg, e);
+	case O_METRICS: return cmd_check_output("--metrics", arg, e);
+	default: return cmd_access_option(&c->acc, id, arg, e) < 0 ? -1 : 0;
+	}
+}
+
+// The chart's .tgz expanded into a fresh directory beside the target, confined
+// as --unpack's layers are, then renamed into place: NAME/ alone, never over
+// anything that is there.
+static int chart_untar_into(const char *dir, const char *name, const struct buf *tgz, struct err *e)
+{
+	_cleanup_free_ char *target = xasprintf("%s/%s", dir, name);
+	_cleanup_free_ char *tmp = xasprintf("%s/.%s.imgpull-%d", dir, name, (int)getpid());
+	_cleanup_free_ char *top = xasprintf("%s/%s", tmp, name);
+	struct stat st;
+	if (lstat(target, &st) == 0)
+		return err_set(e, ERR_STORAGE, "'%s' exists already (helm pull --untar would not replace it either)", target);
+	if (file_remove_tree(tmp, e) < 0 || file_mkdirs(tmp, e) < 0)
+		return -1;
+	_cleanup_close_ int fd = memfd_create("chart", MFD_CLOEXEC);
+	if (fd < 0 || file_pwrite_all(fd, tgz->data, tgz->len, 0) < 0)
+		return err_sys(e, ERR_INTERNAL, errno, "cannot hold the chart in memory");
+	struct unpack_source src = {.fd = fd, .size = tgz->len};
+	char diff[OCI_DIGEST_LEN + 1];
+	uint64_t bytes = 0;
+	struct unpack_opts o = {.max_bytes = CHART_MAX_BYTES, .mode = UNPACK_ROOTFS};
+	struct unpack_stats us = {0};
+	int ret = -1;
+	char **names = NULL;
+	size_t n = 0;
+	if (unpack_layer_diff_id(&src, UNPACK_GZIP, "chart", diff, &bytes, e) < 0)
+		goto out;
+	if (bytes > CHART_MAX_BYTES) {
+		err_set(e, ERR_INTEGRITY, "the chart expands to %llu bytes, more than Helm's %llu",
+			(unsigned long long)bytes, (unsigned long long)CHART_MAX_BYTES);
+		goto out;
+	}
+	if (unpack_layer(tmp, &src, UNPACK_GZIP, diff, "chart", &o, &us, e) < 0 || file_list_dir(tmp, &names, &n, e) < 0)
+		goto out;
+	if (n != 1 || strcmp(names[0], name) != 0 || lstat(top, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		err_set(e, ERR_INTEGRITY, "the chart's archive holds %s%s, not the directory '%s' alone", n ? "'" : "nothing",
+			n ? names[0] : "", name);
+		goto out;
+	}
+	if (renameat2(AT_FDCWD, top, AT_FDCWD, target, RENAME_NOREPLACE) < 0) {
+		err_sys(e, ERR_STORAGE, errno, "cannot move the chart to '%s'", target);
+		goto out;
+	}
+	ret = 0;
+out:
+	file_list_free(names, n);
+	struct err re;
+	if (file_remove_tree(tmp, &re) < 0)
+		log_warn("%s", re.msg);
+	return ret;
+}
+
+struct chart_got {
+	struct pull_image img;
+	struct chart_ref ref;
+	struct buf tgz, prov;
+	bool has_prov;
+	char *written; // what was made: a file or a directory
+};
+
+// Resolves, checks the manifest and the config, fetches the chart (and prov).
+static int chart_fetch(struct chart_cli *c, struct pull_registries *regs, struct chart_got *g, struct err *e)
+{
+	struct oci_platform host = {0};
+	oci_platform_host(&host);
+	int r = pull_image_resolve(&g->img, regs, g->ref.ref, &host, e);
+	oci_platform_release(&host);
+	if (r < 0)
+		return -1;
+	const struct oci_descriptor *chart, *prov;
+	if (chart_manifest_layers(&g->img.manifest, g->img.name, &chart, &prov, e) < 0)
+		return -1;
+	struct buf cfg;
+	buf_init(&cfg, OCI_MANIFEST_MAX);
+	_cleanup_free_ char *name = NULL, *version = NULL;
+	r = pull_repo_get_small_blob(&g->img.repo, &g->img.manifest.config, &cfg, e);
+	if (r == 0)
+		r = chart_config_parse(buf_str(&cfg), cfg.len, &name, &version, e);
+	buf_release(&cfg);
+	if (r < 0)
+		return err_wrap(e, "%s: config", g->img.name);
+	if (strcmp(name, g->ref.name) != 0 || strcmp(version, g->ref.version) != 0)
+		log_warn("%s: the chart's config names %s %s", g->img.name, name, version);
+	(void)c;
+	buf_init(&g->tgz, CHART_MAX_BYTES);
+	if (chart_fetch_blob(&g->img.repo, chart, CHART_MAX_BYTES, &g->tgz, e) < 0)
+		return err_wrap(e, "%s: chart", g->img.name);
+	buf_init(&g->prov, CHART_PROV_MAX);
+	g->has_prov = prov != NULL;
+	if (prov && chart_fetch_blob(&g->img.repo, prov, CHART_PROV_MAX, &g->prov, e) < 0)
+		return err_wrap(e, "%s: provenance", g->img.name);
+	return 0;
+}
+
+static int chart_store(struct chart_cli *c, struct chart_got *g, struct err *e)
+{
+	const char *dest = c->dest ? c->dest : ".";
+	if (c->untar) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", dest, c->untardir ? c->untardir : ".");
+		if (file_mkdirs(dir, e) < 0 || chart_untar_into(dir, g->ref.name, &g->tgz, e) < 0)
+			return -1;
+		g->written = xasprintf("%s/%s", dir, g->ref.name);
+		return 0;
+	}
+	if (file_mkdirs(dest, e) < 0)
+		return -1;
+	_cleanup_free_ char *path = xasprintf("%s/%s-%s.tgz", dest, g->ref.name, g->ref.version);
+	if (file_write_atomic(path, g->tgz.data ? g->tgz.data : "", g->tgz.len, e) < 0)
+		return -1;
+	if (g->has_prov) {
+		_cleanup_free_ char *pp = xasprintf("%s.prov", path);
+		if (file_write_atomic(pp, g->prov.data ? g->prov.data : "", g->prov.len, e) < 0)
+			return -1;
+	}
+	g->written = xstrdup(path);
+	return 0;
+}
+
+// The termination message and the metrics, on every exit after parsing.
+static void chart_report(const char *termlog, const char *mpath, const char *operand, const struct chart_got *g,
+			 const struct err *e, double secs)
+{
+	const char *ref = g->img.name ? g->img.name : operand ? operand : "(none)";
+	uint64_t bytes = g->tgz.len + g->prov.len;
+	_cleanup_free_ char *head = NULL, *line = NULL;
+	if (e)
+		head = xasprintf("error: %s (exit %d): %s", err_class_name(e->cls), err_exit_code(e), e->msg);
+	else
+		head = xasprintf("pulled chart %s %s, %llu bytes in %.2f s into %s", g->ref.name, g->ref.version,
+				 (unsigned long long)bytes, secs, g->written);
+	line = e ? xasprintf("chart %s: not pulled", ref)
+		 : xasprintf("%s %s %llu bytes %.2f s", ref, g->img.manifest_digest, (unsigned long long)bytes, secs);
+	const char *lines[] = {line};
+	termlog_write(termlog, head, lines, lines, 1);
+	if (!mpath)
+		return;
+	struct metrics_image mi = {.ref = ref, .digest = g->img.name ? g->img.manifest_digest : NULL, .bytes = bytes,
+				   .seconds = secs, .complete = !e};
+	struct metrics m = {.exit_code = e ? err_exit_code(e) : 0, .error_class = err_class_name(e ? e->cls : ERR_NONE),
+			    .seconds = secs, .bytes = bytes, .downloaded = bytes, .blobs_downloaded = e ? 0 : 2u + g->has_prov,
+			    .images = &mi, .nimages = 1};
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		m.cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+				(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+		m.max_rss_bytes = (uint64_t)ru.ru_maxrss * 1024;
+	}
+	struct err me;
+	if (metrics_write(mpath, &m, &me) < 0)
+		log_warn("cannot write the metrics: %s", me.msg);
+}
+
+static void chart_done(const struct chart_cli *c, const struct chart_got *g)
+{
+	if (log_json()) {
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "chart", g->img.name);
+		cJSON_AddStringToObject(f, "digest", g->img.manifest_digest);
+		cJSON_AddStringToObject(f, "path", g->written);
+		log_record(LOG_INFO, "pulled chart", f);
+	} else if (!c->quiet) {
+		printf("Pulled: %s\nDigest: %s\n%s\n", g->img.name, g->img.manifest_digest, g->written);
+	}
+}
+
+static int chart_args(struct chart_cli *c, int argc, char **argv, const char **operand, struct err *e)
+{
+	int first;
+	int r = cmd_opts_parse(&chart_opts, argc, argv, chart_option, c, &first, e);
+	if (r != 0)
+		return r;
+	log_set_level(c->verbose >= 2 ? LOG_DEBUG : c->verbose == 1 ? LOG_INFO : LOG_WARN);
+	if (cmd_access_finish(&c->acc, e) < 0)
+		return -1;
+	if (c->repo)
+		return err_set(e, ERR_USAGE, "--repo: chart repositories (index.yaml) are not supported yet: only oci:// "
+			       "references");
+	if (first >= argc)
+		return err_set(e, ERR_USAGE, "no chart given (see 'imgpull help chart')");
+	if (first + 1 < argc && argv[first + 1][0] == '-')
+		return err_set(e, ERR_USAGE, "option '%.200s' after the chart: options go before it", argv[first + 1]);
+	if (first + 1 < argc)
+		return err_set(e, ERR_USAGE, "one chart at a time, not '%.200s' too", argv[first + 1]);
+	*operand = argv[first];
+	return 0;
+}
+
+int cmd_chart(int argc, char **argv)
+{
+	const char *termlog = termlog_path(argc, argv), *mpath = cmd_early_value(argc, argv, "metrics");
+	if (mpath && (!*mpath || file_not_regular(mpath)))
+		mpath = NULL; // refused with the options
+	struct chart_cli c = {0};
+	c.acc.http.retries = 3;
+	struct chart_got g = {0};
+	struct err e;
+	err_clear(&e);
+	const char *operand = NULL;
+	double t0 = clock_mono();
+	int ret = 0, r = chart_args(&c, argc, argv, &operand, &e);
+	if (r == 1) {
+		usage(stdout);
+		goto out;
+	}
+	struct pull_registries regs;
+	pull_registries_init(&regs, &c.acc.http, &c.acc.store, &c.acc.kinds);
+	if (r == 0)
+		r = chart_ref_parse(&g.ref, operand, c.version, &e);
+	if (r == 0)
+		r = chart_fetch(&c, &regs, &g, &e);
+	if (r == 0)
+		r = chart_store(&c, &g, &e);
+	pull_registries_release(&regs);
+	chart_report(termlog, mpath, operand, &g, r < 0 ? &e : NULL, clock_mono() - t0);
+	if (r < 0)
+		ret = cmd_fail(&e);
+	else
+		chart_done(&c, &g);
+out:
+	pull_image_release(&g.img);
+	chart_ref_release(&g.ref);
+	buf_release(&g.tgz);
+	buf_release(&g.prov);
+	free(g.written);
+	cmd_access_release(&c.acc);
+	return ret;
+}
