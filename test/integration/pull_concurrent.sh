@@ -44,10 +44,12 @@ trial() {
     ) &
     pids+=($!)
   done
-  # The victim dies at a random moment once it is under way.
+  # The victim dies at a random moment once it is under way: resolved, and
+  # blobs being written into the layout (a slow machine, or a sanitizer build,
+  # may take a second from the one to the other).
   local w
-  for ((w = 0; w < 100; w++)); do
-    grep -qs '^resolved' "$T_WORK/t$n.$victim.err" && break
+  for ((w = 0; w < 200; w++)); do
+    grep -qs '^resolved' "$T_WORK/t$n.$victim.err" && compgen -G "$dest/ingest/*.partial" >/dev/null && break
     sleep 0.05
   done
   sleep "$kill_after"
