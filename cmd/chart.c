@@ -287,6 +287,8 @@ int cmd_chart(int argc, char **argv)
 		usage(stdout);
 		goto out;
 	}
+	// registryCredentials entries serving HELM, not those serving CONTAINER only.
+	c.acc.store.artifact = AUTH_ART_CHART;
 	struct pull_registries regs;
 	pull_registries_init(&regs, &c.acc.http, &c.acc.store, &c.acc.kinds);
 	if (r == 0)

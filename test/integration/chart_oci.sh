@@ -169,6 +169,22 @@ t_ok "an image and another artifact: exit 2"
 # and --repo: exit 2, not yet.
 t_expect_exit 4 "$IMGPULL" chart --dest "$out" "${acc[@]}" "oci://$addr/charts/demo:9.9.9"
 t_expect_exit 3 "$IMGPULL" chart --dest "$out" --plain-http "$addr" "oci://$addr/charts/demo:0.1.0"
+# Credentials per artifact type: a registryCredentials entry serving HELM serves
+# charts; one serving CONTAINER only does not (exit 3, naming it).
+b64=$(printf 'helm:s3cret' | base64 -w0)
+jq -n --arg h "$addr" --arg v "$b64" '{registryCredentials: [
+    {registryHostname: $h, secret: {name: "charts", value: $v}, artifactTypes: ["HELM"]}]}' >"$T_WORK/rc-helm.json"
+jq -n --arg h "$addr" --arg v "$b64" '{registryCredentials: [
+    {registryHostname: $h, secret: {name: "images", value: $v}, artifactTypes: ["CONTAINER"]}]}' >"$T_WORK/rc-ctr.json"
+t_expect_exit 0 "$IMGPULL" chart --dest "$T_WORK/rc" --plain-http "$addr" --secret "$T_WORK/rc-helm.json" \
+  "oci://$addr/charts/demo:0.1.0"
+cmp "$T_WORK/rc/demo-0.1.0.tgz" "$T_WORK/pkg/demo-0.1.0.tgz" || t_fail "the chart through a HELM entry differs"
+t_expect_exit 3 "$IMGPULL" chart --dest "$T_WORK/rc2" --plain-http "$addr" --secret "$T_WORK/rc-ctr.json" \
+  "oci://$addr/charts/demo:0.1.0"
+t_assert_file_contains "$T_ERR" "for charts found for hostname $addr" "the error says no credential serves charts"
+t_assert_file_contains "$T_ERR" "serves CONTAINER only" "and names the CONTAINER-only entry"
+t_ok "a HELM entry serves charts, a CONTAINER-only one does not (exit 3)"
+
 t_expect_exit 2 "$IMGPULL" chart --dest "$out" --version 1 "https://helm.ngc.nvidia.com/nvidia/gpu-operator"
 t_assert_file_contains "$T_ERR" "not supported yet" "chart repositories: not yet"
 t_expect_exit 2 "$IMGPULL" chart --dest "$out" "oci://$addr/charts/demo" --version 0.1.0
