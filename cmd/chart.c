@@ -122,8 +122,15 @@ static int chart_untar_into(const char *dir, const char *name, const struct buf 
 			n ? names[0] : "", name);
 		goto out;
 	}
-	if (renameat2(AT_FDCWD, top, AT_FDCWD, target, RENAME_NOREPLACE) < 0) {
+	// The target claimed by mkdir (EEXIST: something came there meanwhile), then
+	// replaced, empty, by the rename (musl has no renameat2 for RENAME_NOREPLACE).
+	if (mkdir(target, 0755) < 0) {
+		err_sys(e, ERR_STORAGE, errno, "cannot make '%s'", target);
+		goto out;
+	}
+	if (rename(top, target) < 0) {
 		err_sys(e, ERR_STORAGE, errno, "cannot move the chart to '%s'", target);
+		rmdir(target);
 		goto out;
 	}
 	ret = 0;
