@@ -399,7 +399,8 @@ static uint64_t model_room(const char *dir)
 // A tar layer extracted in its directory (made beneath DIR, never through a
 // link) by the confined layer applier.
 static int model_tar(const struct unpack_image *u, int root, const struct oci_descriptor *d,
-		     const struct unpack_model_layer *l, const char *what, struct unpack_stats *st, struct err *e)
+		     const struct unpack_model_layer *l, bool drop, const char *what, struct unpack_stats *st,
+		     struct err *e)
 {
 	static const char *const reserved[] = {UNPACK_MARKER_DONE, UNPACK_MARKER_BUSY, UNPACK_MODEL_CONFIG_FILE, NULL};
 	if (*l->path) {
@@ -412,6 +413,7 @@ static int model_tar(const struct unpack_image *u, int root, const struct oci_de
 	struct unpack_source src;
 	if (unpack_image_source(u, d, &src, e) < 0)
 		return -1;
+	src.drop = drop;
 	struct unpack_opts o = {.chown = u->chown, .max_bytes = model_room(u->rootfs), .reserved = reserved};
 	int r = unpack_layer(dir, &src, l->c, l->diff_id, what, &o, st, e);
 	if (src.fd >= 0)
@@ -446,8 +448,11 @@ static int model_layers(const struct unpack_image *u, int root, const struct unp
 		snprintf(what, sizeof(what), "%s: model layer %zu (%s) '%.150s'", u->name, i + 1, d->digest,
 			 l->label ? l->label : l->path);
 		struct unpack_stats st = {.entries = 1, .bytes_in = d->size, .bytes_out = d->size};
-		if (l->raw ? unpack_blob_file(u, root, d, l->path, what, e) : model_tar(u, root, d, l, what, &st, e))
+		bool drop = unpack_image_drops(u, i);
+		if (l->raw ? unpack_blob_file(u, root, d, l->path, what, e) : model_tar(u, root, d, l, drop, what, &st, e))
 			return -1;
+		if (drop) // applied: its blob leaves the temporary layout
+			unpack_image_drop_blob(u, d->digest);
 		log_info("unpack: layer %zu/%zu %s: %llu entries, %llu bytes from %llu", i + 1, m->nlayers, d->digest,
 			 (unsigned long long)st.entries, (unsigned long long)st.bytes_out,
 			 (unsigned long long)st.bytes_in);

@@ -203,6 +203,16 @@ static void drop_blob(const struct unpack_image *u, const char *digest)
 		log_warn("unpack: cannot remove '%s' from the temporary layout: %s", p, strerror(errno));
 }
 
+bool unpack_image_drops(const struct unpack_image *u, size_t i)
+{
+	return u->drop_blobs && !needed_later(u->manifest, i);
+}
+
+void unpack_image_drop_blob(const struct unpack_image *u, const char *digest)
+{
+	drop_blob(u, digest);
+}
+
 // The descriptor's bytes as a source: streamed, or the layout's blob.
 int unpack_image_source(const struct unpack_image *u, const struct oci_descriptor *d, struct unpack_source *src,
 		       struct err *e)

@@ -78,6 +78,10 @@ int unpack_mkdirs_beneath(int root, const char *dir, const char *what, struct er
 // ERR_INTEGRITY.
 int unpack_blob_file(const struct unpack_image *u, int root, const struct oci_descriptor *d, const char *name,
 		     const char *what, struct err *e);
+// Whether layer i's bytes may leave the temporary layout once read (no later
+// layer is the same blob), and its blob once applied (unpack_image_drop_blob).
+bool unpack_image_drops(const struct unpack_image *u, size_t i);
+void unpack_image_drop_blob(const struct unpack_image *u, const char *digest);
 // The config, whole, into b (capped at OCI_MANIFEST_MAX: ERR_INTEGRITY).
 int unpack_image_config(const struct unpack_image *u, struct buf *b, struct err *e);
 // The image's diff_ids from its config (read through u's source), one per

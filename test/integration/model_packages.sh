@@ -12,7 +12,8 @@
 # as .imgpull-model-config.json, the Kitfile written as YAML equal to the config
 # less digests). Hostile packages: '..', absolute and duplicate paths, a tar entry
 # climbing out, a diffId or a Kitfile digest that lies: exit 6, nothing written
-# outside DIR, DIR not marked complete.
+# outside DIR, DIR not marked complete. Through a store capped per connection,
+# a layer's blob leaves the temporary layout once it is unpacked.
 # ctest-labels: asan
 set -euo pipefail
 source "$IMGPULL_SRC/test/lib/common.sh"
@@ -39,6 +40,9 @@ def put(data):
                            data=data, method="PUT", headers={"Content-Type": "application/octet-stream"}))
     return sha(data)
 def content(name, text):
+    if text.startswith("rand:"):  # rand:N: N random bytes seeded by the name
+        import random
+        return random.Random(name).randbytes(int(text[5:]))
     # big enough to span several reads for the first file of a layer
     return (text * (1 + 300000 // (len(text) + 1))).encode() if text.startswith("big:") else text.encode()
 def mktar(files):
@@ -104,6 +108,8 @@ urllib.request.urlopen(urllib.request.Request("http://%s/v2/%s/manifests/v1" % (
 with open(expect, "w") as f:
     for p in sorted(listing):
         f.write("%s  %s\n" % (listing[p], p))
+with open(expect + ".digests", "w") as f:
+    f.write("".join(l["digest"] + "\n" for l in layers))
 with open(expect + ".kitfile.json", "w") as f:  # what the Kitfile must say: no digests
     def strip(o):
         if isinstance(o, dict):
@@ -184,6 +190,30 @@ push kitold '{"kind": "kitops", "kitfile": {"manifestVersion": "1.0", "model": {
 pull 0 kitold "$T_WORK/kitold"
 same_files kitold "$T_WORK/kitold" "$(sha256sum <"$T_WORK/kitold/Kitfile" | cut -d' ' -f1)  Kitfile"
 t_ok "an older ModelKit (no digests in its Kitfile) unpacked by the entries' paths"
+
+# --- Streamed: through a store capped per connection, layer 1 is in place and
+# its blob gone from the temporary layout while layer 2 (24 MB) still downloads.
+storage="$T_WORK/slow-storage"
+mkdir -p "$storage"
+t_nginx_blobstore_start SLOW "$storage" --rate 2m
+t_registry_start SLOWREG --root "$storage" --redirect "$BLOB_SLOW_URL"
+"$T_PY" "$T_WORK/mkmodel.py" "$REG_SLOWREG_ADDR" models/stream '{"kind": "modelpack", "layers": [
+ {"type": "weight.config", "format": "tar", "filepath": "config.json", "files": {"config.json": "rand:3000000"}},
+ {"type": "weight", "format": "raw", "filepath": "w.safetensors", "files": {"w.safetensors": "rand:24000000"}}]}' \
+  "$T_WORK/stream.expect" || t_fail "mkmodel.py stream failed"
+"$IMGPULL" pull -v --plain-http "$REG_SLOWREG_ADDR" --progress none --connections 2 --chunk-size 4M \
+  --unpack "$T_WORK/stream" "$REG_SLOWREG_ADDR/models/stream:v1" 2>"$T_WORK/stream.err" &
+pid=$!
+t_wait_until 30 grep -q "unpack: layer 1/2" "$T_WORK/stream.err" || t_fail "layer 1 was not unpacked in 30 s"
+first=$(head -1 "$T_WORK/stream.expect.digests")
+[[ -d "$T_WORK/stream.imgpull-layout" ]] && kill -0 "$pid" 2>/dev/null ||
+  t_fail "the pull was over before layer 2 downloaded: nothing shown"
+[[ ! -e "$T_WORK/stream.imgpull-layout/blobs/sha256/${first#sha256:}" ]] ||
+  t_fail "layer 1's blob stayed in the temporary layout after it was unpacked"
+wait "$pid" || t_fail "the streamed pull failed: $(tail -n 5 "$T_WORK/stream.err")"
+same_files stream "$T_WORK/stream"
+[[ ! -e "$T_WORK/stream.imgpull-layout" ]] || t_fail "the temporary layout was left behind"
+t_ok "a ModelPack streamed: layer 1 unpacked and its blob dropped while layer 2 downloaded"
 
 # --- Hostile packages: exit 6, nothing outside DIR, DIR not complete.
 hostile() { # NAME SPEC MESSAGE
