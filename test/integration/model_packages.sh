@@ -11,8 +11,9 @@
 # sha256 of each file equal to what was packed; the ModelPack config kept verbatim
 # as .imgpull-model-config.json, the Kitfile written as YAML equal to the config
 # less digests). Hostile packages: '..', absolute and duplicate paths, a tar entry
-# climbing out, a diffId or a Kitfile digest that lies: exit 6, nothing written
-# outside DIR, DIR not marked complete. Through a store capped per connection,
+# climbing out, a raw file's path through a layer's symbolic link, a diffId or
+# a Kitfile digest that lies: exit 6, nothing written outside DIR, DIR not
+# marked complete. Through a store capped per connection,
 # a layer's blob leaves the temporary layout once it is unpacked.
 # ctest-labels: asan
 set -euo pipefail
@@ -57,6 +58,10 @@ def mktar(files):
                     dirs.add(d)
                     ti = tarfile.TarInfo(d); ti.type = tarfile.DIRTYPE; ti.mode = 0o755; ti.mtime = 1700000000
                     t.addfile(ti)
+            if files[name].startswith("symlink:"):
+                ti = tarfile.TarInfo(name); ti.type = tarfile.SYMTYPE; ti.linkname = files[name][8:]
+                t.addfile(ti)
+                continue
             data = content(name, files[name])
             ti = tarfile.TarInfo(name); ti.size = len(data); ti.mode = 0o644; ti.mtime = 1700000000
             t.addfile(ti, io.BytesIO(data))
@@ -240,6 +245,10 @@ hostile mp-dup '{"kind": "modelpack", "layers": [
   "model layers 1 and 2 have the same path 'w.bin'"
 hostile mp-tarclimb '{"kind": "modelpack", "layers": [
  {"type": "code", "format": "tar", "filepath": "x.py", "files": {"../../evil": "evil"}}]}' "evil"
+hostile mp-symlink "{\"kind\": \"modelpack\", \"layers\": [
+ {\"type\": \"code\", \"format\": \"tar\", \"filepath\": \"out\", \"files\": {\"out\": \"symlink:$T_WORK\"}},
+ {\"type\": \"weight\", \"format\": \"raw\", \"filepath\": \"out/evil\", \"files\": {\"x\": \"evil\"}}]}" \
+  "its directory is not a plain one inside ROOTFS"
 hostile mp-difflie '{"kind": "modelpack", "layers": [
  {"type": "weight", "format": "tar+gzip", "filepath": "w.bin", "lie": "diffId", "files": {"w.bin": "w"}}]}' \
   "the config says sha256:0000"
