@@ -118,8 +118,8 @@ static int chart_untar_into(const char *dir, const char *name, const struct buf 
 	if (unpack_layer(tmp, &src, UNPACK_GZIP, diff, "chart", &o, &us, e) < 0 || file_list_dir(tmp, &names, &n, e) < 0)
 		goto out;
 	if (n != 1 || strcmp(names[0], name) != 0 || lstat(top, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		err_set(e, ERR_INTEGRITY, "the chart's archive holds %s%s, not the directory '%s' alone", n ? "'" : "nothing",
-			n ? names[0] : "", name);
+		err_set(e, ERR_INTEGRITY, "the chart's archive holds %s%s%s%s, not the directory '%s' alone",
+			n ? "'" : "nothing", n ? names[0] : "", n ? "'" : "", n > 1 ? " and more" : "", name);
 		goto out;
 	}
 	// The target claimed by mkdir (EEXIST: something came there meanwhile), then

@@ -29,6 +29,15 @@ static bool chart_version_valid(const char *v)
 	return strspn(v, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-") == n;
 }
 
+// Messages quote what was given: one line, nothing a terminal acts on.
+static bool chart_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 static int chart_not_oci(const char *s, struct err *e)
 {
 	if (!strncmp(s, "https://", 8) || !strncmp(s, "http://", 7))
@@ -62,6 +71,8 @@ static int chart_ref_check(struct chart_ref *r, const char *repo, struct err *e)
 int chart_ref_parse(struct chart_ref *r, const char *s, const char *version, struct err *e)
 {
 	memset(r, 0, sizeof(*r));
+	if (chart_has_control(s) || (version && chart_has_control(version)))
+		return err_set(e, ERR_USAGE, "a chart reference or version with a control character");
 	if (strncmp(s, "oci://", 6) != 0)
 		return chart_not_oci(s, e);
 	const char *rest = s + 6, *slash = strchr(rest, '/'), *last = strrchr(rest, '/');

@@ -136,6 +136,20 @@ t_expect_exit 6 "$IMGPULL" chart --dest "$T_WORK/evil/d" --untar "${acc[@]}" "oc
 t_assert_eq "$(ls -A "$T_WORK/evil/d")" "" "nothing left in the destination"
 t_ok "a '..' entry under --untar: exit 6, nothing written ($(tail -1 "$T_ERR"))"
 
+# An archive that is not NAME/ alone (a stray file beside it): exit 6, nothing made.
+"$T_PY" - "$T_WORK/pkg/stray-1.0.0.tgz" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz") as t:
+    for name, data in (("stray/Chart.yaml", b"name: stray\nversion: 1.0.0\n"), ("README.md", b"x")):
+        i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))
+PY
+printf '{"name":"stray","version":"1.0.0","apiVersion":"v2"}' >"$T_WORK/pkg/stray-1.0.0.json"
+push charts/stray 1.0.0 stray 1.0.0 --no-prov >/dev/null
+t_expect_exit 6 "$IMGPULL" chart --dest "$T_WORK/stray" --untar "${acc[@]}" "oci://$addr/charts/stray:1.0.0"
+t_assert_file_contains "$T_ERR" "holds 'README.md' and more, not the directory 'stray' alone" "the reason"
+t_assert_eq "$(ls -A "$T_WORK/stray")" "" "nothing left in the destination"
+t_ok "an archive with more than NAME/ under --untar: exit 6"
+
 # A blob whose digest lies (its bytes changed in the registry's storage): exit 6,
 # no file. Likewise a blob longer than its descriptor.
 make_chart liar 1.0.0

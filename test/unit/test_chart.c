@@ -46,6 +46,9 @@ static const struct ref_case ref_cases[] = {
 	{"oci://localhost:5000/charts/nginx:+1", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "invalid version"},
 	{"oci://localhost:5000/charts/nginx:", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "invalid version"},
 	{"oci://localhost:5000/charts/nginx", "1 2", NULL, NULL, NULL, NULL, ERR_USAGE, "invalid version"},
+	// Control characters never reach a message.
+	{"oci://localhost:5000/a\n/x:1", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "control character"},
+	{"oci://localhost:5000/a/x", "1\x1b[2J", NULL, NULL, NULL, NULL, ERR_USAGE, "control character"},
 	// Shapes.
 	{"oci://localhost:5000", "1", NULL, NULL, NULL, NULL, ERR_USAGE, "HOST/PATH/NAME"},
 	{"oci://localhost:5000/", "1", NULL, NULL, NULL, NULL, ERR_USAGE, "HOST/PATH/NAME"},
