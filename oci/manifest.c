@@ -259,12 +259,14 @@ static int parse_descriptor(const cJSON *o, const char *ctx, bool with_platform,
 		snprintf(actx, sizeof(actx), "%s.annotations", ctx);
 		if (!cJSON_IsObject(ann))
 			return err_set(e, ERR_INTEGRITY, "%s: not an object", actx);
-		const char *fpath;
+		const char *fpath, *fmeta;
 		if (json_string(ann, actx, "org.opencontainers.image.title", 0, &title, e) < 0 ||
-		    json_string(ann, actx, "org.cncf.model.filepath", 0, &fpath, e) < 0)
+		    json_string(ann, actx, "org.cncf.model.filepath", 0, &fpath, e) < 0 ||
+		    json_string(ann, actx, "org.cncf.model.file.metadata+json", 0, &fmeta, e) < 0)
 			return -1;
 		d->title = title ? xstrdup(title) : NULL;
 		d->filepath = fpath ? xstrdup(fpath) : NULL;
+		d->file_metadata = fmeta ? xstrdup(fmeta) : NULL;
 	}
 	if (!with_platform)
 		return 0;
@@ -280,6 +282,7 @@ static void descriptor_release(struct oci_descriptor *d)
 {
 	free(d->title);
 	free(d->filepath);
+	free(d->file_metadata);
 	free(d->media_type);
 	free(d->digest);
 	oci_platform_release(&d->platform);

@@ -44,6 +44,7 @@ struct oci_descriptor {
 	struct oci_platform platform;
 	char *title; // annotation org.opencontainers.image.title (an artifact's file name), or NULL
 	char *filepath; // annotation org.cncf.model.filepath (a ModelPack layer's path), or NULL
+	char *file_metadata; // annotation org.cncf.model.file.metadata+json (JSON: mode, mtime, ...), or NULL
 };
 
 enum oci_manifest_kind { OCI_KIND_MANIFEST = 1, OCI_KIND_INDEX = 2 };

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "oci/digest.h"
@@ -118,6 +120,56 @@ static int model_digest(const cJSON *o, const char *key, const char **out, struc
 	return 0;
 }
 
+// An RFC 3339 time as Go's encoding/json writes a time.Time
+// ("2025-01-01T00:00:00.5+08:00"); -1 when malformed.
+int unpack_model_rfc3339(const char *s, int64_t *sec, long *nsec)
+{
+	int y, mo, d, h, mi, se, n = 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 || n != 19 || mo < 1 ||
+	    mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || y < 0 || mo < 0 || h < 0 || mi < 0 || se < 0)
+		return -1;
+	const char *p = s + 19;
+	long frac = 0, scale = 1000000000;
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return -1;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (scale > 1)
+				frac += (scale /= 10) * (*p - '0');
+	}
+	int off = 0;
+	if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		int oh, om, k = 0;
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5 || oh < 0 || oh > 23 || om < 0 || om > 59)
+			return -1;
+		off = (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+	} else if (strcmp(p, "Z") != 0)
+		return -1;
+	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = se};
+	*sec = (int64_t)timegm(&tm) - off;
+	*nsec = frac;
+	return 0;
+}
+
+// A raw layer's file metadata annotation (JSON): its mode and mtime.
+static int modelpack_metadata(const char *text, struct unpack_model_layer *l, size_t i, struct err *e)
+{
+	cJSON *o = cJSON_Parse(text);
+	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(o, "mode");
+	const cJSON *mtime = cJSON_GetObjectItemCaseSensitive(o, "mtime");
+	int r = 0;
+	if (!cJSON_IsObject(o) || (mode && (!cJSON_IsNumber(mode) || mode->valuedouble < 0 || mode->valuedouble > 4294967295.0)) ||
+	    (mtime && (!cJSON_IsString(mtime) || unpack_model_rfc3339(mtime->valuestring, &l->mtime_sec, &l->mtime_nsec) < 0)))
+		r = err_set(e, ERR_INTEGRITY, "model layer %zu: org.cncf.model.file.metadata+json is malformed", i + 1);
+	else {
+		l->mode = mode ? (unsigned)mode->valuedouble & 0777u : 0;
+		// Go's zero time (0001-01-01T00:00:00Z) means none, as modctl reads it.
+		l->has_mtime = mtime && strncmp(mtime->valuestring, "0001-01-01T00:00:00", 19) != 0;
+	}
+	cJSON_Delete(o);
+	return r;
+}
+
 // ModelPack: modelfs.diffIds (absent: NULL, *n 0).
 static int modelpack_diff_ids(const cJSON *cfg, const cJSON **ids, size_t nlayers, struct err *e)
 {
@@ -158,6 +210,8 @@ static int modelpack_plan(const struct oci_manifest *m, const cJSON *cfg, struct
 		if (l->raw && !l->label)
 			return err_set(e, ERR_INTEGRITY, "model layer %zu: a raw layer without org.cncf.model.filepath", i + 1);
 		l->path = xstrdup(l->raw ? l->label : "");
+		if (l->raw && d->file_metadata && modelpack_metadata(d->file_metadata, l, i, e) < 0)
+			return -1;
 		if (model_unique(p, i, e) < 0)
 			return -1;
 		if (id && (!cJSON_IsString(id) || oci_digest_check(id->valuestring, ERR_INTEGRITY, e) < 0))
@@ -437,6 +491,25 @@ static int model_config_file(int root, const struct unpack_model_plan *p, struct
 	return r;
 }
 
+// A raw file's mode and mtime from its metadata.
+static int model_attrs(int root, const struct unpack_model_layer *l, const char *what, struct err *e)
+{
+	if (!l->mode && !l->has_mtime)
+		return 0;
+	int fd = file_open_beneath(root, l->path, O_RDONLY | O_NOFOLLOW);
+	if (fd < 0)
+		return err_sys(e, ERR_STORAGE, errno, "%s: cannot open it", what);
+	struct timespec ts[2] = {{.tv_sec = (time_t)l->mtime_sec, .tv_nsec = l->mtime_nsec},
+				 {.tv_sec = (time_t)l->mtime_sec, .tv_nsec = l->mtime_nsec}};
+	int r = 0;
+	if (l->mode && fchmod(fd, l->mode) < 0)
+		r = err_sys(e, ERR_STORAGE, errno, "%s: cannot set its mode", what);
+	if (r == 0 && l->has_mtime && futimens(fd, ts) < 0)
+		r = err_sys(e, ERR_STORAGE, errno, "%s: cannot set its mtime", what);
+	close(fd);
+	return r;
+}
+
 static int model_layers(const struct unpack_image *u, int root, const struct unpack_model_plan *p,
 			struct unpack_stats *total, struct err *e)
 {
@@ -449,7 +522,8 @@ static int model_layers(const struct unpack_image *u, int root, const struct unp
 			 l->label ? l->label : l->path);
 		struct unpack_stats st = {.entries = 1, .bytes_in = d->size, .bytes_out = d->size};
 		bool drop = unpack_image_drops(u, i);
-		if (l->raw ? unpack_blob_file(u, root, d, l->path, what, e) : model_tar(u, root, d, l, drop, what, &st, e))
+		if (l->raw ? unpack_blob_file(u, root, d, l->path, what, e) || model_attrs(root, l, what, e)
+			   : model_tar(u, root, d, l, drop, what, &st, e))
 			return -1;
 		if (drop) // applied: its blob leaves the temporary layout
 			unpack_image_drop_blob(u, d->digest);

@@ -14,7 +14,9 @@
 // the annotation naming what it holds). The config's modelfs.diffIds, one per
 // layer, are checked for tar layers (an entry equal to the blob digest, as
 // modctl writes for every layer, needs no check beyond the blob's). The config
-// is kept verbatim as DIR/.imgpull-model-config.json.
+// is kept verbatim as DIR/.imgpull-model-config.json. A raw file gets the mode
+// and mtime of its org.cncf.model.file.metadata+json annotation, as modctl
+// gives them.
 //
 // KitOps: config application/vnd.kitops.modelkit.config.v1+json (the Kitfile as
 // JSON); layers application/vnd.kitops.modelkit.{model,modelpart,dataset,code,
@@ -34,6 +36,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "oci/manifest.h"
 #include "unpack/layer.h"
@@ -51,6 +54,12 @@ struct unpack_model_layer {
 	char *path;                // raw: the file; tar: the directory it is extracted in ("": DIR)
 	char *diff_id;             // tar: the uncompressed digest to check, or NULL (the blob's suffices)
 	char *label;               // the path the package gives it (the duplicate check), or NULL
+	// A raw layer's org.cncf.model.file.metadata+json, as modctl restores it:
+	// permission bits (0: keep 0644) and mtime (has_mtime false: now).
+	unsigned mode;
+	bool has_mtime;
+	int64_t mtime_sec;
+	long mtime_nsec;
 };
 
 struct unpack_model_plan {
@@ -72,6 +81,10 @@ enum unpack_model_kind unpack_model_kind(const struct oci_manifest *m);
 int unpack_model_plan(const struct oci_manifest *m, const char *config, size_t len, struct unpack_model_plan *p,
 		      struct err *e);
 void unpack_model_plan_release(struct unpack_model_plan *p);
+// An RFC 3339 time as Go's encoding/json writes one (fraction and offset
+// optional, 'Z' or +hh:mm): seconds since the epoch and nanoseconds; -1 when
+// malformed.
+int unpack_model_rfc3339(const char *s, int64_t *sec, long *nsec);
 
 // Unpacks the model package of u into u->rootfs (prepared, empty but for the
 // busy marker); the caller writes the completion marker.

@@ -9,7 +9,8 @@
 # matches them; a current one whose entries carry digest/diffId and an older one
 # placed by the entries' paths) unpack to exactly their files (a listing with the
 # sha256 of each file equal to what was packed; the ModelPack config kept verbatim
-# as .imgpull-model-config.json, the Kitfile written as YAML equal to the config
+# as .imgpull-model-config.json, a raw file's mode and mtime from its
+# org.cncf.model.file.metadata+json, the Kitfile written as YAML equal to the config
 # less digests). Hostile packages: '..', absolute and duplicate paths, a tar entry
 # climbing out, a raw file's path through a layer's symbolic link, a diffId or
 # a Kitfile digest that lies: exit 6, nothing written outside DIR, DIR not
@@ -87,6 +88,8 @@ for l in spec["layers"]:
     d = {"mediaType": prefix + l["type"] + ".v1." + fmt, "digest": digest, "size": len(blob)}
     if "filepath" in l:
         d["annotations"] = {"org.cncf.model.filepath": l["filepath"]}
+    if "metadata" in l:
+        d["annotations"]["org.cncf.model.file.metadata+json"] = json.dumps(l["metadata"])
     layers.append(d)
     diff_ids.append(("sha256:" + "0" * 64) if l.get("lie") == "diffId" else diff)
     if "kit" in l:  # the Kitfile entry this layer belongs to gets its digest and diffId
@@ -152,12 +155,17 @@ push mp '{"kind": "modelpack", "layers": [
  {"type": "weight.config", "format": "tar+gzip", "filepath": "tokenizer.json",
   "files": {"tokenizer.json": "{\"vocab\": {}}"}},
  {"type": "doc", "format": "tar+zstd", "filepath": "docs/README.md", "files": {"docs/README.md": "# tiny\n"}},
- {"type": "code", "format": "raw", "filepath": "src/serve/app.py", "files": {"src/serve/app.py": "print(1)\n"}},
+ {"type": "code", "format": "raw", "filepath": "src/serve/app.py", "files": {"src/serve/app.py": "print(1)\n"},
+  "metadata": {"name": "app.py", "mode": 493, "uid": 0, "gid": 0, "size": 9, "mtime": "2024-05-06T07:08:09.5+02:00",
+   "typeflag": 48}},
  {"type": "dataset", "format": "tar", "filepath": "data", "files": {"data/a.csv": "x,y\n", "data/b/c.csv": "1,2\n"}}
 ]}'
 pull 0 mp "$T_WORK/mp"
 same_files mp "$T_WORK/mp"
-t_ok "a ModelPack artifact (raw, tar, tar+gzip, tar+zstd layers) unpacked to exactly its files and its config"
+[[ "$(stat -c '%a %Y' "$T_WORK/mp/src/serve/app.py")" == "755 1714972089" ]] ||
+  t_fail "the raw file's metadata annotation (mode 755, mtime 2024-05-06T05:08:09Z) not applied: $(stat -c '%a %Y' "$T_WORK/mp/src/serve/app.py")"
+[[ "$(stat -c '%a' "$T_WORK/mp/model-00001-of-00002.safetensors")" == 644 ]] || t_fail "a raw file without metadata is not 644"
+t_ok "a ModelPack artifact (raw, tar, tar+gzip, tar+zstd layers) unpacked to exactly its files and its config, a raw file's mode and mtime from its metadata"
 
 # --- KitOps, current: Kitfile entries with digest and diffId, tars holding the paths.
 kitfile='{"manifestVersion": "1.0",
@@ -211,7 +219,7 @@ t_registry_start SLOWREG --root "$storage" --redirect "$BLOB_SLOW_URL"
 pid=$!
 t_wait_until 30 grep -q "unpack: layer 1/2" "$T_WORK/stream.err" || t_fail "layer 1 was not unpacked in 30 s"
 first=$(head -1 "$T_WORK/stream.expect.digests")
-[[ -d "$T_WORK/stream.imgpull-layout" ]] && kill -0 "$pid" 2>/dev/null ||
+{ [[ -d "$T_WORK/stream.imgpull-layout" ]] && kill -0 "$pid" 2>/dev/null; } ||
   t_fail "the pull was over before layer 2 downloaded: nothing shown"
 [[ ! -e "$T_WORK/stream.imgpull-layout/blobs/sha256/${first#sha256:}" ]] ||
   t_fail "layer 1's blob stayed in the temporary layout after it was unpacked"

@@ -291,6 +291,76 @@ static void test_kitfile_yaml(void **state)
 	oci_manifest_release(&m);
 }
 
+static void test_rfc3339(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int64_t sec;
+		long nsec;
+	} good[] = {
+		{"1970-01-01T00:00:00Z", 0, 0},
+		{"2024-05-06T07:08:09.5+02:00", 1714972089, 500000000},
+		{"2024-05-06T05:08:09.123456789Z", 1714972089, 123456789},
+		{"2024-05-06T05:08:09.1234567891Z", 1714972089, 123456789},
+		{"2024-05-05T23:08:09-06:00", 1714972089, 0},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int64_t sec;
+		long nsec;
+		if (unpack_model_rfc3339(good[i].s, &sec, &nsec) < 0 || sec != good[i].sec || nsec != good[i].nsec)
+			fail_msg("'%s'", good[i].s);
+	}
+	static const char *const bad[] = {"", "2024-05-06", "2024-05-06T05:08:09", "2024-05-06 05:08:09Z",
+					  "2024-13-06T05:08:09Z", "2024-05-06T25:08:09Z", "2024-05-06T05:08:09.Z",
+					  "2024-05-06T05:08:09+2:00", "2024-05-06T05:08:09+02:0x", "2024-05-06T05:08:09Zx",
+					  "2024-05-06T05:08:09+0200"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int64_t sec;
+		long nsec;
+		if (unpack_model_rfc3339(bad[i], &sec, &nsec) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+	}
+}
+
+#define META(j) ",\"org.cncf.model.file.metadata+json\":\"" j "\""
+#define FPM(p, j) ",\"annotations\":{\"org.cncf.model.filepath\":\"" p "\"" META(j) "}"
+
+// A raw layer's file metadata: mode's permission bits and mtime, as modctl
+// restores them; Go's zero time and mode 0 mean none; malformed: refused.
+static void test_file_metadata(void **state)
+{
+	(void)state;
+	struct oci_manifest m;
+	mp_manifest(&m, LAYER(MP "code.v1.raw", D1, FPM("a", "{\\\"mode\\\":35309,\\\"mtime\\\":\\\"1970-01-01T00:01:00.25Z\\\"}")) "," LAYER(
+				MP "code.v1.raw", D2, FPM("b", "{\\\"mode\\\":0,\\\"mtime\\\":\\\"0001-01-01T00:00:00Z\\\"}")));
+	struct unpack_model_plan p;
+	struct err e;
+	assert_int_equal(plan(&m, "{}", &p, &e), 0);
+	assert_int_equal(p.layers[0].mode, 0755); // 35309 = 0104755: the permission bits only
+	assert_true(p.layers[0].has_mtime);
+	assert_int_equal(p.layers[0].mtime_sec, 60);
+	assert_int_equal(p.layers[0].mtime_nsec, 250000000);
+	assert_int_equal(p.layers[1].mode, 0);
+	assert_false(p.layers[1].has_mtime);
+	unpack_model_plan_release(&p);
+	oci_manifest_release(&m);
+	static const char *const bad[] = {
+		LAYER(MP "code.v1.raw", D1, FPM("a", "{\\\"mode\\\":\\\"755\\\"}")),
+		LAYER(MP "code.v1.raw", D1, FPM("a", "{\\\"mode\\\":-1}")),
+		LAYER(MP "code.v1.raw", D1, FPM("a", "{\\\"mtime\\\":\\\"yesterday\\\"}")),
+		LAYER(MP "code.v1.raw", D1, FPM("a", "[]")),
+		LAYER(MP "code.v1.raw", D1, FPM("a", "{")),
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mp_manifest(&m, bad[i]);
+		assert_int_equal(plan(&m, "{}", &p, &e), -1);
+		if (e.cls != ERR_INTEGRITY || !strstr(e.msg, "metadata+json is malformed"))
+			fail_msg("case %zu: %s", i, e.msg);
+		oci_manifest_release(&m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +370,8 @@ int main(void)
 		cmocka_unit_test(test_kitops),
 		cmocka_unit_test(test_kitops_refused),
 		cmocka_unit_test(test_kitfile_yaml),
+		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_file_metadata),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
