@@ -158,8 +158,10 @@ static int modelpack_metadata(const char *text, struct unpack_model_layer *l, si
 	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(o, "mode");
 	const cJSON *mtime = cJSON_GetObjectItemCaseSensitive(o, "mtime");
 	int r = 0;
-	if (!cJSON_IsObject(o) || (mode && (!cJSON_IsNumber(mode) || mode->valuedouble < 0 || mode->valuedouble > 4294967295.0)) ||
-	    (mtime && (!cJSON_IsString(mtime) || unpack_model_rfc3339(mtime->valuestring, &l->mtime_sec, &l->mtime_nsec) < 0)))
+	bool bad_mode = mode && (!cJSON_IsNumber(mode) || mode->valuedouble < 0 || mode->valuedouble > 4294967295.0);
+	bool bad_mtime = mtime && (!cJSON_IsString(mtime) ||
+				   unpack_model_rfc3339(mtime->valuestring, &l->mtime_sec, &l->mtime_nsec) < 0);
+	if (!cJSON_IsObject(o) || bad_mode || bad_mtime)
 		r = err_set(e, ERR_INTEGRITY, "model layer %zu: org.cncf.model.file.metadata+json is malformed", i + 1);
 	else {
 		l->mode = mode ? (unsigned)mode->valuedouble & 0777u : 0;
@@ -170,7 +172,7 @@ static int modelpack_metadata(const char *text, struct unpack_model_layer *l, si
 	return r;
 }
 
-// ModelPack: modelfs.diffIds (absent: NULL, *n 0).
+// ModelPack: modelfs.diffIds, one per layer (absent: *ids NULL).
 static int modelpack_diff_ids(const cJSON *cfg, const cJSON **ids, size_t nlayers, struct err *e)
 {
 	*ids = NULL;
