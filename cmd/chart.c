@@ -165,7 +165,7 @@ static int chart_fetch(struct chart_cli *c, struct pull_registries *regs, struct
 	struct buf cfg;
 	buf_init(&cfg, OCI_MANIFEST_MAX);
 	_cleanup_free_ char *name = NULL, *version = NULL;
-	r = pull_repo_get_small_blob(&g->img.repo, &g->img.manifest.config, &cfg, e);
+	r = pull_repo_get_blob(&g->img.repo, &g->img.manifest.config, OCI_MANIFEST_MAX, &cfg, e);
 	if (r == 0)
 		r = chart_config_parse(buf_str(&cfg), cfg.len, &name, &version, e);
 	buf_release(&cfg);
@@ -175,11 +175,11 @@ static int chart_fetch(struct chart_cli *c, struct pull_registries *regs, struct
 		log_warn("%s: the chart's config names %s %s", g->img.name, name, version);
 	(void)c;
 	buf_init(&g->tgz, CHART_MAX_BYTES);
-	if (chart_fetch_blob(&g->img.repo, chart, CHART_MAX_BYTES, &g->tgz, e) < 0)
+	if (pull_repo_get_blob(&g->img.repo, chart, CHART_MAX_BYTES, &g->tgz, e) < 0)
 		return err_wrap(e, "%s: chart", g->img.name);
 	buf_init(&g->prov, CHART_PROV_MAX);
 	g->has_prov = prov != NULL;
-	if (prov && chart_fetch_blob(&g->img.repo, prov, CHART_PROV_MAX, &g->prov, e) < 0)
+	if (prov && pull_repo_get_blob(&g->img.repo, prov, CHART_PROV_MAX, &g->prov, e) < 0)
 		return err_wrap(e, "%s: provenance", g->img.name);
 	return 0;
 }

@@ -243,7 +243,7 @@ static int config_get(struct pull_run *r, struct pull_image *img, struct buf *cf
 		free(data);
 		return ret;
 	}
-	if (pull_repo_get_small_blob(&img->repo, cd, cfg, e) < 0)
+	if (pull_repo_get_blob(&img->repo, cd, OCI_MANIFEST_MAX, cfg, e) < 0)
 		return -1;
 	return oci_layout_put_blob(&r->layout, cd->digest, cfg->data ? cfg->data : "", cfg->len, e);
 }

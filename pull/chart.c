@@ -126,33 +126,6 @@ int chart_manifest_layers(const struct oci_manifest *m, const char *what, const 
 	return 0;
 }
 
-int chart_fetch_blob(struct pull_repo *repo, const struct oci_descriptor *d, uint64_t max, struct buf *out,
-		     struct err *e)
-{
-	if (d->size > max)
-		return err_set(e, ERR_INTEGRITY, "blob %s: %llu bytes, more than the %llu a chart may have", d->digest,
-			       (unsigned long long)d->size, (unsigned long long)max);
-	_cleanup_free_ char *suffix = xasprintf("/blobs/%s", d->digest);
-	struct http_resp r;
-	if (pull_repo_get(repo, suffix, NULL, (size_t)d->size + 1, &r, e) < 0)
-		return err_wrap(e, "blob %s", d->digest);
-	int ret = 0;
-	char got[OCI_DIGEST_LEN + 1];
-	if (r.status != 200)
-		ret = err_set(e, r.status == 404 ? ERR_NOTFOUND : ERR_NETWORK, "blob %s from %s/%s: HTTP %ld", d->digest,
-			      repo->reg->host, repo->path, r.status);
-	else if (r.body.len != d->size)
-		ret = err_set(e, ERR_INTEGRITY, "blob %s is %zu bytes, the manifest says %llu", d->digest, r.body.len,
-			      (unsigned long long)d->size);
-	else if (oci_digest_of_like(got, d->digest, r.body.data ? r.body.data : "", r.body.len),
-		 strcmp(got, d->digest) != 0)
-		ret = err_set(e, ERR_INTEGRITY, "blob %s from %s/%s has digest %s", d->digest, repo->reg->host,
-			      repo->path, got);
-	else if (buf_add(out, r.body.data ? r.body.data : "", r.body.len) < 0)
-		ret = err_set(e, ERR_INTEGRITY, "blob %s is too large", d->digest);
-	http_resp_release(&r);
-	return ret;
-}
 
 int chart_config_parse(const char *body, size_t len, char **name, char **version, struct err *e)
 {

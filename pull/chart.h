@@ -42,10 +42,6 @@ void chart_ref_release(struct chart_ref *r);
 int chart_manifest_layers(const struct oci_manifest *m, const char *what, const struct oci_descriptor **chart,
 			  const struct oci_descriptor **prov, struct err *e);
 
-// The blob d of at most max bytes, whole, by one GET; its size and digest
-// checked (ERR_INTEGRITY); a larger descriptor fails before the request.
-int chart_fetch_blob(struct pull_repo *repo, const struct oci_descriptor *d, uint64_t max, struct buf *out,
-		     struct err *e);
 
 // Helm's config JSON (Chart.yaml's fields): its name and version (malloc'd).
 // ERR_INTEGRITY when it is not an object with string name and version.

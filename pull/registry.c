@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "util/log.h"
@@ -114,12 +115,12 @@ static char *registry_error_code(const struct http_resp *r)
 	return out;
 }
 
-int pull_repo_get_small_blob(struct pull_repo *repo, const struct oci_descriptor *d, struct buf *out,
-			     struct err *e)
+int pull_repo_get_blob(struct pull_repo *repo, const struct oci_descriptor *d, uint64_t max, struct buf *out,
+		       struct err *e)
 {
-	if (d->size > OCI_MANIFEST_MAX)
-		return err_set(e, ERR_INTEGRITY, "blob %s: %llu bytes, more than the %u a config may have", d->digest,
-			       (unsigned long long)d->size, OCI_MANIFEST_MAX);
+	if (d->size > max || d->size >= SIZE_MAX)
+		return err_set(e, ERR_INTEGRITY, "blob %s: %llu bytes, more than the %llu it may have", d->digest,
+			       (unsigned long long)d->size, (unsigned long long)max);
 	_cleanup_free_ char *suffix = xasprintf("/blobs/%s", d->digest);
 	// A closed range, as the engine asks for every blob (stores, proxies and
 	// access logs see imgpull's requests alike); a 200 with the whole blob is
@@ -128,7 +129,7 @@ int pull_repo_get_small_blob(struct pull_repo *repo, const struct oci_descriptor
 	snprintf(range, sizeof(range), "Range: bytes=0-%llu", (unsigned long long)(d->size ? d->size - 1 : 0));
 	struct curl_slist *hdrs = d->size ? curl_slist_append(NULL, range) : NULL;
 	struct http_resp r;
-	int got_rc = repo_get(repo, suffix, NULL, hdrs, OCI_MANIFEST_MAX, &r, e);
+	int got_rc = repo_get(repo, suffix, NULL, hdrs, (size_t)d->size + 1, &r, e);
 	curl_slist_free_all(hdrs);
 	if (got_rc < 0)
 		return err_wrap(e, "blob %s", d->digest);

@@ -43,12 +43,11 @@ struct pull_registry *pull_registries_get(struct pull_registries *rs, const char
 // come back in r; a final 401 becomes an ERR_AUTH error.
 int pull_repo_get(struct pull_repo *repo, const char *suffix, const char *accept, size_t max,
 		  struct http_resp *r, struct err *e);
-// A small blob (an image config: at most OCI_MANIFEST_MAX bytes) whole, by
-// one blocking GET that follows the registry's redirect; its size and digest
-// are checked (ERR_INTEGRITY). For a decision taken before the download (the
-// engine fetches it again into the layout).
-int pull_repo_get_small_blob(struct pull_repo *repo, const struct oci_descriptor *d, struct buf *out,
-			     struct err *e);
+// A small blob of at most max bytes (an image config, a Helm chart) whole
+// into out, by one blocking GET that follows the registry's redirect; its
+// size and digest are checked (ERR_INTEGRITY). out's own cap must allow it.
+int pull_repo_get_blob(struct pull_repo *repo, const struct oci_descriptor *d, uint64_t max, struct buf *out,
+		       struct err *e);
 // The error for a final 401 (says whether a credential was sent, and whence).
 int pull_repo_auth_error(struct pull_repo *repo, struct err *e);
 
