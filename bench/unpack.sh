@@ -105,36 +105,7 @@ make_layout() {
 	local args=() l mt=application/vnd.oci.image.layer.v1.tar+gzip
 	[[ $2 == zst ]] && mt=application/vnd.oci.image.layer.v1.tar+zstd
 	for l in "${layers[@]}"; do args+=("$l.$2" "$mt" "$(cat "$l.diffid")"); done
-	"$T_PY" - "$1" "${args[@]}" <<'PY'
-import hashlib, json, os, sys
-out, rest = sys.argv[1], sys.argv[2:]
-os.makedirs(os.path.join(out, "blobs", "sha256"))
-def put_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for b in iter(lambda: f.read(1 << 22), b""):
-            h.update(b)
-    os.link(path, os.path.join(out, "blobs", "sha256", h.hexdigest()))
-    return "sha256:" + h.hexdigest(), os.path.getsize(path)
-def put(data):
-    d = hashlib.sha256(data).hexdigest()
-    open(os.path.join(out, "blobs", "sha256", d), "wb").write(data)
-    return {"digest": "sha256:" + d, "size": len(data)}
-layers, diff_ids = [], []
-for i in range(0, len(rest), 3):
-    d, n = put_file(rest[i])
-    layers.append({"mediaType": rest[i + 1], "digest": d, "size": n})
-    diff_ids.append(rest[i + 2])
-config = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/sh"]},
-          "rootfs": {"type": "layers", "diff_ids": diff_ids}}
-cd = put(json.dumps(config).encode())
-man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-       "config": dict(mediaType="application/vnd.oci.image.config.v1+json", **cd), "layers": layers}
-md = put(json.dumps(man).encode())
-json.dump({"schemaVersion": 2, "manifests": [dict(mediaType=man["mediaType"], annotations={"org.opencontainers.image.ref.name": "1"}, **md)]},
-          open(os.path.join(out, "index.json"), "w"))
-open(os.path.join(out, "oci-layout"), "w").write('{"imageLayoutVersion": "1.0.0"}')
-PY
+	bench_oci_layout "$1" "${args[@]}"
 }
 declare -A img_bytes img_out
 for z in gz zst; do
