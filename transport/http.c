@@ -357,6 +357,24 @@ double http_retry_bound_s(int retries, long stall_timeout_s)
 	return bound;
 }
 
+// Waits out the backoff before try attempt + 1 of a blocking request. -1 when
+// the server's Retry-After would end past the request's own bound (ends at
+// until, after bound seconds), or the wait past the pull's --timeout.
+static int retry_wait(const struct http_config *cfg, const char *method, const char *safe,
+		      const struct http_resp *r, int attempt, double until, double bound, struct err *e)
+{
+	double d = http_backoff_seconds(attempt, r->retry_after);
+	double ra = http_retry_after_s(r->retry_after), left = until - clock_mono();
+	if (ra > left)
+		return err_set(e, ERR_NETWORK, "%s %s: HTTP %ld asking to wait %.0f s (Retry-After), more than the %.0f s "
+			       "left of this request's %.0f s", method, safe, r->status, ra, left > 0 ? left : 0, bound);
+	if (cfg->deadline > 0 && clock_mono() + d >= cfg->deadline)
+		return err_set(e, ERR_NETWORK, "%s %s: no time left for another try within --timeout", method, safe);
+	for (double slept = 0; slept < d && !interrupt_signal(); slept += 0.05)
+		usleep(50000);
+	return 0;
+}
+
 int http_request(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
 		 struct err *e)
 {
@@ -437,19 +455,8 @@ int http_request(const struct http_config *cfg, const struct http_req *req, stru
 			}
 			log_info("%s %s: %s, retrying", method, safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		}
-		double d = http_backoff_seconds(attempt, r->retry_after);
-		double ra = http_retry_after_s(r->retry_after), left = t_first + bound - clock_mono();
-		if (ra > left) {
-			err_set(e, ERR_NETWORK, "%s %s: HTTP %ld asking to wait %.0f s (Retry-After), more than the %.0f s "
-				"left of this request's %.0f s", method, safe, r->status, ra, left > 0 ? left : 0, bound);
+		if (retry_wait(cfg, method, safe, r, attempt, t_first + bound, bound, e) < 0)
 			break;
-		}
-		if (cfg->deadline > 0 && clock_mono() + d >= cfg->deadline) {
-			err_set(e, ERR_NETWORK, "%s %s: no time left for another try within --timeout", method, safe);
-			break;
-		}
-		for (double slept = 0; slept < d && !interrupt_signal(); slept += 0.05)
-			usleep(50000);
 	}
 	curl_easy_cleanup(h);
 	for (struct curl_slist *x = hdrs; x; x = x->next) // copies of signatures and tokens
