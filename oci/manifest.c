@@ -260,9 +260,13 @@ static int parse_descriptor(const cJSON *o, const char *ctx, bool with_platform,
 		if (!cJSON_IsObject(ann))
 			return err_set(e, ERR_INTEGRITY, "%s: not an object", actx);
 		const char *fpath, *fmeta;
+		// ModelPack's annotations, or those of its older CNAI form when
+		// absent, as modctl reads them.
 		if (json_string(ann, actx, "org.opencontainers.image.title", 0, &title, e) < 0 ||
 		    json_string(ann, actx, "org.cncf.model.filepath", 0, &fpath, e) < 0 ||
-		    json_string(ann, actx, "org.cncf.model.file.metadata+json", 0, &fmeta, e) < 0)
+		    (!fpath && json_string(ann, actx, "org.cnai.model.filepath", 0, &fpath, e) < 0) ||
+		    json_string(ann, actx, "org.cncf.model.file.metadata+json", 0, &fmeta, e) < 0 ||
+		    (!fmeta && json_string(ann, actx, "org.cnai.model.file.metadata+json", 0, &fmeta, e) < 0))
 			return -1;
 		d->title = title ? xstrdup(title) : NULL;
 		d->filepath = fpath ? xstrdup(fpath) : NULL;

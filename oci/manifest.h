@@ -43,8 +43,8 @@ struct oci_descriptor {
 	bool has_platform;
 	struct oci_platform platform;
 	char *title; // annotation org.opencontainers.image.title (an artifact's file name), or NULL
-	char *filepath; // annotation org.cncf.model.filepath (a ModelPack layer's path), or NULL
-	char *file_metadata; // annotation org.cncf.model.file.metadata+json (JSON: mode, mtime, ...), or NULL
+	char *filepath; // annotation org.cncf.model.filepath (a ModelPack layer's path; else org.cnai.*), or NULL
+	char *file_metadata; // annotation org.cncf.model.file.metadata+json (JSON: mode, mtime, ...; else org.cnai.*), or NULL
 };
 
 enum oci_manifest_kind { OCI_KIND_MANIFEST = 1, OCI_KIND_INDEX = 2 };

@@ -18,21 +18,46 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define MODELPACK_ARTIFACT "application/vnd.cncf.model.manifest.v1+json"
-#define MODELPACK_CONFIG "application/vnd.cncf.model.config.v1+json"
-#define MODELPACK_LAYER "application/vnd.cncf.model."
 #define KITOPS_CONFIG "application/vnd.kitops.modelkit.config.v1+json"
 #define KITOPS_LAYER "application/vnd.kitops.modelkit."
 #define KITFILE_MAX (16u << 20) // the Kitfile as YAML
 #define KITFILE_DEPTH 64        // nesting of the Kitfile's parameters
+
+// The two forms of ModelPack: the names each uses (the annotations' for
+// messages: oci/manifest.c reads either key).
+static const struct modelpack_form {
+	enum unpack_model_kind kind;
+	const char *artifact, *config, *layer; // artifactType, config and layer media types
+	const char *diff_ids;                  // the key of modelfs's list
+	const char *filepath, *metadata;       // the layer annotations
+} modelpack_forms[] = {
+	{UNPACK_MODEL_MODELPACK, "application/vnd.cncf.model.manifest.v1+json",
+	 "application/vnd.cncf.model.config.v1+json", "application/vnd.cncf.model.", "diffIds", "org.cncf.model.filepath",
+	 "org.cncf.model.file.metadata+json"},
+	{UNPACK_MODEL_MODELPACK_CNAI, "application/vnd.cnai.model.manifest.v1+json",
+	 "application/vnd.cnai.model.config.v1+json", "application/vnd.cnai.model.", "diff_ids", "org.cnai.model.filepath",
+	 "org.cnai.model.file.metadata+json"},
+};
+
+// The form of a ModelPack kind (the current one for any other).
+static const struct modelpack_form *modelpack_form_of(enum unpack_model_kind kind)
+{
+	for (size_t i = 1; i < sizeof(modelpack_forms) / sizeof(modelpack_forms[0]); i++)
+		if (modelpack_forms[i].kind == kind)
+			return &modelpack_forms[i];
+	return &modelpack_forms[0];
+}
 
 enum unpack_model_kind unpack_model_kind(const struct oci_manifest *m)
 {
 	if (m->kind != OCI_KIND_MANIFEST)
 		return UNPACK_MODEL_NONE;
 	const char *ct = m->config.media_type ? m->config.media_type : "";
-	if ((m->artifact_type && strcmp(m->artifact_type, MODELPACK_ARTIFACT) == 0) || strcmp(ct, MODELPACK_CONFIG) == 0)
-		return UNPACK_MODEL_MODELPACK;
+	for (size_t i = 0; i < sizeof(modelpack_forms) / sizeof(modelpack_forms[0]); i++) {
+		const struct modelpack_form *f = &modelpack_forms[i];
+		if ((m->artifact_type && strcmp(m->artifact_type, f->artifact) == 0) || strcmp(ct, f->config) == 0)
+			return f->kind;
+	}
 	if (strcmp(ct, KITOPS_CONFIG) == 0)
 		return UNPACK_MODEL_KITOPS;
 	return UNPACK_MODEL_NONE;
@@ -151,8 +176,9 @@ int unpack_model_rfc3339(const char *s, int64_t *sec, long *nsec)
 	return 0;
 }
 
-// A raw layer's file metadata annotation (JSON): its mode and mtime.
-static int modelpack_metadata(const char *text, struct unpack_model_layer *l, size_t i, struct err *e)
+// A raw layer's file metadata annotation (JSON, named key): its mode and mtime.
+static int modelpack_metadata(const char *text, const char *key, struct unpack_model_layer *l, size_t i,
+			      struct err *e)
 {
 	cJSON *o = cJSON_Parse(text);
 	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(o, "mode");
@@ -162,7 +188,7 @@ static int modelpack_metadata(const char *text, struct unpack_model_layer *l, si
 	bool bad_mtime = mtime && (!cJSON_IsString(mtime) ||
 				   unpack_model_rfc3339(mtime->valuestring, &l->mtime_sec, &l->mtime_nsec) < 0);
 	if (!cJSON_IsObject(o) || bad_mode || bad_mtime)
-		r = err_set(e, ERR_INTEGRITY, "model layer %zu: org.cncf.model.file.metadata+json is malformed", i + 1);
+		r = err_set(e, ERR_INTEGRITY, "model layer %zu: %s is malformed", i + 1, key);
 	else {
 		l->mode = mode ? (unsigned)mode->valuedouble & 0777u : 0;
 		// Go's zero time (0001-01-01T00:00:00Z) means none, as modctl reads it.
@@ -172,60 +198,69 @@ static int modelpack_metadata(const char *text, struct unpack_model_layer *l, si
 	return r;
 }
 
-// ModelPack: modelfs.diffIds, one per layer (absent: *ids NULL).
-static int modelpack_diff_ids(const cJSON *cfg, const cJSON **ids, size_t nlayers, struct err *e)
+// ModelPack: modelfs.diffIds (diff_ids in the older form), one per layer
+// (absent: *ids NULL).
+static int modelpack_diff_ids(const cJSON *cfg, const char *key, const cJSON **ids, size_t nlayers, struct err *e)
 {
 	*ids = NULL;
 	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(cfg, "modelfs");
 	if (!fs)
 		return 0;
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(fs, "diffIds");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(fs, key);
 	if (!cJSON_IsObject(fs) || !cJSON_IsArray(d))
-		return err_set(e, ERR_INTEGRITY, "model config: modelfs.diffIds is not an array");
+		return err_set(e, ERR_INTEGRITY, "model config: modelfs.%s is not an array", key);
 	if ((size_t)cJSON_GetArraySize(d) != nlayers)
-		return err_set(e, ERR_INTEGRITY, "model config: modelfs.diffIds names %d layers, the manifest %zu",
+		return err_set(e, ERR_INTEGRITY, "model config: modelfs.%s names %d layers, the manifest %zu", key,
 			       cJSON_GetArraySize(d), nlayers);
 	*ids = d;
 	return 0;
 }
 
-static int modelpack_plan(const struct oci_manifest *m, const cJSON *cfg, struct unpack_model_plan *p,
-			  struct err *e)
+static int modelpack_plan(const struct oci_manifest *m, const cJSON *cfg, const struct modelpack_form *f,
+			  struct unpack_model_plan *p, struct err *e)
 {
 	static const char *const types[] = {"weight.config", "weight", "doc", "code", "dataset", NULL};
 	const cJSON *ids;
-	if (modelpack_diff_ids(cfg, &ids, m->nlayers, e) < 0)
+	if (modelpack_diff_ids(cfg, f->diff_ids, &ids, m->nlayers, e) < 0)
 		return -1;
 	const cJSON *id = ids ? ids->child : NULL;
 	for (size_t i = 0; i < m->nlayers; i++, id = id ? id->next : NULL) {
 		const struct oci_descriptor *d = &m->layers[i];
 		struct unpack_model_layer *l = &p->layers[i];
 		size_t t;
-		if (model_media_type(d->media_type, MODELPACK_LAYER, types, true, &t, l) < 0)
+		if (model_media_type(d->media_type, f->layer, types, true, &t, l) < 0)
 			return err_set(e, ERR_USAGE, "model layer %zu (%s): media type '%.100s' is not a ModelPack layer",
 				       i + 1, d->digest, d->media_type ? d->media_type : "");
 		// A raw layer is the file its annotation names; a tar holds its own
 		// names (modctl extracts it at the top), the annotation saying which:
 		// a clean one too, and no two alike.
-		if (d->filepath && !(l->label = model_clean(d->filepath, false, "org.cncf.model.filepath", i, e)))
+		if (d->filepath && !(l->label = model_clean(d->filepath, false, f->filepath, i, e)))
 			return -1;
 		if (l->raw && !l->label)
-			return err_set(e, ERR_INTEGRITY, "model layer %zu: a raw layer without org.cncf.model.filepath", i + 1);
+			return err_set(e, ERR_INTEGRITY, "model layer %zu: a raw layer without %s", i + 1, f->filepath);
 		l->path = xstrdup(l->raw ? l->label : "");
-		if (l->raw && d->file_metadata && modelpack_metadata(d->file_metadata, l, i, e) < 0)
+		if (l->raw && d->file_metadata && modelpack_metadata(d->file_metadata, f->metadata, l, i, e) < 0)
 			return -1;
 		if (model_unique(p, i, e) < 0)
 			return -1;
 		if (id && (!cJSON_IsString(id) || oci_digest_check(id->valuestring, ERR_INTEGRITY, e) < 0))
-			return err_set(e, ERR_INTEGRITY, "model config: modelfs.diffIds[%zu] is not a digest", i);
+			return err_set(e, ERR_INTEGRITY, "model config: modelfs.%s[%zu] is not a digest", f->diff_ids, i);
 		if (id && !l->raw && strcmp(id->valuestring, d->digest) != 0)
 			l->diff_id = xstrdup(id->valuestring);
 	}
 	return 0;
 }
 
+// A dataset entry with a remotePath (later kits: S3 or a ModelKit): no layer.
+static bool kitops_remote(const cJSON *o)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "remotePath");
+	return cJSON_IsString(r) && *r->valuestring;
+}
+
 // KitOps: the Kitfile entry of layer type t, the counters of the list types
-// advanced as kit unpack advances them. NULL with ERR_INTEGRITY when missing.
+// advanced as kit unpack advances them (past remote datasets, which have no
+// layer). NULL with ERR_INTEGRITY when missing.
 static const cJSON *kitops_entry(const cJSON *cfg, size_t t, size_t idx[5], size_t i, struct err *e)
 {
 	static const char *const lists[] = {NULL, "parts", "datasets", "code", "docs"};
@@ -235,8 +270,9 @@ static const cJSON *kitops_entry(const cJSON *cfg, size_t t, size_t idx[5], size
 		o = model;
 	else {
 		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(t == 1 ? model : cfg, lists[t]);
-		o = cJSON_IsArray(arr) ? cJSON_GetArrayItem(arr, (int)idx[t]) : NULL;
-		idx[t]++;
+		do
+			o = cJSON_IsArray(arr) ? cJSON_GetArrayItem(arr, (int)idx[t]++) : NULL;
+		while (t == 2 && o && kitops_remote(o));
 	}
 	if (!cJSON_IsObject(o))
 		err_set(e, ERR_INTEGRITY, "model layer %zu: the Kitfile has no %s entry for it", i + 1,
@@ -275,10 +311,39 @@ static int kitops_layer(const struct oci_descriptor *d, const cJSON *o, struct u
 	return 0;
 }
 
+// kit unpack unpacks a ModelKit whose model.path names another ModelKit
+// (its parent) after that ModelKit's model and model parts, fetched from its
+// registry (recursively, up to 10 deep): an artifact this pull does not fetch.
+static int kitops_parent(const cJSON *cfg, struct err *e)
+{
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(cfg, "model");
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(model, "path");
+	if (!cJSON_IsString(path) || !unpack_model_kit_reference(path->valuestring))
+		return 0;
+	int n = (int)strcspn(path->valuestring, ","); // kit's extra tags left out
+	return err_set(e, ERR_USAGE,
+		       "the ModelKit's model.path names another ModelKit, '%.*s', whose model and model parts "
+		       "kit unpack adds: fetching a parent ModelKit is not supported (pull that ModelKit on its own)",
+		       n > 200 ? 200 : n, path->valuestring);
+}
+
+// How many datasets have a remotePath.
+static size_t kitops_remotes(const cJSON *cfg)
+{
+	size_t n = 0;
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(cfg, "datasets");
+	for (const cJSON *c = cJSON_IsArray(arr) ? arr->child : NULL; c; c = c->next)
+		n += kitops_remote(c);
+	return n;
+}
+
 static int kitops_plan(const struct oci_manifest *m, const cJSON *cfg, struct unpack_model_plan *p, struct err *e)
 {
 	static const char *const types[] = {"model", "modelpart", "dataset", "code", "docs", NULL};
 	size_t idx[5] = {0};
+	if (kitops_parent(cfg, e) < 0)
+		return -1;
+	p->remote_datasets = kitops_remotes(cfg);
 	for (size_t i = 0; i < m->nlayers; i++) {
 		const struct oci_descriptor *d = &m->layers[i];
 		struct unpack_model_layer *l = &p->layers[i];
@@ -413,9 +478,9 @@ int unpack_model_plan(const struct oci_manifest *m, const char *config, size_t l
 	p->layers = xcalloc(m->nlayers + 1, sizeof(*p->layers));
 	p->nlayers = m->nlayers;
 	int r;
-	if (p->kind == UNPACK_MODEL_MODELPACK) {
+	if (p->kind != UNPACK_MODEL_KITOPS) {
 		p->config_name = UNPACK_MODEL_CONFIG_FILE;
-		r = modelpack_plan(m, cfg, p, e);
+		r = modelpack_plan(m, cfg, modelpack_form_of(p->kind), p, e);
 		if (r == 0) {
 			p->config_text = xmalloc(len + 1);
 			memcpy(p->config_text, config, len);
@@ -550,6 +615,9 @@ int unpack_model_run(const struct unpack_image *u, struct unpack_stats *total, s
 	buf_release(&cb);
 	if (r < 0)
 		return err_wrap(e, "%s", u->name);
+	if (p.remote_datasets)
+		log_warn("%s: %zu remote dataset(s) (the Kitfile's datasets[].remotePath) not unpacked, as kit unpack "
+			 "leaves them without --include-remote", u->name, p.remote_datasets);
 	int root = open(u->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		r = err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", u->rootfs);

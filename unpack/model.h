@@ -18,6 +18,15 @@
 // and mtime of its org.cncf.model.file.metadata+json annotation, as modctl
 // gives them.
 //
+// The older form, before the CNCF rename (model-spec v0.0.1 to v0.0.6, module
+// github.com/CloudNativeAI/model-spec; modctl up to v0.0.5): the same with
+// application/vnd.cnai.model.* for the artifactType, config and layer media
+// types (raw layers from v0.0.3), the config's modelfs.diff_ids (snake case
+// before v0.0.7) and the annotations org.cnai.model.filepath and
+// org.cnai.model.file.metadata+json. As modctl reads a layer (its legacy
+// model-spec v0.0.6), the org.cncf annotation is taken when present, else the
+// org.cnai one, whatever the form (oci/manifest.c).
+//
 // KitOps: config application/vnd.kitops.modelkit.config.v1+json (the Kitfile as
 // JSON); layers application/vnd.kitops.modelkit.{model,modelpart,dataset,code,
 // docs}.v1.tar[+gzip|+zstd], matched in order with the config's model,
@@ -25,8 +34,14 @@
 // with a digest (current ModelKits) must name the layer's and its tar is
 // extracted at the top (the tar's names carry the paths) with its diffId
 // checked; an entry without one (older ModelKits) is extracted under the
-// directory of its path. The Kitfile is written as YAML to DIR/Kitfile, the
-// digests and diffIds left out, as kit unpack writes it.
+// directory of its path. A dataset with a remotePath (S3 or a ModelKit, later
+// kits) has no layer: kit unpack leaves it out unless --include-remote, and so
+// does imgpull (a warning says so). The Kitfile is written as YAML to
+// DIR/Kitfile, the digests and diffIds left out, as kit unpack writes it.
+// A model.path that names another ModelKit (kit's "parent", e.g.
+// "registry/repo:tag"): kit unpack fetches that ModelKit too and unpacks its
+// model and model parts into DIR; a pull fetches one artifact, so that is
+// refused (ERR_USAGE) before anything is written.
 //
 // Every name is a clean relative path inside DIR: an absolute one, '..', a
 // name of imgpull's, or one given twice is ERR_INTEGRITY; tar layers go
@@ -46,7 +61,12 @@
 #define UNPACK_MODEL_CONFIG_FILE ".imgpull-model-config.json"
 #define UNPACK_KITFILE "Kitfile"
 
-enum unpack_model_kind { UNPACK_MODEL_NONE, UNPACK_MODEL_MODELPACK, UNPACK_MODEL_KITOPS };
+enum unpack_model_kind {
+	UNPACK_MODEL_NONE,
+	UNPACK_MODEL_MODELPACK,      // application/vnd.cncf.model.*
+	UNPACK_MODEL_MODELPACK_CNAI, // the older application/vnd.cnai.model.*
+	UNPACK_MODEL_KITOPS,
+};
 
 struct unpack_model_layer {
 	bool raw;                  // the blob is the file itself
@@ -69,6 +89,7 @@ struct unpack_model_plan {
 	const char *config_name; // the config's file in DIR
 	char *config_text;       // what it holds
 	size_t config_len;
+	size_t remote_datasets;  // KitOps: datasets with a remotePath (not unpacked)
 };
 
 // Which model package the manifest is (UNPACK_MODEL_NONE: neither).
@@ -85,6 +106,11 @@ void unpack_model_plan_release(struct unpack_model_plan *p);
 // optional, 'Z' or +hh:mm): seconds since the epoch and nanoseconds; -1 when
 // malformed.
 int unpack_model_rfc3339(const char *s, int64_t *sec, long *nsec);
+
+// Whether a Kitfile's model.path names a ModelKit ("registry/repo:tag",
+// "repo@sha256:...", a bare digest ...) rather than a path, as kit tells them
+// apart (IsModelKitReference: a ':' or '@' and a reference kit can parse).
+bool unpack_model_kit_reference(const char *s);
 
 // Unpacks the model package of u into u->rootfs (prepared, empty but for the
 // busy marker); the caller writes the completion marker.

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the model package reader (unpack/model.c): which
-// layers of a ModelPack artifact or a KitOps ModelKit go where, from the
-// manifest and the config (the Kitfile as JSON, written back as YAML). Not
-// built by default (cmake -DIMGPULL_FUZZ=ON with clang).
+// layers of a ModelPack artifact (vnd.cncf or the older vnd.cnai form) or a
+// KitOps ModelKit (a parent ModelKit named in model.path, remote datasets) go
+// where, from the manifest and the config (the Kitfile as JSON, written back
+// as YAML). Not built by default (cmake -DIMGPULL_FUZZ=ON with clang).
 // Input: the manifest's bytes, a NUL, the config's bytes (each passed in an
 // exactly sized buffer, as they would come off the wire). Besides crashes and
 // sanitizer reports it checks the reader's contract, so a violation aborts:

@@ -16,6 +16,13 @@
 # a Kitfile digest that lies: exit 6, nothing written outside DIR, DIR not
 # marked complete. Through a store capped per connection,
 # a layer's blob leaves the temporary layout once it is unpacked.
+# The older ModelPack form (model-spec v0.0.1 to v0.0.6, modctl up to v0.0.5:
+# application/vnd.cnai.model.* media types, org.cnai.model.filepath and
+# org.cnai.model.file.metadata+json, modelfs.diff_ids) unpacks the same, its
+# hostile paths exit 6. A ModelKit whose model.path names another ModelKit (kit
+# unpack fetches that parent's model too) exits 2 naming it, nothing unpacked;
+# datasets with a remotePath (no layer; kit unpack skips them without
+# --include-remote) are left out with a warning, the other datasets in place.
 # ctest-labels: asan
 set -euo pipefail
 source "$IMGPULL_SRC/test/lib/common.sh"
@@ -27,7 +34,7 @@ t_registry_start MAIN
 
 # mkmodel.py ADDR REPO SPEC_JSON EXPECT_FILE: builds the package SPEC describes,
 # pushes it as REPO:v1, and writes the listing DIR should hold ("sha256  path").
-# SPEC: {"kind": "modelpack"|"kitops", "layers": [{"type": "weight"|"model"|...,
+# SPEC: {"kind": "modelpack"|"modelpack-cnai"|"kitops", "layers": [{"type": "weight"|"model"|...,
 # "format": "raw"|"tar"|"tar+gzip"|"tar+zstd", "filepath": P, "files": {NAME: TEXT},
 # "kit": {Kitfile entry fields}, "lie": "diffId"|"digest"}], "kitfile": {...}}
 cat >"$T_WORK/mkmodel.py" <<'PY'
@@ -68,7 +75,9 @@ def mktar(files):
             t.addfile(ti, io.BytesIO(data))
     return buf.getvalue()
 kind = spec["kind"]
-prefix = "application/vnd.cncf.model." if kind == "modelpack" else "application/vnd.kitops.modelkit."
+# modelpack-cnai: model-spec v0.0.1 to v0.0.6 (before the CNCF rename)
+ns = {"modelpack": "cncf", "modelpack-cnai": "cnai"}.get(kind)
+prefix = "application/vnd.%s.model." % ns if ns else "application/vnd.kitops.modelkit."
 layers, diff_ids, listing = [], [], {}
 kit = json.loads(json.dumps(spec.get("kitfile", {})))
 for l in spec["layers"]:
@@ -87,9 +96,9 @@ for l in spec["layers"]:
     digest = put(blob)
     d = {"mediaType": prefix + l["type"] + ".v1." + fmt, "digest": digest, "size": len(blob)}
     if "filepath" in l:
-        d["annotations"] = {"org.cncf.model.filepath": l["filepath"]}
+        d["annotations"] = {"org.%s.model.filepath" % ns: l["filepath"]}
     if "metadata" in l:
-        d["annotations"]["org.cncf.model.file.metadata+json"] = json.dumps(l["metadata"])
+        d["annotations"]["org.%s.model.file.metadata+json" % ns] = json.dumps(l["metadata"])
     layers.append(d)
     diff_ids.append(("sha256:" + "0" * 64) if l.get("lie") == "diffId" else diff)
     if "kit" in l:  # the Kitfile entry this layer belongs to gets its digest and diffId
@@ -97,18 +106,18 @@ for l in spec["layers"]:
         if l.get("digests", True):
             entry["digest"] = ("sha256:" + "1" * 64) if l.get("lie") == "digest" else digest
             entry["diffId"] = diff
-if kind == "modelpack":
+if ns:
     cfg = {"descriptor": {"name": "tiny", "version": "1"}, "config": {"format": "safetensors"},
-           "modelfs": {"type": "layers", "diffIds": diff_ids}}
-    cfg_mt = "application/vnd.cncf.model.config.v1+json"
+           "modelfs": {"type": "layers", ("diffIds" if ns == "cncf" else "diff_ids"): diff_ids}}
+    cfg_mt = "application/vnd.%s.model.config.v1+json" % ns
 else:
     cfg = kit
     cfg_mt = "application/vnd.kitops.modelkit.config.v1+json"
 cfg_bytes = json.dumps(cfg).encode()
 m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
      "config": {"mediaType": cfg_mt, "digest": put(cfg_bytes), "size": len(cfg_bytes)}, "layers": layers}
-if kind == "modelpack":
-    m["artifactType"] = "application/vnd.cncf.model.manifest.v1+json"
+if ns:
+    m["artifactType"] = "application/vnd.%s.model.manifest.v1+json" % ns
     listing[".imgpull-model-config.json"] = hashlib.sha256(cfg_bytes).hexdigest()
 urllib.request.urlopen(urllib.request.Request("http://%s/v2/%s/manifests/v1" % (addr, repo),
                        data=json.dumps(m).encode(), method="PUT",
@@ -204,6 +213,58 @@ pull 0 kitold "$T_WORK/kitold"
 same_files kitold "$T_WORK/kitold" "$(sha256sum <"$T_WORK/kitold/Kitfile" | cut -d' ' -f1)  Kitfile"
 t_ok "an older ModelKit (no digests in its Kitfile) unpacked by the entries' paths"
 
+# --- ModelPack's older CNAI form: the same files, placed the same way.
+push mpcnai '{"kind": "modelpack-cnai", "layers": [
+ {"type": "weight", "format": "raw", "filepath": "model.safetensors", "files": {"model.safetensors": "big:cnai weights "}},
+ {"type": "weight.config", "format": "tar", "filepath": "config.json", "files": {"config.json": "{\"arch\": 1}"}},
+ {"type": "doc", "format": "tar+gzip", "filepath": "docs", "files": {"docs/README.md": "# old\n", "docs/LICENSE": "MIT\n"}},
+ {"type": "dataset", "format": "tar+zstd", "filepath": "data/a.csv", "files": {"data/a.csv": "x\n"}},
+ {"type": "code", "format": "raw", "filepath": "src/run.sh", "files": {"src/run.sh": "echo 1\n"},
+  "metadata": {"name": "run.sh", "mode": 448, "uid": 0, "gid": 0, "size": 7, "mtime": "2025-03-01T00:00:00Z",
+   "typeflag": 48}}
+]}'
+pull 0 mpcnai "$T_WORK/mpcnai"
+same_files mpcnai "$T_WORK/mpcnai"
+[[ "$(stat -c '%a %Y' "$T_WORK/mpcnai/src/run.sh")" == "700 1740787200" ]] ||
+  t_fail "org.cnai.model.file.metadata+json (mode 700, mtime 2025-03-01) not applied: $(stat -c '%a %Y' "$T_WORK/mpcnai/src/run.sh")"
+t_ok "a ModelPack artifact of the older CNAI form (vnd.cnai media types, org.cnai annotations, diff_ids) unpacked to exactly its files and its config"
+"$T_PY" "$T_WORK/mkmodel.py" "$REG_MAIN_ADDR" models/mpcnai-lie '{"kind": "modelpack-cnai", "layers": [
+ {"type": "weight", "format": "tar", "filepath": "w.bin", "lie": "diffId", "files": {"w.bin": "w"}}]}' \
+  "$T_WORK/mpcnai-lie.expect" || t_fail "mkmodel.py mpcnai-lie failed"
+pull 6 mpcnai-lie "$T_WORK/mpcnai-lie"
+t_assert_file_contains "$T_ERR" "the config says sha256:0000" "the older form's diff_ids checked"
+t_ok "the older form's modelfs.diff_ids checked: a lying one exits 6"
+
+# --- KitOps: a ModelKit whose model is another ModelKit (kit's parent).
+push kitparent '{"kind": "kitops", "kitfile": {"manifestVersion": "1.0.0", "model": {"path": "models/base.gguf"}},
+ "layers": [{"type": "model", "format": "tar", "kit": "k[\"model\"]", "files": {"models/base.gguf": "base"}}]}'
+push kitchild "{\"kind\": \"kitops\", \"kitfile\": {\"manifestVersion\": \"1.0.0\",
+ \"model\": {\"name\": \"tuned\", \"path\": \"$REG_MAIN_ADDR/models/kitparent:v1\",
+  \"parts\": [{\"path\": \"models/lora.bin\"}]}, \"docs\": [{\"path\": \"README.md\"}]},
+ \"layers\": [{\"type\": \"modelpart\", \"format\": \"tar\", \"kit\": \"k['model']['parts'][0]\",
+  \"files\": {\"models/lora.bin\": \"lora\"}},
+  {\"type\": \"docs\", \"format\": \"tar\", \"kit\": \"k['docs'][0]\", \"files\": {\"README.md\": \"child\"}}]}"
+pull 2 kitchild "$T_WORK/kitchild"
+t_assert_file_contains "$T_ERR" "names another ModelKit, '$REG_MAIN_ADDR/models/kitparent:v1'" "the parent named"
+t_assert_file_contains "$T_ERR" "not supported" "the parent refused as not supported"
+left=$(cd "$T_WORK/kitchild" 2>/dev/null && find . -mindepth 1 ! -name .imgpull-unpacking -printf '%P\n' || true)
+[[ -z "$left" && ! -e "$T_WORK/kitchild/.imgpull-unpacked" ]] || t_fail "a child ModelKit's files were unpacked without its parent's: $left"
+t_ok "a ModelKit naming a parent ModelKit (kit unpack would add the parent's model): exit 2, named, nothing unpacked"
+
+# --- KitOps: datasets with a remotePath (no layer): left out as kit unpack leaves them.
+push kitremote '{"kind": "kitops", "kitfile": {"manifestVersion": "1.0.0",
+ "datasets": [{"name": "big", "path": "remote/big", "remotePath": "s3://bucket/big.parquet", "remoteHash": "abc"},
+  {"name": "train", "path": "data/train.csv"}]},
+ "layers": [{"type": "dataset", "format": "tar", "kit": "k[\"datasets\"][1]", "files": {"data/train.csv": "a,b\n"}}]}'
+pull 0 kitremote "$T_WORK/kitremote"
+same_files kitremote "$T_WORK/kitremote" "$(sha256sum <"$T_WORK/kitremote/Kitfile" | cut -d' ' -f1)  Kitfile"
+t_assert_file_contains "$T_ERR" "1 remote dataset\\(s\\).*not unpacked" "the remote dataset's warning"
+"$T_PY" -c 'import json, sys, yaml
+got = yaml.safe_load(open(sys.argv[1])); want = json.load(open(sys.argv[2]))
+sys.exit(0 if got == want else "Kitfile %r != %r" % (got, want))' "$T_WORK/kitremote/Kitfile" "$T_WORK/kitremote.expect.kitfile.json" ||
+  t_fail "the Kitfile is not the ModelKit's config less its digests"
+t_ok "a ModelKit with a remote dataset: its local dataset in place, the remote one left out with a warning"
+
 # --- Streamed: through a store capped per connection, layer 1 is in place and
 # its blob gone from the temporary layout while layer 2 (24 MB) still downloads.
 storage="$T_WORK/slow-storage"
@@ -260,6 +321,19 @@ hostile mp-symlink "{\"kind\": \"modelpack\", \"layers\": [
 hostile mp-difflie '{"kind": "modelpack", "layers": [
  {"type": "weight", "format": "tar+gzip", "filepath": "w.bin", "lie": "diffId", "files": {"w.bin": "w"}}]}' \
   "the config says sha256:0000"
+hostile mpcnai-dotdot '{"kind": "modelpack-cnai", "layers": [
+ {"type": "weight", "format": "raw", "filepath": "ok.bin", "files": {"ok.bin": "ok"}},
+ {"type": "weight", "format": "raw", "filepath": "../evil", "files": {"../evil": "evil"}}]}' \
+  "org.cnai.model.filepath '../evil' refused"
+hostile mpcnai-abs "{\"kind\": \"modelpack-cnai\", \"layers\": [
+ {\"type\": \"code\", \"format\": \"raw\", \"filepath\": \"$T_WORK/evil\", \"files\": {\"x\": \"evil\"}}]}" \
+  "refused: absolute"
+hostile mpcnai-dup '{"kind": "modelpack-cnai", "layers": [
+ {"type": "weight", "format": "raw", "filepath": "w.bin", "files": {"w.bin": "one"}},
+ {"type": "doc", "format": "raw", "filepath": "w.bin/", "files": {"w.bin2": "two"}}]}' \
+  "model layers 1 and 2 have the same path 'w.bin'"
+hostile mpcnai-tarclimb '{"kind": "modelpack-cnai", "layers": [
+ {"type": "code", "format": "tar+gzip", "filepath": "x.py", "files": {"../../evil": "evil"}}]}' "evil"
 hostile kit-dotdot '{"kind": "kitops", "kitfile": {"manifestVersion": "1.0", "model": {"path": "../evil"}},
  "layers": [{"type": "model", "format": "tar", "kit": "k[\"model\"]", "digests": false, "files": {"evil": "x"}}]}' \
   "Kitfile path '../evil' refused"

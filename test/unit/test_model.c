@@ -22,6 +22,7 @@
 #define D3 "sha256:3333333333333333333333333333333333333333333333333333333333333333"
 #define D9 "sha256:9999999999999999999999999999999999999999999999999999999999999999"
 #define MP "application/vnd.cncf.model."
+#define CNAI "application/vnd.cnai.model."
 #define KIT "application/vnd.kitops.modelkit."
 
 // A manifest: artifactType AT (or none), config media type CT, and layers
@@ -44,6 +45,12 @@ static void mp_manifest(struct oci_manifest *m, const char *layers)
 	manifest(m, "application/vnd.cncf.model.manifest.v1+json", "application/vnd.cncf.model.config.v1+json", layers);
 }
 
+// The older ModelPack form (model-spec v0.0.1 to v0.0.6).
+static void cnai_manifest(struct oci_manifest *m, const char *layers)
+{
+	manifest(m, CNAI "manifest.v1+json", CNAI "config.v1+json", layers);
+}
+
 static void kit_manifest(struct oci_manifest *m, const char *layers)
 {
 	manifest(m, NULL, "application/vnd.kitops.modelkit.config.v1+json", layers);
@@ -56,6 +63,7 @@ static int plan(const struct oci_manifest *m, const char *cfg, struct unpack_mod
 
 #define LAYER(mt, d, path) "{\"mediaType\":\"" mt "\",\"digest\":\"" d "\",\"size\":5" path "}"
 #define FP(p) ",\"annotations\":{\"org.cncf.model.filepath\":\"" p "\"}"
+#define FPC(p) ",\"annotations\":{\"org.cnai.model.filepath\":\"" p "\"}"
 
 static void test_kind(void **state)
 {
@@ -75,6 +83,12 @@ static void test_kind(void **state)
 	oci_manifest_release(&m);
 	manifest(&m, NULL, OCI_MT_CONFIG, "");
 	assert_int_equal(unpack_model_kind(&m), UNPACK_MODEL_NONE);
+	oci_manifest_release(&m);
+	cnai_manifest(&m, "");
+	assert_int_equal(unpack_model_kind(&m), UNPACK_MODEL_MODELPACK_CNAI);
+	oci_manifest_release(&m);
+	manifest(&m, NULL, CNAI "config.v1+json", ""); // the older form's config alone
+	assert_int_equal(unpack_model_kind(&m), UNPACK_MODEL_MODELPACK_CNAI);
 	oci_manifest_release(&m);
 }
 
@@ -361,6 +375,208 @@ static void test_file_metadata(void **state)
 	}
 }
 
+// The older ModelPack form: application/vnd.cnai.model.* media types,
+// org.cnai.model.* annotations, modelfs.diff_ids; placed as the current form.
+static void test_modelpack_cnai(void **state)
+{
+	(void)state;
+	struct oci_manifest m;
+	cnai_manifest(&m, LAYER(CNAI "weight.v1.raw", D1, FPC("model.safetensors")) "," LAYER(
+				  CNAI "weight.config.v1.tar+gzip", D2, FPC("tok/tokenizer.json")) "," LAYER(CNAI "doc.v1.tar+zstd", D3,
+												   FPC("README.md")) "," LAYER(CNAI "dataset.v1.tar", D1,
+															  FP("data")));
+	const char *cfg = "{\"descriptor\":{},\"modelfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D1 "\",\"" D9 "\",\"" D9
+			  "\",\"" D1 "\"]}}";
+	struct unpack_model_plan p;
+	struct err e;
+	assert_int_equal(plan(&m, cfg, &p, &e), 0);
+	assert_true(p.layers[0].raw);
+	assert_string_equal(p.layers[0].path, "model.safetensors");
+	assert_int_equal(p.layers[1].c, UNPACK_GZIP);
+	assert_string_equal(p.layers[1].path, "");
+	assert_string_equal(p.layers[1].label, "tok/tokenizer.json");
+	assert_string_equal(p.layers[1].diff_id, D9); // diff_ids: the older config's key
+	assert_int_equal(p.layers[2].c, UNPACK_ZSTD);
+	assert_string_equal(p.layers[2].diff_id, D9);
+	assert_string_equal(p.layers[3].label, "data"); // the current annotation is read too, as modctl reads it
+	assert_null(p.layers[3].diff_id);
+	assert_string_equal(p.config_name, ".imgpull-model-config.json");
+	assert_memory_equal(p.config_text, cfg, strlen(cfg));
+	unpack_model_plan_release(&p);
+	// The current form's key is not the older form's (v0.0.1 to v0.0.6: diff_ids).
+	assert_int_equal(plan(&m, "{\"modelfs\":{\"diffIds\":[\"" D1 "\",\"" D9 "\",\"" D9 "\",\"" D1 "\"]}}", &p, &e), -1);
+	assert_int_equal(e.cls, ERR_INTEGRITY);
+	assert_non_null(strstr(e.msg, "modelfs.diff_ids is not an array"));
+	assert_int_equal(plan(&m, "{}", &p, &e), 0); // no modelfs: no checks
+	assert_null(p.layers[1].diff_id);
+	unpack_model_plan_release(&p);
+	assert_int_equal(plan(&m, "{\"modelfs\":{\"diff_ids\":[\"" D1 "\"]}}", &p, &e), -1);
+	assert_int_equal(e.cls, ERR_INTEGRITY);
+	assert_non_null(strstr(e.msg, "modelfs.diff_ids names 1 layers, the manifest 4"));
+	oci_manifest_release(&m);
+	// Both annotations: the current one wins (modctl's order).
+	cnai_manifest(&m, LAYER(CNAI "code.v1.raw", D1,
+				",\"annotations\":{\"org.cnai.model.filepath\":\"old.py\",\"org.cncf.model.filepath\":\"new.py\"}"));
+	assert_int_equal(plan(&m, "{}", &p, &e), 0);
+	assert_string_equal(p.layers[0].path, "new.py");
+	unpack_model_plan_release(&p);
+	oci_manifest_release(&m);
+}
+
+// Older-form ModelPack manifests that must be refused, and with what class.
+static void test_modelpack_cnai_refused(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *layers;
+		enum err_class cls;
+		const char *msg;
+	} cases[] = {
+		{LAYER(CNAI "weight.v1.raw", D1, FPC("../w")), ERR_INTEGRITY, "org.cnai.model.filepath '../w' refused"},
+		{LAYER(CNAI "weight.v1.raw", D1, FPC("/etc/w")), ERR_INTEGRITY, "'/etc/w' refused"},
+		{LAYER(CNAI "weight.v1.tar", D1, FPC("a/../../t")), ERR_INTEGRITY, "refused"},
+		{LAYER(CNAI "weight.v1.raw", D1, FPC(".imgpull-model-config.json")), ERR_INTEGRITY, "refused"},
+		{LAYER(CNAI "weight.v1.raw", D1, ""), ERR_INTEGRITY, "a raw layer without org.cnai.model.filepath"},
+		{LAYER(CNAI "weight.v1.raw", D1, FPC("w")) "," LAYER(CNAI "doc.v1.raw", D2, FPC("./w")), ERR_INTEGRITY,
+		 "model layers 1 and 2 have the same path 'w'"},
+		{LAYER(CNAI "weight.v1.raw", D1, FPC("w")) "," LAYER(CNAI "doc.v1.tar", D2, FP("w")), ERR_INTEGRITY,
+		 "same path 'w'"},
+		{LAYER(CNAI "code.v1.raw", D1,
+		       ",\"annotations\":{\"org.cnai.model.filepath\":\"a\",\"org.cnai.model.file.metadata+json\":\"[]\"}"),
+		 ERR_INTEGRITY, "org.cnai.model.file.metadata+json is malformed"},
+		{LAYER(MP "weight.v1.raw", D1, FPC("w")), ERR_USAGE, "not a ModelPack layer"}, // one form's layers only
+		{LAYER(CNAI "layer.v1.tar", D1, FPC("w")), ERR_USAGE, "not a ModelPack layer"}, // untagged drafts' type
+		{LAYER(CNAI "weight.v1.tar+bzip2", D1, FPC("w")), ERR_USAGE, "not a ModelPack layer"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct oci_manifest m;
+		cnai_manifest(&m, cases[i].layers);
+		struct unpack_model_plan p;
+		struct err e;
+		assert_int_equal(plan(&m, "{}", &p, &e), -1);
+		if (e.cls != cases[i].cls || !strstr(e.msg, cases[i].msg))
+			fail_msg("case %zu: %s", i, e.msg);
+		oci_manifest_release(&m);
+	}
+	// The current form does not take the older form's layers.
+	struct oci_manifest m;
+	mp_manifest(&m, LAYER(CNAI "weight.v1.raw", D1, FPC("w")));
+	struct unpack_model_plan p;
+	struct err e;
+	assert_int_equal(plan(&m, "{}", &p, &e), -1);
+	assert_int_equal(e.cls, ERR_USAGE);
+	oci_manifest_release(&m);
+}
+
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// Which model.path strings kit takes for a ModelKit reference (its parent).
+static void test_kit_reference(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		bool ref;
+	} cases[] = {
+		{"registry.example.com/org/model:v1", true},
+		{"127.0.0.1:5000/models/parent:v1", true},
+		{"localhost:5000/repo", true}, // a registry's port: no tag, "latest"
+		{"[::1]:5000/m:1", true},
+		{"org/model:latest", true}, // "org" is no registry: localhost/org/model
+		{"model:v1.0", true},
+		{"models/m:1.gguf", true}, // kit reads it so too
+		{"jozu.ml/jozu/llama3:8B-instruct-q4_0", true},
+		{"r.io/m@sha256:" HEX64, true},
+		{"r.io/m:v1@sha256:" HEX64, true},
+		{"sha256:" HEX64, true},
+		{"m:v1,v2,v3", true}, // extra tags
+		{"r.io/a__b.c-d---e/f_g:1", true},
+		{"sha256:abc", true}, // localhost/sha256, tag abc
+		{"models/m.gguf", false}, // no ':' or '@'
+		{"", false},
+		{"Models/M:1", false}, // not lower case
+		{"r.io/m:", false},
+		{"r.io/m@sha256:abc", false},
+		{"r.io/m@md5:" HEX64, false},
+		{"a:b/c", false}, // a port that is not a number
+		{"r.io:5000x/m:1", false},
+		{"r.io/-m:1", false},
+		{"r.io/m-:1", false},
+		{"r.io/a..b:1", false},
+		{"r.io/a___b:1", false},
+		{"r.io/a//b:1", false},
+		{"r.io/a/:1", false},
+		{"user@r.io/m:1", false},
+		{"r io/m:1", false},
+		{"data/x y:1", false},
+		{"r.io/m:.x", false},
+		{"r.io/m:x/y", false},
+		{"[::1/m:1", false},
+		{"m:" HEX64 HEX64 "x", false}, // a tag of 129 characters
+		{"m:" HEX64 HEX64, true},      // and of 128
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (unpack_model_kit_reference(cases[i].s) != cases[i].ref)
+			fail_msg("'%s': %s", cases[i].s, cases[i].ref ? "not taken for a reference" : "taken for a reference");
+}
+
+// A ModelKit whose model.path names another ModelKit: kit unpack would fetch
+// that one too; refused (ERR_USAGE) with the reference named.
+static void test_kitops_parent(void **state)
+{
+	(void)state;
+	struct oci_manifest m;
+	kit_manifest(&m, LAYER(KIT "docs.v1.tar", D1, ""));
+	struct unpack_model_plan p;
+	struct err e;
+	assert_int_equal(plan(&m, KCFG("\"model\":{\"path\":\"reg.io/org/parent:v1,extra\"},"
+				       "\"docs\":[{\"path\":\"README.md\",\"digest\":\"" D1 "\"}]"),
+			      &p, &e),
+			 -1);
+	assert_int_equal(e.cls, ERR_USAGE);
+	if (!strstr(e.msg, "names another ModelKit, 'reg.io/org/parent:v1',") || !strstr(e.msg, "not supported"))
+		fail_msg("%s", e.msg);
+	assert_null(p.layers);
+	// A path: no parent.
+	assert_int_equal(plan(&m, KCFG("\"model\":{\"path\":\"models/m.gguf\"},"
+				       "\"docs\":[{\"path\":\"README.md\",\"digest\":\"" D1 "\"}]"),
+			      &p, &e),
+			 0);
+	unpack_model_plan_release(&p);
+	oci_manifest_release(&m);
+}
+
+// Datasets with a remotePath (later kits) have no layer: the dataset layers
+// match the others, in order; the Kitfile keeps them.
+static void test_kitops_remote_datasets(void **state)
+{
+	(void)state;
+	struct oci_manifest m;
+	kit_manifest(&m, LAYER(KIT "dataset.v1.tar", D1, "") "," LAYER(KIT "dataset.v1.tar+gzip", D2, ""));
+	const char *cfg = KCFG("\"datasets\":[{\"path\":\"remote/ds\",\"remotePath\":\"s3://b/k\",\"remoteHash\":\"h\"},"
+			       "{\"path\":\"data/train.csv\",\"digest\":\"" D1 "\"},"
+			       "{\"path\":\"far/x\",\"remotePath\":\"reg.io/org/ds:v1\"},"
+			       "{\"path\":\"data/test.csv\",\"digest\":\"" D2 "\"}]");
+	struct unpack_model_plan p;
+	struct err e;
+	assert_int_equal(plan(&m, cfg, &p, &e), 0);
+	assert_string_equal(p.layers[0].label, "data/train.csv");
+	assert_string_equal(p.layers[0].path, "");
+	assert_string_equal(p.layers[1].label, "data/test.csv");
+	assert_int_equal(p.remote_datasets, 2);
+	assert_non_null(strstr(p.config_text, "  - path: \"remote/ds\"\n    remotePath: \"s3://b/k\"\n"));
+	unpack_model_plan_release(&p);
+	// An empty remotePath is none.
+	assert_int_equal(plan(&m, KCFG("\"datasets\":[{\"path\":\"a\",\"remotePath\":\"\",\"digest\":\"" D1 "\"},"
+				       "{\"path\":\"b\",\"digest\":\"" D2 "\"}]"),
+			      &p, &e),
+			 0);
+	assert_string_equal(p.layers[0].label, "a");
+	assert_int_equal(p.remote_datasets, 0);
+	unpack_model_plan_release(&p);
+	oci_manifest_release(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +588,11 @@ int main(void)
 		cmocka_unit_test(test_kitfile_yaml),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_file_metadata),
+		cmocka_unit_test(test_modelpack_cnai),
+		cmocka_unit_test(test_modelpack_cnai_refused),
+		cmocka_unit_test(test_kit_reference),
+		cmocka_unit_test(test_kitops_parent),
+		cmocka_unit_test(test_kitops_remote_datasets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
