@@ -5,6 +5,7 @@
 #ifndef IMGPULL_PULL_CHART_H
 #define IMGPULL_PULL_CHART_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "oci/manifest.h"
@@ -22,19 +23,34 @@
 #define CHART_PROV_MAX (1u << 20)
 
 struct chart_ref {
-	char *ref;     // "HOST/PATH/NAME:TAG" for oci_ref_parse
+	char *ref;     // "HOST/PATH/NAME:TAG[@DIGEST]" or "HOST/PATH/NAME@DIGEST" for pull_image_resolve;
+		       // NULL while the version is to be looked up
+	char *repo;    // "HOST/PATH/NAME"
 	char *host;    // "HOST[:PORT]" as given
 	char *name;    // the last path component: NAME
-	char *version; // as Helm writes it (with '+'); the tag has '_' for '+'
+	char *version; // as Helm writes it (with '+'; the tag has '_'); NULL until known
+	char *want;    // with lookup: the range --version gave (NULL: the latest stable)
+	char *digest;  // "sha256:..." when the reference pins one, else NULL
+	bool lookup;   // the version is to be picked among the repository's tags
 };
 
-// "oci://HOST/PATH/NAME[:VERSION]" with version (--version, may be NULL). The
-// version comes from either (both: they must be equal); semver characters only
-// ([0-9A-Za-z.+-], not starting with '.', '-' or '+', at most 128). An https://
-// or http:// chart repository, or a plain chart name, is ERR_USAGE ("not yet").
-// r is always initialised; release it either way.
+// "oci://HOST/PATH/NAME[:VERSION][@sha256:HEX]" with version (--version, may
+// be NULL), read as `helm pull` reads them: a version in the reference (and
+// --version, if both: equal) or a --version that is a semver version is the
+// tag ('+' as '_'; semver characters only, not starting with '.', '-' or '+',
+// at most 128); another --version is a range and no version at all the latest
+// stable, both looked up among the tags (lookup); a digest alone takes the
+// version from the chart. An http(s):// URL or a plain name (the --repo forms)
+// is ERR_USAGE. r is always initialised; release it either way.
 int chart_ref_parse(struct chart_ref *r, const char *s, const char *version, struct err *e);
 void chart_ref_release(struct chart_ref *r);
+// Sets the version (checked as chart_ref_parse checks it) and r->ref from it.
+int chart_ref_set_version(struct chart_ref *r, const char *version, struct err *e);
+bool chart_version_valid(const char *v);
+// The version Helm picks among a repository's tags ('_' read as '+') for want
+// (a range, or NULL: the latest stable): *version malloc'd, as Helm writes it.
+// ERR_NOTFOUND when none fits, ERR_USAGE for a range that does not parse.
+int chart_pick_tag(char *const *tags, size_t n, const char *want, char **version, struct err *e);
 
 // The chart's layer (*chart) and its provenance (*prov, NULL if none) in a
 // manifest: a config of Helm's media type, else ERR_USAGE (not a Helm chart);

@@ -10,6 +10,8 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+#define PULL_TAG_MAX 128 // the distribution spec's longest tag
+
 #define ERROR_BODY_MAX (64u << 10)
 #define MAX_INDEX_DEPTH 2 // an index may point at a nested index once
 
@@ -251,4 +253,88 @@ void pull_image_release(struct pull_image *img)
 	oci_manifest_release(&img->manifest);
 	oci_platform_release(&img->platform);
 	memset(img, 0, sizeof(*img));
+}
+
+char *pull_tags_next(const char *link, const char *base_url, const char *path)
+{
+	if (!link || link[0] != '<')
+		return NULL;
+	const char *end = strchr(link, '>');
+	if (!end || (!strstr(end, "rel=\"next\"") && !strstr(end, "rel=next")))
+		return NULL;
+	_cleanup_free_ char *target = xstrndup(link + 1, (size_t)(end - link - 1));
+	_cleanup_free_ char *prefix = xasprintf("/v2/%s/tags/list?", path);
+	const char *rel = target;
+	size_t bl = strlen(base_url);
+	if (!strncmp(target, base_url, bl) && target[bl] == '/')
+		rel = target + bl; // absolute, on the registry's own base
+	if (strncmp(rel, prefix, strlen(prefix)) != 0 || strpbrk(rel, " \t\r\n#"))
+		return NULL;
+	return xstrdup(rel + strlen("/v2/") + strlen(path));
+}
+
+// One page of tags: {"name": ..., "tags": [..] | null}.
+static int tags_page(const struct http_resp *r, const char *what, char ***tags, size_t *n, struct err *e)
+{
+	cJSON *root = cJSON_ParseWithLength(buf_str(&r->body), r->body.len);
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "tags");
+	int ret = 0;
+	if (!cJSON_IsObject(root) || (!cJSON_IsArray(list) && !cJSON_IsNull(list) && list)) {
+		ret = err_set(e, ERR_INTEGRITY, "%s: the tag list is not the registry API's", what);
+		goto out;
+	}
+	int count = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : 0;
+	const cJSON *t = count ? list->child : NULL;
+	for (; t; t = t->next) {
+		if (!cJSON_IsString(t) || strlen(t->valuestring) > PULL_TAG_MAX) {
+			ret = err_set(e, ERR_INTEGRITY, "%s: the tag list holds something that is not a tag", what);
+			goto out;
+		}
+		if (*n == PULL_TAGS_MAX) {
+			ret = err_set(e, ERR_INTEGRITY, "%s: more than %d tags", what, PULL_TAGS_MAX);
+			goto out;
+		}
+		*tags = xrealloc(*tags, (*n + 1) * sizeof(**tags));
+		(*tags)[(*n)++] = xstrdup(t->valuestring);
+	}
+out:
+	cJSON_Delete(root);
+	return ret;
+}
+
+int pull_repo_tags(struct pull_repo *repo, char ***tags, size_t *n, struct err *e)
+{
+	*tags = NULL;
+	*n = 0;
+	_cleanup_free_ char *what = xasprintf("%s/%s", repo->reg->host, repo->path);
+	char *suffix = xstrdup("/tags/list");
+	int ret = 0;
+	for (int page = 0; suffix && ret == 0; page++) {
+		struct http_resp r;
+		if (page == PULL_TAGS_PAGES_MAX) {
+			ret = err_set(e, ERR_INTEGRITY, "%s: the tag list runs over %d pages", what, PULL_TAGS_PAGES_MAX);
+			break;
+		}
+		if (repo_get(repo, suffix, "application/json", NULL, PULL_TAGS_PAGE_MAX, &r, e) < 0) {
+			ret = err_wrap(e, "%s: tags", what);
+			break;
+		}
+		free(suffix);
+		suffix = NULL;
+		if (r.status != 200)
+			ret = err_set(e, r.status == 404 ? ERR_NOTFOUND : ERR_NETWORK, "%s: the tag list answered HTTP %ld",
+				      what, r.status);
+		else if ((ret = tags_page(&r, what, tags, n, e)) == 0)
+			suffix = pull_tags_next(r.link, repo->reg->base_url, repo->path);
+		http_resp_release(&r);
+	}
+	free(suffix);
+	if (ret < 0) {
+		for (size_t i = 0; i < *n; i++)
+			free((*tags)[i]);
+		free(*tags);
+		*tags = NULL;
+		*n = 0;
+	}
+	return ret;
 }

@@ -48,6 +48,18 @@ int pull_repo_get(struct pull_repo *repo, const char *suffix, const char *accept
 // size and digest are checked (ERR_INTEGRITY). out's own cap must allow it.
 int pull_repo_get_blob(struct pull_repo *repo, const struct oci_descriptor *d, uint64_t max, struct buf *out,
 		       struct err *e);
+// Every tag of the repository (GET /v2/PATH/tags/list, following the Link
+// header's next pages on the same registry): *tags malloc'd strings (free each
+// and the array), in the registry's order. ERR_NOTFOUND for an unknown
+// repository, ERR_INTEGRITY past the caps or for an answer not the API's.
+#define PULL_TAGS_MAX 100000
+#define PULL_TAGS_PAGE_MAX (16u << 20)
+#define PULL_TAGS_PAGES_MAX 1000
+int pull_repo_tags(struct pull_repo *repo, char ***tags, size_t *n, struct err *e);
+// The suffix after /v2/PATH of a Link header's next page
+// (`</v2/PATH/tags/list?last=x&n=100>; rel="next"`, relative or on base_url),
+// malloc'd, or NULL when there is no next page or it points elsewhere.
+char *pull_tags_next(const char *link, const char *base_url, const char *path);
 // The error for a final 401 (says whether a credential was sent, and whence).
 int pull_repo_auth_error(struct pull_repo *repo, struct err *e);
 

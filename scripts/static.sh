@@ -4,7 +4,7 @@
 #
 # Builds a fully static x86_64 imgpull with musl into build-static/imgpull
 # (stripped), on Debian 12, from Debian 12's own source packages of its
-# dependencies: openssl, curl, cjson, zlib, libarchive, libzstd, nghttp2 and
+# dependencies: openssl, curl, cjson, libyaml, zlib, libarchive, libzstd, nghttp2 and
 # libisal (Intel ISA-L, which inflates the gzip layers).
 #
 #  1. Installs what the machine lacks (musl-tools, dpkg-dev, autotools, cmake,
@@ -52,7 +52,7 @@ if [ "$(uname -m)" != x86_64 ]; then
 	exit 2
 fi
 
-pkgs=(zlib libzstd libisal openssl nghttp2 cjson libarchive curl)
+pkgs=(zlib libzstd libisal openssl nghttp2 cjson libyaml libarchive curl)
 t_start=$(date +%s)
 
 say() { echo "static.sh: $*" >&2; }
@@ -246,6 +246,16 @@ build_cjson() {
 		-DENABLE_TARGET_EXPORT=OFF
 	cmake --build _build -j"$(nproc)"
 	cmake --install _build
+}
+
+build_libyaml() {
+	autoreconf -fi
+	CFLAGS="$dep_cflags" ./configure --prefix="$stage" --disable-shared --enable-static \
+		--disable-dependency-tracking
+	make -C src -j"$(nproc)"
+	make -C src install
+	make -C include install
+	make install-pkgconfigDATA
 }
 
 build_libarchive() {

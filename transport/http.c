@@ -242,6 +242,7 @@ void http_resp_release(struct http_resp *r)
 	free(r->docker_digest);
 	free(r->location);
 	free(r->retry_after);
+	free(r->link);
 	free(r->effective_url);
 	http_resp_drop_challenges(r);
 	memset(r, 0, sizeof(*r));
@@ -253,7 +254,8 @@ static void resp_reset_headers(struct http_resp *r)
 	free(r->docker_digest);
 	free(r->location);
 	free(r->retry_after);
-	r->content_type = r->docker_digest = r->location = r->retry_after = NULL;
+	free(r->link);
+	r->content_type = r->docker_digest = r->location = r->retry_after = r->link = NULL;
 	http_resp_drop_challenges(r);
 }
 
@@ -280,6 +282,7 @@ static void resp_read_headers(CURL *h, struct http_resp *r)
 	r->docker_digest = http_header_get(h, "Docker-Content-Digest", 0, NULL);
 	r->location = http_header_get(h, "Location", 0, NULL);
 	r->retry_after = http_header_get(h, "Retry-After", 0, NULL);
+	r->link = http_header_get(h, "Link", 0, NULL);
 	size_t n = 0;
 	char *v = http_header_get(h, "WWW-Authenticate", 0, &n);
 	for (size_t i = 0; v; i++) {

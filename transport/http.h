@@ -71,6 +71,7 @@ struct http_resp {
 	char *docker_digest;    // Docker-Content-Digest
 	char *location;
 	char *retry_after;
+	char *link;             // the first Link (a tag list's next page)
 	char *www_authenticate[HTTP_CHALLENGE_LINES_MAX]; // raw values, in order (more are dropped)
 	size_t nwww_authenticate;
 	char *effective_url;

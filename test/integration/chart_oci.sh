@@ -109,6 +109,28 @@ t_assert_eq "$(tar xzOf "$out/demo-0.2.0+build.5.tgz" demo/Chart.yaml | sed -n '
   "Chart.yaml version with +"
 t_ok "0.2.0+build.5 pulled from tag 0.2.0_build.5"
 
+# No exact version: the repository's tags looked up as helm does ('_' read as
+# '+', tags that are not semver ignored): none gives the latest stable, a range
+# the newest in it; a digest alone takes the version from the chart's config.
+make_chart demo 0.3.0-rc.1
+push charts/demo 0.3.0-rc.1 demo 0.3.0-rc.1 --no-prov >/dev/null
+push charts/demo latest demo 0.1.0 --no-prov >/dev/null
+t_expect_exit 0 "$IMGPULL" chart --dest "$T_WORK/lk1" "${acc[@]}" "oci://$addr/charts/demo"
+t_assert_eq "$(ls "$T_WORK/lk1")" "demo-0.2.0+build.5.tgz" "the latest stable version"
+cmp "$T_WORK/lk1/demo-0.2.0+build.5.tgz" "$T_WORK/pkg/demo-0.2.0+build.5.tgz" || t_fail "the latest differs"
+t_expect_exit 0 "$IMGPULL" chart --dest "$T_WORK/lk2" "${acc[@]}" --version '~0.1' "oci://$addr/charts/demo"
+t_assert_eq "$(ls "$T_WORK/lk2" | tr '\n' ' ')" "demo-0.1.0.tgz demo-0.1.0.tgz.prov " "~0.1"
+t_expect_exit 0 "$IMGPULL" chart --dest "$T_WORK/lk3" "${acc[@]}" --version '>=0.3.0-0' "oci://$addr/charts/demo"
+t_assert_eq "$(ls "$T_WORK/lk3")" "demo-0.3.0-rc.1.tgz" "a prerelease range"
+t_expect_exit 4 "$IMGPULL" chart --dest "$T_WORK/lk4" "${acc[@]}" --version '>=5' "oci://$addr/charts/demo"
+t_assert_file_contains "$T_ERR" "charts/demo \(4 tags\)" "the reason names the chart and its tags"
+t_expect_exit 2 "$IMGPULL" chart --dest "$T_WORK/lk4" "${acc[@]}" --version '>>5' "oci://$addr/charts/demo"
+t_expect_exit 0 "$IMGPULL" chart --dest "$T_WORK/dg" "${acc[@]}" "oci://$addr/charts/demo@$mdg"
+t_assert_eq "$(ls "$T_WORK/dg" | tr '\n' ' ')" "demo-0.1.0.tgz demo-0.1.0.tgz.prov " "by digest: the config's version"
+cmp "$T_WORK/dg/demo-0.1.0.tgz" "$T_WORK/pkg/demo-0.1.0.tgz" || t_fail "the chart by digest differs"
+t_expect_exit 4 "$IMGPULL" chart --dest "$T_WORK/dg2" "${acc[@]}" "oci://$addr/charts/demo@sha256:$(printf '%064d' 0)"
+t_ok "no version: latest stable; ~0.1, >=0.3.0-0; none in range: exit 4; @sha256: by digest"
+
 # --untar: the chart's tree under DEST/UNTARDIR/NAME, nothing else; never over
 # what is there (exit 7, as helm refuses too).
 t_expect_exit 0 "$IMGPULL" chart --dest "$T_WORK/ut" --untar --untardir sub "${acc[@]}" "oci://$addr/charts/demo:0.1.0"
@@ -200,13 +222,10 @@ t_assert_file_contains "$T_ERR" "serves CONTAINER only" "and names the CONTAINER
 t_ok "a HELM entry serves charts, a CONTAINER-only one does not (exit 3)"
 
 t_expect_exit 2 "$IMGPULL" chart --dest "$out" --version 1 "https://helm.ngc.nvidia.com/nvidia/gpu-operator"
-t_assert_file_contains "$T_ERR" "not supported yet" "chart repositories: not yet"
+t_assert_file_contains "$T_ERR" "given with --repo URL" "chart repositories: --repo URL NAME"
 t_expect_exit 2 "$IMGPULL" chart --dest "$out" "oci://$addr/charts/demo" --version 0.1.0
 t_assert_file_contains "$T_ERR" "options go before it" "an option after the chart"
-t_expect_exit 2 "$IMGPULL" chart --dest "$out" --repo https://charts.example.com demo
-t_expect_exit 2 "$IMGPULL" chart --dest "$out" "${acc[@]}" "oci://$addr/charts/demo"
-t_assert_file_contains "$T_ERR" "give its version" "a version is needed"
 t_expect_exit 0 "$IMGPULL" help chart
 t_assert_file_contains "$T_OUT" "IMGPULL_DESTINATION" "help lists the options and variables"
-t_ok "missing version: 4, no credential: 3, https:// and --repo: 2"
+t_ok "missing version: 4, no credential: 3, https:// as the chart: 2"
 t_pass

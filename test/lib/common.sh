@@ -589,11 +589,12 @@ _t_export_nginx() {
 }
 
 # t_nginx_blobstore_start NAME ROOTDIR [--rate RATE] [--no-range] [--reject-auth] [--port PORT]
-#                         [--limit-req RATE] [--refuse-pct PCT]
+#                         [--limit-req RATE] [--refuse-pct PCT] [--htpasswd FILE]
 # nginx serving the files under ROOTDIR (give it the registry storage root so the
 # redirect paths resolve to blob data files). --rate sets limit_rate (per request, e.g.
 # 40m = 40 MiB/s); --no-range sets max_ranges 0 (Range ignored: 200 + whole body);
-# --reject-auth answers 400 to any request carrying Authorization (like S3 presigned URLs).
+# --reject-auth answers 400 to any request carrying Authorization (like S3 presigned URLs);
+# --htpasswd asks for Basic auth checked against FILE (htpasswd's format), 401 otherwise.
 # Access log line: ADDR [TIME] "REQUEST" STATUS BODY_BYTES range="…" auth="…" rt=SECS conn=N port=CLIENT_PORT
 # ("-" when a header is absent). Exports BLOB_<NAME>_{PORT,ADDR,URL,LOG,ERRLOG,PID,ROOT,CONF,DIR}.
 t_nginx_blobstore_start() {
@@ -602,7 +603,7 @@ t_nginx_blobstore_start() {
   shift 2
   local N
   N=$(_t_upper "$name")
-  local rate="" norange=0 rejectauth=0 port="" limitreq="" httpextra="" refusepct=""
+  local rate="" norange=0 rejectauth=0 port="" limitreq="" httpextra="" refusepct="" htpasswd=""
   while (($#)); do
     case $1 in
     --rate) rate=$2; shift 2 ;;
@@ -611,6 +612,7 @@ t_nginx_blobstore_start() {
     --no-range) norange=1; shift ;;
     --reject-auth) rejectauth=1; shift ;;
     --port) port=$2; shift 2 ;;
+    --htpasswd) htpasswd=$(realpath "$2"); shift 2 ;;
     *) t_fail "t_nginx_blobstore_start: unknown option $1" ;;
     esac
   done
@@ -623,6 +625,7 @@ t_nginx_blobstore_start() {
   [[ -z "$rate" ]] || loc+="      limit_rate $rate;"$'\n'
   ((norange == 0)) || loc+="      max_ranges 0;"$'\n'
   ((rejectauth == 0)) || loc+="      if (\$http_authorization) { return 400; }"$'\n'
+  [[ -z "$htpasswd" ]] || loc+="      auth_basic \"imgpull test\"; auth_basic_user_file $htpasswd;"$'\n'
   if [[ -n "$refusepct" ]]; then
     # PCT % of requests get 403, like a presigned URL that has expired.
     httpextra+="  split_clients \$request_id \$refuse { $refusepct% 1; * 0; }"$'\n'

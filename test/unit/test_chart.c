@@ -16,10 +16,14 @@
 
 struct ref_case {
 	const char *in, *version; // --version (NULL: none)
-	const char *ref, *host, *name, *want_version; // NULL ref: an error of class cls
+	// ref NULL and cls 0: a lookup of want (NULL: the latest stable); ref NULL
+	// and cls set: an error of class cls
+	const char *ref, *host, *name, *want_version;
 	enum err_class cls;
-	const char *msg; // part of the message
+	const char *msg; // part of the message, or with a lookup the range
 };
+
+#define LOOKUP(in, version, want) {in, version, NULL, NULL, NULL, NULL, 0, want}
 
 static const struct ref_case ref_cases[] = {
 	{"oci://localhost:5000/charts/nginx:1.2.3", NULL, "localhost:5000/charts/nginx:1.2.3", "localhost:5000",
@@ -31,13 +35,28 @@ static const struct ref_case ref_cases[] = {
 	{"oci://127.0.0.1:5000/x:1.0.0-rc.1+meta", "1.0.0-rc.1+meta", "127.0.0.1:5000/x:1.0.0-rc.1_meta",
 	 "127.0.0.1:5000", "x", "1.0.0-rc.1+meta", 0, NULL},
 	{"oci://localhost/chart:1", NULL, "localhost/chart:1", "localhost", "chart", "1", 0, NULL},
-	// Chart repositories and plain names: not yet.
-	{"https://helm.ngc.nvidia.com/nvidia/gpu-operator", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "not supported yet"},
-	{"http://charts.example.com/x", "1", NULL, NULL, NULL, NULL, ERR_USAGE, "not supported yet"},
+	// --version as Helm reads it: a semver version is the tag, anything else a
+	// range looked up among the tags; none: the latest stable.
+	{"oci://localhost/chart", "v1.2", "localhost/chart:v1.2", "localhost", "chart", "v1.2", 0, NULL},
+	LOOKUP("oci://localhost:5000/charts/nginx", NULL, NULL),
+	LOOKUP("oci://localhost:5000/charts/nginx", "^1.2", "^1.2"),
+	LOOKUP("oci://localhost:5000/charts/nginx", ">=1.0 <2", ">=1.0 <2"),
+	LOOKUP("oci://localhost:5000/charts/nginx", "1.x", "1.x"),
+	// A digest: with a version both, alone the version from the chart.
+	{"oci://localhost:5000/charts/x:1.0.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	 NULL, "localhost:5000/charts/x:1.0.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	 "localhost:5000", "x", "1.0.0", 0, NULL},
+	{"oci://localhost:5000/charts/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL,
+	 "localhost:5000/charts/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	 "localhost:5000", "x", NULL, 0, NULL},
+	{"oci://localhost:5000/charts/x:1@sha256:0000", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "not a sha256: digest"},
+	{"oci://localhost:5000/charts/x@md5:0000", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "not a sha256: digest"},
+	// Chart repositories and plain names: --repo.
+	{"https://helm.ngc.nvidia.com/nvidia/gpu-operator", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "--repo URL"},
+	{"http://charts.example.com/x", "1", NULL, NULL, NULL, NULL, ERR_USAGE, "--repo URL"},
 	{"nginx", "1", NULL, NULL, NULL, NULL, ERR_USAGE, "not an oci://"},
 	{"", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "not an oci://"},
 	// Versions.
-	{"oci://localhost:5000/charts/nginx", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "give its version"},
 	{"oci://localhost:5000/charts/nginx:1.0", "2.0", NULL, NULL, NULL, NULL, ERR_USAGE, "and --version"},
 	{"oci://localhost:5000/charts/nginx:1.0", "1.0", "localhost:5000/charts/nginx:1.0", "localhost:5000", "nginx",
 	 "1.0", 0, NULL},
@@ -45,7 +64,7 @@ static const struct ref_case ref_cases[] = {
 	{"oci://localhost:5000/charts/nginx:.1", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "invalid version"},
 	{"oci://localhost:5000/charts/nginx:+1", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "invalid version"},
 	{"oci://localhost:5000/charts/nginx:", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "invalid version"},
-	{"oci://localhost:5000/charts/nginx", "1 2", NULL, NULL, NULL, NULL, ERR_USAGE, "invalid version"},
+	{"oci://localhost:5000/charts/nginx", "", NULL, NULL, NULL, NULL, ERR_USAGE, "invalid version"},
 	// Control characters never reach a message.
 	{"oci://localhost:5000/a\n/x:1", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "control character"},
 	{"oci://localhost:5000/a/x", "1\x1b[2J", NULL, NULL, NULL, NULL, ERR_USAGE, "control character"},
@@ -56,7 +75,6 @@ static const struct ref_case ref_cases[] = {
 	{"oci://localhost:5000/charts/:1", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "no name"},
 	{"oci://myregistry/charts/x:1", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "not a registry host"},
 	{"oci://localhost:5000/Charts/x:1", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "oci://"},
-	{"oci://localhost:5000/charts/x:1@sha256:0000", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "digest"},
 	{"oci://localhost:5000/a//x:1", NULL, NULL, NULL, NULL, NULL, ERR_USAGE, "oci://"},
 };
 
@@ -72,7 +90,22 @@ static void test_ref(void **state)
 		assert_string_equal(r.ref, c->ref);
 		assert_string_equal(r.host, c->host);
 		assert_string_equal(r.name, c->name);
-		assert_string_equal(r.version, c->want_version);
+		if (c->want_version)
+			assert_string_equal(r.version, c->want_version);
+		else
+			assert_null(r.version);
+		assert_false(r.lookup);
+	} else if (!c->cls) {
+		if (rc != 0)
+			fail_msg("%s: %s", c->in, e.msg);
+		assert_true(r.lookup);
+		assert_null(r.ref);
+		assert_null(r.version);
+		if (c->msg)
+			assert_string_equal(r.want, c->msg);
+		else
+			assert_null(r.want);
+		assert_string_equal(r.repo, "localhost:5000/charts/nginx");
 	} else {
 		assert_int_equal(rc, -1);
 		assert_int_equal(e.cls, c->cls);
@@ -81,6 +114,48 @@ static void test_ref(void **state)
 	}
 	chart_ref_release(&r);
 	chart_ref_release(&r); // twice: harmless
+}
+
+struct pick_case {
+	const char *tags, *want, *version; // tags space-separated; NULL version: an error of class cls
+	enum err_class cls;
+};
+
+// Helm keeps the tags that are strict semver once '_' is '+', then picks.
+static const struct pick_case pick_cases[] = {
+	{"0.1.0 0.2.0_build.5 0.3.0-rc.1 latest v9.0.0 1.0 main", NULL, "0.2.0+build.5", 0},
+	{"0.1.0 0.2.0_build.5 0.3.0-rc.1", "~0.1", "0.1.0", 0},
+	{"0.1.0 0.2.0_build.5 0.3.0-rc.1", ">=0.3.0-0", "0.3.0-rc.1", 0},
+	{"0.1.0 0.2.0_build.5", "0.2.0+build.5", "0.2.0+build.5", 0},
+	{"1.0.0 1.10.0 1.9.0", "^1", "1.10.0", 0},
+	{"latest main", NULL, NULL, ERR_NOTFOUND},
+	{"", NULL, NULL, ERR_NOTFOUND},
+	{"1.0.0", ">=2", NULL, ERR_NOTFOUND},
+	{"1.0.0", ">>2", NULL, ERR_USAGE},
+};
+
+static void test_pick(void **state)
+{
+	const struct pick_case *c = *state;
+	char *tags[16];
+	size_t n = 0;
+	char *list = xstrdup(c->tags), *save = NULL;
+	for (char *t = strtok_r(list, " ", &save); t && n < 16; t = strtok_r(NULL, " ", &save))
+		tags[n++] = t;
+	char *version = NULL;
+	struct err e;
+	int rc = chart_pick_tag(tags, n, c->want, &version, &e);
+	if (c->version) {
+		if (rc != 0)
+			fail_msg("%s / %s: %s", c->tags, c->want ? c->want : "(none)", e.msg);
+		assert_string_equal(version, c->version);
+	} else {
+		assert_int_equal(rc, -1);
+		assert_int_equal(e.cls, c->cls);
+		assert_null(version);
+	}
+	free(version);
+	free(list);
 }
 
 static struct oci_descriptor desc(const char *mt)
@@ -151,16 +226,21 @@ static void test_config(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(ref_cases) + 2];
-	char *names[ARRAY_SIZE(ref_cases)];
-	for (size_t i = 0; i < ARRAY_SIZE(ref_cases); i++) {
+	enum { NREF = ARRAY_SIZE(ref_cases), NPICK = ARRAY_SIZE(pick_cases) };
+	struct CMUnitTest tests[NREF + NPICK + 2];
+	char *names[NREF + NPICK];
+	for (size_t i = 0; i < NREF; i++) {
 		names[i] = xasprintf("ref \"%s\" %s", ref_cases[i].in, ref_cases[i].version ? ref_cases[i].version : "-");
 		tests[i] = (struct CMUnitTest){names[i], test_ref, NULL, NULL, (void *)&ref_cases[i]};
 	}
-	tests[ARRAY_SIZE(ref_cases)] = (struct CMUnitTest)cmocka_unit_test(test_layers);
-	tests[ARRAY_SIZE(ref_cases) + 1] = (struct CMUnitTest)cmocka_unit_test(test_config);
+	for (size_t i = 0; i < NPICK; i++) {
+		names[NREF + i] = xasprintf("pick \"%s\" %s", pick_cases[i].tags, pick_cases[i].want ? pick_cases[i].want : "-");
+		tests[NREF + i] = (struct CMUnitTest){names[NREF + i], test_pick, NULL, NULL, (void *)&pick_cases[i]};
+	}
+	tests[NREF + NPICK] = (struct CMUnitTest)cmocka_unit_test(test_layers);
+	tests[NREF + NPICK + 1] = (struct CMUnitTest)cmocka_unit_test(test_config);
 	int rc = _cmocka_run_group_tests("unit_chart", tests, ARRAY_SIZE(tests), NULL, NULL);
-	for (size_t i = 0; i < ARRAY_SIZE(ref_cases); i++)
+	for (size_t i = 0; i < NREF + NPICK; i++)
 		free(names[i]);
 	return rc;
 }
