@@ -78,24 +78,28 @@ static int yrd_scalar(struct yrd *y, const char *field, char **out)
 	return 0;
 }
 
-// urls: a list of strings; the first is Helm's.
-static int yrd_urls(struct yrd *y, char **url)
+// item() for each element of the sequence whose start is current (what names
+// it in the error when it is not a sequence).
+static int yrd_each(struct yrd *y, const char *what, int (*item)(struct yrd *y, void *ud), void *ud)
 {
 	if (y->ev.type != YAML_SEQUENCE_START_EVENT)
-		return err_set(y->e, ERR_INTEGRITY, "index.yaml: 'urls' is not a list at line %zu",
+		return err_set(y->e, ERR_INTEGRITY, "index.yaml: %s is not a list at line %zu", what,
 			       (size_t)y->ev.start_mark.line + 1);
 	for (;;) {
 		if (yrd_next(y) < 0)
 			return -1;
 		if (y->ev.type == YAML_SEQUENCE_END_EVENT)
 			return 0;
-		if (*url) {
-			if (yrd_skip(y) < 0)
-				return -1;
-		} else if (yrd_scalar(y, "urls", url) < 0) {
+		if (item(y, ud) < 0)
 			return -1;
-		}
 	}
+}
+
+// urls: a list of strings; the first is Helm's.
+static int yrd_url(struct yrd *y, void *ud)
+{
+	char **url = ud;
+	return *url ? yrd_skip(y) : yrd_scalar(y, "urls", url);
 }
 
 // One version's mapping, current at its start.
@@ -116,7 +120,7 @@ static int yrd_version(struct yrd *y, struct chartrepo_version *v)
 		int r = !key ? yrd_skip(y)
 			: !strcmp(key, "version") ? yrd_scalar(y, "version", &v->version)
 			: !strcmp(key, "digest") ? yrd_scalar(y, "digest", &v->digest)
-			: !strcmp(key, "urls") ? yrd_urls(y, &v->url)
+			: !strcmp(key, "urls") ? yrd_each(y, "'urls'", yrd_url, &v->url)
 			: yrd_skip(y);
 		if (r < 0)
 			return -1;
@@ -127,25 +131,16 @@ static int yrd_version(struct yrd *y, struct chartrepo_version *v)
 	return 0;
 }
 
-static int yrd_versions(struct yrd *y, struct chartrepo_versions *out)
+static int yrd_version_item(struct yrd *y, void *ud)
 {
-	if (y->ev.type != YAML_SEQUENCE_START_EVENT)
-		return err_set(y->e, ERR_INTEGRITY, "index.yaml: the chart's entry is not a list at line %zu",
-			       (size_t)y->ev.start_mark.line + 1);
-	for (;;) {
-		if (yrd_next(y) < 0)
-			return -1;
-		if (y->ev.type == YAML_SEQUENCE_END_EVENT)
-			return 0;
-		if (out->n == CHARTREPO_VERSIONS_MAX)
-			return err_set(y->e, ERR_INTEGRITY, "index.yaml lists more than %d versions of the chart",
-				       CHARTREPO_VERSIONS_MAX);
-		out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
-		struct chartrepo_version *v = &out->v[out->n++];
-		memset(v, 0, sizeof(*v));
-		if (yrd_version(y, v) < 0)
-			return -1;
-	}
+	struct chartrepo_versions *out = ud;
+	if (out->n == CHARTREPO_VERSIONS_MAX)
+		return err_set(y->e, ERR_INTEGRITY, "index.yaml lists more than %d versions of the chart",
+			       CHARTREPO_VERSIONS_MAX);
+	out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+	struct chartrepo_version *v = &out->v[out->n++];
+	memset(v, 0, sizeof(*v));
+	return yrd_version(y, v);
 }
 
 // entries: chart name -> list of versions; only name's list is read.
@@ -165,7 +160,7 @@ static int yrd_entries(struct yrd *y, const char *name, struct chartrepo_version
 		if (mine && *found)
 			return err_set(y->e, ERR_INTEGRITY, "index.yaml lists chart '%.200s' twice", name);
 		*found |= mine;
-		if ((mine ? yrd_versions(y, out) : yrd_skip(y)) < 0)
+		if ((mine ? yrd_each(y, "the chart's entry", yrd_version_item, out) : yrd_skip(y)) < 0)
 			return -1;
 	}
 }
