@@ -571,7 +571,7 @@ static int run_outcome(const cJSON *r, struct err *e)
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(r, "error");
 	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(r, "class");
 	enum err_class c = ERR_INTERNAL;
-	for (enum err_class k = ERR_INTERNAL; k <= ERR_INTERRUPTED; k++)
+	for (enum err_class k = ERR_INTERNAL; k <= ERR_UNTRUSTED; k++)
 		if (cJSON_IsString(cls) && strcmp(cls->valuestring, err_class_name(k)) == 0)
 			c = k;
 	return err_set(e, c, "%s", cJSON_IsString(msg) ? msg->valuestring : "a run failed");

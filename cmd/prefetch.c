@@ -193,7 +193,7 @@ static int lease_take(struct prefetch *p, struct err *e)
 // fault, the disk is full, a signal) or leaves the unpack to containerd.
 static bool snapshot_error_fatal(const struct err *e)
 {
-	return e->cls == ERR_INTEGRITY || e->cls == ERR_STORAGE || e->cls == ERR_INTERRUPTED;
+	return e->cls == ERR_INTEGRITY || e->cls == ERR_STORAGE || e->cls == ERR_INTERRUPTED || e->cls == ERR_UNTRUSTED;
 }
 
 static void *prefetch_main(void *arg)

@@ -66,6 +66,8 @@ int err_exit_code(const struct err *e)
 		int sig = interrupt_signal();
 		return 128 + (sig ? sig : 15);
 	}
+	if (e->cls == ERR_UNTRUSTED)
+		return 8;
 	return (int)e->cls;
 }
 
@@ -81,6 +83,7 @@ const char *err_class_name(enum err_class cls)
 	case ERR_INTEGRITY: return "integrity";
 	case ERR_STORAGE: return "storage";
 	case ERR_INTERRUPTED: return "interrupted";
+	case ERR_UNTRUSTED: return "untrusted";
 	}
 	return "internal";
 }

@@ -17,6 +17,7 @@ enum err_class {
 	ERR_INTEGRITY = 6,
 	ERR_STORAGE = 7,
 	ERR_INTERRUPTED = 8, // SIGTERM/SIGINT: exit status 128 + the signal (143, 130)
+	ERR_UNTRUSTED = 9,   // refused by the signature policy (--policy): exit status 8
 };
 
 #define ERR_MSG_MAX 512
@@ -35,7 +36,7 @@ int err_sys(struct err *e, enum err_class cls, int errnum, const char *fmt, ...)
 // Prefixes context ("context: old message"), keeps the class; returns -1.
 int err_wrap(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void err_clear(struct err *e);
-// Exit status for a class: 0 ok, 1 internal, 2 usage ... 7 storage.
+// Exit status for a class: 0 ok, 1 internal, 2 usage ... 7 storage, 8 untrusted.
 int err_exit_code(const struct err *e);
 const char *err_class_name(enum err_class cls);
 
