@@ -66,7 +66,8 @@ void sigstore_payload_release(struct sigstore_payload *p);
 // Returns 0 when the signature verifies. -1 with ERR_UNTRUSTED when it does not,
 // or when the key is of another type (RSA-PSS, DSA, Ed448, ...) or curve (both
 // named in the message); ERR_INTEGRITY when sig_b64 is NULL, too long or not
-// valid base64; ERR_INTERNAL when OpenSSL cannot allocate. Messages never
+// valid base64; ERR_INTERNAL for a NULL key, a NULL payload with len > 0, or
+// when OpenSSL cannot allocate. Messages never
 // contain key or signature bytes.
 int sigstore_verify(EVP_PKEY *key, const void *payload, size_t len, const char *sig_b64,
 		    struct err *e);
