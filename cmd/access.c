@@ -33,8 +33,9 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 		[ACCESS_O_CA - ACCESS_O_CREDS] = "--ca-file",
 		[ACCESS_O_PLAIN - ACCESS_O_CREDS] = "--plain-http",
 		[ACCESS_O_CONNECT_TO - ACCESS_O_CREDS] = "--connect-to",
+		[ACCESS_O_POLICY - ACCESS_O_CREDS] = "--policy",
 	};
-	if (opt < ACCESS_O_CREDS || opt > ACCESS_O_CONNECT_TO)
+	if (opt < ACCESS_O_CREDS || opt > ACCESS_O_POLICY)
 		return 0;
 	const char *name = names[opt - ACCESS_O_CREDS];
 	if (opt == ACCESS_O_PLAIN) {
@@ -69,6 +70,13 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 		a->http.connect_to = curl_slist_append(a->http.connect_to, arg);
 		return 1;
 	}
+	case ACCESS_O_POLICY: // read now: a policy imgpull cannot honour fails before any request
+		if (a->has_policy)
+			return err_set(e, ERR_USAGE, "--policy given twice");
+		if (cmd_check_input(name, arg, e) < 0 || policy_load(&a->policy, arg, e) < 0)
+			return -1;
+		a->has_policy = true;
+		return 1;
 	default:
 		return 0;
 	}
@@ -85,6 +93,8 @@ void cmd_access_release(struct cmd_access *a)
 {
 	auth_store_release(&a->store);
 	reg_kinds_release(&a->kinds);
+	if (a->has_policy)
+		policy_release(&a->policy);
 	curl_slist_free_all(a->http.connect_to);
 	http_ca_release(&a->http);
 	for (size_t i = 0; i < a->http.nplain; i++)

@@ -9,6 +9,7 @@
 
 #include "auth/creds.h"
 #include "auth/kind.h"
+#include "auth/policy.h"
 #include "cmd/opts.h"
 #include "transport/http.h"
 #include "util/err.h"
@@ -21,6 +22,7 @@ enum {
 	ACCESS_O_CA,
 	ACCESS_O_PLAIN,
 	ACCESS_O_CONNECT_TO,
+	ACCESS_O_POLICY,
 };
 
 // The access options' entries for a command's option table (cmd/opts.h).
@@ -39,10 +41,18 @@ enum {
 	{"connect-to", ACCESS_O_CONNECT_TO, "H:P:CH:CP", "connect to CH:CP for H:P, as curl (repeatable)", \
 	 CMD_OPT_LIST}
 
+// The signature policy option (pull, bench, chart), read into cmd_access.
+#define CMD_POLICY_OPT                                                                               \
+	{"policy", ACCESS_O_POLICY, "FILE",                                                          \
+	 "signature policy (containers-policy.json): images it does not\n"                          \
+	 "accept are refused (exit 8) before any blob is kept", 0}
+
 struct cmd_access {
 	struct http_config http;
 	struct auth_store store;
 	struct reg_kinds kinds;
+	struct policy policy;
+	bool has_policy; // --policy given
 };
 
 // 1 if opt was one of CMD_ACCESS_OPTIONS (and is now applied), 0 if not, < 0 on error.

@@ -20,6 +20,7 @@
 #include "cmd/termlog.h"
 #include "pull/chart.h"
 #include "pull/chartrepo.h"
+#include "pull/trust.h"
 #include "pull/registry.h"
 #include "unpack/layer.h"
 #include "util/clock.h"
@@ -37,6 +38,7 @@ static const struct cmd_opt chart_opt_table[] = {
 	{"repo", O_REPO, "URL", "the chart repository (its index.yaml) the chart is in;\nthe operand is then the chart's NAME", 0},
 	{"version", O_VERSION, "VERSION", "the chart's version or a semver range (default: the\nlatest stable version)", 0},
 	CMD_ACCESS_OPTS,
+	CMD_POLICY_OPT,
 	{"log-format", O_LOGFMT, "FORMAT", "auto, json or text, for messages on stderr (default auto)", 0},
 	{"termination-log", O_TERMLOG, "PATH",
 	 "where the outcome goes on exit, at most 4096 bytes (default\n" TERMLOG_DEFAULT " when it exists and is writable)", 0},
@@ -226,6 +228,11 @@ static int chart_fetch_oci(struct chart_cli *c, struct pull_registries *regs, st
 		return -1;
 	g->what = xstrdup(g->img.name);
 	g->digest = xstrdup(g->img.manifest_digest);
+	struct pull_trust t = {0};
+	r = c->acc.has_policy ? pull_trust_check(&c->acc.policy, &g->img, &t, e) : 0;
+	pull_trust_release(&t);
+	if (r < 0)
+		return -1;
 	const struct oci_descriptor *chart, *prov;
 	if (chart_manifest_layers(&g->img.manifest, g->img.name, &chart, &prov, e) < 0 || chart_check_config(g, e) < 0)
 		return -1;
@@ -256,6 +263,26 @@ static char *chart_repo_file(const char *url, const char *name, const char *vers
 	return xasprintf("%s-%s.tgz", name, version);
 }
 
+// A chart repository's chart under --policy: it carries no cosign signature,
+// so only a scope that asks for none (insecureAcceptAnything) lets it pass;
+// it is weighed as HOST/PATH/NAME:VERSION of the repository's URL.
+static int chart_repo_trust(const struct chart_cli *c, const struct chart_got *g, struct err *e)
+{
+	const char *rest = strstr(c->repo, "://");
+	rest = rest ? rest + 3 : c->repo;
+	size_t n = strlen(rest);
+	while (n > 0 && rest[n - 1] == '/')
+		n--;
+	_cleanup_free_ char *name = xasprintf("%.*s/%s:%s", (int)n, rest, g->name, g->version);
+	for (char *p = name; *p; p++)
+		if (*p == '+')
+			*p = '_';
+	struct trust_image ti = {.name = name, .digest = g->digest};
+	if (trust_evaluate(&c->acc.policy, &ti, NULL, 0, NULL, e) < 0)
+		return err_wrap(e, "chart repositories carry no cosign signatures");
+	return 0;
+}
+
 // --repo URL NAME: the chart as the repository's index lists it.
 static int chart_fetch_repo(struct chart_cli *c, struct chart_got *g, struct err *e)
 {
@@ -280,7 +307,7 @@ static int chart_fetch_repo(struct chart_cli *c, struct chart_got *g, struct err
 	char d[OCI_DIGEST_LEN + 1];
 	oci_digest_of(d, g->tgz.data ? g->tgz.data : "", g->tgz.len);
 	g->digest = xstrdup(d);
-	return 0;
+	return c->acc.has_policy ? chart_repo_trust(c, g, e) : 0;
 }
 
 static int chart_store(struct chart_cli *c, struct chart_got *g, struct err *e)

@@ -233,7 +233,8 @@ static void record_complete(struct pull_run *r)
 						      .platform = img->has_platform ? &img->platform : NULL};
 			if (oci_layout_put_blob(&r->layout, img->manifest_digest, img->manifest_body, img->manifest_len,
 						&r->rec_err) < 0 ||
-			    (!image_skips(r, i) && oci_layout_add_ref(&r->layout, &ent, &r->rec_err) < 0)) {
+			    (!image_skips(r, i) && oci_layout_add_ref(&r->layout, &ent, &r->rec_err) < 0) ||
+			    (!image_skips(r, i) && pull_trust_store(&r->layout, img, &r->trust[i], &r->rec_err) < 0)) {
 				r->rec_failed = true;
 				return;
 			}
@@ -287,7 +288,8 @@ static int unpack_check(struct pull_run *r, struct err *e)
 	const struct pull_cli *c = r->c;
 	if (unpack_rootfs_check(c->unpack, &r->rootfs, e) < 0)
 		return -1;
-	if (!r->rootfs.done || !c->dest_temporary)
+	// Under a policy the image is resolved and weighed again, complete or not.
+	if (!r->rootfs.done || !c->dest_temporary || c->acc.has_policy)
 		return 0;
 	struct pull_image *img = &r->imgs[0];
 	if (oci_ref_parse(&img->ref, c->images[0], e) < 0)
@@ -385,6 +387,7 @@ int pull_run_execute(struct pull_run *r, struct err *e)
 	int nimg = (int)c->nimages;
 	r->imgs = xcalloc((size_t)nimg + 1, sizeof(*r->imgs));
 	r->recorded = xcalloc((size_t)nimg + 1, sizeof(bool));
+	r->trust = xcalloc((size_t)nimg + 1, sizeof(*r->trust));
 	pull_registries_init(&r->regs, &c->acc.http, &c->acc.store, &c->acc.kinds);
 	// A containerd that is gone or hung is found before any request, not after the download.
 	if (c->containerd && cri_probe(c->containerd, c->acc.http.deadline, e) < 0)
@@ -401,6 +404,9 @@ int pull_run_execute(struct pull_run *r, struct err *e)
 	for (int i = 0; i < nimg; i++) {
 		struct pull_image *img = &r->imgs[i];
 		if (pull_image_resolve(img, &r->regs, c->images[i], &r->want, e) < 0)
+			return -1;
+		// Nothing of an image the policy refuses is fetched, nor of the others.
+		if (c->acc.has_policy && pull_trust_check(&c->acc.policy, img, &r->trust[i], e) < 0)
 			return -1;
 		progress_resolved(r->prog, img->name, img->manifest_digest, img->manifest.nlayers + 1);
 		r->resolved = i + 1;
@@ -434,6 +440,10 @@ void pull_run_release(struct pull_run *r)
 	r->eng = NULL;
 	for (size_t i = 0; r->imgs && i < r->c->nimages; i++)
 		pull_image_release(&r->imgs[i]);
+	for (size_t i = 0; r->trust && i < r->c->nimages; i++)
+		pull_trust_release(&r->trust[i]);
+	free(r->trust);
+	r->trust = NULL;
 	free(r->imgs);
 	r->imgs = NULL;
 	pull_registries_release(&r->regs);

@@ -16,6 +16,7 @@
 #include "oci/manifest.h"
 #include "pull/engine.h"
 #include "pull/registry.h"
+#include "pull/trust.h"
 #include "unpack/rootfs.h"
 #include "util/err.h"
 
@@ -54,7 +55,7 @@ enum {
 	{"fsync", PULL_O_FSYNC, NULL,                                                                           \
 	 "sync every blob to disk before it enters the layout\n"                                                \
 	 "(default: journal unsynced blobs, re-verify after a reboot)", 0},                                     \
-	CMD_ACCESS_OPTS
+	CMD_ACCESS_OPTS, CMD_POLICY_OPT
 
 struct pull_cli {
 	const char *dest;
@@ -136,6 +137,8 @@ struct pull_run {
 	struct oci_platform want;
 	// --unpack: what ROOTFS held before the pull (its completion marker).
 	struct unpack_rootfs_state rootfs;
+	// --policy: each image's signatures that verified (kept in the layout).
+	struct pull_trust *trust;
 };
 
 // pull_run_execute's answer when --unpack without --dest finds ROOTFS complete

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "oci/digest.h"
 #include "util/file.h"
 #include "util/mem.h"
 
@@ -18,6 +19,15 @@ struct reach {
 	char **digests;
 	size_t n, cap;
 };
+
+static void reach_add(struct reach *r, const char *digest)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->digests = xrealloc(r->digests, r->cap * sizeof(char *));
+	}
+	r->digests[r->n++] = xstrdup(digest);
+}
 
 static int reach_step(void *ud, const struct oci_walk_step *s, struct err *e)
 {
@@ -34,11 +44,7 @@ static int reach_step(void *ud, const struct oci_walk_step *s, struct err *e)
 		return err_set(e, ERR_INTEGRITY, "manifest %s in the layout is %lld bytes, %llu expected", s->digest,
 			       (long long)sb.st_size, (unsigned long long)s->size);
 	}
-	if (r->n == r->cap) {
-		r->cap = r->cap ? 2 * r->cap : 64;
-		r->digests = xrealloc(r->digests, r->cap * sizeof(char *));
-	}
-	r->digests[r->n++] = xstrdup(s->digest);
+	reach_add(r, s->digest);
 	return OCI_WALK_DESCEND;
 }
 
@@ -68,6 +74,11 @@ static int reachable(const struct oci_layout *l, struct reach *r, struct err *e)
 			ret = err_wrap(e, "nothing removed (imgpull verify shows what is damaged)");
 			break;
 		}
+		// The one more blob an entry keeps (a signed index).
+		const cJSON *keep = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "annotations"),
+								     OCI_ANNOT_KEEP);
+		if (cJSON_IsString(keep) && oci_digest_valid(keep->valuestring))
+			reach_add(r, keep->valuestring);
 	}
 	cJSON_Delete(root);
 	if (r->n)

@@ -804,6 +804,11 @@ int oci_layout_add_ref(const struct oci_layout *l, const struct oci_index_entry 
 	char missing[OCI_DIGEST_LEN + 1];
 	// index.json names only images whose every blob is in the layout.
 	int ret = oci_layout_complete(l, ent->media_type, ent->digest, ent->size, missing, e);
+	struct stat kst;
+	if (ret == 1 && ent->keep && (oci_layout_blob_stat(l, ent->keep, &kst) < 0 || !S_ISREG(kst.st_mode))) {
+		snprintf(missing, sizeof(missing), "%s", ent->keep);
+		ret = 0;
+	}
 	if (ret == 0)
 		ret = err_set(e, ERR_STORAGE, "%s: blob %s is not in the layout (removed while the pull ran?)",
 			      ent->ref_name, missing);
@@ -829,6 +834,8 @@ int oci_layout_add_ref(const struct oci_layout *l, const struct oci_index_entry 
 	cJSON *ann = cJSON_AddObjectToObject(d, "annotations");
 	cJSON_AddStringToObject(ann, ANNOT_CONTAINERD, ent->ref_name);
 	cJSON_AddStringToObject(ann, ANNOT_REF, ent->ref_name);
+	if (ent->keep)
+		cJSON_AddStringToObject(ann, OCI_ANNOT_KEEP, ent->keep);
 	if (ent->platform)
 		cJSON_AddItemToObject(d, "platform", platform_json(ent->platform));
 	cJSON_AddItemToArray(mans, d);

@@ -116,7 +116,12 @@ struct oci_index_entry {
 	uint64_t size;
 	const char *ref_name; // full normalized reference, e.g. docker.io/library/busybox:1.36
 	const struct oci_platform *platform; // may be NULL
+	// One more blob kept with the entry (annotation OCI_ANNOT_KEEP; gc keeps it,
+	// add_ref wants it in blobs/): the index a kept signature signs. May be NULL.
+	const char *keep;
 };
+#define OCI_ANNOT_KEEP "io.imgpull.keep"
+
 
 // Adds or replaces (same ref name) an entry in index.json, after checking under
 // the lock that the manifest and every blob it reaches are in blobs/.

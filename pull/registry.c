@@ -153,10 +153,8 @@ int pull_repo_get_blob(struct pull_repo *repo, const struct oci_descriptor *d, u
 	return ret;
 }
 
-// GET a manifest by tag or digest, verify it, parse it.
-static int fetch_manifest(struct pull_repo *repo, const char *reference, const char *what,
-			  char **body, size_t *len, char digest[OCI_DIGEST_LEN + 1],
-			  struct oci_manifest *m, struct err *e)
+int pull_repo_manifest(struct pull_repo *repo, const char *reference, const char *what, char **body, size_t *len,
+		       char digest[OCI_DIGEST_LEN + 1], struct oci_manifest *m, struct err *e)
 {
 	_cleanup_free_ char *suffix = xasprintf("/manifests/%s", reference);
 	struct http_resp r;
@@ -217,9 +215,11 @@ int pull_image_resolve(struct pull_image *img, struct pull_registries *rs, const
 	char next[OCI_DIGEST_LEN + 1];
 	_cleanup_free_ char *what = xstrdup(img->name);
 	for (int depth = 0;; depth++) {
-		if (fetch_manifest(&img->repo, reference, what, &img->manifest_body, &img->manifest_len,
-				   img->manifest_digest, &img->manifest, e) < 0)
+		if (pull_repo_manifest(&img->repo, reference, what, &img->manifest_body, &img->manifest_len,
+				       img->manifest_digest, &img->manifest, e) < 0)
 			return -1;
+		if (depth == 0)
+			memcpy(img->top_digest, img->manifest_digest, sizeof(img->top_digest));
 		if (img->manifest.kind == OCI_KIND_MANIFEST)
 			return 0;
 		if (depth >= MAX_INDEX_DEPTH)
@@ -235,7 +235,14 @@ int pull_image_resolve(struct pull_image *img, struct pull_registries *rs, const
 			img->platform.variant = d->platform.variant ? xstrdup(d->platform.variant) : NULL;
 			img->has_platform = true;
 		}
-		free(img->manifest_body);
+		if (depth == 0) { // the index a signature signs, kept for the layout
+			img->top_body = img->manifest_body;
+			img->top_len = img->manifest_len;
+			img->top_media_type = xstrdup(img->manifest.media_type ? img->manifest.media_type
+										: OCI_MT_INDEX);
+		} else {
+			free(img->manifest_body);
+		}
 		img->manifest_body = NULL;
 		oci_manifest_release(&img->manifest);
 		free(what);
@@ -250,6 +257,8 @@ void pull_image_release(struct pull_image *img)
 	free(img->name);
 	free(img->repo.path);
 	free(img->manifest_body);
+	free(img->top_body);
+	free(img->top_media_type);
 	oci_manifest_release(&img->manifest);
 	oci_platform_release(&img->platform);
 	memset(img, 0, sizeof(*img));

@@ -60,6 +60,11 @@ int pull_repo_tags(struct pull_repo *repo, char ***tags, size_t *n, struct err *
 // (`</v2/PATH/tags/list?last=x&n=100>; rel="next"`, relative or on base_url),
 // malloc'd, or NULL when there is no next page or it points elsewhere.
 char *pull_tags_next(const char *link, const char *base_url, const char *path);
+// GET a manifest or index by tag or digest (reference), its digest checked
+// against the reference and the registry's Docker-Content-Digest, parsed;
+// what names it in errors. ERR_NOTFOUND for a 404.
+int pull_repo_manifest(struct pull_repo *repo, const char *reference, const char *what, char **body, size_t *len,
+		       char digest[OCI_DIGEST_LEN + 1], struct oci_manifest *m, struct err *e);
 // The error for a final 401 (says whether a credential was sent, and whence).
 int pull_repo_auth_error(struct pull_repo *repo, struct err *e);
 
@@ -74,6 +79,13 @@ struct pull_image {
 	struct oci_manifest manifest;
 	bool has_platform;     // the manifest came from an index entry with this platform
 	struct oci_platform platform;
+	// What the reference named first: the manifest itself, or the index the
+	// manifest was picked from (its exact bytes kept in top_body then, NULL
+	// otherwise). A signature signs this digest (cosign signs what a tag names).
+	char top_digest[OCI_DIGEST_LEN + 1];
+	char *top_body;
+	size_t top_len;
+	char *top_media_type;
 };
 
 // Fetches the manifest for ref (following an index to want's platform) and

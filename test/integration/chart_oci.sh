@@ -19,32 +19,20 @@ acc=(--plain-http "$addr" --creds helm:s3cret)
 # push.py ADDR REPO TAG TGZ CONFIG_JSON [PROV] [CONFIG_MEDIA_TYPE]: blobs by monolithic
 # upload, then the manifest as helm (ORAS) writes it; prints the manifest digest.
 cat >"$T_WORK/push.py" <<'PY'
-import base64, hashlib, json, sys, urllib.request
+import json, os, sys
+sys.path.insert(0, os.path.join(os.environ["IMGPULL_SRC"], "test/lib"))
+from regput import Registry
 addr, repo, tag, tgz, cfg = sys.argv[1:6]
 prov = sys.argv[6] if len(sys.argv) > 6 and sys.argv[6] else None
 cfg_type = sys.argv[7] if len(sys.argv) > 7 else "application/vnd.cncf.helm.config.v1+json"
-auth = "Basic " + base64.b64encode(b"helm:s3cret").decode()
-def req(method, url, data=None, ctype=None):
-    r = urllib.request.Request(url, data=data, method=method)
-    r.add_header("Authorization", auth)
-    if ctype:
-        r.add_header("Content-Type", ctype)
-    return urllib.request.urlopen(r)
-def put_blob(data):
-    dg = "sha256:" + hashlib.sha256(data).hexdigest()
-    loc = req("POST", f"http://{addr}/v2/{repo}/blobs/uploads/").headers["Location"]
-    if loc.startswith("/"):
-        loc = f"http://{addr}{loc}"
-    req("PUT", loc + ("&" if "?" in loc else "?") + "digest=" + dg, data, "application/octet-stream")
-    return {"digest": dg, "size": len(data)}
-c = put_blob(open(cfg, "rb").read()); c["mediaType"] = cfg_type
-layers = [dict(put_blob(open(tgz, "rb").read()), mediaType="application/vnd.cncf.helm.chart.content.v1.tar+gzip")]
+reg = Registry(addr, "helm:s3cret")
+c = reg.put_blob(repo, open(cfg, "rb").read(), cfg_type)
+layers = [reg.put_blob(repo, open(tgz, "rb").read(), "application/vnd.cncf.helm.chart.content.v1.tar+gzip")]
 if prov:
-    layers.append(dict(put_blob(open(prov, "rb").read()), mediaType="application/vnd.cncf.helm.chart.provenance.v1.prov"))
+    layers.append(reg.put_blob(repo, open(prov, "rb").read(), "application/vnd.cncf.helm.chart.provenance.v1.prov"))
 m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": c,
                 "layers": layers, "annotations": {"org.opencontainers.image.title": json.load(open(cfg))["name"]}}).encode()
-req("PUT", f"http://{addr}/v2/{repo}/manifests/{tag}", m, "application/vnd.oci.image.manifest.v1+json")
-print("sha256:" + hashlib.sha256(m).hexdigest())
+print(reg.put_manifest(repo, tag, m))
 PY
 
 # make_chart NAME VERSION: $T_WORK/src/NAME (Chart.yaml, values.yaml, templates/),

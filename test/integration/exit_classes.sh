@@ -160,7 +160,13 @@ expect 6 integrity "verify of a damaged blob" "damaged" "$IMGPULL" verify --dest
 expect 7 storage "--dest under a regular file" "cannot create directory" \
   "${pull[@]}" --dest "$T_WORK/file/layout" "${h_ok[@]}" "$HOSTILE_OK_ADDR/team/app:v1"
 
-for c in 2 3 4 5 6 7; do
+# ---- 8 untrusted
+printf '{"default": [{"type": "reject"}]}' >"$T_WORK/reject.json"
+expect 8 untrusted "a policy that rejects the image" "rejects it" \
+  "${pull[@]}" --dest "$T_WORK/untrusted" "${ok[@]}" --policy "$T_WORK/reject.json" "$ref"
+[[ ! -e "$T_WORK/untrusted" ]] || t_fail "a refused image left a layout"
+
+for c in 2 3 4 5 6 7 8; do
   [[ -n "${seen[$c]:-}" ]] || t_fail "no case for exit status $c"
 done
 # Every code of README's table (but 1, a bug, and the signals) has its case here.
