@@ -20,9 +20,10 @@ source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 "$T_PY" -c 'import cryptography' || t_fail "python3-cryptography is missing (apt-get install -y python3-cryptography)"
 
-t_registry_start REG
+# A registry with a password: signatures are fetched with the image's credential.
+t_registry_start REG --htpasswd signer:s3cret
 addr=$REG_REG_ADDR
-acc=(--plain-http "$addr")
+acc=(--plain-http "$addr" --creds signer:s3cret)
 
 # keys.py DIR: ECDSA P-256 key pairs a and b as cosign generate-key-pair makes
 # them (the public half as a PEM SubjectPublicKeyInfo).
@@ -37,10 +38,13 @@ for n in ("a", "b"):
     open(f"{sys.argv[1]}/{n}.pub", "wb").write(k.public_key().public_bytes(serialization.Encoding.PEM,
         serialization.PublicFormat.SubjectPublicKeyInfo))
 PY
-# sign.py ADDR REPO DIGEST KEY IDENTITY [TAMPER] [SIGNED_DIGEST]: cosign's signature of DIGEST
-# in REPO: the payload naming SIGNED_DIGEST (default DIGEST) and IDENTITY, signed with KEY,
-# pushed as the manifest at tag sha256-<hex>.sig; TAMPER=1 changes one byte of the payload
-# after signing.
+# sign.py ADDR REPO DIGEST KEY IDENTITY [TAMPER] [SIGNED_DIGEST] [REFERRERS_DIR]: cosign's
+# signature of DIGEST in REPO: the payload naming SIGNED_DIGEST (default DIGEST) and IDENTITY,
+# signed with KEY, pushed as the manifest at tag sha256-<hex>.sig; TAMPER=1 changes one byte
+# of the payload after signing. With REFERRERS_DIR, as cosign's OCI 1.1 mode writes it
+# instead: a manifest of artifactType application/vnd.dev.cosign.artifact.sig.v1+json whose
+# subject is DIGEST, pushed by digest, and the referrers API's answer for DIGEST written
+# to REFERRERS_DIR/v2/REPO/referrers/DIGEST.
 cat >"$T_WORK/sign.py" <<'PY'
 import base64, json, os, sys
 sys.path.insert(0, os.path.join(os.environ["IMGPULL_SRC"], "test/lib"))
@@ -49,8 +53,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 addr, repo, digest, keyf, identity = sys.argv[1:6]
 tamper = len(sys.argv) > 6 and sys.argv[6] == "1"
-signed = sys.argv[7] if len(sys.argv) > 7 else digest
-reg = Registry(addr)
+signed = sys.argv[7] if len(sys.argv) > 7 and sys.argv[7] else digest
+referrers = sys.argv[8] if len(sys.argv) > 8 else None
+reg = Registry(addr, "signer:s3cret")
 # As cosign's payload.Cosign marshals it (sigstore/sigstore pkg/signature/payload).
 payload = json.dumps({"critical": {"identity": {"docker-reference": identity},
                                    "image": {"docker-manifest-digest": signed},
@@ -65,10 +70,24 @@ layer["annotations"] = {"dev.cosignproject.cosign/signature": sig}
 cfg = json.dumps({"architecture": "", "config": {}, "created": "0001-01-01T00:00:00Z",
                   "history": [{"created": "0001-01-01T00:00:00Z"}], "os": "",
                   "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}}, separators=(",", ":")).encode()
-m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": reg.put_blob(repo, cfg, "application/vnd.oci.image.config.v1+json"), "layers": [layer]},
-               separators=(",", ":")).encode()
-reg.put_manifest(repo, digest.replace(":", "-") + ".sig", m)
+if not referrers:
+    m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": reg.put_blob(repo, cfg, "application/vnd.oci.image.config.v1+json"), "layers": [layer]},
+                   separators=(",", ":")).encode()
+    reg.put_manifest(repo, digest.replace(":", "-") + ".sig", m)
+    sys.exit(0)
+at = "application/vnd.dev.cosign.artifact.sig.v1+json"
+subject = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+           "size": int(sys.argv[9]) if len(sys.argv) > 9 else 0}
+m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": at,
+                "config": reg.put_blob(repo, b"{}", "application/vnd.oci.empty.v1+json"), "layers": [layer],
+                "subject": subject}, separators=(",", ":")).encode()
+md = reg.put_manifest(repo, "sha256:" + __import__("hashlib").sha256(m).hexdigest(), m)
+d = os.path.join(referrers, "v2", repo, "referrers")
+os.makedirs(d, exist_ok=True)
+json.dump({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+           "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": len(m),
+                          "artifactType": at}]}, open(os.path.join(d, digest), "w"))
 PY
 "$T_PY" "$T_WORK/keys.py" "$T_WORK"
 sign() { "$T_PY" "$T_WORK/sign.py" "$addr" "$@" || t_fail "signing $* failed"; }
@@ -84,6 +103,8 @@ sigreq() { # sigreq KEYFIELD VALUE [IDENTITY_JSON]
 policy "$T_WORK/p-path.json" "$(sigreq keyPath "$T_WORK/a.pub" '{"type":"matchRepository"}')"
 policy "$T_WORK/p-data.json" "$(sigreq keyData "$(base64 -w0 "$T_WORK/a.pub")" '{"type":"matchRepository"}')"
 policy "$T_WORK/p-exact.json" "$(sigreq keyPath "$T_WORK/a.pub")"
+jq -n --arg s "REFHOST/team" --argjson r "$(sigreq keyPath "$T_WORK/a.pub" '{"type":"matchRepository"}')" \
+  '{default: [{type: "reject"}], transports: {docker: {($s): $r}}}' >"$T_WORK/p-ref.tmpl"
 
 t_make_image "$T_WORK/src" v1 --layer 64K --layer 16K --seed 1
 d1=$T_IMG_MANIFEST
@@ -191,6 +212,41 @@ t_expect_exit 0 "$IMGPULL" gc --dest "$T_WORK/l9"
 t_expect_exit 0 "$IMGPULL" verify --dest "$T_WORK/l9" --policy "$T_WORK/p-path.json"
 t_ok "an index signed by its digest pulls; verify --policy checks it again from the kept index"
 
+# The OCI 1.1 referrers API (docker-registry 2.8 has none: nginx answers it in
+# front of the registry, from the files sign.py writes): a signature found
+# only among the referrers counts.
+t_make_image "$T_WORK/src" v7 --layer 32K --seed 7
+d7=$T_IMG_MANIFEST
+t_push "$T_WORK/src" v7 "$addr" team/ref:v7
+size7=$T_IMG_MANIFEST_SIZE
+mkdir -p "$T_WORK/nginx-referrers"
+_t_nginx_run "referrers" "$T_WORK/nginx-referrers" "" 1 256 "referrers API in front of $addr" "
+  log_format r '\$request \$status';
+  access_log $T_WORK/nginx-referrers/access.log r;
+  server {
+    listen 127.0.0.1:@PORT@;
+    location ~ ^/v2/.+/referrers/sha256:[0-9a-f]+\$ {
+      root $T_WORK/referrers;
+      default_type application/vnd.oci.image.index.v1+json;
+      try_files \$uri =404;
+    }
+    location / {
+      proxy_pass http://$addr;
+      proxy_set_header Host \$http_host;
+    }
+  }"
+raddr="127.0.0.1:$_T_SERVE_PORT"
+sed "s/REFHOST/$raddr/" "$T_WORK/p-ref.tmpl" >"$T_WORK/p-ref.json"
+sign team/ref "$d7" "$T_WORK/a.key" "$raddr/team/ref" 0 "" "$T_WORK/referrers" "$size7"
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/l10" --plain-http "$raddr" --creds signer:s3cret --policy "$T_WORK/p-ref.json" \
+  "$raddr/team/ref:v7"
+grep -q "GET /v2/team/ref/referrers/$d7?artifactType=.* 200" "$T_WORK/nginx-referrers/access.log" ||
+  t_fail "the referrers API was not asked: $(cat "$T_WORK/nginx-referrers/access.log")"
+t_expect_exit 0 "$IMGPULL" verify --dest "$T_WORK/l10" --policy "$T_WORK/p-ref.json"
+t_expect_exit 8 "$IMGPULL" pull --dest "$T_WORK/n10" --plain-http "$raddr" --creds signer:s3cret --policy "$T_WORK/p-ref.json" \
+  "$raddr/team/app:v2"
+t_ok "a signature among the referrers (OCI 1.1) counts; verify --policy checks it again"
+
 # --containerd: an unsigned image reaches nothing of containerd's (no content,
 # no image); a signed one is handed off.
 ip_containerd_cri_start "$addr"
@@ -214,7 +270,7 @@ import json, os, sys
 sys.path.insert(0, os.path.join(os.environ["IMGPULL_SRC"], "test/lib"))
 from regput import Registry
 addr, tgz = sys.argv[1:3]
-reg = Registry(addr)
+reg = Registry(addr, "signer:s3cret")
 cfg = reg.put_blob("team/demo", b'{"name":"demo","version":"0.1.0","apiVersion":"v2"}',
                    "application/vnd.cncf.helm.config.v1+json")
 lay = reg.put_blob("team/demo", open(tgz, "rb").read(), "application/vnd.cncf.helm.chart.content.v1.tar+gzip")
