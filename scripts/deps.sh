@@ -9,7 +9,7 @@ pkgs=(
 	libcurl4-openssl-dev libcjson-dev libssl-dev libarchive-dev zlib1g-dev libzstd-dev libisal-dev libyaml-dev
 	libcmocka-dev
 	docker-registry skopeo nginx-light containerd umoci apache2-utils
-	openssl jq curl python3 python3-yaml iproute2 procps ca-certificates time bc file librsvg2-bin valgrind
+	openssl jq curl python3 python3-yaml python3-cryptography iproute2 procps ca-certificates time bc file librsvg2-bin valgrind
 	fuse python3-fusepy zstd mmdebstrap pigz
 )
 missing=()
