@@ -26,7 +26,8 @@ int auth_session_init(struct auth_session *s, const char *host, const struct htt
 	if (reg_classify(kinds, host, &s->info, e) < 0)
 		return -1;
 	s->host = xstrdup(host);
-	s->base_url = http_base_url(cfg, host);
+	_cleanup_free_ char *base = http_base_url(cfg, host);
+	s->api_url = xasprintf("%s/v2", base);
 	s->cfg = cfg;
 	s->store = store;
 	s->artifact = store ? store->artifact : AUTH_ART_IMAGE;
@@ -49,7 +50,7 @@ void auth_session_release(struct auth_session *s)
 		token_release(&s->tokens[i]);
 	free(s->tokens);
 	free(s->host);
-	free(s->base_url);
+	free(s->api_url);
 	free(s->realm);
 	free(s->service);
 	free(s->cred_source);
@@ -92,7 +93,7 @@ int auth_session_probe(struct auth_session *s, struct err *e)
 {
 	if (s->scheme != AUTH_UNKNOWN)
 		return 0;
-	_cleanup_free_ char *url = xasprintf("%s/v2/", s->base_url);
+	_cleanup_free_ char *url = xasprintf("%s/", s->api_url);
 	struct http_resp r;
 	struct http_req req = {.url = url, .max_body = PROBE_BODY_MAX};
 	if (http_request(s->cfg, &req, &r, e) < 0)

@@ -29,7 +29,7 @@ struct auth_token {
 
 struct auth_session {
 	char *host;      // registry host[:port] as contacted
-	char *base_url;
+	char *api_url;   // the API's root ("https://host/v2"; a mirror's own path)
 	const struct http_config *cfg;
 	struct auth_store *store;
 	enum auth_artifact artifact; // what credentials are looked up for: store->artifact at init

@@ -2,6 +2,7 @@
 #include "auth/trust.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,9 +100,22 @@ static int trust_sigstore(const struct policy_req *req, const struct trust_image
 	return any ? 0 : -1;
 }
 
-int trust_evaluate(const struct policy *p, const struct trust_image *img, const struct trust_candidate *c, size_t n,
+// name with its host in lower case: host names are case-insensitive, policy
+// scopes are matched as strings, and "LOCALHOST:5000/x" must not escape a
+// scope "localhost:5000".
+static char *trust_norm_name(const char *name)
+{
+	char *n = xstrdup(name);
+	for (char *q = n; *q && *q != '/'; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return n;
+}
+
+int trust_evaluate(const struct policy *p, const struct trust_image *img_in, const struct trust_candidate *c, size_t n,
 		   bool *accepted, struct err *e)
 {
+	_cleanup_free_ char *name = trust_norm_name(img_in->name);
+	const struct trust_image im = {.name = name, .digest = img_in->digest}, *img = &im;
 	const struct policy_reqs *reqs = policy_for(p, img->name);
 	const char *scope = reqs->scope ? reqs->scope : "(default)";
 	if (accepted)
@@ -121,8 +135,9 @@ int trust_evaluate(const struct policy *p, const struct trust_image *img, const 
 	return 0;
 }
 
-bool trust_needs_signature(const struct policy *p, const char *name)
+bool trust_needs_signature(const struct policy *p, const char *name_in)
 {
+	_cleanup_free_ char *name = trust_norm_name(name_in);
 	const struct policy_reqs *reqs = policy_for(p, name);
 	for (size_t r = 0; r < reqs->n; r++)
 		if (reqs->v[r].kind == POLICY_SIGSTORE)

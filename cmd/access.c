@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "auth/secret.h"
 #include "cmd/cmd.h"
@@ -34,14 +35,15 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 		[ACCESS_O_PLAIN - ACCESS_O_CREDS] = "--plain-http",
 		[ACCESS_O_CONNECT_TO - ACCESS_O_CREDS] = "--connect-to",
 		[ACCESS_O_POLICY - ACCESS_O_CREDS] = "--policy",
+		[ACCESS_O_HOSTS_DIR - ACCESS_O_CREDS] = "--hosts-dir",
 	};
-	if (opt < ACCESS_O_CREDS || opt > ACCESS_O_POLICY)
+	if (opt < ACCESS_O_CREDS || opt > ACCESS_O_HOSTS_DIR)
 		return 0;
 	const char *name = names[opt - ACCESS_O_CREDS];
 	if (opt == ACCESS_O_PLAIN) {
 		if (check_hostport(name, arg, e) < 0)
 			return -1;
-	} else if (opt != ACCESS_O_CREDS && cmd_check_value(name, arg, e) < 0) {
+	} else if (opt != ACCESS_O_CREDS && opt != ACCESS_O_HOSTS_DIR && cmd_check_value(name, arg, e) < 0) {
 		return -1; // --creds has its own check, which never shows the value
 	}
 	switch (opt) {
@@ -70,6 +72,10 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 		a->http.connect_to = curl_slist_append(a->http.connect_to, arg);
 		return 1;
 	}
+	case ACCESS_O_HOSTS_DIR: // '' turns the default off
+		a->hosts_dir = *arg ? arg : NULL;
+		a->hosts_dir_given = true;
+		return 1;
 	case ACCESS_O_POLICY: // read now: a policy imgpull cannot honour fails before any request
 		if (a->has_policy)
 			return err_set(e, ERR_USAGE, "--policy given twice");
@@ -84,8 +90,12 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 
 int cmd_access_finish(struct cmd_access *a, struct err *e)
 {
-	(void)e;
 	reg_kinds_load_env(&a->kinds, environ);
+	struct stat st;
+	if (!a->hosts_dir_given && stat(CMD_HOSTS_DIR_DEFAULT, &st) == 0 && S_ISDIR(st.st_mode))
+		a->hosts_dir = CMD_HOSTS_DIR_DEFAULT; // what the node's containerd reads
+	if (a->hosts_dir && (stat(a->hosts_dir, &st) < 0 || !S_ISDIR(st.st_mode)))
+		return err_set(e, ERR_USAGE, "--hosts-dir '%.200s' is not a directory", a->hosts_dir);
 	return 0;
 }
 

@@ -23,6 +23,7 @@ enum {
 	ACCESS_O_PLAIN,
 	ACCESS_O_CONNECT_TO,
 	ACCESS_O_POLICY,
+	ACCESS_O_HOSTS_DIR,
 };
 
 // The access options' entries for a command's option table (cmd/opts.h).
@@ -39,7 +40,11 @@ enum {
 	{"plain-http", ACCESS_O_PLAIN, "HOST[:PORT]", "use http:// for this registry (repeatable)",   \
 	 CMD_OPT_LIST},                                                                             \
 	{"connect-to", ACCESS_O_CONNECT_TO, "H:P:CH:CP", "connect to CH:CP for H:P, as curl (repeatable)", \
-	 CMD_OPT_LIST}
+	 CMD_OPT_LIST},                                                                             \
+	{"hosts-dir", ACCESS_O_HOSTS_DIR, "DIR",                                                     \
+	 "containerd's registry host configuration: mirrors and caches\n"                           \
+	 "from DIR/<host>/hosts.toml (default " CMD_HOSTS_DIR_DEFAULT " when it\n"                  \
+	 "exists; '' for none)", 0}
 
 // The signature policy option (pull, bench, chart), read into cmd_access.
 #define CMD_POLICY_OPT                                                                               \
@@ -47,7 +52,11 @@ enum {
 	 "signature policy (containers-policy.json): images it does not\n"                          \
 	 "accept are refused (exit 8) before any blob is kept", 0}
 
+#define CMD_HOSTS_DIR_DEFAULT "/etc/containerd/certs.d"
+
 struct cmd_access {
+	const char *hosts_dir; // --hosts-dir, or the default when it exists; NULL: none
+	bool hosts_dir_given;
 	struct http_config http;
 	struct auth_store store;
 	struct reg_kinds kinds;

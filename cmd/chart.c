@@ -258,7 +258,7 @@ static char *chart_repo_file(const char *url, const char *name, const char *vers
 		b--;
 	size_t n = (size_t)(q - b);
 	if (n > 4 && n <= 255 && b[0] != '.' && !strncmp(q - 4, ".tgz", 4) &&
-	    strspn(b, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._+-") >= n)
+	    strspn(b, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._+-_") >= n)
 		return xstrndup(b, n);
 	return xasprintf("%s-%s.tgz", name, version);
 }
@@ -288,7 +288,7 @@ static int chart_fetch_repo(struct chart_cli *c, struct chart_got *g, struct err
 {
 	const char *name = c->operand;
 	if (!*name || strlen(name) > 256 || strpbrk(name, "/\\:@?#") || name[0] == '.' ||
-	    strspn(name, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._+-") != strlen(name))
+	    strspn(name, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._+-_") != strlen(name))
 		return err_set(e, ERR_USAGE, "with --repo, '%.200s' must be a chart's name as the repository's index "
 			       "lists it", name);
 	struct chartrepo repo;
@@ -437,6 +437,7 @@ int cmd_chart(int argc, char **argv)
 	c.acc.store.artifact = AUTH_ART_CHART;
 	struct pull_registries regs;
 	pull_registries_init(&regs, &c.acc.http, &c.acc.store, &c.acc.kinds);
+	regs.hosts_dir = c.acc.hosts_dir;
 	if (r == 0)
 		r = c.repo ? chart_fetch_repo(&c, &g, &e) : chart_fetch_oci(&c, &regs, &g, &e);
 	if (r == 0)

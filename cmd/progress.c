@@ -25,6 +25,7 @@ struct progress {
 	// What the requests met, for the summary (as bench counts them).
 	unsigned retries, renewals, redirects;
 	cJSON *causes; // cause key -> count, of retries and renewals
+	cJSON *by_host; // host[:port] -> body bytes received from it
 	bool out_failed; // json: stdout could not be written (its reader left)
 };
 
@@ -201,8 +202,23 @@ static void log_event(struct progress *p, const struct pull_event *ev)
 	log_record(ev->kind == PULL_EV_RETRY ? LOG_WARN : LOG_INFO, msgs[ev->kind], f);
 }
 
+// Bytes received by the host that sent them (a mirror, the registry, its blob store).
+static void tally_host(struct progress *p, const struct pull_request_info *r)
+{
+	if (!r->bytes || !r->host)
+		return;
+	if (!p->by_host)
+		p->by_host = cJSON_CreateObject();
+	cJSON *n = cJSON_GetObjectItemCaseSensitive(p->by_host, r->host);
+	if (n)
+		cJSON_SetNumberValue(n, n->valuedouble + (double)r->bytes);
+	else
+		cJSON_AddNumberToObject(p->by_host, r->host, (double)r->bytes);
+}
+
 static void tally_request(struct progress *p, const struct pull_request_info *r)
 {
+	tally_host(p, r);
 	if (r->outcome == PULL_REQ_REDIRECT)
 		p->redirects++;
 	if (r->outcome != PULL_REQ_RETRY && r->outcome != PULL_REQ_RENEW && r->outcome != PULL_REQ_FAILED)
@@ -228,6 +244,7 @@ static void tally_add(const struct progress *p, cJSON *o)
 	cJSON_AddItemToObject(o, "retry_causes", p->causes ? cJSON_Duplicate(p->causes, 1) : cJSON_CreateObject());
 	cJSON_AddNumberToObject(o, "renewals", p->renewals);
 	cJSON_AddNumberToObject(o, "redirects", p->redirects);
+	cJSON_AddItemToObject(o, "bytes_by_host", p->by_host ? cJSON_Duplicate(p->by_host, 1) : cJSON_CreateObject());
 }
 
 void progress_on_event(void *ud, const struct pull_event *ev)
@@ -262,6 +279,8 @@ void progress_on_event(void *ud, const struct pull_event *ev)
 		cJSON *o = json_event(names[ev->kind]);
 		cJSON_AddStringToObject(o, "digest", ev->blob->digest);
 		cJSON_AddNumberToObject(o, "size", (double)ev->blob->size);
+		if (ev->kind == PULL_EV_BLOB_DONE && ev->blob->source)
+			cJSON_AddStringToObject(o, "host", ev->blob->source);
 		if (ev->detail)
 			cJSON_AddStringToObject(o, "detail", ev->detail);
 		cJSON_AddNumberToObject(o, "elapsed", ev->elapsed);
@@ -280,8 +299,8 @@ void progress_on_event(void *ud, const struct pull_event *ev)
 		if (ev->kind == PULL_EV_RETRY)
 			fprintf(stderr, "retry %s: %s\n", ev->blob->digest, ev->detail);
 		else if (ev->kind == PULL_EV_BLOB_DONE)
-			fprintf(stderr, "done %s (%llu bytes, %.1fs)\n", ev->blob->digest,
-				(unsigned long long)ev->blob->size, ev->elapsed);
+			fprintf(stderr, "done %s (%llu bytes, %.1fs, from %s)\n", ev->blob->digest,
+				(unsigned long long)ev->blob->size, ev->elapsed, ev->blob->source ? ev->blob->source : "?");
 		else if (ev->kind == PULL_EV_BLOB_CACHED)
 			fprintf(stderr, "exists %s\n", ev->blob->digest);
 		else if (ev->kind == PULL_EV_BLOB_WAIT)
@@ -393,7 +412,9 @@ void progress_error(struct progress *p, const struct err *e)
 
 void progress_free(struct progress *p)
 {
-	if (p)
+	if (p) {
 		cJSON_Delete(p->causes);
+		cJSON_Delete(p->by_host);
+	}
 	free(p);
 }

@@ -338,11 +338,11 @@ static int fetch_setup(struct pull_run *r, struct err *e)
 	for (int i = 0; i < r->resolved; i++) {
 		struct pull_image *img = &r->imgs[i];
 		const struct oci_manifest *m = &img->manifest;
-		if (pull_engine_add(r->eng, &img->repo, m->config.digest, m->config.size, e) < 0)
+		if (pull_engine_add(r->eng, pull_image_blob_source(img), m->config.digest, m->config.size, e) < 0)
 			return -1;
 		for (size_t l = 0; l < m->nlayers; l++)
 			if (!layer_skipped(r, i, l) &&
-			    pull_engine_add(r->eng, &img->repo, m->layers[l].digest, m->layers[l].size, e) < 0)
+			    pull_engine_add(r->eng, pull_image_blob_source(img), m->layers[l].digest, m->layers[l].size, e) < 0)
 				return -1;
 	}
 	return c->discard ? 0 : check_room(r, e);
@@ -389,6 +389,7 @@ int pull_run_execute(struct pull_run *r, struct err *e)
 	r->recorded = xcalloc((size_t)nimg + 1, sizeof(bool));
 	r->trust = xcalloc((size_t)nimg + 1, sizeof(*r->trust));
 	pull_registries_init(&r->regs, &c->acc.http, &c->acc.store, &c->acc.kinds);
+	r->regs.hosts_dir = c->acc.hosts_dir;
 	// A containerd that is gone or hung is found before any request, not after the download.
 	if (c->containerd && cri_probe(c->containerd, c->acc.http.deadline, e) < 0)
 		return -1;

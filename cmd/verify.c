@@ -126,8 +126,7 @@ static int verify_policy(const struct oci_layout *l, const struct policy *p, siz
 		const char *mt, *digest, *name;
 		uint64_t size;
 		oci_index_entry_fields(m, &mt, &digest, &size, &name);
-		size_t n = name ? strlen(name) : 0;
-		if (!digest || !name || (n > 4 && !strcmp(name + n - 4, ".sig") && strstr(name, ":sha256-")))
+		if (!digest || !name || pull_trust_is_kept_sig(m))
 			continue;
 		(*weighed)++;
 		struct err ie;
@@ -151,13 +150,15 @@ int cmd_verify(int argc, char **argv)
 	struct err e;
 	int first;
 	int r = cmd_opts_parse(&verify_opts, argc, argv, verify_option, &c, &first, &e);
+	if (r == 0)
+		r = cmd_dest_only(c.dest, argc, argv, first, &e);
+	if (r != 0 && c.has_policy)
+		policy_release(&c.policy);
 	if (r == 1) {
 		usage(stdout);
 		return 0;
 	}
 	if (r < 0)
-		return cmd_fail(&e);
-	if (cmd_dest_only(c.dest, argc, argv, first, &e) < 0)
 		return cmd_fail(&e);
 	const char *dest = c.dest;
 	bool repair = c.repair, quiet = c.quiet;

@@ -836,6 +836,8 @@ int oci_layout_add_ref(const struct oci_layout *l, const struct oci_index_entry 
 	cJSON_AddStringToObject(ann, ANNOT_REF, ent->ref_name);
 	if (ent->keep)
 		cJSON_AddStringToObject(ann, OCI_ANNOT_KEEP, ent->keep);
+	if (ent->signature_of)
+		cJSON_AddStringToObject(ann, OCI_ANNOT_SIGNATURE_OF, ent->signature_of);
 	if (ent->platform)
 		cJSON_AddItemToObject(d, "platform", platform_json(ent->platform));
 	cJSON_AddItemToArray(mans, d);

@@ -119,8 +119,12 @@ struct oci_index_entry {
 	// One more blob kept with the entry (annotation OCI_ANNOT_KEEP; gc keeps it,
 	// add_ref wants it in blobs/): the index a kept signature signs. May be NULL.
 	const char *keep;
+	// A kept signature's entry: the digest it signs (annotation
+	// OCI_ANNOT_SIGNATURE_OF; such entries are not images). May be NULL.
+	const char *signature_of;
 };
 #define OCI_ANNOT_KEEP "io.imgpull.keep"
+#define OCI_ANNOT_SIGNATURE_OF "io.imgpull.signature-of"
 
 
 // Adds or replaces (same ref name) an entry in index.json, after checking under

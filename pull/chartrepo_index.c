@@ -9,6 +9,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "util/log.h"
 #include "util/mem.h"
 
 struct yrd {
@@ -125,22 +126,37 @@ static int yrd_version(struct yrd *y, struct chartrepo_version *v)
 		if (r < 0)
 			return -1;
 	}
-	if (!v->version || !v->url)
-		return err_set(y->e, ERR_INTEGRITY, "index.yaml: the version at line %zu has no %s", line,
-			       v->version ? "urls" : "version");
+	if (!v->version || !v->url) // Helm drops such entries when it loads the index
+		log_warn("index.yaml: the entry at line %zu has no %s: skipped, as Helm skips it", line,
+			 v->version ? "URL" : "version");
 	return 0;
 }
 
 static int yrd_version_item(struct yrd *y, void *ud)
 {
 	struct chartrepo_versions *out = ud;
+	if (y->ev.type == YAML_SCALAR_EVENT) { // a null entry: Helm drops it
+		_cleanup_free_ char *v = NULL;
+		if (yrd_scalar(y, "version entry", &v) < 0)
+			return -1;
+		if (!v)
+			return 0;
+	}
 	if (out->n == CHARTREPO_VERSIONS_MAX)
 		return err_set(y->e, ERR_INTEGRITY, "index.yaml lists more than %d versions of the chart",
 			       CHARTREPO_VERSIONS_MAX);
 	out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
 	struct chartrepo_version *v = &out->v[out->n++];
 	memset(v, 0, sizeof(*v));
-	return yrd_version(y, v);
+	if (yrd_version(y, v) < 0)
+		return -1;
+	if (!v->version || !v->url) {
+		free(v->version);
+		free(v->url);
+		free(v->digest);
+		out->n--;
+	}
+	return 0;
 }
 
 // entries: chart name -> list of versions; only name's list is read.

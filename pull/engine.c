@@ -318,9 +318,11 @@ int pull_engine_add(struct pull_engine *eng, struct pull_repo *repo, const char 
 	b->info.digest = b->digest;
 	b->info.size = size;
 	b->repo = repo;
+	b->info.source = repo->reg->host;
 	b->fd = -1;
 	b->pub_fd = -1;
-	b->reg_url = xasprintf("%s/v2/%s/blobs/%s", repo->reg->base_url, repo->path, digest);
+	_cleanup_free_ char *suffix = xasprintf("/blobs/%s", digest);
+	b->reg_url = pull_repo_url(repo, suffix);
 	if (eng->o.discard) {
 		oci_ingest_init(&b->ing, NULL, digest, size); // no layout: nothing to lock or keep
 		b->info.state = PULL_BLOB_QUEUED;
@@ -770,6 +772,9 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 		x->hdrs = curl_slist_append(x->hdrs, h);
 		explicit_bzero(h, strlen(h));
 	}
+	// A hosts.toml endpoint's headers, for it alone (not a redirect target).
+	for (const struct curl_slist *hd = x->to_registry ? b->repo->reg->auth.cfg->headers : NULL; hd; hd = hd->next)
+		x->hdrs = curl_slist_append(x->hdrs, hd->data);
 	char range[64];
 	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)x->want,
 		 (unsigned long long)(x->end - 1));
@@ -792,7 +797,7 @@ static int xfer_start(struct pull_engine *eng, struct blob *b, size_t ci, bool p
 	x->slot = sl;
 	x->h = sl->h;
 	x->wbuf = sl->wbuf;
-	http_setup(x->h, eng->o.http);
+	http_setup(x->h, b->repo->reg->auth.cfg); // a mirror's own TLS, or the run's
 	curl_easy_setopt(x->h, CURLOPT_URL, url);
 	curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->hdrs);
 	// Registry answers are not followed: a redirect is resolved once per blob
@@ -842,6 +847,12 @@ static void chunk_requeue(struct blob *b, size_t ci)
 // trickles, every time, must run the budget out. Only a single stream (a
 // source that ignores Range) that moved a chunk's worth before failing
 // starts its range's count again, as a finished range would.
+static bool blob_fallback(struct pull_engine *eng, struct blob *b, const char *why);
+
+// A mirror gets this many failed tries of a blob before the next endpoint
+// takes it over (containerd moves on at the first).
+#define MIRROR_FAILURES_MAX 2
+
 static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why, const char *cause, bool counts)
 {
 	struct blob *b = x->b;
@@ -854,6 +865,11 @@ static void retry_later(struct pull_engine *eng, struct xfer *x, const char *why
 	if (counts) {
 		c->attempts++;
 		b->failures++;
+	}
+	if (counts && b->repo->next_src && b->failures >= MIRROR_FAILURES_MAX) {
+		xfer_outcome(x, PULL_REQ_RETRY, cause, why);
+		blob_fallback(eng, b, why);
+		return;
 	}
 	struct err e;
 	if (c->attempts > eng->o.retries) {
@@ -997,7 +1013,12 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "the token was renewed meanwhile");
 			return;
 		}
-		if (++b->auth_renewals > MAX_AUTH_RENEWALS) {
+		if (++b->auth_renewals > MAX_AUTH_RENEWALS && b->repo->next_src) {
+			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "token refused again: the next endpoint");
+			blob_fallback(eng, b, "the credential is refused");
+			return;
+		}
+		if (b->auth_renewals > MAX_AUTH_RENEWALS) {
 			pull_authz_quiesce(eng->authz); // the session is ours again
 			pull_repo_auth_error(b->repo, &e);
 			fail(eng, &e);
@@ -1013,7 +1034,12 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "the redirect was renewed meanwhile");
 			return;
 		}
-		if (++b->renewals > MAX_REDIRECT_RENEWALS) {
+		if (++b->renewals > MAX_REDIRECT_RENEWALS && b->repo->next_src) {
+			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "the blob store keeps refusing: the next endpoint");
+			blob_fallback(eng, b, "its blob store keeps refusing");
+			return;
+		}
+		if (b->renewals > MAX_REDIRECT_RENEWALS) {
 			err_set(&e, ERR_NETWORK, "blob %s: the blob store keeps refusing (HTTP %ld)", b->digest, status);
 			fail(eng, &e);
 			return;
@@ -1027,6 +1053,14 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		return;
 	case PULL_V_FATAL:
 		break;
+	}
+	// Not the disk's fault (a lasting error is a write's): the next endpoint's turn.
+	if (strcmp(j.cause, "lasting") != 0 && b->repo->next_src) {
+		char fw[96];
+		snprintf(fw, sizeof(fw), "%s (HTTP %ld)", j.cause, status);
+		xfer_outcome(x, PULL_REQ_RETRY, j.cause, fw);
+		blob_fallback(eng, b, fw);
+		return;
 	}
 	const char *from = x->to_registry ? b->repo->reg->host : "the blob store";
 	if (strcmp(j.cause, "lasting") == 0) {
@@ -1132,6 +1166,8 @@ static void schedule(struct pull_engine *eng)
 			if (!b->target) {
 				struct err e;
 				int ar = pull_authz_get(eng->authz, b->repo, &authz, &auth_gen, &e);
+				if (ar < 0 && blob_fallback(eng, b, e.msg))
+					continue; // a mirror that cannot be reached or refuses us
 				if (ar < 0) {
 					fail(eng, &e);
 					return;
@@ -1213,6 +1249,39 @@ static int blob_restart(struct pull_engine *eng, struct blob *b)
 	return 0;
 }
 
+// A mirror failed the blob (not found, refused, unreachable, wrong bytes, no
+// progress): it comes from the next endpoint, from nothing. False when there
+// is none (the caller fails the pull).
+static bool blob_fallback(struct pull_engine *eng, struct blob *b, const char *why)
+{
+	struct pull_repo *next = b->repo->next_src;
+	if (!next || eng->failed)
+		return false;
+	log_warn("blob %s: %s: %s; fetching it from %s", b->digest, b->repo->reg->host, why, next->reg->host);
+	b->repo = next;
+	b->info.source = next->reg->host;
+	free(b->reg_url);
+	_cleanup_free_ char *suffix = xasprintf("/blobs/%s", b->digest);
+	b->reg_url = pull_repo_url(next, suffix);
+	free(b->target);
+	b->target = NULL;
+	b->target_gen++;
+	b->redirected = false;
+	b->renewals = b->auth_renewals = b->failures = b->ranges_done = 0;
+	b->stuck_for = 0;
+	b->last_why[0] = b->last_host[0] = '\0';
+	if (b->info.state != PULL_BLOB_ACTIVE)
+		return true; // not started: it starts from the next endpoint
+	if (b->hashing) {
+		pull_hasher_cancel(eng->hasher, &b->hash);
+		b->hashing = false;
+	}
+	bool restarted = b->restarted;
+	blob_restart(eng, b);
+	b->restarted = restarted; // kept bytes may still be retried once elsewhere
+	return true;
+}
+
 static void finish_hashed(struct pull_engine *eng)
 {
 	for (size_t i = 0; i < eng->nblobs && !eng->failed; i++) {
@@ -1248,6 +1317,10 @@ static void finish_hashed(struct pull_engine *eng)
 			continue;
 		}
 		if (strcmp(got, b->digest) != 0) {
+			char why[160];
+			snprintf(why, sizeof(why), "its bytes have digest %s", got);
+			if (blob_fallback(eng, b, why))
+				continue;
 			// A partial file that does not hash right is worth nothing for a
 			// resume: no record may name its bytes again (the failed run's
 			// last records are written for blobs still open).
@@ -1315,6 +1388,8 @@ static void blob_watch(struct pull_engine *eng, double now)
 		if (blob_waits_on_source(eng, b, now))
 			b->stuck_for += dt;
 		if (b->stuck_for <= eng->stuck_bound)
+			continue;
+		if (blob_fallback(eng, b, "no progress"))
 			continue;
 		struct err e;
 		err_set(&e, ERR_NETWORK, "blob %s from %s: %s (gave up: %llu bytes and no range in %.0f s)", b->digest,

@@ -35,6 +35,7 @@ struct pull_blob_info {
 	enum pull_blob_state state;
 	int connections;    // transfers in flight
 	double finished;    // DONE or CACHED: seconds into the run when it became so
+	const char *source; // host[:port] of the endpoint it is asked from (a mirror, the registry)
 };
 
 enum pull_event_kind {

@@ -20,6 +20,7 @@ struct pull_hasher {
 	bool stop;
 	struct hash_job *jobs; // registered, unfinished or unclaimed
 	struct hash_job *cursor;
+	struct hash_job *busy; // the job being read, outside the lock
 	void (*wake)(void *);
 	void *ud;
 	unsigned char *buf;
@@ -51,6 +52,7 @@ static void *hasher_main(void *arg)
 			continue;
 		}
 		h->cursor = j;
+		h->busy = j;
 		uint64_t from = j->hashed;
 		uint64_t to = j->avail;
 		if (to - from > HASH_SLICE)
@@ -93,6 +95,8 @@ static void *hasher_main(void *arg)
 		}
 
 		pthread_mutex_lock(&h->lock);
+		h->busy = NULL;
+		pthread_cond_broadcast(&h->cond); // a cancel may wait for this slice
 		j->hashed = pos;
 		if (marked) {
 			j->mark_len = pos;
@@ -162,24 +166,39 @@ void pull_hasher_advance(struct pull_hasher *h, struct hash_job *j, uint64_t ava
 	pthread_mutex_unlock(&h->lock);
 }
 
+// Takes j off the list (the lock held) and frees its context.
+static void job_unlink(struct pull_hasher *h, struct hash_job *j)
+{
+	for (struct hash_job **pp = &h->jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	}
+	if (h->cursor == j)
+		h->cursor = NULL;
+	EVP_MD_CTX_free(j->ctx);
+	j->ctx = NULL;
+}
+
 bool pull_hasher_result(struct pull_hasher *h, struct hash_job *j)
 {
 	pthread_mutex_lock(&h->lock);
 	bool done = j->done;
-	if (done) {
-		for (struct hash_job **pp = &h->jobs; *pp; pp = &(*pp)->next) {
-			if (*pp == j) {
-				*pp = j->next;
-				break;
-			}
-		}
-		if (h->cursor == j)
-			h->cursor = NULL;
-		EVP_MD_CTX_free(j->ctx);
-		j->ctx = NULL;
-	}
+	if (done)
+		job_unlink(h, j);
 	pthread_mutex_unlock(&h->lock);
 	return done;
+}
+
+void pull_hasher_cancel(struct pull_hasher *h, struct hash_job *j)
+{
+	pthread_mutex_lock(&h->lock);
+	while (h->busy == j)
+		pthread_cond_wait(&h->cond, &h->lock);
+	job_unlink(h, j);
+	j->done = false;
+	pthread_mutex_unlock(&h->lock);
 }
 
 void pull_hasher_mark(struct pull_hasher *h, struct hash_job *j, uint64_t *len,

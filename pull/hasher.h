@@ -46,6 +46,9 @@ void pull_hasher_add(struct pull_hasher *h, struct hash_job *j);
 void pull_hasher_advance(struct pull_hasher *h, struct hash_job *j, uint64_t avail);
 // True once the job is finished; then md or error is set. The job is unregistered.
 bool pull_hasher_result(struct pull_hasher *h, struct hash_job *j);
+// Unregisters a job whatever its state (waiting for a slice being read to
+// end), so that it can be added again from nothing.
+void pull_hasher_cancel(struct pull_hasher *h, struct hash_job *j);
 // The latest prefix digest: *len bytes from the start hash to md (len 0: none yet).
 void pull_hasher_mark(struct pull_hasher *h, struct hash_job *j, uint64_t *len,
 		      unsigned char md[OCI_DIGEST_MD_MAX]);

@@ -2,6 +2,7 @@
 #include "pull/registry.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -26,10 +27,13 @@ void pull_registries_init(struct pull_registries *rs, const struct http_config *
 
 void pull_registries_release(struct pull_registries *rs)
 {
+	pull_registries_release_ns(rs);
 	for (size_t i = 0; i < rs->n; i++) {
 		auth_session_release(&rs->v[i]->auth);
 		free(rs->v[i]->host);
 		free(rs->v[i]->base_url);
+		free(rs->v[i]->api);
+		free(rs->v[i]->ns);
 		free(rs->v[i]);
 	}
 	free(rs->v);
@@ -37,21 +41,43 @@ void pull_registries_release(struct pull_registries *rs)
 	rs->n = 0;
 }
 
-struct pull_registry *pull_registries_get(struct pull_registries *rs, const char *host, struct err *e)
+struct pull_registry *pull_registries_endpoint(struct pull_registries *rs, const struct pull_endpoint_spec *sp,
+					       struct err *e)
 {
 	for (size_t i = 0; i < rs->n; i++)
-		if (strcmp(rs->v[i]->host, host) == 0)
+		if (!strcmp(rs->v[i]->api, sp->api) && !strcmp(rs->v[i]->ns ? rs->v[i]->ns : "", sp->ns ? sp->ns : ""))
 			return rs->v[i];
 	struct pull_registry *r = xcalloc(1, sizeof(*r));
-	if (auth_session_init(&r->auth, host, rs->cfg, rs->store, rs->kinds, e) < 0) {
+	if (auth_session_init(&r->auth, sp->host, sp->cfg ? sp->cfg : rs->cfg, rs->store, rs->kinds, e) < 0) {
 		free(r);
 		return NULL;
 	}
-	r->host = xstrdup(host);
-	r->base_url = http_base_url(rs->cfg, host);
+	free(r->auth.api_url);
+	r->auth.api_url = xstrdup(sp->api);
+	r->host = xstrdup(sp->host);
+	r->base_url = xstrdup(sp->base_url);
+	r->api = xstrdup(sp->api);
+	r->ns = sp->ns ? xstrdup(sp->ns) : NULL;
+	r->caps = sp->caps;
 	rs->v = xrealloc(rs->v, (rs->n + 1) * sizeof(*rs->v));
 	rs->v[rs->n++] = r;
 	return r;
+}
+
+struct pull_registry *pull_registries_get(struct pull_registries *rs, const char *host, struct err *e)
+{
+	_cleanup_free_ char *base = http_base_url(rs->cfg, host);
+	_cleanup_free_ char *api = xasprintf("%s/v2", base);
+	struct pull_endpoint_spec sp = {.host = host, .base_url = base, .api = api, .caps = PULL_CAP_ALL};
+	return pull_registries_endpoint(rs, &sp, e);
+}
+
+char *pull_repo_url(const struct pull_repo *repo, const char *suffix)
+{
+	const struct pull_registry *reg = repo->reg;
+	if (!reg->ns)
+		return xasprintf("%s/%s%s", reg->api, repo->path, suffix);
+	return xasprintf("%s/%s%s%sns=%s", reg->api, repo->path, suffix, strchr(suffix, '?') ? "&" : "?", reg->ns);
 }
 
 int pull_repo_auth_error(struct pull_repo *repo, struct err *e)
@@ -69,7 +95,7 @@ static int repo_get(struct pull_repo *repo, const char *suffix, const char *acce
 		    size_t max, struct http_resp *r, struct err *e)
 {
 	struct pull_registry *reg = repo->reg;
-	_cleanup_free_ char *url = xasprintf("%s/v2/%s%s", reg->base_url, repo->path, suffix);
+	_cleanup_free_ char *url = pull_repo_url(repo, suffix);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		_cleanup_free_ char *authz = NULL;
 		if (auth_session_header(&reg->auth, repo->path, &authz, e) < 0)
@@ -200,17 +226,9 @@ out:
 	return ret;
 }
 
-int pull_image_resolve(struct pull_image *img, struct pull_registries *rs, const char *refstr,
-		       const struct oci_platform *want, struct err *e)
+// The manifest for ref from img->repo (following an index to want's platform).
+static int resolve_at(struct pull_image *img, const struct oci_platform *want, struct err *e)
 {
-	memset(img, 0, sizeof(*img));
-	if (oci_ref_parse(&img->ref, refstr, e) < 0)
-		return -1;
-	img->name = oci_ref_string(&img->ref);
-	img->repo.reg = pull_registries_get(rs, img->ref.registry, e);
-	if (!img->repo.reg)
-		return -1;
-	img->repo.path = xstrdup(img->ref.path);
 	const char *reference = img->ref.digest ? img->ref.digest : img->ref.tag;
 	char next[OCI_DIGEST_LEN + 1];
 	_cleanup_free_ char *what = xstrdup(img->name);
@@ -251,6 +269,66 @@ int pull_image_resolve(struct pull_image *img, struct pull_registries *rs, const
 	}
 }
 
+// What an endpoint's failure leaves for the next: nothing of the manifest.
+static void resolve_reset(struct pull_image *img)
+{
+	free(img->manifest_body);
+	free(img->top_body);
+	free(img->top_media_type);
+	img->manifest_body = img->top_body = img->top_media_type = NULL;
+	oci_manifest_release(&img->manifest);
+	oci_platform_release(&img->platform);
+	img->has_platform = false;
+}
+
+// The image's blob sources: the endpoints that may serve blobs, in order.
+static void resolve_sources(struct pull_image *img, struct pull_registry *const *eps, size_t n)
+{
+	img->srcs = xcalloc(n ? n : 1, sizeof(*img->srcs));
+	for (size_t i = 0; i < n; i++)
+		if (eps[i]->caps & PULL_CAP_PULL)
+			img->srcs[img->nsrcs++] = (struct pull_repo){.reg = eps[i], .path = xstrdup(img->ref.path)};
+	for (size_t i = 0; i + 1 < img->nsrcs; i++)
+		img->srcs[i].next_src = &img->srcs[i + 1];
+}
+
+int pull_image_resolve(struct pull_image *img, struct pull_registries *rs, const char *refstr,
+		       const struct oci_platform *want, struct err *e)
+{
+	memset(img, 0, sizeof(*img));
+	if (oci_ref_parse(&img->ref, refstr, e) < 0)
+		return -1;
+	img->name = oci_ref_string(&img->ref);
+	struct pull_registry *const *eps;
+	size_t n;
+	if (pull_registries_endpoints(rs, img->ref.domain, img->ref.registry, &eps, &n, e) < 0)
+		return -1;
+	// A tag only where resolving is allowed; a digest anywhere that serves pulls.
+	unsigned need = img->ref.digest ? PULL_CAP_PULL : PULL_CAP_RESOLVE;
+	img->repo.path = xstrdup(img->ref.path);
+	int r = err_set(e, ERR_USAGE, "%s: no endpoint of %s may %s", img->name, img->ref.domain,
+			img->ref.digest ? "serve it (capabilities pull)" : "resolve its tag (capabilities resolve)");
+	for (size_t i = 0; i < n; i++) {
+		if (!(eps[i]->caps & need))
+			continue;
+		img->repo.reg = eps[i];
+		r = resolve_at(img, want, e);
+		if (r == 0)
+			break;
+		resolve_reset(img);
+		if (i + 1 < n)
+			log_warn("%s: %s: %s; asking the next endpoint", img->name, eps[i]->host, e->msg);
+	}
+	if (r == 0)
+		resolve_sources(img, eps, n);
+	return r;
+}
+
+struct pull_repo *pull_image_blob_source(struct pull_image *img)
+{
+	return img->nsrcs ? &img->srcs[0] : &img->repo;
+}
+
 void pull_image_release(struct pull_image *img)
 {
 	oci_ref_release(&img->ref);
@@ -259,27 +337,57 @@ void pull_image_release(struct pull_image *img)
 	free(img->manifest_body);
 	free(img->top_body);
 	free(img->top_media_type);
+	for (size_t i = 0; i < img->nsrcs; i++)
+		free(img->srcs[i].path);
+	free(img->srcs);
 	oci_manifest_release(&img->manifest);
 	oci_platform_release(&img->platform);
 	memset(img, 0, sizeof(*img));
 }
 
-char *pull_tags_next(const char *link, const char *base_url, const char *path)
+// One link-value of a Link header ("<target>; rel=\"next\"", with other
+// parameters maybe): whether it is rel next, and its target (malloc'd).
+static bool tags_link_next(const char *v, size_t len, char **target)
 {
-	if (!link || link[0] != '<')
-		return NULL;
-	const char *end = strchr(link, '>');
-	if (!end || (!strstr(end, "rel=\"next\"") && !strstr(end, "rel=next")))
-		return NULL;
-	_cleanup_free_ char *target = xstrndup(link + 1, (size_t)(end - link - 1));
+	*target = NULL;
+	const char *open = memchr(v, '<', len), *close = open ? memchr(open, '>', len - (size_t)(open - v)) : NULL;
+	if (!open || !close)
+		return false;
+	_cleanup_free_ char *params = xstrndup(close + 1, len - (size_t)(close + 1 - v));
+	for (char *p = params; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!strstr(params, "rel=\"next\"") && !strstr(params, "rel=next"))
+		return false;
+	*target = xstrndup(open + 1, (size_t)(close - open - 1));
+	return true;
+}
+
+int pull_tags_next(const char *link, const char *base_url, const char *path, char **suffix)
+{
+	*suffix = NULL;
+	_cleanup_free_ char *target = NULL;
+	for (const char *v = link; v && *v && !target;) { // link-values, comma-separated
+		size_t len = strcspn(v, ",");
+		char *t;
+		if (tags_link_next(v, len, &t))
+			target = t;
+		v += len + (v[len] == ',');
+	}
+	if (!target)
+		return 0;
 	_cleanup_free_ char *prefix = xasprintf("/v2/%s/tags/list?", path);
 	const char *rel = target;
-	size_t bl = strlen(base_url);
-	if (!strncmp(target, base_url, bl) && target[bl] == '/')
-		rel = target + bl; // absolute, on the registry's own base
+	if (target[0] != '/') { // absolute: on the registry's own origin
+		_cleanup_free_ char *to = http_origin(target), *bo = http_origin(base_url);
+		const char *p = strstr(target, "://");
+		rel = p ? strchr(p + 3, '/') : NULL;
+		if (!rel || strcmp(to, bo) != 0)
+			return -1;
+	}
 	if (strncmp(rel, prefix, strlen(prefix)) != 0 || strpbrk(rel, " \t\r\n#"))
-		return NULL;
-	return xstrdup(rel + strlen("/v2/") + strlen(path));
+		return -1;
+	*suffix = xstrdup(rel + strlen("/v2/") + strlen(path));
+	return 0;
 }
 
 // One page of tags: {"name": ..., "tags": [..] | null}.
@@ -333,8 +441,9 @@ int pull_repo_tags(struct pull_repo *repo, char ***tags, size_t *n, struct err *
 		if (r.status != 200)
 			ret = err_set(e, r.status == 404 ? ERR_NOTFOUND : ERR_NETWORK, "%s: the tag list answered HTTP %ld",
 				      what, r.status);
-		else if ((ret = tags_page(&r, what, tags, n, e)) == 0)
-			suffix = pull_tags_next(r.link, repo->reg->base_url, repo->path);
+		else if ((ret = tags_page(&r, what, tags, n, e)) == 0 &&
+			 pull_tags_next(r.link, repo->reg->base_url, repo->path, &suffix) < 0)
+			ret = err_set(e, ERR_INTEGRITY, "%s: the tag list's next page is elsewhere or malformed", what);
 		http_resp_release(&r);
 	}
 	free(suffix);

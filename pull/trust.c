@@ -35,7 +35,7 @@ void pull_trust_release(struct pull_trust *t)
 }
 
 // The config and each simple-signing payload of s, by digest, checked.
-static int trust_sig_blobs(struct pull_repo *repo, struct pull_trust_sig *s, struct err *e)
+static int trust_sig_blobs(struct pull_repo *repo, struct pull_trust_sig *s, uint64_t *held, struct err *e)
 {
 	buf_init(&s->config, TRUST_CONFIG_MAX);
 	if (pull_repo_get_blob(repo, &s->m.config, TRUST_CONFIG_MAX, &s->config, e) < 0)
@@ -43,6 +43,9 @@ static int trust_sig_blobs(struct pull_repo *repo, struct pull_trust_sig *s, str
 	s->payloads = xcalloc(s->nlayers ? s->nlayers : 1, sizeof(*s->payloads));
 	s->accepted = xcalloc(s->nlayers ? s->nlayers : 1, sizeof(*s->accepted));
 	for (size_t i = 0; i < s->nlayers; i++) {
+		if (*held + s->layers[i].size > TRUST_PAYLOADS_MAX)
+			return err_set(e, ERR_INTEGRITY, "the signatures' payloads pass %u MiB", TRUST_PAYLOADS_MAX >> 20);
+		*held += s->layers[i].size;
 		struct oci_descriptor d = {.digest = s->layers[i].digest, .size = s->layers[i].size};
 		buf_init(&s->payloads[i], SIGSTORE_PAYLOAD_MAX);
 		if (pull_repo_get_blob(repo, &d, SIGSTORE_PAYLOAD_MAX, &s->payloads[i], e) < 0)
@@ -74,7 +77,7 @@ static int trust_fetch_sig(struct pull_repo *repo, const char *reference, struct
 	if (r == 0)
 		r = trust_sig_manifest_parse(s.body, s.len, &s.layers, &s.nlayers, e);
 	if (r == 0)
-		r = trust_sig_blobs(repo, &s, e);
+		r = trust_sig_blobs(repo, &s, &t->held, e);
 	if (r < 0) {
 		trust_sig_release(&s);
 		return err_wrap(e, "%s", what);
@@ -156,7 +159,7 @@ static char *trust_sig_name(const struct oci_ref *ref, const char *digest)
 }
 
 static int trust_store_one(const struct oci_layout *l, const struct pull_image *img, const struct pull_trust_sig *s,
-			   struct err *e)
+			   size_t nth, struct err *e)
 {
 	if (oci_layout_put_blob(l, s->m.config.digest, s->config.data ? s->config.data : "", s->config.len, e) < 0)
 		return -1;
@@ -169,27 +172,36 @@ static int trust_store_one(const struct oci_layout *l, const struct pull_image *
 	bool index = strcmp(img->top_digest, img->manifest_digest) != 0 && img->top_body;
 	if (index && oci_layout_put_blob(l, img->top_digest, img->top_body, img->top_len, e) < 0)
 		return -1;
-	_cleanup_free_ char *name = trust_sig_name(&img->ref, img->top_digest);
+	_cleanup_free_ char *tag = trust_sig_name(&img->ref, img->top_digest);
+	if (!tag)
+		return 0;
+	// The first as the registry names it; the others (referrers) numbered after it.
+	_cleanup_free_ char *name = nth ? xasprintf("%s.%zu", tag, nth) : xstrdup(tag);
 	struct oci_index_entry ent = {.media_type = s->m.media_type, .digest = s->digest, .size = s->len,
-				      .ref_name = name, .keep = index ? img->top_digest : NULL};
-	return name ? oci_layout_add_ref(l, &ent, e) : 0;
+				      .ref_name = name, .keep = index ? img->top_digest : NULL,
+				      .signature_of = img->top_digest};
+	return oci_layout_add_ref(l, &ent, e);
 }
 
 int pull_trust_store(const struct oci_layout *l, const struct pull_image *img, const struct pull_trust *t,
 		     struct err *e)
 {
+	size_t kept = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct pull_trust_sig *s = &t->v[i];
 		bool any = false;
 		for (size_t j = 0; j < s->nlayers; j++)
 			any |= s->accepted[j];
-		// A manifest with other layers than signatures would not be whole in the layout.
-		if (!any || s->nlayers != s->m.nlayers)
+		if (!any)
 			continue;
-		// One kept (the name REPOSITORY:sha256-<hex>.sig holds one entry).
-		if (trust_store_one(l, img, s, e) < 0)
+		// A manifest with other layers than signatures would not be whole in the layout.
+		if (s->nlayers != s->m.nlayers) {
+			log_warn("%s: signature manifest %s has other layers than signatures: not kept (verify --policy "
+				 "will not see it)", img->name, s->digest);
+			continue;
+		}
+		if (trust_store_one(l, img, s, kept++, e) < 0)
 			return err_wrap(e, "%s: keeping its signature %s", img->name, s->digest);
-		break;
 	}
 	return 0;
 }
@@ -246,13 +258,26 @@ static int trust_weigh_kept(const struct policy *p, const struct oci_layout *l, 
 	return r;
 }
 
+// A kept signature entry of the image's repository (prefix "DOMAIN/PATH:"):
+// the digest it signs, or NULL.
+static const char *trust_kept_sig(const cJSON *m, const char *prefix)
+{
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(m, "annotations");
+	const cJSON *of = cJSON_GetObjectItemCaseSensitive(ann, OCI_ANNOT_SIGNATURE_OF);
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(ann, "org.opencontainers.image.ref.name");
+	if (!cJSON_IsString(of) || !oci_digest_valid(of->valuestring) || !cJSON_IsString(name) ||
+	    strncmp(name->valuestring, prefix, strlen(prefix)) != 0)
+		return NULL;
+	return of->valuestring;
+}
+
 int pull_trust_check_layout(const struct policy *p, const struct oci_layout *l, const char *name,
 			    const char *digest, struct err *e)
 {
 	struct oci_ref ref;
 	if (oci_ref_parse(&ref, name, e) < 0)
 		return -1;
-	_cleanup_free_ char *prefix = xasprintf("%s/%s:sha256-", ref.domain, ref.path);
+	_cleanup_free_ char *prefix = xasprintf("%s/%s:", ref.domain, ref.path);
 	oci_ref_release(&ref);
 	cJSON *root;
 	const cJSON *mans;
@@ -263,13 +288,8 @@ int pull_trust_check_layout(const struct policy *p, const struct oci_layout *l, 
 		const char *mt, *sig, *ref_name;
 		uint64_t size;
 		oci_index_entry_fields(m, &mt, &sig, &size, &ref_name);
-		size_t pl = strlen(prefix), rl = ref_name ? strlen(ref_name) : 0;
-		if (!sig || !ref_name || strncmp(ref_name, prefix, pl) != 0 || rl != pl + 64 + 4 ||
-		    strcmp(ref_name + rl - 4, ".sig") != 0)
-			continue;
-		char signed_digest[OCI_DIGEST_LEN + 1];
-		snprintf(signed_digest, sizeof(signed_digest), "sha256:%.64s", ref_name + pl);
-		if (!oci_digest_valid(signed_digest) || !trust_signs(l, signed_digest, digest))
+		const char *signed_digest = trust_kept_sig(m, prefix);
+		if (!sig || !signed_digest || !trust_signs(l, signed_digest, digest))
 			continue;
 		struct trust_image ti = {.name = name, .digest = signed_digest};
 		ret = trust_weigh_kept(p, l, &ti, sig, e);
@@ -280,4 +300,10 @@ int pull_trust_check_layout(const struct policy *p, const struct oci_layout *l, 
 		ret = trust_evaluate(p, &ti, NULL, 0, NULL, e);
 	}
 	return ret;
+}
+
+bool pull_trust_is_kept_sig(const cJSON *entry)
+{
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(entry, "annotations");
+	return cJSON_GetObjectItemCaseSensitive(ann, OCI_ANNOT_SIGNATURE_OF) != NULL;
 }

@@ -33,9 +33,12 @@ struct pull_trust_sig {
 	bool *accepted;       // nlayers: the layer's signature satisfied the policy
 };
 
+#define TRUST_PAYLOADS_MAX (16u << 20) // payload bytes held for one image, all signatures
+
 struct pull_trust {
 	struct pull_trust_sig *v;
 	size_t n;
+	uint64_t held; // payload bytes fetched
 };
 
 void pull_trust_release(struct pull_trust *t);
@@ -54,5 +57,8 @@ int pull_trust_store(const struct oci_layout *l, const struct pull_image *img, c
 // sign that manifest or an index in the layout that lists it.
 int pull_trust_check_layout(const struct policy *p, const struct oci_layout *l, const char *name,
 			    const char *digest, struct err *e);
+// Whether an index.json entry is a signature kept by pull_trust_store (not an image).
+struct cJSON;
+bool pull_trust_is_kept_sig(const struct cJSON *entry);
 
 #endif

@@ -24,6 +24,12 @@ struct http_config {
 	long connect_timeout_s;
 	long stall_timeout_s;           // abort a transfer below HTTP_STALL_RATE for this long
 	double deadline;                // clock_mono() time after which nothing is tried; 0: none
+	// One endpoint's own (hosts.toml): a client certificate and key, TLS
+	// verification off (skip_verify), headers sent with each request to it.
+	char *client_cert, *client_key;
+	bool skip_verify;
+	struct curl_slist *headers;
+	bool derived;                   // made by http_config_derive: release with http_config_release
 };
 
 // A transfer slower than this (bytes/s) for stall_timeout_s is dropped and retried.
@@ -46,6 +52,10 @@ void http_setup(CURL *h, const struct http_config *cfg);
 // OpenSSL imgpull links). http_ca_release frees them.
 int http_ca_add(struct http_config *cfg, const char *path, struct err *e);
 void http_ca_release(struct http_config *cfg);
+// dst: src's settings (its extra CAs shared by reference count) for one
+// endpoint to add its own to; http_config_release(dst) after.
+void http_config_derive(struct http_config *dst, const struct http_config *src);
+void http_config_release(struct http_config *cfg);
 // True when host[:port] was named by --plain-http.
 bool http_is_plain(const struct http_config *cfg, const char *hostport);
 // "https://host[:port]" or "http://..." for a registry host.

@@ -173,4 +173,17 @@ t_expect_exit 2 "$IMGPULL" chart --dest "$T_WORK/x" "${acc[@]}" --repo "$repo_ur
 t_expect_exit 2 "$IMGPULL" chart --dest "$T_WORK/x" --repo "$repo_url" "oci://$BLOB_REPO_ADDR/x/demo"
 t_expect_exit 2 "$IMGPULL" chart --dest "$T_WORK/x" --repo "ftp://$BLOB_REPO_ADDR/x" demo
 t_ok "unknown chart or version: exit 4; bad range, name or URL: exit 2"
+
+# --policy: a repository's chart has no cosign signature: a scope that asks for
+# none lets it through, the default reject does not (exit 8, nothing written).
+jq -n --arg s "$BLOB_REPO_ADDR/nvidia" '{default: [{type: "reject"}],
+    transports: {docker: {($s): [{type: "insecureAcceptAnything"}]}}}' >"$T_WORK/p-ok.json"
+printf '{"default": [{"type": "reject"}]}' >"$T_WORK/p-reject.json"
+t_expect_exit 0 "$IMGPULL" chart --dest "$T_WORK/pol" "${acc[@]}" --policy "$T_WORK/p-ok.json" --repo "$repo_url" \
+  --version 0.1.0 demo
+t_expect_exit 8 "$IMGPULL" chart --dest "$T_WORK/pol2" "${acc[@]}" --policy "$T_WORK/p-reject.json" \
+  --repo "$repo_url" --version 0.1.0 demo
+t_assert_file_contains "$T_ERR" "carry no cosign signatures" "the reason"
+[[ ! -e "$T_WORK/pol2" ]] || t_fail "a refused chart left its destination"
+t_ok "--policy: an accepting scope lets a repository's chart through, reject refuses it (exit 8)"
 t_pass

@@ -254,10 +254,12 @@ t_expect_exit 8 "$IMGPULL" pull "${acc[@]}" --policy "$T_WORK/p-path.json" --con
   --containerd-root "$CRI_ROOT" --snapshotter none "$addr/team/app:v2"
 "${CTR[@]}" content ls -q >"$T_WORK/content"
 ! grep -q "${d2}" "$T_WORK/content" || t_fail "the refused image's manifest reached containerd's content store"
-"${CTR[@]}" images ls -q | grep -q "team/app:v2" && t_fail "the refused image was registered in containerd"
+"${CTR[@]}" images ls -q >"$T_WORK/images"
+! grep -q "team/app:v2" "$T_WORK/images" || t_fail "the refused image was registered in containerd"
 t_expect_exit 0 "$IMGPULL" pull "${acc[@]}" --policy "$T_WORK/p-path.json" --containerd="unix://$CRI_SOCK" \
   --containerd-root "$CRI_ROOT" --snapshotter none "$addr/team/app:v1"
-"${CTR[@]}" images ls -q | grep -q "team/app:v1" || t_fail "the signed image is not in containerd"
+"${CTR[@]}" images ls -q >"$T_WORK/images" # whole, then read: grep -q would cut ctr's pipe
+grep -q "team/app:v1" "$T_WORK/images" || t_fail "the signed image is not in containerd: $(cat "$T_WORK/images")"
 t_ok "--containerd: unsigned refused before containerd sees it, signed handed off"
 
 # chart: an oci:// chart is weighed like an image (signed: pulled; unsigned:
@@ -289,8 +291,12 @@ t_expect_exit 8 "$IMGPULL" chart --dest "$T_WORK/charts-n" "${acc[@]}" --policy 
 [[ ! -e "$T_WORK/charts-n" ]] || t_fail "a refused chart left its destination"
 t_ok "chart: a signed oci:// chart pulls, an unsigned one exit 8"
 
-# verify --policy refuses an image whose signature is not kept (exit 8).
+# verify --policy refuses an image whose signature is not kept (exit 8), also
+# one whose tag looks like a signature's.
 t_expect_exit 8 "$IMGPULL" verify --dest "$T_WORK/l7" --policy "$T_WORK/p-path.json"
 t_assert_file_contains "$T_ERR" "no signature" "the reason"
-t_ok "verify --policy: an unsigned image in the layout: exit 8"
+t_push "$T_WORK/src" v2 "$addr" "team/app:sha256-$(printf '%064d' 7).sig"
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/l11" "${acc[@]}" "$addr/team/app:sha256-$(printf '%064d' 7).sig"
+t_expect_exit 8 "$IMGPULL" verify --dest "$T_WORK/l11" --policy "$T_WORK/p-path.json"
+t_ok "verify --policy: an unsigned image in the layout, even tagged like a signature: exit 8"
 t_pass

@@ -456,8 +456,9 @@ EOF
 }
 
 # t_registry_start NAME [--htpasswd USER:PASS] [--tls] [--redirect BASEURL] [--root DIR]
-#                       [--port PORT] [--no-delete]
-# Starts docker-registry (distribution 2.8) on 127.0.0.1. --redirect makes blob GET/HEAD
+#                       [--port PORT] [--no-delete] [--proxy URL [--proxy-creds USER:PASS]]
+# Starts docker-registry (distribution 2.8) on 127.0.0.1. --proxy makes it a pull-through
+# cache of the registry at URL (with that registry's credential). --redirect makes blob GET/HEAD
 # answer 307 to BASEURL's scheme://host[:port] + the storage path
 # (/docker/registry/v2/blobs/sha256/xx/<hex>/data); distribution 2.8 ignores any path in
 # BASEURL. Exports REG_<NAME>_{PORT,ADDR,URL,SCHEME,ROOT,PID,LOG,CONFIG,DIR} and, as set,
@@ -468,10 +469,12 @@ t_registry_start() {
   shift
   local N
   N=$(_t_upper "$name")
-  local creds="" tls=0 redirect="" root="" port="" delete=true
+  local creds="" tls=0 redirect="" root="" port="" delete=true proxy="" proxy_creds=""
   while (($#)); do
     case $1 in
     --htpasswd) creds=$2; shift 2 ;;
+    --proxy) proxy=$2; shift 2 ;;
+    --proxy-creds) proxy_creds=$2; shift 2 ;;
     --tls) tls=1; shift ;;
     --redirect) redirect=$2; shift 2 ;;
     --root) root=$2; shift 2 ;;
@@ -495,6 +498,14 @@ t_registry_start() {
   htpasswd:
     realm: imgpull-test
     path: $dir/htpasswd"
+  fi
+  if [[ -n "$proxy" ]]; then
+    # A pull-through cache (distribution's proxy mode) of the registry at URL.
+    auth_yaml+="
+proxy:
+  remoteurl: $proxy${proxy_creds:+
+  username: ${proxy_creds%%:*}
+  password: ${proxy_creds#*:}}"
   fi
   if ((tls)); then
     t_make_ca "$dir/tls"

@@ -96,8 +96,10 @@ static const struct bad_case bad_cases[] = {
 	{"entries:\n  other:\n  - {name: other, version: 1.0.0, urls: [x.tgz]}\n", "demo", ERR_NOTFOUND, "no chart 'demo'"},
 	{"entries:\n  demo: []\n", "demo", ERR_NOTFOUND, "no version"},
 	{"entries:\n  demo: {version: 1}\n", "demo", ERR_INTEGRITY, "not a list"},
-	{"entries:\n  demo:\n  - {version: 1.0.0}\n", "demo", ERR_INTEGRITY, "has no urls"},
-	{"entries:\n  demo:\n  - {urls: [a.tgz]}\n", "demo", ERR_INTEGRITY, "has no version"},
+	// Entries without a version or a URL are dropped, as Helm drops them.
+	{"entries:\n  demo:\n  - {version: 1.0.0}\n", "demo", ERR_NOTFOUND, "no version"},
+	{"entries:\n  demo:\n  - {urls: [a.tgz]}\n  - ~\n  - {version: 1.0.0, urls: []}\n", "demo", ERR_NOTFOUND,
+	 "no version"},
 	{"entries:\n  demo:\n  - {version: [1], urls: [a.tgz]}\n", "demo", ERR_INTEGRITY, "'version' is not a string"},
 	{"entries:\n  demo:\n  - {version: 1.0.0, urls: a.tgz}\n", "demo", ERR_INTEGRITY, "'urls' is not a list"},
 	{"entries:\n  demo:\n  - &v {version: 1.0.0, urls: [a.tgz]}\n  - *v\n", "demo", ERR_INTEGRITY,
@@ -135,6 +137,13 @@ static void test_skips_and_json(void **state)
 	assert_int_equal(chartrepo_index_read(doc, strlen(doc), "demo", &vs, &e), 0);
 	assert_int_equal(vs.n, 1);
 	assert_null(vs.v[0].digest);
+	chartrepo_versions_release(&vs);
+	// Incomplete entries around a complete one: only it is kept.
+	static const char mixed[] = "entries:\n  demo:\n  - {version: 1.2.0}\n  - ~\n  - {version: 1.1.0, urls: [b.tgz]}\n"
+				    "  - {urls: [c.tgz]}\n";
+	assert_int_equal(chartrepo_index_read(mixed, strlen(mixed), "demo", &vs, &e), 0);
+	assert_int_equal(vs.n, 1);
+	assert_string_equal(vs.v[0].version, "1.1.0");
 	chartrepo_versions_release(&vs);
 	static const char json[] = "{\"apiVersion\":\"v1\",\"entries\":{\"demo\":[{\"name\":\"demo\",\"version\":\"1.2.3\","
 				   "\"urls\":[\"https://x.example/demo-1.2.3.tgz\"],\"digest\":\"ab\"}]}}";
@@ -201,23 +210,29 @@ static void test_resolve(void **state)
 
 struct link_case {
 	const char *link, *want;
+	int rc;
 };
 
 static const struct link_case link_cases[] = {
-	{"</v2/charts/demo/tags/list?last=0.1.0&n=2>; rel=\"next\"", "/tags/list?last=0.1.0&n=2"},
-	{"<http://127.0.0.1:5000/v2/charts/demo/tags/list?n=2&last=b>; rel=\"next\"", "/tags/list?n=2&last=b"},
-	{"</v2/charts/demo/tags/list?last=a>; rel=\"prev\"", NULL},
-	{"</v2/charts/other/tags/list?last=a>; rel=\"next\"", NULL},
-	{"<https://evil.example/v2/charts/demo/tags/list?last=a>; rel=\"next\"", NULL},
-	{"</v2/charts/demo/tags/list?last=a b>; rel=\"next\"", NULL},
-	{"/v2/charts/demo/tags/list?last=a; rel=\"next\"", NULL},
-	{NULL, NULL},
+	{"</v2/charts/demo/tags/list?last=0.1.0&n=2>; rel=\"next\"", "/tags/list?last=0.1.0&n=2", 0},
+	{"<http://127.0.0.1:5000/v2/charts/demo/tags/list?n=2&last=b>; rel=\"next\"", "/tags/list?n=2&last=b", 0},
+	{"<HTTP://127.0.0.1:5000/v2/charts/demo/tags/list?n=2&last=b>; rel=next", "/tags/list?n=2&last=b", 0},
+	{"</v2/charts/demo/tags/list?last=a>; rel=\"prev\", </v2/charts/demo/tags/list?last=z>; rel=\"next\"",
+	 "/tags/list?last=z", 0},
+	{"</v2/charts/demo/tags/list?last=a>; rel=\"prev\"", NULL, 0},
+	{"</v2/charts/other/tags/list?last=a>; rel=\"next\"", NULL, -1},
+	{"<https://evil.example/v2/charts/demo/tags/list?last=a>; rel=\"next\"", NULL, -1},
+	{"<http://127.0.0.1:5001/v2/charts/demo/tags/list?last=a>; rel=\"next\"", NULL, -1},
+	{"</v2/charts/demo/tags/list?last=a b>; rel=\"next\"", NULL, -1},
+	{"/v2/charts/demo/tags/list?last=a; rel=\"next\"", NULL, 0},
+	{NULL, NULL, 0},
 };
 
 static void test_link(void **state)
 {
 	const struct link_case *c = *state;
-	char *got = pull_tags_next(c->link, "http://127.0.0.1:5000", "charts/demo");
+	char *got = NULL;
+	assert_int_equal(pull_tags_next(c->link, "http://127.0.0.1:5000", "charts/demo", &got), c->rc);
 	if (c->want) {
 		if (!got)
 			fail_msg("%s: no next page", c->link);

@@ -113,6 +113,11 @@ static const struct eval_case eval_cases[] = {
 	{"localhost:5000/team/app:v1", DIGEST_A, NULL, NULL, false, "{\"type\":\"matchRepository\"}", false, "no signature"},
 	{"localhost:5000/elsewhere/app:v1", DIGEST_A, "localhost:5000/elsewhere/app", DIGEST_A, false, NULL, false,
 	 "rejects it"},
+	// A host in upper case is the same host: the scope for it applies.
+	{"LOCALHOST:5000/team/app:v1", DIGEST_A, "localhost:5000/team/app", DIGEST_A, false,
+	 "{\"type\":\"matchRepository\"}", true, NULL},
+	{"LocalHost:5000/team/app:v1", DIGEST_A, NULL, NULL, false, "{\"type\":\"matchRepository\"}", false,
+	 "no signature"},
 };
 
 static void test_eval(void **state)

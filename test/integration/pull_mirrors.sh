@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# --hosts-dir: containerd's hosts.toml read as containerd reads it. A
+# docker-registry pull-through cache (proxy mode) in front of an authenticated
+# upstream: the second node's pull costs the upstream no blob GET. Mirrors as
+# Spegel's (only some blobs, 404 for the rest), one that resets every
+# connection, one serving a corrupted blob, one that is down: the pull
+# completes, every blob verified, the JSON log naming the host each blob came
+# from and the summary the bytes by host. capabilities = ["pull"] mirrors are
+# never asked for a tag; a mirror gets its own host's credential only.
+# ctest-labels: asan
+set -euo pipefail
+source "$IMGPULL_SRC/test/lib/common.sh"
+source "$IMGPULL_SRC/test/lib/token.sh"
+t_workdir
+
+# The upstream: Bearer tokens for up:s3cret (distribution's proxy mode speaks
+# to token-authenticated upstreams only).
+t_token_registry_start UP --user up:s3cret
+up=$REG_UP_ADDR
+t_make_image "$T_WORK/src" v1 --layer 3M --layer 1M --layer 300K --seed 3
+layers=($T_IMG_LAYERS)
+config=$T_IMG_CONFIG
+t_push "$T_WORK/src" v1 "$up" team/app:v1 --creds pusher:pushpw
+b64=$(printf 'up:s3cret' | base64 -w0)
+jq -n --arg h "$up" --arg v "$b64" \
+  '{registryCredentials: [{registryHostname: $h, secret: {name: "up", value: $v}}]}' >"$T_WORK/secret.json"
+acc=(--plain-http "$up" --secret "$T_WORK/secret.json" --progress json)
+blob_gets() { grep -c "\"GET /v2/team/app/blobs/sha256:$1" "$REG_UP_LOG" || true; }
+all_blob_gets() { grep -c '"GET /v2/team/app/blobs/sha256:' "$REG_UP_LOG" || true; }
+
+# 1. A pull-through cache: anonymous to the nodes, the upstream's credential
+# in its own configuration.
+t_registry_start CACHE --proxy "http://$up" --proxy-creds up:s3cret
+mkdir -p "$T_WORK/hosts/$up"
+cat >"$T_WORK/hosts/$up/hosts.toml" <<EOF
+server = "http://$up"
+
+[host."http://$REG_CACHE_ADDR"]
+  capabilities = ["pull", "resolve"]
+EOF
+before=$(all_blob_gets)
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/node1" --hosts-dir "$T_WORK/hosts" "${acc[@]}" "$up/team/app:v1"
+first=$(($(all_blob_gets) - before))
+jq -e -s --arg c "$REG_CACHE_ADDR" '[.[] | select(.event == "blob_done")] | length == 4 and all(.host == $c)' \
+  "$T_OUT" >/dev/null || t_fail "node 1's blobs did not all come from the cache: $(grep blob_done "$T_OUT")"
+for d in "${layers[@]}" "$config"; do
+  n=$(blob_gets "${d#sha256:}")
+  ((n >= 1)) || t_fail "the cache never asked the upstream for $d"
+done
+t_log "node 1: the cache fetched $first blob GETs from the upstream for 4 blobs"
+mid=$(all_blob_gets)
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/node2" --hosts-dir "$T_WORK/hosts" "${acc[@]}" "$up/team/app:v1"
+t_assert_eq "$(($(all_blob_gets) - mid))" 0 "node 2's blob GETs at the upstream"
+jq -e -s --arg c "$REG_CACHE_ADDR" '.[] | select(.event == "summary") | .bytes_by_host[$c] > 4000000' "$T_OUT" \
+  >/dev/null || t_fail "the summary has no bytes by host for the cache: $(grep summary "$T_OUT")"
+diff -r "$T_WORK/node1/blobs" "$T_WORK/node2/blobs" >/dev/null || t_fail "the two nodes' blobs differ"
+t_ok "a pull-through cache: node 1 filled it ($first upstream blob GETs), node 2 cost the upstream none"
+
+# 2. Mirrors that fail each in its own way, before the registry: one that is
+# down, one that resets every connection, one that serves a corrupted blob, one
+# (Spegel-like) that has some blobs and answers 404 for the rest.
+mkdir -p "$T_WORK/spegel/v2/team/app/blobs" "$T_WORK/corrupt/v2/team/app/blobs"
+# GET /v2/ answers 200, as a registry's API root does (Spegel's too).
+echo '{}' >"$T_WORK/spegel/v2/index.html"
+echo '{}' >"$T_WORK/corrupt/v2/index.html"
+cp "$(t_blob_path "$REG_UP_ROOT" "${layers[0]}")" "$T_WORK/spegel/v2/team/app/blobs/${layers[0]}"
+cp "$(t_blob_path "$REG_UP_ROOT" "${layers[2]}")" "$T_WORK/spegel/v2/team/app/blobs/${layers[2]}"
+cp "$(t_blob_path "$REG_UP_ROOT" "${layers[1]}")" "$T_WORK/corrupt/v2/team/app/blobs/${layers[1]}"
+printf 'X' | dd of="$T_WORK/corrupt/v2/team/app/blobs/${layers[1]}" bs=1 seek=5000 conv=notrunc status=none
+t_nginx_blobstore_start SPEGEL "$T_WORK/spegel"
+t_nginx_blobstore_start CORRUPT "$T_WORK/corrupt"
+mkdir -p "$T_WORK/nginx-reset"
+_t_nginx_run "reset" "$T_WORK/nginx-reset" "" 1 64 "closes every connection" "
+  server {
+    listen 127.0.0.1:@PORT@;
+    location / { return 444; }
+  }"
+reset="127.0.0.1:$_T_SERVE_PORT"
+down="127.0.0.1:$(t_free_port)"
+mkdir -p "$T_WORK/hosts2/$up"
+cat >"$T_WORK/hosts2/$up/hosts.toml" <<EOF
+server = "http://$up"
+
+[host."http://$down"]
+  capabilities = ["pull"]
+[host."http://$reset"]
+  capabilities = ["pull"]
+[host."http://$BLOB_CORRUPT_ADDR"]
+  capabilities = ["pull"]
+[host."http://$BLOB_SPEGEL_ADDR"]
+  capabilities = ["pull"]
+EOF
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/node3" --hosts-dir "$T_WORK/hosts2" "${acc[@]}" "$up/team/app:v1"
+host_of() { jq -r -s --arg d "$1" '.[] | select(.event == "blob_done" and .digest == $d) | .host' "$T_OUT"; }
+t_assert_eq "$(host_of "${layers[0]}")" "$BLOB_SPEGEL_ADDR" "layer 0 from the Spegel-like mirror"
+t_assert_eq "$(host_of "${layers[2]}")" "$BLOB_SPEGEL_ADDR" "layer 2 from the Spegel-like mirror"
+t_assert_eq "$(host_of "${layers[1]}")" "$up" "layer 1 (corrupted on a mirror, absent on the other) from the registry"
+t_assert_eq "$(host_of "$config")" "$up" "the config from the registry"
+t_assert_file_contains "$T_ERR" "its bytes have digest" "the corrupted blob caught by its digest"
+"$IMGPULL" verify --dest "$T_WORK/node3" >/dev/null || t_fail "node 3's layout does not verify"
+# Mirrors with capabilities pull are never asked for a tag.
+! grep -q 'manifests/v1' "$BLOB_SPEGEL_LOG" || t_fail "a pull-only mirror was asked for a tag"
+grep -q "GET /v2/team/app/blobs/${layers[0]}?ns=$up " "$BLOB_SPEGEL_LOG" ||
+  t_fail "the mirror was not asked with ?ns= as containerd asks: $(cat "$BLOB_SPEGEL_LOG")"
+# The upstream's credential goes to the upstream only.
+! grep -q 'auth="Basic' "$BLOB_SPEGEL_LOG" "$BLOB_CORRUPT_LOG" || t_fail "a mirror got the upstream's credential"
+t_ok "down, resetting, corrupting and partial mirrors: every blob verified, each from the host the log names"
+
+# 3. A mirror by digest: a pull of the image by digest asks the pull-only
+# mirror for the manifest first (it has none: 404), then the registry.
+digest=$(jq -r '.manifests[0].digest' "$T_WORK/node3/index.json")
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/node4" --hosts-dir "$T_WORK/hosts2" "${acc[@]}" "$up/team/app@$digest"
+grep -q "GET /v2/team/app/manifests/$digest?ns=$up " "$BLOB_SPEGEL_LOG" ||
+  t_fail "the pull-only mirror was not asked for the manifest by digest"
+t_ok "by digest: mirrors are asked for the manifest too"
+
+# 4. A hosts.toml that containerd would not read: exit 2 naming the file.
+mkdir -p "$T_WORK/hosts3/$up"
+printf 'server = "http://%s"\n[host."http://x"\n' "$up" >"$T_WORK/hosts3/$up/hosts.toml"
+t_expect_exit 2 "$IMGPULL" pull --dest "$T_WORK/node5" --hosts-dir "$T_WORK/hosts3" "${acc[@]}" "$up/team/app:v1"
+t_assert_file_contains "$T_ERR" "hosts.toml" "the file named"
+t_ok "a malformed hosts.toml: exit 2"
+t_pass
