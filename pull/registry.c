@@ -72,12 +72,28 @@ struct pull_registry *pull_registries_get(struct pull_registries *rs, const char
 	return pull_registries_endpoint(rs, &sp, e);
 }
 
+// A query value as Go's url.Values.Encode writes it (containerd's ?ns=):
+// unreserved bytes as they are, the rest %XX.
+static char *query_escape(const char *v)
+{
+	char *out = xmalloc(3 * strlen(v) + 1), *o = out;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (isalnum(*p) || strchr("-._~", *p))
+			*o++ = (char)*p;
+		else
+			o += sprintf(o, "%%%02X", *p);
+	}
+	*o = '\0';
+	return out;
+}
+
 char *pull_repo_url(const struct pull_repo *repo, const char *suffix)
 {
 	const struct pull_registry *reg = repo->reg;
 	if (!reg->ns)
 		return xasprintf("%s/%s%s", reg->api, repo->path, suffix);
-	return xasprintf("%s/%s%s%sns=%s", reg->api, repo->path, suffix, strchr(suffix, '?') ? "&" : "?", reg->ns);
+	_cleanup_free_ char *ns = query_escape(reg->ns);
+	return xasprintf("%s/%s%s%sns=%s", reg->api, repo->path, suffix, strchr(suffix, '?') ? "&" : "?", ns);
 }
 
 int pull_repo_auth_error(struct pull_repo *repo, struct err *e)

@@ -101,7 +101,8 @@ t_assert_file_contains "$T_ERR" "its bytes have digest" "the corrupted blob caug
 "$IMGPULL" verify --dest "$T_WORK/node3" >/dev/null || t_fail "node 3's layout does not verify"
 # Mirrors with capabilities pull are never asked for a tag.
 ! grep -q 'manifests/v1' "$BLOB_SPEGEL_LOG" || t_fail "a pull-only mirror was asked for a tag"
-grep -q "GET /v2/team/app/blobs/${layers[0]}?ns=$up " "$BLOB_SPEGEL_LOG" ||
+ns=${up/:/%3A} # as containerd (Go's url.Values) encodes it
+grep -q "GET /v2/team/app/blobs/${layers[0]}?ns=$ns " "$BLOB_SPEGEL_LOG" ||
   t_fail "the mirror was not asked with ?ns= as containerd asks: $(cat "$BLOB_SPEGEL_LOG")"
 # The upstream's credential goes to the upstream only.
 ! grep -q 'auth="Basic' "$BLOB_SPEGEL_LOG" "$BLOB_CORRUPT_LOG" || t_fail "a mirror got the upstream's credential"
@@ -111,11 +112,31 @@ t_ok "down, resetting, corrupting and partial mirrors: every blob verified, each
 # mirror for the manifest first (it has none: 404), then the registry.
 digest=$(jq -r '.manifests[0].digest' "$T_WORK/node3/index.json")
 t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/node4" --hosts-dir "$T_WORK/hosts2" "${acc[@]}" "$up/team/app@$digest"
-grep -q "GET /v2/team/app/manifests/$digest?ns=$up " "$BLOB_SPEGEL_LOG" ||
+grep -q "GET /v2/team/app/manifests/$digest?ns=$ns " "$BLOB_SPEGEL_LOG" ||
   t_fail "the pull-only mirror was not asked for the manifest by digest"
 t_ok "by digest: mirrors are asked for the manifest too"
 
-# 4. A hosts.toml that containerd would not read: exit 2 naming the file.
+# 4. A mirror that ignores Range: ranges are asked of it too (--chunk-size
+# 512K), and its whole answer becomes one stream for that blob.
+mkdir -p "$T_WORK/norange/v2/team/app/blobs"
+echo '{}' >"$T_WORK/norange/v2/index.html"
+for d in "${layers[@]}" "$config"; do
+  cp "$(t_blob_path "$REG_UP_ROOT" "$d")" "$T_WORK/norange/v2/team/app/blobs/$d"
+done
+t_nginx_blobstore_start NORANGE "$T_WORK/norange" --no-range
+mkdir -p "$T_WORK/hosts4/$up"
+printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull"]\n' "$up" "$BLOB_NORANGE_ADDR" \
+  >"$T_WORK/hosts4/$up/hosts.toml"
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/node6" --hosts-dir "$T_WORK/hosts4" --chunk-size 512K "${acc[@]}" \
+  "$up/team/app:v1"
+jq -e -s --arg c "$BLOB_NORANGE_ADDR" '[.[] | select(.event == "blob_done")] | length == 4 and all(.host == $c)' \
+  "$T_OUT" >/dev/null || t_fail "not every blob came from the mirror: $(grep blob_done "$T_OUT")"
+grep -q "blobs/${layers[0]}.* 200 .* range=\"bytes=0-524287\"" "$BLOB_NORANGE_LOG" ||
+  t_fail "the mirror was not asked for a range: $(cat "$BLOB_NORANGE_LOG")"
+t_assert_eq "$(grep -c "blobs/${layers[0]}" "$BLOB_NORANGE_LOG")" 1 "requests for the 3 MiB layer (one stream)"
+t_ok "a mirror that ignores Range: one stream per blob"
+
+# 5. A hosts.toml that containerd would not read: exit 2 naming the file.
 mkdir -p "$T_WORK/hosts3/$up"
 printf 'server = "http://%s"\n[host."http://x"\n' "$up" >"$T_WORK/hosts3/$up/hosts.toml"
 t_expect_exit 2 "$IMGPULL" pull --dest "$T_WORK/node5" --hosts-dir "$T_WORK/hosts3" "${acc[@]}" "$up/team/app:v1"
