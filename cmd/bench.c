@@ -171,6 +171,7 @@ struct meas {
 	size_t nlanes;
 	struct meas_blob *blobs;
 	size_t nblobs;
+	cJSON *by_host;   // host[:port] -> body bytes it sent (every request, past MAX_REQUESTS too)
 };
 
 static int meas_blob(struct meas *m, const struct pull_blob_info *bi)
@@ -216,6 +217,15 @@ static void meas_observe(void *ud, const struct pull_event *ev)
 	const struct pull_request_info *r = ev->req;
 	b->requests++;
 	m->total_requests++;
+	if (r->bytes && r->host) {
+		if (!m->by_host)
+			m->by_host = cJSON_CreateObject();
+		cJSON *n = cJSON_GetObjectItemCaseSensitive(m->by_host, r->host);
+		if (n)
+			cJSON_SetNumberValue(n, n->valuedouble + (double)r->bytes);
+		else
+			cJSON_AddNumberToObject(m->by_host, r->host, (double)r->bytes);
+	}
 	if (m->nreqs == MAX_REQUESTS) {
 		m->dropped++;
 		return;
@@ -233,6 +243,7 @@ static void meas_observe(void *ud, const struct pull_event *ev)
 
 static void meas_release(struct meas *m)
 {
+	cJSON_Delete(m->by_host);
 	free(m->reqs);
 	for (size_t i = 0; i < m->nlanes; i++)
 		free(m->lanes[i]);
@@ -389,6 +400,7 @@ static cJSON *meas_report(struct meas *m, const struct pull_run *run, const stru
 	cJSON_AddNumberToObject(o, "redirects", (double)by_outcome[PULL_REQ_REDIRECT]);
 	cJSON_AddNumberToObject(o, "renewals", (double)by_outcome[PULL_REQ_RENEW]);
 	cJSON_AddNumberToObject(o, "cancelled", (double)by_outcome[PULL_REQ_CANCELLED]);
+	cJSON_AddItemToObject(o, "bytes_by_host", m->by_host ? cJSON_Duplicate(m->by_host, 1) : cJSON_CreateObject());
 	cJSON_AddNumberToObject(o, "discard_memory_peak_bytes",
 				run->eng && run->c->discard ? (double)pull_engine_discard_peak(run->eng) : 0);
 	cJSON_AddNumberToObject(o, "connections_used", (double)m->nlanes);

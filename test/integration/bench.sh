@@ -51,6 +51,9 @@ since "$T_WORK/report"
 "$T_PY" "$check" report "$T_WORK/report.json" "$T_WORK/report.store" "$T_WORK/report.reg" ml/model >"$T_WORK/check" ||
   t_fail "the report disagrees with the servers: $(cat "$T_WORK/check")"
 t_ok "JSON report agrees with the servers' logs: $(cat "$T_WORK/check")"
+jq -e '.runs[] | (.bytes_by_host | length) >= 1 and ([.bytes_by_host[]] | add) >= .downloaded_bytes' \
+  "$T_WORK/report.json" >/dev/null || t_fail "a run's bytes_by_host does not account for its bytes"
+t_ok "each run's bytes by host account for what it downloaded"
 [[ -z "$(ls -A "$tmp")" ]] || t_fail "bench left files in TMPDIR: $(ls -A "$tmp")"
 t_ok "each run's temporary layout was removed"
 "$T_PY" "$IMGPULL_SRC/test/lib/promcheck.py" "$T_WORK/bench.prom" >"$T_WORK/prom.json" ||
