@@ -136,7 +136,38 @@ grep -q "blobs/${layers[0]}.* 200 .* range=\"bytes=0-524287\"" "$BLOB_NORANGE_LO
 t_assert_eq "$(grep -c "blobs/${layers[0]}" "$BLOB_NORANGE_LOG")" 1 "requests for the 3 MiB layer (one stream)"
 t_ok "a mirror that ignores Range: one stream per blob"
 
-# 5. A hosts.toml that containerd would not read: exit 2 naming the file.
+# 5. A cache of its own over TLS and with a password: its CA (ca) and its own
+# credential (the secret names the mirror) let it serve the pull; without the
+# ca line TLS fails there and the registry serves the blobs instead; with
+# skip_verify it serves them unverified; a secret that does not name it sends
+# it nothing (401: the registry again).
+t_registry_start SEC --tls --htpasswd mirror:m1rr0r --proxy "http://$up" --proxy-creds up:s3cret
+mkdir -p "$T_WORK/hosts5/$up" "$T_WORK/hosts6/$up" "$T_WORK/hosts7/$up"
+printf 'server = "http://%s"\n[host."https://%s"]\n  ca = "%s"\n' "$up" "$REG_SEC_ADDR" "$REG_SEC_CA" \
+  >"$T_WORK/hosts5/$up/hosts.toml"
+printf 'server = "http://%s"\n[host."https://%s"]\n' "$up" "$REG_SEC_ADDR" >"$T_WORK/hosts6/$up/hosts.toml"
+printf 'server = "http://%s"\n[host."https://%s"]\n  skip_verify = true\n' "$up" "$REG_SEC_ADDR" \
+  >"$T_WORK/hosts7/$up/hosts.toml"
+mb64=$(printf 'mirror:m1rr0r' | base64 -w0)
+jq -n --arg h "$up" --arg v "$b64" --arg m "$REG_SEC_ADDR" --arg mv "$mb64" \
+  '{registryCredentials: [{registryHostname: $h, secret: {name: "up", value: $v}},
+                          {registryHostname: $m, secret: {name: "mirror", value: $mv}}]}' >"$T_WORK/secret2.json"
+acc2=(--plain-http "$up" --secret "$T_WORK/secret2.json" --progress json)
+from_all() { jq -e -s --arg c "$1" '[.[] | select(.event == "blob_done")] | length == 4 and all(.host == $c)' "$T_OUT" \
+  >/dev/null; }
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/node7" --hosts-dir "$T_WORK/hosts5" "${acc2[@]}" "$up/team/app:v1"
+from_all "$REG_SEC_ADDR" || t_fail "ca: not every blob came from the TLS mirror: $(grep blob_done "$T_OUT")"
+grep -q '"GET /v2/team/app/blobs/' "$REG_SEC_LOG" || t_fail "the TLS mirror served no blob"
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/node8" --hosts-dir "$T_WORK/hosts6" "${acc2[@]}" "$up/team/app:v1"
+from_all "$up" || t_fail "without ca: the blobs did not come from the registry: $(grep blob_done "$T_OUT")"
+t_assert_file_contains "$T_ERR" "$REG_SEC_ADDR" "the TLS failure at the mirror is logged"
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/node9" --hosts-dir "$T_WORK/hosts7" "${acc2[@]}" "$up/team/app:v1"
+from_all "$REG_SEC_ADDR" || t_fail "skip_verify: not every blob came from the mirror"
+t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/node10" --hosts-dir "$T_WORK/hosts5" "${acc[@]}" "$up/team/app:v1"
+from_all "$up" || t_fail "a mirror the secret does not name served blobs: $(grep blob_done "$T_OUT")"
+t_ok "a TLS mirror with a password: ca, skip_verify and its own credential used; without them, the registry"
+
+# 6. A hosts.toml that containerd would not read: exit 2 naming the file.
 mkdir -p "$T_WORK/hosts3/$up"
 printf 'server = "http://%s"\n[host."http://x"\n' "$up" >"$T_WORK/hosts3/$up/hosts.toml"
 t_expect_exit 2 "$IMGPULL" pull --dest "$T_WORK/node5" --hosts-dir "$T_WORK/hosts3" "${acc[@]}" "$up/team/app:v1"
