@@ -169,6 +169,8 @@ t_assert_file_contains "$T_ERR" "no chart 'nosuch'" "the reason"
 t_expect_exit 4 "$IMGPULL" chart --dest "$T_WORK/x" "${acc[@]}" --repo "$repo_url" --version 9.9.9 demo
 t_expect_exit 4 "$IMGPULL" chart --dest "$T_WORK/x" "${acc[@]}" --repo "$BLOB_REPO_URL/none" demo
 t_expect_exit 2 "$IMGPULL" chart --dest "$T_WORK/x" "${acc[@]}" --repo "$repo_url" --version '>>1' demo
+t_expect_exit 4 "$IMGPULL" chart --dest "$T_WORK/x" "${acc[@]}" --repo "$repo_url" my_chart # '_' is a name's, as Helm has it
+t_assert_file_contains "$T_ERR" "no chart 'my_chart'" "a name with '_' looked up"
 t_expect_exit 2 "$IMGPULL" chart --dest "$T_WORK/x" "${acc[@]}" --repo "$repo_url" ../demo
 t_expect_exit 2 "$IMGPULL" chart --dest "$T_WORK/x" --repo "$repo_url" "oci://$BLOB_REPO_ADDR/x/demo"
 t_expect_exit 2 "$IMGPULL" chart --dest "$T_WORK/x" --repo "ftp://$BLOB_REPO_ADDR/x" demo

@@ -189,7 +189,11 @@ t_assert_file_contains "$T_ERR" "signedBy" "the requirement named"
 policy "$T_WORK/p-fulcio.json" '[{"type":"sigstoreSigned","fulcio":{"caPath":"/x","oidcIssuer":"https://x","subjectEmail":"a@b"},"rekorPublicKeyPath":"/y"}]'
 t_expect_exit 2 "$IMGPULL" pull --dest "$T_WORK/n8" "${acc[@]}" --policy "$T_WORK/p-fulcio.json" "$addr/team/app:v1"
 [[ ! -e "$T_WORK/n8" ]] || t_fail "a refused policy created the layout"
-t_ok "signedBy and keyless sigstoreSigned: exit 2 at load time"
+# A policy read and then --help or a usage error: nothing leaks (this script
+# also runs in the sanitizer build, where a leak fails the command).
+t_expect_exit 0 "$IMGPULL" verify --policy "$T_WORK/p-path.json" --help
+t_expect_exit 2 "$IMGPULL" verify --policy "$T_WORK/p-path.json"
+t_ok "signedBy and keyless sigstoreSigned: exit 2 at load time; verify's early exits release the policy"
 
 # --unpack: refused before anything is made; signed: unpacked.
 t_expect_exit 8 "$IMGPULL" pull --unpack "$T_WORK/rootfs-n" "${acc[@]}" --policy "$T_WORK/p-path.json" \
