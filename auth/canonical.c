@@ -141,17 +141,6 @@ int canon_uri(struct buf *out, const char *path, bool normalize, struct err *e)
 	return r;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 // Decodes %XX escapes of p[0..n) and encodes the bytes again, canonically.
 static int requote(struct buf *out, const char *p, size_t n, struct err *e)
 {
@@ -162,8 +151,8 @@ static int requote(struct buf *out, const char *p, size_t n, struct err *e)
 			raw[m++] = p[i];
 			continue;
 		}
-		int hi = i + 2 < n ? hexval((unsigned char)p[i + 1]) : -1;
-		int lo = i + 2 < n ? hexval((unsigned char)p[i + 2]) : -1;
+		int hi = i + 2 < n ? sp_hexval((unsigned char)p[i + 1]) : -1;
+		int lo = i + 2 < n ? sp_hexval((unsigned char)p[i + 2]) : -1;
 		if (hi < 0 || lo < 0) {
 			free(raw);
 			return err_set(e, ERR_USAGE, "malformed percent-escape in query string");

@@ -22,6 +22,7 @@
 #include "oci/ref.h"
 #include "util/file.h"
 #include "util/mem.h"
+#include "util/strparse.h"
 
 #define POLICY_FILE_MAX (1u << 20)
 #define POLICY_KEY_FILE_MAX (64u << 10)
@@ -42,28 +43,8 @@ struct pq {
 
 static struct pq pq(const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
 	struct pq q;
-	size_t o = 0, i;
-	for (i = 0; s[i] && i < POLICY_QUOTE_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '"' || ch == '\\') {
-			q.s[o++] = '\\';
-			q.s[o++] = (char)ch;
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			q.s[o++] = '\\';
-			q.s[o++] = 'x';
-			q.s[o++] = hex[ch >> 4];
-			q.s[o++] = hex[ch & 0xf];
-		} else {
-			q.s[o++] = (char)ch;
-		}
-	}
-	if (s[i]) {
-		memcpy(q.s + o, "...", 3);
-		o += 3;
-	}
-	q.s[o] = '\0';
+	sp_quote(q.s, s, POLICY_QUOTE_MAX);
 	return q;
 }
 

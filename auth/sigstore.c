@@ -22,6 +22,7 @@
 
 #include "oci/digest.h"
 #include "util/mem.h"
+#include "util/strparse.h"
 
 #define SIGSTORE_TYPE "cosign container image signature"
 #define JSON_DEPTH_MAX 10000 // encoding/json's maxNestingDepth
@@ -58,17 +59,6 @@ static bool jr_eat(struct jr *j, char c)
 	return false;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 // The string at j->p (after whitespace), checked as encoding/json's scanner
 // checks it (no control characters, known escapes, four hex digits after \u);
 // [*b, *e) is its text between the quotes, j->p is left after the closing one.
@@ -88,7 +78,7 @@ static int jr_string_raw(struct jr *j, const unsigned char **b, const unsigned c
 		if (*j->p++ != 'u')
 			continue;
 		for (int i = 0; i < 4; i++, j->p++)
-			if (j->p >= j->end || hexval(*j->p) < 0)
+			if (j->p >= j->end || sp_hexval(*j->p) < 0)
 				return jr_fail(j, "invalid \\u escape in a string");
 	}
 	if (j->p >= j->end)
@@ -159,7 +149,7 @@ static size_t utf8_put(char *out, uint32_t r)
 
 static uint32_t hex4(const unsigned char *p)
 {
-	return (uint32_t)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
+	return (uint32_t)(sp_hexval(p[0]) << 12 | sp_hexval(p[1]) << 8 | sp_hexval(p[2]) << 4 | sp_hexval(p[3]));
 }
 
 // One escape at p (checked by jr_string_raw) decoded into out + *w as Go's

@@ -94,6 +94,7 @@
 
 #include "util/file.h"
 #include "util/mem.h"
+#include "util/strparse.h"
 
 #define TOML_NODES_MAX 8192   // values and tables of a file
 #define TOML_DEPTH_MAX 8      // nesting of arrays and inline tables
@@ -115,28 +116,8 @@ struct hq {
 // s for a message: ", \, control and non-ASCII bytes as \xHH, cut after HOSTS_QUOTE_MAX bytes.
 static struct hq hq(const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
 	struct hq q;
-	size_t o = 0, i;
-	for (i = 0; s[i] && i < HOSTS_QUOTE_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '"' || ch == '\\') {
-			q.s[o++] = '\\';
-			q.s[o++] = (char)ch;
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			q.s[o++] = '\\';
-			q.s[o++] = 'x';
-			q.s[o++] = hex[ch >> 4];
-			q.s[o++] = hex[ch & 0xf];
-		} else {
-			q.s[o++] = (char)ch;
-		}
-	}
-	if (s[i]) {
-		memcpy(q.s + o, "...", 3);
-		o += 3;
-	}
-	q.s[o] = '\0';
+	sp_quote(q.s, s, HOSTS_QUOTE_MAX);
 	return q;
 }
 
@@ -459,24 +440,13 @@ static int end_of_line(struct toml *t, const char *after)
 	return tfail(t, "unexpected %s after %s", tdesc(t).s, after);
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 // \uXXXX or \UXXXXXXXX (t->pos on the u) as UTF-8 into out.
 static int take_unicode(struct toml *t, char *out, size_t *o)
 {
 	size_t digits = tpeek(t, 0) == 'u' ? 4 : 8;
 	uint32_t cp = 0;
 	for (size_t i = 1; i <= digits; i++) {
-		int h = hexval(tpeek(t, i));
+		int h = sp_hexval(tpeek(t, i));
 		if (h < 0)
 			return tfail(t, "invalid \\%c escape: %zu hexadecimal digits expected", tpeek(t, 0), digits);
 		cp = (cp << 4) | (uint32_t)h;
@@ -869,7 +839,7 @@ static bool url_host_ok(const char *h)
 		if (!close || close == h + 1 || (close[1] && close[1] != ':'))
 			return false;
 		for (const char *p = h + 1; p < close; p++)
-			if (hexval(*p) < 0 && *p != ':' && *p != '.')
+			if (sp_hexval(*p) < 0 && *p != ':' && *p != '.')
 				return false;
 		port = close[1] ? close + 2 : NULL;
 	} else {
@@ -899,7 +869,7 @@ static int url_unescape(char *s)
 			*w++ = *r;
 			continue;
 		}
-		int hi = hexval((unsigned char)r[1]), lo = hi < 0 ? -1 : hexval((unsigned char)r[2]);
+		int hi = sp_hexval((unsigned char)r[1]), lo = hi < 0 ? -1 : sp_hexval((unsigned char)r[2]);
 		if (lo < 0)
 			return -1;
 		*w++ = (char)(hi << 4 | lo);

@@ -50,6 +50,12 @@ bool sp_hostport_valid(const char *v);
 bool sp_connect_to_valid(const char *v);
 
 bool sp_is_digit(int c);
+// The value of a hex digit (either case), or -1.
+int sp_hexval(int c);
+// s for a one-line message, into out (at least 4 * max + 4 bytes): '"' and
+// '\\' escaped with a backslash, control and non-ASCII bytes as \xHH, cut after max
+// bytes of s with "..." added. Returns out.
+char *sp_quote(char *out, const char *s, size_t max);
 bool sp_is_tchar(int c); // RFC 7230 token character
 bool sp_str_eq(struct sp_str a, const char *b);
 bool sp_str_eq_ci(struct sp_str a, const char *b);

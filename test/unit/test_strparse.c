@@ -90,10 +90,27 @@ static void test_connect_to(void **state)
 			fail_msg("sp_connect_to_valid('%s') is not %d", cases[i].in, cases[i].ok);
 }
 
+// sp_quote: escapes, the cut, and hex digits (policy and hosts messages use it).
+static void test_quote(void **state)
+{
+	(void)state;
+	char out[4 * 8 + 4];
+	assert_string_equal(sp_quote(out, "a\"b\\c", 8), "a\\\"b\\\\c");
+	assert_string_equal(sp_quote(out, "\n\x7f\xc3", 8), "\\x0a\\x7f\\xc3");
+	assert_string_equal(sp_quote(out, "0123456789", 8), "01234567...");
+	assert_string_equal(sp_quote(out, "", 8), "");
+	assert_int_equal(sp_hexval('0'), 0);
+	assert_int_equal(sp_hexval('f'), 15);
+	assert_int_equal(sp_hexval('A'), 10);
+	assert_int_equal(sp_hexval('g'), -1);
+	assert_int_equal(sp_hexval(-61), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_port),
+		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_connect_to),
 	};
