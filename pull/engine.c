@@ -926,6 +926,98 @@ static void xfer_challenges(struct xfer *x)
 
 // Applies the verdict of pull_judge to the blob, its chunk, the host and the
 // session; the messages name the blob, the host and what it did.
+// The error that ends the pull for a fatal verdict on x (j->cause says which).
+// A 401 for a blob: the token renewed (once for all its ranges), the next
+// endpoint asked, or the pull failed after too many.
+static void xfer_renew_token(struct pull_engine *eng, struct xfer *x, const struct pull_judgement *jd)
+{
+	struct blob *b = x->b;
+	struct err e;
+	// Every range in flight meets the expiry of a shared token at once:
+	// only the first 401 for a token renews it, the rest just go again.
+	xfer_challenges(x);
+	if (!pull_authz_refused(eng->authz, b->repo, x->auth_gen, &x->chal)) {
+		chunk_requeue(b, x->ci);
+		xfer_outcome(x, PULL_REQ_RENEW, jd->cause, "the token was renewed meanwhile");
+		return;
+	}
+	if (++b->auth_renewals > MAX_AUTH_RENEWALS && b->repo->next_src) {
+		xfer_outcome(x, PULL_REQ_RENEW, jd->cause, "token refused again: the next endpoint");
+		blob_fallback(eng, b, "the credential is refused");
+		return;
+	}
+	if (b->auth_renewals > MAX_AUTH_RENEWALS) {
+		pull_authz_quiesce(eng->authz); // the session is ours again
+		pull_repo_auth_error(b->repo, &e);
+		fail(eng, &e);
+		return;
+	}
+	chunk_requeue(b, x->ci);
+	xfer_outcome(x, PULL_REQ_RENEW, jd->cause, "token refused: renewing it");
+}
+
+// A blob store refused its redirect target: a fresh one asked for (once for
+// all the ranges sent to it), the next endpoint asked, or the pull failed.
+static void xfer_renew_target(struct pull_engine *eng, struct xfer *x, const struct pull_judgement *jd, long status)
+{
+	struct blob *b = x->b;
+	struct err e;
+	char why[ERR_MSG_MAX];
+	// Once for all the ranges that were sent to the expired URL.
+	if (x->target_gen != b->target_gen) {
+		chunk_requeue(b, x->ci);
+		xfer_outcome(x, PULL_REQ_RENEW, jd->cause, "the redirect was renewed meanwhile");
+		return;
+	}
+	if (++b->renewals > MAX_REDIRECT_RENEWALS && b->repo->next_src) {
+		xfer_outcome(x, PULL_REQ_RENEW, jd->cause, "the blob store keeps refusing: the next endpoint");
+		blob_fallback(eng, b, "its blob store keeps refusing");
+		return;
+	}
+	if (b->renewals > MAX_REDIRECT_RENEWALS) {
+		err_set(&e, ERR_NETWORK, "blob %s: the blob store keeps refusing (HTTP %ld)", b->digest, status);
+		fail(eng, &e);
+		return;
+	}
+	free(b->target);
+	b->target = NULL;
+	b->target_gen++;
+	chunk_requeue(b, x->ci);
+	snprintf(why, sizeof(why), "the blob store refused (HTTP %ld): asking the registry again", status);
+	xfer_outcome(x, PULL_REQ_RENEW, jd->cause, why);
+}
+
+static void xfer_fatal(const struct xfer *x, const struct pull_judgement *jd, long status, const char *loc, CURLcode rc,
+		       struct err *ep)
+{
+	const struct blob *b = x->b;
+	const char *from = x->to_registry ? b->repo->reg->host : "the blob store";
+	if (strcmp(jd->cause, "lasting") == 0) {
+		*ep = x->ferr;
+	} else if (strcmp(jd->cause, "tls_or_scheme") == 0) {
+		err_set(ep, jd->cls, "blob %s from %s: %s (%llu bytes this try)", b->digest, xfer_host(x),
+			x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc), (unsigned long long)x->got);
+	} else if (strcmp(jd->cause, "blob_short") == 0) {
+		err_set(ep, jd->cls, "blob %s is shorter on the server (%llu bytes) than the manifest says (%llu)", b->digest,
+			(unsigned long long)x->pos, (unsigned long long)b->info.size);
+	} else if (strcmp(jd->cause, "no_location") == 0) {
+		err_set(ep, jd->cls, "blob %s: redirect without a Location", b->digest);
+	} else if (strcmp(jd->cause, "redirect_scheme") == 0) {
+		char safe[128];
+		log_redact_url(loc, safe, sizeof(safe));
+		err_set(ep, jd->cls, "blob %s: %s redirected to '%s', which is not an HTTP URL", b->digest,
+			b->repo->reg->host, safe);
+	} else if (strcmp(jd->cause, "not_found") == 0) {
+		err_set(ep, jd->cls, "blob %s not found in %s/%s", b->digest, b->repo->reg->host, b->repo->path);
+	} else if (strcmp(jd->cause, "denied") == 0) {
+		err_set(ep, jd->cls, "blob %s: access denied by %s (HTTP 403)", b->digest, b->repo->reg->host);
+	} else if (strcmp(jd->cause, "range") == 0) {
+		err_set(ep, jd->cls, "blob %s: the server has fewer bytes than the manifest says", b->digest);
+	} else {
+		err_set(ep, jd->cls, "blob %s: unexpected HTTP %ld from %s", b->digest, status, from);
+	}
+}
+
 static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 {
 	struct blob *b = x->b;
@@ -1005,51 +1097,10 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		return;
 	}
 	case PULL_V_RENEW_TOKEN:
-		// Every range in flight meets the expiry of a shared token at once:
-		// only the first 401 for a token renews it, the rest just go again.
-		xfer_challenges(x);
-		if (!pull_authz_refused(eng->authz, b->repo, x->auth_gen, &x->chal)) {
-			chunk_requeue(b, x->ci);
-			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "the token was renewed meanwhile");
-			return;
-		}
-		if (++b->auth_renewals > MAX_AUTH_RENEWALS && b->repo->next_src) {
-			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "token refused again: the next endpoint");
-			blob_fallback(eng, b, "the credential is refused");
-			return;
-		}
-		if (b->auth_renewals > MAX_AUTH_RENEWALS) {
-			pull_authz_quiesce(eng->authz); // the session is ours again
-			pull_repo_auth_error(b->repo, &e);
-			fail(eng, &e);
-			return;
-		}
-		chunk_requeue(b, x->ci);
-		xfer_outcome(x, PULL_REQ_RENEW, j.cause, "token refused: renewing it");
+		xfer_renew_token(eng, x, &j);
 		return;
 	case PULL_V_RENEW_TARGET:
-		// Once for all the ranges that were sent to the expired URL.
-		if (x->target_gen != b->target_gen) {
-			chunk_requeue(b, x->ci);
-			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "the redirect was renewed meanwhile");
-			return;
-		}
-		if (++b->renewals > MAX_REDIRECT_RENEWALS && b->repo->next_src) {
-			xfer_outcome(x, PULL_REQ_RENEW, j.cause, "the blob store keeps refusing: the next endpoint");
-			blob_fallback(eng, b, "its blob store keeps refusing");
-			return;
-		}
-		if (b->renewals > MAX_REDIRECT_RENEWALS) {
-			err_set(&e, ERR_NETWORK, "blob %s: the blob store keeps refusing (HTTP %ld)", b->digest, status);
-			fail(eng, &e);
-			return;
-		}
-		free(b->target);
-		b->target = NULL;
-		b->target_gen++;
-		chunk_requeue(b, x->ci);
-		snprintf(why, sizeof(why), "the blob store refused (HTTP %ld): asking the registry again", status);
-		xfer_outcome(x, PULL_REQ_RENEW, j.cause, why);
+		xfer_renew_target(eng, x, &j, status);
 		return;
 	case PULL_V_FATAL:
 		break;
@@ -1062,31 +1113,7 @@ static void xfer_done(struct pull_engine *eng, struct xfer *x, CURLcode rc)
 		blob_fallback(eng, b, fw);
 		return;
 	}
-	const char *from = x->to_registry ? b->repo->reg->host : "the blob store";
-	if (strcmp(j.cause, "lasting") == 0) {
-		e = x->ferr;
-	} else if (strcmp(j.cause, "tls_or_scheme") == 0) {
-		err_set(&e, j.cls, "blob %s from %s: %s (%llu bytes this try)", b->digest, xfer_host(x),
-			x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc), (unsigned long long)x->got);
-	} else if (strcmp(j.cause, "blob_short") == 0) {
-		err_set(&e, j.cls, "blob %s is shorter on the server (%llu bytes) than the manifest says (%llu)", b->digest,
-			(unsigned long long)x->pos, (unsigned long long)b->info.size);
-	} else if (strcmp(j.cause, "no_location") == 0) {
-		err_set(&e, j.cls, "blob %s: redirect without a Location", b->digest);
-	} else if (strcmp(j.cause, "redirect_scheme") == 0) {
-		char safe[128];
-		log_redact_url(loc, safe, sizeof(safe));
-		err_set(&e, j.cls, "blob %s: %s redirected to '%s', which is not an HTTP URL", b->digest,
-			b->repo->reg->host, safe);
-	} else if (strcmp(j.cause, "not_found") == 0) {
-		err_set(&e, j.cls, "blob %s not found in %s/%s", b->digest, b->repo->reg->host, b->repo->path);
-	} else if (strcmp(j.cause, "denied") == 0) {
-		err_set(&e, j.cls, "blob %s: access denied by %s (HTTP 403)", b->digest, b->repo->reg->host);
-	} else if (strcmp(j.cause, "range") == 0) {
-		err_set(&e, j.cls, "blob %s: the server has fewer bytes than the manifest says", b->digest);
-	} else {
-		err_set(&e, j.cls, "blob %s: unexpected HTTP %ld from %s", b->digest, status, from);
-	}
+	xfer_fatal(x, &j, status, loc, rc, &e);
 	fail(eng, &e);
 }
 
