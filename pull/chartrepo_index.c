@@ -103,6 +103,31 @@ static int yrd_url(struct yrd *y, void *ud)
 	return *url ? yrd_skip(y) : yrd_scalar(y, "urls", url);
 }
 
+// pair() for each key (a string, or NULL for YAML's null) and value of the
+// mapping whose start is current; keys are named what in errors.
+static int yrd_pairs(struct yrd *y, const char *what, int (*pair)(struct yrd *y, const char *key, void *ud), void *ud)
+{
+	for (;;) {
+		if (yrd_next(y) < 0)
+			return -1;
+		if (y->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		_cleanup_free_ char *key = NULL;
+		if (yrd_scalar(y, what, &key) < 0 || yrd_next(y) < 0 || pair(y, key, ud) < 0)
+			return -1;
+	}
+}
+
+static int yrd_version_field(struct yrd *y, const char *key, void *ud)
+{
+	struct chartrepo_version *v = ud;
+	return !key ? yrd_skip(y)
+	       : !strcmp(key, "version") ? yrd_scalar(y, "version", &v->version)
+	       : !strcmp(key, "digest") ? yrd_scalar(y, "digest", &v->digest)
+	       : !strcmp(key, "urls") ? yrd_each(y, "'urls'", yrd_url, &v->url)
+	       : yrd_skip(y);
+}
+
 // One version's mapping, current at its start.
 static int yrd_version(struct yrd *y, struct chartrepo_version *v)
 {
@@ -110,22 +135,8 @@ static int yrd_version(struct yrd *y, struct chartrepo_version *v)
 		return err_set(y->e, ERR_INTEGRITY, "index.yaml: a version that is not a mapping at line %zu",
 			       (size_t)y->ev.start_mark.line + 1);
 	size_t line = (size_t)y->ev.start_mark.line + 1;
-	for (;;) {
-		if (yrd_next(y) < 0)
-			return -1;
-		if (y->ev.type == YAML_MAPPING_END_EVENT)
-			break;
-		_cleanup_free_ char *key = NULL;
-		if (yrd_scalar(y, "key", &key) < 0 || yrd_next(y) < 0)
-			return -1;
-		int r = !key ? yrd_skip(y)
-			: !strcmp(key, "version") ? yrd_scalar(y, "version", &v->version)
-			: !strcmp(key, "digest") ? yrd_scalar(y, "digest", &v->digest)
-			: !strcmp(key, "urls") ? yrd_each(y, "'urls'", yrd_url, &v->url)
-			: yrd_skip(y);
-		if (r < 0)
-			return -1;
-	}
+	if (yrd_pairs(y, "key", yrd_version_field, v) < 0)
+		return -1;
 	if (!v->version || !v->url) // Helm drops such entries when it loads the index
 		log_warn("index.yaml: the entry at line %zu has no %s: skipped, as Helm skips it", line,
 			 v->version ? "URL" : "version");
@@ -159,51 +170,44 @@ static int yrd_version_item(struct yrd *y, void *ud)
 	return 0;
 }
 
+struct yrd_want {
+	const char *name;
+	struct chartrepo_versions *out;
+	bool found, entries;
+};
+
 // entries: chart name -> list of versions; only name's list is read.
-static int yrd_entries(struct yrd *y, const char *name, struct chartrepo_versions *out, bool *found)
+static int yrd_entry(struct yrd *y, const char *key, void *ud)
 {
-	if (y->ev.type != YAML_MAPPING_START_EVENT)
-		return err_set(y->e, ERR_INTEGRITY, "index.yaml: 'entries' is not a mapping");
-	for (;;) {
-		if (yrd_next(y) < 0)
-			return -1;
-		if (y->ev.type == YAML_MAPPING_END_EVENT)
-			return 0;
-		_cleanup_free_ char *key = NULL;
-		if (yrd_scalar(y, "chart name", &key) < 0 || yrd_next(y) < 0)
-			return -1;
-		bool mine = key && !strcmp(key, name);
-		if (mine && *found)
-			return err_set(y->e, ERR_INTEGRITY, "index.yaml lists chart '%.200s' twice", name);
-		*found |= mine;
-		if ((mine ? yrd_each(y, "the chart's entry", yrd_version_item, out) : yrd_skip(y)) < 0)
-			return -1;
-	}
+	struct yrd_want *w = ud;
+	bool mine = key && !strcmp(key, w->name);
+	if (mine && w->found)
+		return err_set(y->e, ERR_INTEGRITY, "index.yaml lists chart '%.200s' twice", w->name);
+	w->found |= mine;
+	return mine ? yrd_each(y, "the chart's entry", yrd_version_item, w->out) : yrd_skip(y);
 }
 
-static int yrd_document(struct yrd *y, const char *name, struct chartrepo_versions *out, bool *found)
+// The document's top level: entries is read, the rest skipped.
+static int yrd_top(struct yrd *y, const char *key, void *ud)
+{
+	struct yrd_want *w = ud;
+	if (!key || strcmp(key, "entries") != 0)
+		return yrd_skip(y);
+	if (w->entries)
+		return err_set(y->e, ERR_INTEGRITY, "index.yaml has 'entries' twice");
+	w->entries = true;
+	if (y->ev.type != YAML_MAPPING_START_EVENT)
+		return err_set(y->e, ERR_INTEGRITY, "index.yaml: 'entries' is not a mapping");
+	return yrd_pairs(y, "chart name", yrd_entry, w);
+}
+
+static int yrd_document(struct yrd *y, struct yrd_want *w)
 {
 	if (yrd_expect(y, YAML_STREAM_START_EVENT, "a document") < 0 ||
 	    yrd_expect(y, YAML_DOCUMENT_START_EVENT, "a document") < 0 ||
-	    yrd_expect(y, YAML_MAPPING_START_EVENT, "a mapping") < 0)
+	    yrd_expect(y, YAML_MAPPING_START_EVENT, "a mapping") < 0 || yrd_pairs(y, "key", yrd_top, w) < 0)
 		return -1;
-	bool entries = false;
-	for (;;) {
-		if (yrd_next(y) < 0)
-			return -1;
-		if (y->ev.type == YAML_MAPPING_END_EVENT)
-			break;
-		_cleanup_free_ char *key = NULL;
-		if (yrd_scalar(y, "key", &key) < 0 || yrd_next(y) < 0)
-			return -1;
-		bool is = key && !strcmp(key, "entries");
-		if (is && entries)
-			return err_set(y->e, ERR_INTEGRITY, "index.yaml has 'entries' twice");
-		entries |= is;
-		if ((is ? yrd_entries(y, name, out, found) : yrd_skip(y)) < 0)
-			return -1;
-	}
-	if (!entries)
+	if (!w->entries)
 		return err_set(y->e, ERR_INTEGRITY, "index.yaml has no 'entries': not a chart repository's index");
 	return yrd_expect(y, YAML_DOCUMENT_END_EVENT, "the document's end");
 }
@@ -228,8 +232,9 @@ int chartrepo_index_read(const char *data, size_t len, const char *name, struct 
 	if (!yaml_parser_initialize(&y.p))
 		return err_set(e, ERR_INTERNAL, "cannot start the YAML parser");
 	yaml_parser_set_input_string(&y.p, (const unsigned char *)data, len);
-	bool found = false;
-	int r = yrd_document(&y, name, out, &found);
+	struct yrd_want w = {.name = name, .out = out};
+	int r = yrd_document(&y, &w);
+	bool found = w.found;
 	if (y.have)
 		yaml_event_delete(&y.ev);
 	yaml_parser_delete(&y.p);
