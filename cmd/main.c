@@ -190,7 +190,7 @@ int cmd_help(int argc, char **argv)
 		printf("  %-9s %s\n", commands[i].name, commands[i].summary);
 	printf("\nRun 'imgpull help COMMAND' for a command's options.\n"
 	       "Exit status: 0 ok, 1 internal, 2 usage, 3 auth, 4 not found, 5 network,\n"
-	       "6 integrity, 7 storage, 143 (SIGTERM) or 130 (SIGINT) interrupted.\n");
+	       "6 integrity, 7 storage, 8 untrusted (--policy),\n143 (SIGTERM) or 130 (SIGINT) interrupted.\n");
 	return 0;
 }
 
