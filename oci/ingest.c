@@ -397,10 +397,13 @@ static uint32_t record_crc(const char *text, size_t len)
 	return (uint32_t)crc32(c, (const Bytef *)text + CHECK_AT + 8, (uInt)(len - CHECK_AT - 8));
 }
 
-static char *record_seal(const char *text, size_t *out_len)
+// The text sealed and padded to whole pages, and to at least min bytes.
+static char *record_seal(const char *text, size_t min, size_t *out_len)
 {
 	size_t n = strlen(text);
 	size_t padded = (n + 1 + RECORD_PAGE - 1) / RECORD_PAGE * RECORD_PAGE;
+	if (padded < min)
+		padded = min;
 	char *rec = xmalloc(padded + 1);
 	memcpy(rec, text, n);
 	char hex[9];
@@ -437,11 +440,10 @@ static int record_rewrite(const char *path, const char *rec, size_t len)
 	return file_pwrite_all(fd, rec, len, 0);
 }
 
-int oci_ingest_save(struct oci_ingest *in, uint64_t chunk, const uint64_t *written, size_t n,
-		    uint64_t hashed, const unsigned char *md, struct err *e)
+// The record's text (NULL when it cannot be serialized).
+static char *record_text(const struct oci_ingest *in, uint64_t chunk, const uint64_t *written, size_t n,
+			 uint64_t hashed, const unsigned char *md)
 {
-	if (in->lock_fd < 0)
-		return err_set(e, ERR_INTERNAL, "progress of %s saved without its lock", in->digest);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "check", "00000000"); // first: see record_seal
 	cJSON_AddStringToObject(o, "digest", in->digest);
@@ -450,7 +452,7 @@ int oci_ingest_save(struct oci_ingest *in, uint64_t chunk, const uint64_t *writt
 	cJSON_AddStringToObject(o, "boot_id", in->l->boot_id);
 	cJSON *w = cJSON_AddArrayToObject(o, "written");
 	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(w, cJSON_CreateNumber((double)written[i]));
+		cJSON_AddItemToArray(w, cJSON_CreateNumber((double)(written ? written[i] : chunk)));
 	if (hashed) {
 		char hd[OCI_DIGEST_LEN + 1];
 		oci_digest_format_like(hd, in->digest, md);
@@ -459,10 +461,38 @@ int oci_ingest_save(struct oci_ingest *in, uint64_t chunk, const uint64_t *writt
 	}
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
+	return text;
+}
+
+// The length every record of this blob is padded to: that of the longest one
+// it can have (every chunk whole, the whole blob hashed), so that the first
+// record reserves the pages every later one is rewritten over in place.
+static size_t record_reserve(const struct oci_ingest *in, uint64_t chunk, size_t n)
+{
+	unsigned char md[OCI_DIGEST_MD_MAX] = {0};
+	char *text = record_text(in, chunk, NULL, n, in->size ? in->size : 1, md);
+	size_t len = 0;
+	if (text) {
+		free(record_seal(text, 0, &len));
+		free(text);
+	}
+	return len;
+}
+
+int oci_ingest_save(struct oci_ingest *in, uint64_t chunk, const uint64_t *written, size_t n,
+		    uint64_t hashed, const unsigned char *md, struct err *e)
+{
+	if (in->lock_fd < 0)
+		return err_set(e, ERR_INTERNAL, "progress of %s saved without its lock", in->digest);
+	if (!in->record_len || in->record_chunks != n) {
+		in->record_len = record_reserve(in, chunk, n);
+		in->record_chunks = n;
+	}
+	char *text = record_text(in, chunk, written, n, hashed, md);
 	if (!text)
 		return err_set(e, ERR_INTERNAL, "cannot serialize the progress of %s", in->digest);
 	size_t len;
-	char *rec = record_seal(text, &len);
+	char *rec = record_seal(text, in->record_len, &len);
 	free(text);
 	// Not synced: after a reboot only its prefix digest is trusted, and only
 	// once the prefix hashes to it again.

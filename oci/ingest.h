@@ -47,6 +47,8 @@ struct oci_ingest {
 	int fd;      // the partial file, open between open and commit/release
 	// The record adopted by oci_ingest_open (rec.n == 0: none).
 	struct oci_ingest_record rec;
+	// Every record written is padded to record_len (for record_chunks chunks).
+	size_t record_len, record_chunks;
 };
 
 enum oci_ingest_state {

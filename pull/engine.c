@@ -374,6 +374,7 @@ static void blob_hash_start(struct pull_engine *eng, struct blob *b)
 }
 
 static void blob_advance(struct pull_engine *eng, struct blob *b);
+static void blob_save_progress(struct pull_engine *eng, struct blob *b);
 
 // The blob is ours: open its partial file, keep what an earlier holder left.
 static int blob_prepare(struct pull_engine *eng, struct blob *b, struct err *e)
@@ -391,6 +392,9 @@ static int blob_prepare(struct pull_engine *eng, struct blob *b, struct err *e)
 	}
 	blob_cut(eng, b);
 	blob_hash_start(eng, b);
+	// A first record now, while the space is reserved: should the disk fill,
+	// later ones are written over its pages.
+	blob_save_progress(eng, b);
 	b->info.state = PULL_BLOB_ACTIVE;
 	char detail[96] = "";
 	if (b->info.kept)

@@ -37,8 +37,12 @@ pull=("$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress none --min-free 0
 "${pull[@]}" --connections 1 "$ref" >"$T_WORK/full.out" 2>"$T_WORK/full.err" &
 pid=$!
 # Partial files are allocated in full when a blob is taken on (one connection:
-# one blob at a time), so the blobs taken on later find the disk full.
-t_wait_until 10 t_exists "$dest/ingest/*.progress" || t_fail "no progress record appeared"
+# one blob at a time), so the blobs taken on later find the disk full. The
+# disk fills once the first layer (8 MiB, 16 s at the store's rate) is under
+# way: a blob taken on just before, its record not yet written, must keep its
+# bytes too (the record is written when the space is reserved).
+big=$(skopeo inspect --tls-verify=false --raw "docker://$ref" | jq -r '.layers[0].digest | sub("sha256:"; "")')
+t_wait_until 10 t_exists "$dest/ingest/$big.progress" || t_fail "no progress record appeared"
 avail=$(df --output=avail -B1 "$mnt" | tail -1)
 fallocate -l "$avail" "$mnt/filler" 2>/dev/null || fallocate -l $((avail - 65536)) "$mnt/filler" ||
   t_fail "cannot fill the tmpfs"

@@ -305,6 +305,34 @@ static void test_kept_across_chunk_sizes(void **state)
 	oci_ingest_release(&a);
 }
 
+// The first record reserves the pages of the longest one the blob can have:
+// the fullest record has the same length, so it can be rewritten in place on
+// a full disk.
+static void test_record_reserves_longest(void **state)
+{
+	struct fixture *f = *state;
+	struct err e;
+	struct oci_ingest a;
+	uint64_t size = 40000ull << 20, chunk = 4 << 20;
+	size_t n = (size_t)(size / chunk);
+	oci_ingest_init(&a, &f->l, D, size);
+	assert_int_equal(oci_ingest_try(&a, &e), OCI_INGEST_HELD);
+	uint64_t *w = calloc(n, sizeof(*w));
+	assert_non_null(w);
+	unsigned char md[OCI_DIGEST_MD_MAX] = {0};
+	assert_int_equal(oci_ingest_save(&a, chunk, w, n, 0, md, &e), 0);
+	struct stat first, full;
+	assert_int_equal(stat(a.record, &first), 0);
+	assert_true(first.st_size > 4096); // 10 000 chunks do not fit a page
+	for (size_t i = 0; i < n; i++)
+		w[i] = chunk;
+	assert_int_equal(oci_ingest_save(&a, chunk, w, n, size, md, &e), 0);
+	assert_int_equal(stat(a.record, &full), 0);
+	assert_int_equal(full.st_size, first.st_size);
+	free(w);
+	oci_ingest_release(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +344,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_untrusted_record_starts_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_across_chunk_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_reserves_longest, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
