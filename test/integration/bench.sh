@@ -11,24 +11,17 @@
 # reports one row per value and picks the fastest.
 # ctest-labels: asan
 set -euo pipefail
-if [[ -z "${IMGPULL_BENCH_NS:-}" ]]; then
-  # In a private mount namespace: --discard's TMPDIR is a tmpfs of the test's
-  # own, whose free space nothing else changes.
-  exec unshare -m --propagation private env IMGPULL_BENCH_NS=1 bash "$0" "$@"
-fi
 source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
+# In a private mount namespace: --discard's TMPDIR is a tmpfs of the test's own,
+# whose free space nothing else changes.
+ip_mount_ns "$@"
 t_workdir
 command -v rsvg-convert >/dev/null || t_fail "rsvg-convert is missing (Debian librsvg2-bin; scripts/deps.sh installs it)"
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --reject-auth --rate 20m
-t_registry_start MAIN --root "$storage" --htpasswd alice:s3cr3t-pw --redirect "$BLOB_S3_URL"
-t_make_image "$T_WORK/src" v1 --layer 2M --layer 24M --layer 20K
+ip_redirect_setup S3 MAIN --reject-auth --rate 20m --htpasswd alice:s3cr3t-pw \
+  --push ml/model:v1 --layer 2M --layer 24M --layer 20K
 big=$(echo "$T_IMG_LAYERS" | cut -d' ' -f2)
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" ml/model:v1
-ref="$REG_MAIN_ADDR/ml/model:v1"
 store_port=${BLOB_S3_URL##*:}
 access=(--plain-http "$REG_MAIN_ADDR" --creds alice:s3cr3t-pw --chunk-size 2M --connections 6)
 check="$IMGPULL_SRC/test/lib/benchcheck.py"
@@ -138,8 +131,7 @@ t_ok "sweep: $(cat "$T_WORK/check"); the table has a row per chunk size and the 
 
 # --- a throttling store that also refuses some requests (as an expired presigned
 # URL): the retries, their causes and the renewals are the ones the store logged
-t_nginx_blobstore_start THR "$storage" --reject-auth --rate 20m --limit-req 10r/s --refuse-pct 10
-t_registry_start THR --root "$storage" --htpasswd alice:s3cr3t-pw --redirect "$BLOB_THR_URL"
+ip_redirect_setup THR THR --reject-auth --rate 20m --limit-req 10r/s --refuse-pct 10 --htpasswd alice:s3cr3t-pw
 t_expect_exit 0 "$IMGPULL" bench --discard --json --runs 1 --plain-http "$REG_THR_ADDR" --creds alice:s3cr3t-pw \
   --chunk-size 2M --connections 6 "$REG_THR_ADDR/ml/model:v1"
 cp "$T_OUT" "$T_WORK/thr.json"
@@ -156,8 +148,7 @@ t_ok "throttled store: $n429 x 429 and $n403 x 403 logged, reported as retries a
 
 # --- SIGTERM (as the kubelet sends it) ends the bench at once: the run's pull is
 # interrupted, its temporary layout removed, exit 143
-t_nginx_blobstore_start SLOW "$storage" --reject-auth --rate 1m
-t_registry_start SLOW --root "$storage" --htpasswd alice:s3cr3t-pw --redirect "$BLOB_SLOW_URL"
+ip_redirect_setup SLOW SLOW --reject-auth --rate 1m --htpasswd alice:s3cr3t-pw
 stmp="$T_WORK/stmp"
 mkdir -p "$stmp"
 TMPDIR="$stmp" "$IMGPULL" bench --runs 3 --plain-http "$REG_SLOW_ADDR" --creds alice:s3cr3t-pw \

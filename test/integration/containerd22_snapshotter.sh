@@ -39,18 +39,13 @@ command -v unshare >/dev/null || t_fail "unshare is missing (util-linux)"
 grep -qw overlay /proc/filesystems || modprobe overlay || t_fail "no overlay filesystem here"
 ip_containerd22_bins # the peer's files first: missing, the test fails here
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage"
-t_registry_start MAIN --root "$storage" --redirect "$BLOB_S3_URL"
+ip_redirect_setup S3 MAIN
 blob_gets() { grep -c '/data HTTP' "$BLOB_S3_LOG" || true; }
 
 # build NAME SPEC: an OCI layout $T_WORK/NAME (test/lib/fsimage.py) pushed as
 # snap/NAME:v1; sets REF_<NAME>.
 build() {
-  printf '%s' "$2" >"$T_WORK/$1.json"
-  "$T_PY" "$T_LIB_DIR/fsimage.py" "$T_WORK/$1" v1 "$T_WORK/$1.json" >/dev/null || t_fail "fsimage.py $1 failed"
-  t_push "$T_WORK/$1" v1 "$REG_MAIN_ADDR" "snap/$1:v1"
+  ip_fs_image "$REG_MAIN_ADDR" "$1" "$2" "snap/$1:v1"
   printf -v "REF_${1^^}" '%s' "$REG_MAIN_ADDR/snap/$1:v1"
   # The manifest as the registry serves it (skopeo compresses a layer pushed
   # uncompressed: that layer's digest, and the manifest's, are not the layout's).

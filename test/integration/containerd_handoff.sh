@@ -16,16 +16,10 @@ source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --rate 8m
-t_registry_start MAIN --root "$storage" --redirect "$BLOB_S3_URL"
-t_make_image "$T_WORK/oci" v1 --layer 6M --layer 2M --layer 300K
+ip_redirect_setup S3 MAIN --rate 8m --push team/oci:v1 --oci "$T_WORK/oci" --layer 6M --layer 2M --layer 300K
 oci_layers="$T_IMG_LAYERS $T_IMG_CONFIG"
-t_push "$T_WORK/oci" v1 "$REG_MAIN_ADDR" team/oci:v1
-t_make_image "$T_WORK/docker" v1 --layer 3M --layer 100K --seed 7
+ip_push_image "$REG_MAIN_ADDR" team/docker:v1 --oci "$T_WORK/docker" --format v2s2 --layer 3M --layer 100K --seed 7
 docker_layers="$T_IMG_LAYERS" # skopeo converts the config too: its digest changes
-t_push "$T_WORK/docker" v1 "$REG_MAIN_ADDR" team/docker:v1 --format v2s2
 t_make_index "$T_WORK/idx" v1 linux/amd64 linux/arm64 --layer 1M
 t_push "$T_WORK/idx" v1 "$REG_MAIN_ADDR" team/multi:v1 --all
 t_make_image "$T_WORK/other" v1 --layer 200K --seed 9

@@ -56,21 +56,13 @@ command -v containerd >/dev/null || t_fail "containerd is missing (scripts/deps.
 command -v unshare >/dev/null || t_fail "unshare is missing (util-linux)"
 grep -qw overlay /proc/filesystems || modprobe overlay || t_fail "no overlay filesystem here"
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage"
-t_registry_start MAIN --root "$storage" --redirect "$BLOB_S3_URL"
+ip_redirect_setup S3 MAIN
 # The same images through a store capped per connection (for the kill).
-t_nginx_blobstore_start SLOW "$storage" --rate 2m
-t_registry_start SLOWREG --root "$storage" --redirect "$BLOB_SLOW_URL"
+ip_redirect_setup SLOW SLOWREG --rate 2m
 
 # build NAME SPEC: an OCI layout $T_WORK/NAME tagged v1 from the JSON layer SPEC
 # (test/lib/fsimage.py), pushed as snap/NAME:v1.
-build() {
-  printf '%s' "$2" >"$T_WORK/$1.json"
-  "$T_PY" "$T_LIB_DIR/fsimage.py" "$T_WORK/$1" v1 "$T_WORK/$1.json" >/dev/null || t_fail "fsimage.py $1 failed"
-  t_push "$T_WORK/$1" v1 "$REG_MAIN_ADDR" "snap/$1:v1"
-}
+build() { ip_fs_image "$REG_MAIN_ADDR" "$1" "$2" "snap/$1:v1"; }
 # ids NAME: CHAIN (chain IDs, bottom first), DIFFS, LAYERS (digests), CONFIG and
 # MANIFEST of image NAME as the registry serves it (skopeo compressed the plain
 # tar layers when it pushed them).

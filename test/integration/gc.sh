@@ -13,21 +13,15 @@ source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
+ip_redirect_setup SLOW SLOW --rate 256k
 t_registry_start MAIN --root "$storage"
-t_nginx_blobstore_start SLOW "$storage" --rate 256k
-t_registry_start SLOW --root "$storage" --redirect "$BLOB_SLOW_URL"
-t_make_image "$T_WORK/a" v1 --layer 1M --layer 300K --seed 1
+ip_push_image "$REG_MAIN_ADDR" team/app:v1 --oci "$T_WORK/a" --layer 1M --layer 300K --seed 1
 old_blobs="$T_IMG_CONFIG $T_IMG_LAYERS"
-old_manifest=$T_IMG_MANIFEST
-t_push "$T_WORK/a" v1 "$REG_MAIN_ADDR" team/app:v1
-t_make_image "$T_WORK/b" v2 --layer 2M --layer 200K --seed 2
-new_img=$T_IMG_MANIFEST
-t_push "$T_WORK/b" v2 "$REG_MAIN_ADDR" team/app:v2
-t_make_image "$T_WORK/c" v3 --layer 6M --seed 3
+old_manifest=$img
+ip_push_image "$REG_MAIN_ADDR" team/app:v2 --oci "$T_WORK/b" --layer 2M --layer 200K --seed 2
+new_img=$img
+ip_push_image "$REG_MAIN_ADDR" team/big:v3 --oci "$T_WORK/c" --layer 6M --seed 3
 big=$T_IMG_LAYERS
-t_push "$T_WORK/c" v3 "$REG_MAIN_ADDR" team/big:v3
 
 dest="$T_WORK/layout"
 ref="$REG_MAIN_ADDR/team/app:latest"

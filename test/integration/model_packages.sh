@@ -267,10 +267,7 @@ t_ok "a ModelKit with a remote dataset: its local dataset in place, the remote o
 
 # --- Streamed: through a store capped per connection, layer 1 is in place and
 # its blob gone from the temporary layout while layer 2 (24 MB) still downloads.
-storage="$T_WORK/slow-storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start SLOW "$storage" --rate 2m
-t_registry_start SLOWREG --root "$storage" --redirect "$BLOB_SLOW_URL"
+ip_redirect_setup SLOW SLOWREG --storage "$T_WORK/slow-storage" --rate 2m
 "$T_PY" "$T_WORK/mkmodel.py" "$REG_SLOWREG_ADDR" models/stream '{"kind": "modelpack", "layers": [
  {"type": "weight.config", "format": "tar", "filepath": "config.json", "files": {"config.json": "rand:3000000"}},
  {"type": "weight", "format": "raw", "filepath": "w.safetensors", "files": {"w.safetensors": "rand:24000000"}}]}' \

@@ -14,15 +14,10 @@ source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 unset IMGPULL_LOG_FORMAT # this test looks at imgpull's own choice
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --rate 1m
-t_registry_start MAIN --root "$storage" --htpasswd robot:s3cr3t-pw --redirect "$BLOB_S3_URL"
-t_make_image "$T_WORK/small" v1 --layer 1M --layer 300K
-small_img=$T_IMG_MANIFEST
-t_push "$T_WORK/small" v1 "$REG_MAIN_ADDR" team/small:v1
-t_make_image "$T_WORK/big" v1 --layer 48M --layer 2M
-t_push "$T_WORK/big" v1 "$REG_MAIN_ADDR" team/big:v1
+ip_redirect_setup S3 MAIN --rate 1m --htpasswd robot:s3cr3t-pw \
+  --push team/small:v1 --oci "$T_WORK/small" --layer 1M --layer 300K
+small_img=$img
+ip_push_image "$REG_MAIN_ADDR" team/big:v1 --oci "$T_WORK/big" --layer 48M --layer 2M
 secret="$T_WORK/secret"
 mkdir -p "$secret"
 printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG_MAIN_ADDR" "$(printf robot:s3cr3t-pw | base64 -w0)" >"$secret/.dockerconfigjson"

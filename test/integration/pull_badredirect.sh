@@ -13,8 +13,7 @@ t_workdir
 storage="$T_WORK/storage"
 mkdir -p "$storage"
 t_registry_start MAIN --root "$storage"
-t_make_image "$T_WORK/src" v1 --layer 1M
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" team/app:v1
+ip_push_image "$REG_MAIN_ADDR" team/app:v1 --layer 1M
 layer=$T_IMG_LAYERS
 for scheme in ftp://127.0.0.1:1 file://localhost; do
   name=$(echo "$scheme" | tr -cd 'a-z')

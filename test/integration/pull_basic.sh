@@ -10,15 +10,12 @@ source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
 t_registry_start MAIN
-t_make_image "$T_WORK/src" v1 --layer 1M --layer 80M --layer 10K
-img1=$T_IMG_MANIFEST
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" team/app:v1
-t_make_image "$T_WORK/src2" v2 --layer 3M --layer 2M
-img2=$T_IMG_MANIFEST
-t_push "$T_WORK/src2" v2 "$REG_MAIN_ADDR" team/other:v2
-t_make_image "$T_WORK/src3" v3 --layer 5M
-img3=$T_IMG_MANIFEST
-t_push "$T_WORK/src3" v3 "$REG_MAIN_ADDR" team/third:v3
+ip_push_image "$REG_MAIN_ADDR" team/app:v1 --layer 1M --layer 80M --layer 10K
+img1=$img
+ip_push_image "$REG_MAIN_ADDR" team/other:v2 --oci "$T_WORK/src2" --layer 3M --layer 2M
+img2=$img
+ip_push_image "$REG_MAIN_ADDR" team/third:v3 --oci "$T_WORK/src3" --layer 5M
+img3=$img
 
 out="$T_WORK/out"
 ref1="$REG_MAIN_ADDR/team/app:v1"

@@ -14,14 +14,8 @@ source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
 TRIALS=${IMGPULL_CONCURRENT_TRIALS:-8} # per process count (2 and 3)
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start SLOW "$storage" --rate 1m # nginx sends the first second's worth at once
-t_registry_start MAIN --root "$storage" --redirect "$BLOB_SLOW_URL"
-t_make_image "$T_WORK/src" v1 --layer 12M --layer 6M --layer 3M --layer 1M
-img=$T_IMG_MANIFEST
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" team/model:v1
-ref="$REG_MAIN_ADDR/team/model:v1"
+# nginx sends the first second's worth at once
+ip_redirect_setup SLOW MAIN --rate 1m --push team/model:v1 --layer 12M --layer 6M --layer 3M --layer 1M
 image_bytes=0
 for s in $T_IMG_LAYER_SIZES; do image_bytes=$((image_bytes + s)); done
 blobs=$(echo "$T_IMG_LAYERS $T_IMG_CONFIG" | wc -w)

@@ -9,23 +9,13 @@
 # The layout lives on a small tmpfs mounted in a mount namespace of the test's own.
 # ctest-labels: asan
 set -euo pipefail
-if [[ -z "${IMGPULL_DISKFULL_NS:-}" ]]; then
-  # In a private mount namespace: the tmpfs disappears with it.
-  exec unshare -m --propagation private env IMGPULL_DISKFULL_NS=1 bash "$0" "$@"
-fi
 source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
+ip_mount_ns "$@" # the tmpfs disappears with the test
 t_workdir
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --rate 512k
-t_registry_start MAIN --root "$storage" --redirect "$BLOB_S3_URL"
-t_make_image "$T_WORK/src" v1 --layer 8M --layer 4M --layer 4M --layer 2M --layer 1M
-img=$T_IMG_MANIFEST
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" ml/model:v1
-ref="$REG_MAIN_ADDR/ml/model:v1"
-total=$(skopeo inspect --tls-verify=false --raw "docker://$ref" | jq '[.config.size] + [.layers[].size] | add')
+ip_redirect_setup S3 MAIN --rate 512k --push ml/model:v1 --layer 8M --layer 4M --layer 4M --layer 2M --layer 1M
+total=$(ip_image_bytes "$ref")
 
 mnt="$T_WORK/mnt"
 mkdir -p "$mnt"
@@ -50,12 +40,7 @@ t_wait_exit "$pid" 7 "$T_WORK/full.err" "a full disk ended the pull"
 grep -q "no space left on the filesystem mounted at '$mnt'" "$T_WORK/full.err" || t_fail "the message does not say the disk is full: $(cat "$T_WORK/full.err")"
 t_ok "exit 7: $(tail -1 "$T_WORK/full.err")"
 
-for f in "$dest"/blobs/sha256/*; do
-  [[ -e "$f" ]] || continue
-  [[ "sha256:$(sha256sum <"$f" | cut -d' ' -f1)" == "sha256:$(basename "$f")" ]] ||
-    t_fail "blobs/ holds $(basename "$f"), which does not hash to its name"
-done
-jq -e '.manifests | length == 0' "$dest/index.json" >/dev/null || t_fail "index.json is damaged or names the image"
+ip_check_failed_layout "$dest"
 nrec=$(find "$dest/ingest" -name '*.progress' | wc -l)
 ((nrec > 0)) || t_fail "no progress record kept for a rerun: $(ls "$dest/ingest")"
 t_ok "blobs/ holds only whole blobs ($(ls "$dest/blobs/sha256" | wc -l)), index.json intact, $nrec partial downloads kept"

@@ -10,25 +10,15 @@
 # layout verifies (sha256sum, skopeo).
 # ctest-labels: asan
 set -euo pipefail
-if [[ -z "${IMGPULL_EIO_NS:-}" ]]; then
-  # In a private mount namespace: the FUSE mount disappears with it.
-  exec unshare -m --propagation private env IMGPULL_EIO_NS=1 bash "$0" "$@"
-fi
 source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
+ip_mount_ns "$@" # the FUSE mount disappears with the test
 t_workdir
 "$T_PY" -c 'import fusepy' 2>/dev/null || t_fail "python3-fusepy is missing (scripts/deps.sh installs it)"
 command -v fusermount >/dev/null || t_fail "fusermount is missing (Debian fuse; scripts/deps.sh installs it)"
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --rate 1m
-t_registry_start MAIN --root "$storage" --redirect "$BLOB_S3_URL"
-t_make_image "$T_WORK/src" v1 --layer 12M --layer 3M --layer 100K
-img=$T_IMG_MANIFEST
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" ml/model:v1
-ref="$REG_MAIN_ADDR/ml/model:v1"
-total=$(skopeo inspect --tls-verify=false --raw "docker://$ref" | jq '[.config.size] + [.layers[].size] | add')
+ip_redirect_setup S3 MAIN --rate 1m --push ml/model:v1 --layer 12M --layer 3M --layer 100K
+total=$(ip_image_bytes "$ref")
 
 backing="$T_WORK/backing" mnt="$T_WORK/mnt" control="$T_WORK/disk-fails"
 mkdir -p "$backing" "$mnt"
@@ -49,12 +39,7 @@ grep -q "cannot write '$dest/ingest/[0-9a-f]*.partial': Input/output error" "$T_
   t_fail "the message does not name the file and the error: $(cat "$T_WORK/eio.err")"
 grep -q "eiofs: EIO" "$T_WORK/eiofs.log" || t_fail "eiofs failed no write"
 t_ok "exit 7: $(tail -1 "$T_WORK/eio.err" | cut -c1-200)"
-for f in "$dest"/blobs/sha256/*; do
-  [[ -e "$f" ]] || continue
-  [[ "sha256:$(sha256sum <"$f" | cut -d' ' -f1)" == "sha256:$(basename "$f")" ]] ||
-    t_fail "blobs/ holds $(basename "$f"), which does not hash to its name"
-done
-jq -e '.manifests | length == 0' "$dest/index.json" >/dev/null || t_fail "index.json is damaged or names the image"
+ip_check_failed_layout "$dest"
 t_exists "$dest/ingest/*.partial" || t_fail "no partial download kept"
 t_ok "blobs/ holds only whole blobs, index.json intact, partial downloads kept"
 

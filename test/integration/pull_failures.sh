@@ -17,14 +17,8 @@ one_line_error() {
   t_assert_file_contains "$T_ERR" "$1" "error names the problem"
 }
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --rate 2m
-t_registry_start MAIN --root "$storage" --htpasswd bob:right-password --redirect "$BLOB_S3_URL"
-t_make_image "$T_WORK/src" v1 --layer 1M --layer 40M
+ip_redirect_setup S3 MAIN --rate 2m --htpasswd bob:right-password --push acme/app:v1 --layer 1M --layer 40M
 small=$(echo "$T_IMG_LAYERS" | cut -d' ' -f1)
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" acme/app:v1
-ref="$REG_MAIN_ADDR/acme/app:v1"
 common=(pull --plain-http "$REG_MAIN_ADDR" --progress none)
 
 # usage
@@ -85,8 +79,7 @@ t_expect_exit 5 "$IMGPULL" pull --plain-http "127.0.0.1:$port" --progress none -
 one_line_error 'cannot reach registry'
 
 # integrity: a blob corrupted on the server (same size, one byte changed)
-t_nginx_blobstore_start S3B "$storage"
-t_registry_start R2 --root "$storage" --htpasswd bob:right-password --redirect "$BLOB_S3B_URL"
+ip_redirect_setup S3B R2 --htpasswd bob:right-password
 f=$(t_blob_path "$storage" "$small")
 cp "$f" "$T_WORK/small.orig"
 printf '\xff' | dd of="$f" bs=1 seek=1000 conv=notrunc status=none

@@ -18,20 +18,13 @@ source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --reject-auth
-ip_faultproxy_start STORE "127.0.0.1:${BLOB_S3_URL##*:}"
-t_registry_start MAIN --root "$storage" --htpasswd alice:s3cr3t-pw --redirect "$FAULT_STORE_URL"
+ip_redirect_setup S3 MAIN --reject-auth --fault-proxy STORE --htpasswd alice:s3cr3t-pw \
+  --push ml/app:v1 --layer 6M --layer 2M --layer 30K
 ip_faultproxy_start REG "$REG_MAIN_ADDR"
 ip_faultproxy_start REGX "$REG_MAIN_ADDR" --expire-redirects 1
-t_make_image "$T_WORK/src" v1 --layer 6M --layer 2M --layer 30K
-img=$T_IMG_MANIFEST
 big=$(echo "$T_IMG_LAYERS" | cut -d' ' -f1)
 bigsize=$(echo "$T_IMG_LAYER_SIZES" | cut -d' ' -f1)
 bighex=${big#sha256:}
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" ml/app:v1
-ref="$REG_MAIN_ADDR/ml/app:v1"
 M=1048576
 
 # rules PROXY TEXT: the proxy's rules from now on (the other proxies' are emptied).

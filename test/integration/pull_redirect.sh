@@ -11,16 +11,10 @@ source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --reject-auth --rate 60m
-t_registry_start MAIN --root "$storage" --htpasswd alice:s3cr3t-pw --redirect "$BLOB_S3_URL"
-t_make_image "$T_WORK/src" v1 --layer 2M --layer 70M --layer 20K
-img=$T_IMG_MANIFEST
+ip_redirect_setup S3 MAIN --reject-auth --rate 60m --htpasswd alice:s3cr3t-pw \
+  --push ml/model:v1 --layer 2M --layer 70M --layer 20K
 big=$(echo "$T_IMG_LAYERS" | cut -d' ' -f2)
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" ml/model:v1
 
-ref="$REG_MAIN_ADDR/ml/model:v1"
 out="$T_WORK/out"
 t_expect_exit 0 "$IMGPULL" pull --dest "$out" --plain-http "$REG_MAIN_ADDR" --creds alice:s3cr3t-pw \
   --chunk-size 4M --connections 8 --progress plain "$ref"
@@ -47,8 +41,7 @@ nredir=$(grep -c "GET /v2/ml/model/blobs/$big" "$REG_MAIN_LOG" || true)
 t_ok "registry asked $nredir time(s) for the big blob's redirect"
 
 # A blob store that ignores Range: same storage, same registry data.
-t_nginx_blobstore_start NORANGE "$storage" --no-range --reject-auth
-t_registry_start NR --root "$storage" --htpasswd alice:s3cr3t-pw --redirect "$BLOB_NORANGE_URL"
+ip_redirect_setup NORANGE NR --no-range --reject-auth --htpasswd alice:s3cr3t-pw
 out2="$T_WORK/out2"
 t_expect_exit 0 "$IMGPULL" pull --dest "$out2" --plain-http "$REG_NR_ADDR" --creds alice:s3cr3t-pw \
   --chunk-size 4M --connections 8 --progress plain "$REG_NR_ADDR/ml/model:v1"
@@ -62,8 +55,7 @@ t_ok "a store ignoring Range: $n200 full-body answers, result verified"
 # A store that refuses 30 % of the requests with 403, as an expired
 # presigned URL is refused: each refusal sends imgpull back to the registry
 # for a fresh redirect, and the pull completes.
-t_nginx_blobstore_start EXPIRING "$storage" --refuse-pct 30 --reject-auth
-t_registry_start EX --root "$storage" --htpasswd alice:s3cr3t-pw --redirect "$BLOB_EXPIRING_URL"
+ip_redirect_setup EXPIRING EX --refuse-pct 30 --reject-auth --htpasswd alice:s3cr3t-pw
 t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/out3" --plain-http "$REG_EX_ADDR" --creds alice:s3cr3t-pw \
   --chunk-size 2M --connections 8 --progress plain "$REG_EX_ADDR/ml/model:v1"
 ip_check_layout "$T_WORK/out3"

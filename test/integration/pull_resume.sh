@@ -16,15 +16,8 @@ source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --rate 1m
-t_registry_start MAIN --root "$storage" --redirect "$BLOB_S3_URL"
-t_make_image "$T_WORK/src" v1 --layer 128M --layer 3M --layer 200K
-img=$T_IMG_MANIFEST
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" ml/weights:v1
-ref="$REG_MAIN_ADDR/ml/weights:v1"
-total=$(skopeo inspect --tls-verify=false --raw "docker://$ref" | jq '[.config.size] + [.layers[].size] | add')
+ip_redirect_setup S3 MAIN --rate 1m --push ml/weights:v1 --layer 128M --layer 3M --layer 200K
+total=$(ip_image_bytes "$ref")
 dest="$T_WORK/layout"
 pull=("$IMGPULL" pull -v --plain-http "$REG_MAIN_ADDR" --progress none --dest "$dest" --connections 4 --chunk-size 4M "$ref")
 sent() { awk '{s += $7} END {print s + 0}' "$BLOB_S3_LOG"; }

@@ -9,14 +9,7 @@ source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start THROTTLE "$storage" --limit-req 4r/s
-t_registry_start MAIN --root "$storage" --redirect "$BLOB_THROTTLE_URL"
-t_make_image "$T_WORK/src" v1 --layer 1M --layer 24M --layer 2M
-img=$T_IMG_MANIFEST
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" ops/app:v1
-ref="$REG_MAIN_ADDR/ops/app:v1"
+ip_redirect_setup THROTTLE MAIN --limit-req 4r/s --push ops/app:v1 --layer 1M --layer 24M --layer 2M
 
 t_expect_exit 0 "$IMGPULL" pull --dest "$T_WORK/o1" --plain-http "$REG_MAIN_ADDR" --chunk-size 1M \
   --connections 8 --progress json "$ref"
@@ -28,8 +21,7 @@ ip_skopeo_check "$T_WORK/o1" "$ref" "$img"
 t_ok "$n429 answers of 429 retried"
 
 # A store that goes away for a moment mid-pull.
-t_nginx_blobstore_start SLOW "$storage" --rate 3m
-t_registry_start R2 --root "$storage" --redirect "$BLOB_SLOW_URL"
+ip_redirect_setup SLOW R2 --rate 3m
 port=$BLOB_SLOW_PORT
 "$IMGPULL" pull --dest "$T_WORK/o2" --plain-http "$REG_R2_ADDR" --chunk-size 8M --connections 4 \
   --retries 8 --progress plain "$REG_R2_ADDR/ops/app:v1" >"$T_WORK/p.out" 2>"$T_WORK/p.err" &

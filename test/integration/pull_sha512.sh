@@ -12,11 +12,7 @@ source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --rate 2m
-ip_faultproxy_start STORE "127.0.0.1:${BLOB_S3_URL##*:}"
-t_registry_start MAIN --root "$storage" --redirect "$FAULT_STORE_URL"
+ip_redirect_setup S3 MAIN --rate 2m --fault-proxy STORE
 
 # push512 REPO TAG LAYER_BYTES...: pushes an image whose config and layers are
 # named by sha512 digests (docker-registry files a manifest under its sha256

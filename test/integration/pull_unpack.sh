@@ -25,12 +25,7 @@ t_registry_start MAIN
 
 # build NAME SPEC: an OCI layout $T_WORK/NAME tagged v1 from the JSON layer SPEC,
 # pushed to the registry as unpack/NAME:v1.
-build() {
-  printf '%s' "$2" >"$T_WORK/$1.json"
-  "$T_PY" "$T_LIB_DIR/fsimage.py" "$T_WORK/$1" v1 "$T_WORK/$1.json" >"$T_WORK/$1.digest" ||
-    t_fail "fsimage.py $1 failed"
-  t_push "$T_WORK/$1" v1 "$REG_MAIN_ADDR" "unpack/$1:v1"
-}
+build() { ip_fs_image "$REG_MAIN_ADDR" "$1" "$2" "unpack/$1:v1"; }
 long=$(printf 'n%.0s' {1..150})
 build fs '[
  {"compression": "gzip", "entries": [
@@ -93,15 +88,9 @@ t_ok "a rerun finds the image there"
 # Unpacking overlaps the download: through a store capped per connection the
 # first layer is unpacked (its last entry in place) while the second, larger
 # one is still downloading.
-storage="$T_WORK/slow-storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start SLOW "$storage" --rate 2m
-t_registry_start SLOWREG --root "$storage" --redirect "$BLOB_SLOW_URL"
-REG_MAIN_ADDR_SAVED=$REG_MAIN_ADDR
-REG_MAIN_ADDR=$REG_SLOWREG_ADDR
-build stream '[{"compression": "gzip", "entries": [{"name": "first/a.bin", "type": "file", "random": 3000000}]},
-  {"compression": "gzip", "entries": [{"name": "second/b.bin", "type": "file", "random": 24000000}]}]'
-REG_MAIN_ADDR=$REG_MAIN_ADDR_SAVED
+ip_redirect_setup SLOW SLOWREG --storage "$T_WORK/slow-storage" --rate 2m
+ip_fs_image "$REG_SLOWREG_ADDR" stream '[{"compression": "gzip", "entries": [{"name": "first/a.bin", "type": "file", "random": 3000000}]},
+  {"compression": "gzip", "entries": [{"name": "second/b.bin", "type": "file", "random": 24000000}]}]' unpack/stream:v1
 t_expect_exit 0 "$IMGPULL" pull -v --plain-http "$REG_SLOWREG_ADDR" --progress plain --connections 2 --chunk-size 4M \
   --unpack "$T_WORK/stream-root" "$REG_SLOWREG_ADDR/unpack/stream:v1"
 second=$(jq -r '.layers[1].digest' "$T_WORK/stream/blobs/sha256/$(jq -r '.manifests[0].digest' "$T_WORK/stream/index.json" | cut -d: -f2)")

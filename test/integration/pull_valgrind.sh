@@ -11,14 +11,8 @@ source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 command -v valgrind >/dev/null || t_fail "valgrind is missing (scripts/deps.sh installs it)"
 
-storage="$T_WORK/storage"
-mkdir -p "$storage"
-t_nginx_blobstore_start S3 "$storage" --reject-auth --rate 8m
-t_registry_start MAIN --root "$storage" --htpasswd alice:s3cr3t-pw --redirect "$BLOB_S3_URL"
-t_make_image "$T_WORK/src" v1 --layer 6M --layer 1M --layer 20K
-img=$T_IMG_MANIFEST
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" ml/model:v1
-ref="$REG_MAIN_ADDR/ml/model:v1"
+ip_redirect_setup S3 MAIN --reject-auth --rate 8m --htpasswd alice:s3cr3t-pw \
+  --push ml/model:v1 --layer 6M --layer 1M --layer 20K
 vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
   --show-leak-kinds=definite,indirect --track-fds=no)
 # The check can fail: a program that loses a block is caught.

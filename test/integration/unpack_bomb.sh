@@ -8,11 +8,9 @@
 # The tmpfs lives in a mount namespace of the test's own.
 # ctest-labels: asan
 set -euo pipefail
-if [[ -z "${IMGPULL_BOMB_NS:-}" ]]; then
-  exec unshare -m --propagation private env IMGPULL_BOMB_NS=1 bash "$0" "$@"
-fi
 source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
+ip_mount_ns "$@"
 t_workdir
 t_registry_start MAIN
 
@@ -20,13 +18,9 @@ mkdir -p "$T_WORK/bomb-src"
 truncate -s 256M "$T_WORK/bomb-src/zeros.bin"
 tar --format=posix -C "$T_WORK/bomb-src" -cf "$T_WORK/bomb.tar" zeros.bin
 rm -rf "$T_WORK/bomb-src"
-printf '[{"compression": "gzip", "tar": "%s"}]' "$T_WORK/bomb.tar" >"$T_WORK/bomb.json"
-"$T_PY" "$T_LIB_DIR/fsimage.py" "$T_WORK/bomb" v1 "$T_WORK/bomb.json" >/dev/null || t_fail "fsimage.py failed"
+ip_fs_image "$REG_MAIN_ADDR" bomb '[{"compression": "gzip", "tar": "'"$T_WORK/bomb.tar"'"}]' unpack/bomb:v1
 rm -f "$T_WORK/bomb.tar"
-t_push "$T_WORK/bomb" v1 "$REG_MAIN_ADDR" unpack/bomb:v1
-printf '[{"compression": "gzip", "entries": [{"name": "etc/ok", "type": "file", "data": "fine\\n"}]}]' >"$T_WORK/ok.json"
-"$T_PY" "$T_LIB_DIR/fsimage.py" "$T_WORK/ok" v1 "$T_WORK/ok.json" >/dev/null || t_fail "fsimage.py failed"
-t_push "$T_WORK/ok" v1 "$REG_MAIN_ADDR" unpack/ok:v1
+ip_fs_image "$REG_MAIN_ADDR" ok '[{"compression": "gzip", "entries": [{"name": "etc/ok", "type": "file", "data": "fine\n"}]}]' unpack/ok:v1
 layer=$(jq -r '.layers[0].size' "$T_WORK/bomb/blobs/sha256/$(jq -r '.manifests[0].digest' "$T_WORK/bomb/index.json" | cut -d: -f2)")
 t_log "the bomb's layer: $layer bytes of gzip for 256 MiB"
 

@@ -39,12 +39,7 @@ t_registry_start MAIN
 
 # build NAME SPEC: an OCI layout $T_WORK/NAME tagged v1 from the JSON layer SPEC
 # (test/lib/fsimage.py), pushed to the registry as overlay/NAME:v1.
-build() {
-  printf '%s' "$2" >"$T_WORK/$1.json"
-  "$T_PY" "$T_LIB_DIR/fsimage.py" "$T_WORK/$1" v1 "$T_WORK/$1.json" >"$T_WORK/$1.digest" ||
-    t_fail "fsimage.py $1 failed"
-  t_push "$T_WORK/$1" v1 "$REG_MAIN_ADDR" "overlay/$1:v1"
-}
+build() { ip_fs_image "$REG_MAIN_ADDR" "$1" "$2" "overlay/$1:v1"; }
 
 # apply_layers NAME: each layer of $T_WORK/NAME applied by overlay_apply into
 # $T_WORK/NAME.up/N over the uppers before it; OVL_LOWERDIR is the lowerdir=

@@ -27,13 +27,9 @@ t_registry_start MAIN
 # build NAME SPEC TAG...: an OCI layout $T_WORK/NAME from the JSON layer SPEC,
 # pushed as unpack/NAME:TAG for each TAG.
 build() {
-  local name=$1 spec=$2 tag
+  local name=$1 spec=$2
   shift 2
-  printf '%s' "$spec" >"$T_WORK/$name.json"
-  "$T_PY" "$T_LIB_DIR/fsimage.py" "$T_WORK/$name" v1 "$T_WORK/$name.json" >/dev/null || t_fail "fsimage.py $name failed"
-  for tag in "$@"; do
-    t_push "$T_WORK/$name" v1 "$REG_MAIN_ADDR" "unpack/$tag"
-  done
+  ip_fs_image "$REG_MAIN_ADDR" "$name" "$spec" "${@/#/unpack/}"
 }
 build img '[{"compression": "gzip", "entries": [{"name": "etc/release", "type": "file", "data": "one\n"},
   {"name": "big.bin", "type": "file", "random": 6000000}]},

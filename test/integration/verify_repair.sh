@@ -13,11 +13,8 @@ source "$IMGPULL_SRC/test/lib/imgpull.sh"
 t_workdir
 
 t_registry_start MAIN
-t_make_image "$T_WORK/src" v1 --layer 2M --layer 1M --layer 300K
-img=$T_IMG_MANIFEST
+ip_push_image "$REG_MAIN_ADDR" team/app:v1 --layer 2M --layer 1M --layer 300K
 read -r l1 l2 l3 <<<"$T_IMG_LAYERS"
-t_push "$T_WORK/src" v1 "$REG_MAIN_ADDR" team/app:v1
-ref="$REG_MAIN_ADDR/team/app:v1"
 dest="$T_WORK/layout"
 pull=("$IMGPULL" pull --plain-http "$REG_MAIN_ADDR" --progress plain --dest "$dest" "$ref")
 blob() { echo "$dest/blobs/sha256/${1#sha256:}"; }

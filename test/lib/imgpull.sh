@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers shared by imgpull's integration tests, on top of common.sh.
+# The set-ups several tests share (a registry redirecting to a capped store, ...) are in
+# fixtures.sh.
+
+# shellcheck source=fixtures.sh
+source "$T_LIB_DIR/fixtures.sh"
 
 # ip_check_layout DIR: every blob's name is its sha256 and nothing is left in ingest/.
 ip_check_layout() {
@@ -30,11 +35,13 @@ ip_skopeo_check() {
   t_ok "skopeo copied $ref out of the layout (all blobs verified by skopeo)"
 }
 
-# _ip_containerd_run SECTION: a private containerd (root, state and socket in
-# $T_WORK/containerd, started afresh) whose config.toml ends with SECTION; sets
-# CTD_PID, CTD_SOCK and CTD_ROOT.
+# _ip_containerd_run SECTION [DIR [LEVEL [LABEL]]]: a private containerd (root, state and
+# socket in DIR, default $T_WORK/containerd, started afresh) whose config.toml ends with
+# SECTION, logging at LEVEL (its default when empty) to DIR/containerd.log; waits (10 s)
+# until ctr reaches it, else fails naming LABEL (default containerd). Sets CTD_PID,
+# CTD_SOCK and CTD_ROOT.
 _ip_containerd_run() {
-  local d="$T_WORK/containerd"
+  local d=${2:-$T_WORK/containerd} level=${3:-} label=${4:-containerd}
   rm -rf "$d"
   mkdir -p "$d/root" "$d/state"
   cat >"$d/config.toml" <<TOML
@@ -46,21 +53,30 @@ state = "$d/state"
 [ttrpc]
   address = "$d/c.ttrpc.sock"
 [debug]
-  address = ""
+  address = ""${level:+
+  level = \"$level\"}
 [metrics]
   address = ""
 $1
 TOML
   t_spawn "$d/containerd.log" containerd --config "$d/config.toml"
   CTD_PID=$T_SPAWNED_PID
-  local i
-  for i in $(seq 1 100); do
-    [[ -S "$d/c.sock" ]] && ctr --address "$d/c.sock" version >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  ctr --address "$d/c.sock" version >/dev/null 2>&1 || { tail -20 "$d/containerd.log" >&2; t_fail "containerd did not start"; }
+  t_wait_until 10 ctr --address "$d/c.sock" version >/dev/null 2>&1 ||
+    { tail -n 20 "$d/containerd.log" >&2; t_fail "$label did not start"; }
   CTD_SOCK="$d/c.sock"
   CTD_ROOT="$d/root"
+}
+
+# _ip_cri_section SNAPSHOTTER REGISTRY_ADDR...: the CRI plugin's part of a containerd 1.x
+# config.toml: snapshotter SNAPSHOTTER, each REGISTRY_ADDR reached over plain HTTP.
+_ip_cri_section() {
+  local snap=$1 r
+  shift
+  printf '%s\n' '[plugins."io.containerd.grpc.v1.cri"]' '  disable_cgroup = true' '  disable_apparmor = true' \
+    '  restrict_oom_score_adj = true' '  [plugins."io.containerd.grpc.v1.cri".containerd]' "    snapshotter = \"$snap\""
+  for r in "$@"; do
+    printf '  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."%s"]\n    endpoint = ["http://%s"]\n' "$r" "$r"
+  done
 }
 
 # ip_containerd_stop: stops it and removes its root.
@@ -121,13 +137,22 @@ CONF
 ip_hostile_start() {
   local name=$1 layout=$2
   shift 2
-  local dir="$T_WORK/hostile-$name"
+  _ip_py_serve HOSTILE "$name" "hostile $name" "$T_WORK/hostile-$name" hostile.py --layout "$layout" "$@"
+}
+
+# _ip_py_serve PREFIX NAME LABEL DIR SCRIPT ARGS...: test/lib/SCRIPT (a server of the
+# project's own, python) started by _t_serve with --port @PORT@ ARGS... --log DIR/requests.log
+# (emptied first; its own output in DIR/server.log); sets PREFIX_<NAME>_ADDR and
+# PREFIX_<NAME>_LOG (the requests.log).
+_ip_py_serve() {
+  local P=$1 name=$2 label=$3 dir=$4 script=$5
+  shift 5
   mkdir -p "$dir"
   : >"$dir/requests.log"
-  _t_serve "hostile $name" "" "$dir/server.log" "" -- \
-    "$T_PY" "$T_LIB_DIR/hostile.py" --port @PORT@ --layout "$layout" --log "$dir/requests.log" "$@"
-  printf -v "HOSTILE_${name}_ADDR" '%s' "127.0.0.1:$_T_SERVE_PORT"
-  printf -v "HOSTILE_${name}_LOG" '%s' "$dir/requests.log"
+  _t_serve "$label" "" "$dir/server.log" "" -- \
+    "$T_PY" "$T_LIB_DIR/$script" --port @PORT@ "$@" --log "$dir/requests.log"
+  printf -v "${P}_${name}_ADDR" '%s' "127.0.0.1:$_T_SERVE_PORT"
+  printf -v "${P}_${name}_LOG" '%s' "$dir/requests.log"
 }
 
 # ip_faultproxy_start NAME UPSTREAM_ADDR [--expire-redirects S]: test/lib/faultproxy.py
@@ -139,14 +164,9 @@ ip_faultproxy_start() {
   shift 2
   local dir="$T_WORK/fault-$name"
   mkdir -p "$dir"
-  : >"$dir/requests.log"
   : >"$dir/rules"
-  _t_serve "fault proxy $name" "" "$dir/server.log" "" -- \
-    "$T_PY" "$T_LIB_DIR/faultproxy.py" --port @PORT@ --upstream "$up" --rules "$dir/rules" \
-    --log "$dir/requests.log" "$@"
-  printf -v "FAULT_${name}_ADDR" '%s' "127.0.0.1:$_T_SERVE_PORT"
+  _ip_py_serve FAULT "$name" "fault proxy $name" "$dir" faultproxy.py --upstream "$up" --rules "$dir/rules" "$@"
   printf -v "FAULT_${name}_URL" '%s' "http://127.0.0.1:$_T_SERVE_PORT"
-  printf -v "FAULT_${name}_LOG" '%s' "$dir/requests.log"
   printf -v "FAULT_${name}_RULES" '%s' "$dir/rules"
   t_log "fault proxy $name on 127.0.0.1:$_T_SERVE_PORT in front of $up"
 }
@@ -156,23 +176,12 @@ ip_faultproxy_start() {
 # REGISTRY_ADDR over plain HTTP. Sets CRI_SOCK, CRI_ROOT, CRI_PID and CTR (ctr in
 # the k8s.io namespace, the kubelet's).
 ip_containerd_cri_start() {
-  local snap=native r mirrors=""
+  local snap=native
   if [[ "${1:-}" == --snapshotter ]]; then
     snap=$2
     shift 2
   fi
-  for r in "$@"; do
-    mirrors+="  [plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"$r\"]
-    endpoint = [\"http://$r\"]
-"
-  done
-  _ip_containerd_run "[plugins.\"io.containerd.grpc.v1.cri\"]
-  disable_cgroup = true
-  disable_apparmor = true
-  restrict_oom_score_adj = true
-  [plugins.\"io.containerd.grpc.v1.cri\".containerd]
-    snapshotter = \"$snap\"
-$mirrors"
+  _ip_containerd_run "$(_ip_cri_section "$snap" "$@")"
   CRI_PID=$CTD_PID
   CRI_SOCK=$CTD_SOCK
   CRI_ROOT=$CTD_ROOT
@@ -220,7 +229,7 @@ ip_static_bin() {
 # logging at LEVEL (default info; debug logs each layer containerd applies, "diff
 # applied"). Sets CRI_SOCK, CRI_ROOT, CRI_PID, CRI_LOG (its log) and CTR (ctr in k8s.io).
 ip_containerd_cri_run() {
-  local name=$1 snap=native level=info r mirrors="" d
+  local name=$1 snap=native level=info
   shift
   while (($#)); do
     case $1 in
@@ -229,42 +238,12 @@ ip_containerd_cri_run() {
     *) break ;;
     esac
   done
-  d="$T_WORK/$name"
-  for r in "$@"; do
-    mirrors+="  [plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"$r\"]
-    endpoint = [\"http://$r\"]
-"
-  done
-  rm -rf "$d"
-  mkdir -p "$d/root" "$d/state"
-  cat >"$d/config.toml" <<TOML
-version = 2
-root = "$d/root"
-state = "$d/state"
-[grpc]
-  address = "$d/c.sock"
-[ttrpc]
-  address = "$d/c.ttrpc.sock"
-[debug]
-  address = ""
-  level = "$level"
-[metrics]
-  address = ""
-[plugins."io.containerd.grpc.v1.cri"]
-  disable_cgroup = true
-  disable_apparmor = true
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "$snap"
-$mirrors
-TOML
-  t_spawn "$d/containerd.log" containerd --config "$d/config.toml"
-  CRI_PID=$T_SPAWNED_PID
-  t_wait_until 10 ctr --address "$d/c.sock" version >/dev/null 2>&1 ||
-    { tail -n 20 "$d/containerd.log" >&2; t_fail "containerd $name did not start"; }
-  CRI_SOCK="$d/c.sock"
-  CRI_ROOT="$d/root"
-  CRI_LOG="$d/containerd.log"
+  local CTD_PID CTD_SOCK CTD_ROOT # ip_containerd_start's stay as they are
+  _ip_containerd_run "$(_ip_cri_section "$snap" "$@")" "$T_WORK/$name" "$level" "containerd $name"
+  CRI_PID=$CTD_PID
+  CRI_SOCK=$CTD_SOCK
+  CRI_ROOT=$CTD_ROOT
+  CRI_LOG="$T_WORK/$name/containerd.log"
   CTR=(ctr --address "$CRI_SOCK" --namespace k8s.io)
 }
 
