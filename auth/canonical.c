@@ -19,7 +19,7 @@
 
 static const char hexdig[] = "0123456789abcdef";
 
-void sign_hex(char *out, const unsigned char *p, size_t n)
+void canonical_hex(char *out, const unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		out[2 * i] = hexdig[p[i] >> 4];
@@ -28,46 +28,46 @@ void sign_hex(char *out, const unsigned char *p, size_t n)
 	out[2 * n] = '\0';
 }
 
-int sign_sha256_hex(char out[SIGN_HEX_LEN + 1], const void *p, size_t n, struct err *e)
+int canonical_sha256_hex(char out[CANONICAL_HEX_LEN + 1], const void *p, size_t n, struct err *e)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
-	if (!EVP_Digest(p ? p : "", n, md, &len, EVP_sha256(), NULL) || len != SIGN_SHA256_LEN)
+	if (!EVP_Digest(p ? p : "", n, md, &len, EVP_sha256(), NULL) || len != CANONICAL_SHA256_LEN)
 		return err_set(e, ERR_INTERNAL, "sha256 failed");
-	sign_hex(out, md, SIGN_SHA256_LEN);
+	canonical_hex(out, md, CANONICAL_SHA256_LEN);
 	return 0;
 }
 
-int sign_hmac_sha256(unsigned char out[SIGN_SHA256_LEN], const void *key, size_t keylen,
-		     const void *msg, size_t msglen, struct err *e)
+int canonical_hmac_sha256(unsigned char out[CANONICAL_SHA256_LEN], const void *key, size_t keylen,
+			  const void *msg, size_t msglen, struct err *e)
 {
 	unsigned int len = 0;
 	if (keylen > INT_MAX)
 		return err_set(e, ERR_INTERNAL, "hmac key too long");
 	if (!HMAC(EVP_sha256(), key ? key : "", (int)keylen, msg ? msg : "", msglen, out, &len) ||
-	    len != SIGN_SHA256_LEN)
+	    len != CANONICAL_SHA256_LEN)
 		return err_set(e, ERR_INTERNAL, "hmac-sha256 failed");
 	return 0;
 }
 
-int sign_derive_key(unsigned char out[SIGN_SHA256_LEN], const char *prefix, const char *secret,
-		    const char *date, const char *region, const char *service, const char *terminal,
-		    struct err *e)
+int canonical_derive_key(unsigned char out[CANONICAL_SHA256_LEN], const char *prefix, const char *secret,
+			 const char *date, const char *region, const char *service, const char *terminal,
+			 struct err *e)
 {
 	size_t plen = strlen(prefix), slen = strlen(secret);
 	char *k = xmalloc(plen + slen + 1);
 	memcpy(k, prefix, plen);
 	memcpy(k + plen, secret, slen);
-	unsigned char a[SIGN_SHA256_LEN], b[SIGN_SHA256_LEN];
-	int r = sign_hmac_sha256(a, k, plen + slen, date, strlen(date), e);
+	unsigned char a[CANONICAL_SHA256_LEN], b[CANONICAL_SHA256_LEN];
+	int r = canonical_hmac_sha256(a, k, plen + slen, date, strlen(date), e);
 	explicit_bzero(k, plen + slen);
 	free(k);
 	if (r == 0)
-		r = sign_hmac_sha256(b, a, sizeof(a), region, strlen(region), e);
+		r = canonical_hmac_sha256(b, a, sizeof(a), region, strlen(region), e);
 	if (r == 0)
-		r = sign_hmac_sha256(a, b, sizeof(b), service, strlen(service), e);
+		r = canonical_hmac_sha256(a, b, sizeof(b), service, strlen(service), e);
 	if (r == 0)
-		r = sign_hmac_sha256(out, a, sizeof(a), terminal, strlen(terminal), e);
+		r = canonical_hmac_sha256(out, a, sizeof(a), terminal, strlen(terminal), e);
 	explicit_bzero(a, sizeof(a));
 	explicit_bzero(b, sizeof(b));
 	return r;
@@ -84,7 +84,7 @@ static int too_big(struct err *e)
 	return err_set(e, ERR_INTERNAL, "request too large to sign");
 }
 
-int canon_encode(struct buf *out, const char *p, size_t n, bool keep_slash, struct err *e)
+int canonical_encode(struct buf *out, const char *p, size_t n, bool keep_slash, struct err *e)
 {
 	static const char up[] = "0123456789ABCDEF";
 	for (size_t i = 0; i < n; i++) {
@@ -102,19 +102,19 @@ int canon_encode(struct buf *out, const char *p, size_t n, bool keep_slash, stru
 	return 0;
 }
 
-int canon_uri(struct buf *out, const char *path, bool normalize, struct err *e)
+int canonical_uri(struct buf *out, const char *path, bool normalize, struct err *e)
 {
 	size_t len = path ? strlen(path) : 0;
 	if (len == 0)
 		return buf_addstr(out, "/") < 0 ? too_big(e) : 0;
 	if (!normalize)
-		return canon_encode(out, path, len, true, e);
+		return canonical_encode(out, path, len, true, e);
 
 	// A stack of segments: "." and "" push nothing, ".." pops.
 	size_t cap = 1;
 	for (size_t i = 0; i < len; i++)
 		cap += path[i] == '/';
-	struct sp_str *seg = xcalloc(cap, sizeof(*seg));
+	struct strparse_str *seg = xcalloc(cap, sizeof(*seg));
 	size_t nseg = 0;
 	const char *p = path, *end = path + len;
 	while (p <= end) {
@@ -133,7 +133,7 @@ int canon_uri(struct buf *out, const char *path, bool normalize, struct err *e)
 	}
 	int r = buf_addstr(out, "/") < 0 ? too_big(e) : 0;
 	for (size_t i = 0; r == 0 && i < nseg; i++) {
-		r = canon_encode(out, seg[i].p, seg[i].len, false, e);
+		r = canonical_encode(out, seg[i].p, seg[i].len, false, e);
 		if (r == 0 && (i + 1 < nseg || path[len - 1] == '/') && buf_addstr(out, "/") < 0)
 			r = too_big(e);
 	}
@@ -151,8 +151,8 @@ static int requote(struct buf *out, const char *p, size_t n, struct err *e)
 			raw[m++] = p[i];
 			continue;
 		}
-		int hi = i + 2 < n ? sp_hexval((unsigned char)p[i + 1]) : -1;
-		int lo = i + 2 < n ? sp_hexval((unsigned char)p[i + 2]) : -1;
+		int hi = i + 2 < n ? strparse_hexval((unsigned char)p[i + 1]) : -1;
+		int lo = i + 2 < n ? strparse_hexval((unsigned char)p[i + 2]) : -1;
 		if (hi < 0 || lo < 0) {
 			free(raw);
 			return err_set(e, ERR_USAGE, "malformed percent-escape in query string");
@@ -160,7 +160,7 @@ static int requote(struct buf *out, const char *p, size_t n, struct err *e)
 		raw[m++] = (char)(hi << 4 | lo);
 		i += 2;
 	}
-	int r = canon_encode(out, raw, m, false, e);
+	int r = canonical_encode(out, raw, m, false, e);
 	free(raw);
 	return r;
 }
@@ -177,7 +177,7 @@ static int qpair_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->value, y->value);
 }
 
-int canon_query(struct buf *out, const char *query, struct err *e)
+int canonical_query(struct buf *out, const char *query, struct err *e)
 {
 	if (!query || !*query)
 		return 0;
@@ -275,7 +275,7 @@ static char *lower_name(const char *name, struct err *e)
 		return NULL;
 	}
 	for (const char *c = name; *c; c++) {
-		if (!sp_is_tchar((unsigned char)*c)) {
+		if (!strparse_is_tchar((unsigned char)*c)) {
 			err_set(e, ERR_INTERNAL, "invalid header name '%.64s'", name);
 			return NULL;
 		}
@@ -287,7 +287,7 @@ static char *lower_name(const char *name, struct err *e)
 	return l;
 }
 
-static int fill_entries(struct hentry *v, size_t *n, const struct sign_header *h, size_t nh,
+static int fill_entries(struct hentry *v, size_t *n, const struct canonical_header *h, size_t nh,
 			size_t first, struct err *e)
 {
 	for (size_t i = 0; i < nh; i++) {
@@ -306,8 +306,8 @@ static int fill_entries(struct hentry *v, size_t *n, const struct sign_header *h
 	return 0;
 }
 
-int canon_headers(struct buf *block, struct buf *signed_list, const struct sign_header *h,
-		  size_t n, const struct sign_header *extra, size_t nextra, struct err *e)
+int canonical_headers(struct buf *block, struct buf *signed_list, const struct canonical_header *h,
+		      size_t n, const struct canonical_header *extra, size_t nextra, struct err *e)
 {
 	struct hentry *v = xcalloc(n + nextra + 1, sizeof(*v));
 	size_t nv = 0;
@@ -350,9 +350,9 @@ int canon_headers(struct buf *block, struct buf *signed_list, const struct sign_
 	return r;
 }
 
-int canon_request(char **out, char **signed_headers, const struct sign_request *req,
-		  const struct sign_header *extra, size_t nextra, bool normalize,
-		  const char *payload_hex, struct err *e)
+int canonical_request(char **out, char **signed_headers, const struct canonical_req *req,
+		      const struct canonical_header *extra, size_t nextra, bool normalize,
+		      const char *payload_hex, struct err *e)
 {
 	struct buf cr, block, list;
 	buf_init(&cr, CANON_MAX);
@@ -361,22 +361,22 @@ int canon_request(char **out, char **signed_headers, const struct sign_request *
 	int r = 0;
 	const char *m = req->method ? req->method : "";
 	for (const char *c = m; r == 0 && *c; c++)
-		if (!sp_is_tchar((unsigned char)*c))
+		if (!strparse_is_tchar((unsigned char)*c))
 			r = err_set(e, ERR_INTERNAL, "invalid method '%.32s'", m);
 	if (r == 0 && !*m)
 		r = err_set(e, ERR_INTERNAL, "request to sign has no method");
 	if (r == 0 && buf_printf(&cr, "%s\n", m) < 0)
 		r = too_big(e);
 	if (r == 0)
-		r = canon_uri(&cr, req->path, normalize, e);
+		r = canonical_uri(&cr, req->path, normalize, e);
 	if (r == 0 && buf_addstr(&cr, "\n") < 0)
 		r = too_big(e);
 	if (r == 0)
-		r = canon_query(&cr, req->query, e);
+		r = canonical_query(&cr, req->query, e);
 	if (r == 0 && buf_addstr(&cr, "\n") < 0)
 		r = too_big(e);
 	if (r == 0)
-		r = canon_headers(&block, &list, req->headers, req->nheaders, extra, nextra, e);
+		r = canonical_headers(&block, &list, req->headers, req->nheaders, extra, nextra, e);
 	if (r == 0 && buf_printf(&cr, "%s\n%s\n%s", buf_str(&block), buf_str(&list),
 				 payload_hex) < 0)
 		r = too_big(e);
@@ -391,17 +391,17 @@ int canon_request(char **out, char **signed_headers, const struct sign_request *
 	return r;
 }
 
-int sign_string_to_sign(char **out, const char *algorithm, const char *datetime,
+int canonical_string_to_sign(char **out, const char *algorithm, const char *datetime,
 			const char *scope, const char *canonical, struct err *e)
 {
-	char hash[SIGN_HEX_LEN + 1];
-	if (sign_sha256_hex(hash, canonical, strlen(canonical), e) < 0)
+	char hash[CANONICAL_HEX_LEN + 1];
+	if (canonical_sha256_hex(hash, canonical, strlen(canonical), e) < 0)
 		return -1;
 	*out = xasprintf("%s\n%s\n%s\n%s", algorithm, datetime, scope, hash);
 	return 0;
 }
 
-int sign_format_time(char datetime[17], char date[9], time_t t, struct err *e)
+int canonical_format_time(char datetime[17], char date[9], time_t t, struct err *e)
 {
 	struct tm tm;
 	if (!gmtime_r(&t, &tm) || tm.tm_year < 0 - 1900 || tm.tm_year > 9999 - 1900 ||
@@ -412,14 +412,14 @@ int sign_format_time(char datetime[17], char date[9], time_t t, struct err *e)
 	return 0;
 }
 
-int sign_stamp_init(struct sign_stamp *st, time_t when, const struct sign_request *req, struct err *e)
+int canonical_stamp_init(struct canonical_stamp *st, time_t when, const struct canonical_req *req, struct err *e)
 {
-	if (sign_format_time(st->datetime, st->date, when, e) < 0)
+	if (canonical_format_time(st->datetime, st->date, when, e) < 0)
 		return -1;
-	return sign_sha256_hex(st->payload, req->body, req->body_len, e);
+	return canonical_sha256_hex(st->payload, req->body, req->body_len, e);
 }
 
-void sign_result_release(struct sign_result *r)
+void canonical_result_release(struct canonical_result *r)
 {
 	if (!r)
 		return;
@@ -452,18 +452,18 @@ static int check_field(const char *what, const char *v, struct err *e)
 	return 0;
 }
 
-static int compute(struct sign_result *out, const struct sign_scheme *s,
-		   const struct sign_request *req, const char *access_key, const char *secret_key,
-		   const char *region, const char *service, const struct sign_stamp *st,
-		   const struct sign_header *extra, size_t nextra,
-		   const struct sign_header *unsigned_add, size_t nunsigned, struct err *e)
+static int compute(struct canonical_result *out, const struct canonical_scheme *s,
+		   const struct canonical_req *req, const char *access_key, const char *secret_key,
+		   const char *region, const char *service, const struct canonical_stamp *st,
+		   const struct canonical_header *extra, size_t nextra,
+		   const struct canonical_header *unsigned_add, size_t nunsigned, struct err *e)
 {
 	if (check_field("access key", access_key, e) < 0 || check_field("region", region, e) < 0 ||
 	    check_field("service", service, e) < 0)
 		return -1;
 	if (!secret_key || !*secret_key)
 		return err_set(e, ERR_USAGE, "signing: secret key is empty");
-	// Added unsigned, so canon_headers never sees them: check for doubles here.
+	// Added unsigned, so canonical_headers never sees them: check for doubles here.
 	for (size_t i = 0; i < nunsigned; i++)
 		for (size_t j = 0; j < req->nheaders; j++)
 			if (req->headers[j].name &&
@@ -471,30 +471,30 @@ static int compute(struct sign_result *out, const struct sign_scheme *s,
 				return err_set(e, ERR_INTERNAL, "header '%s' is set by the signer",
 					       unsigned_add[i].name);
 	_cleanup_free_ char *signed_headers = NULL;
-	if (canon_request(&out->canonical_request, &signed_headers, req, extra, nextra,
-			  s->normalize, st->payload, e) < 0)
+	if (canonical_request(&out->canonical_request, &signed_headers, req, extra, nextra,
+			      s->normalize, st->payload, e) < 0)
 		return -1;
 	_cleanup_free_ char *scope = xasprintf("%s/%s/%s/%s", st->date, region, service, s->terminal);
-	if (sign_string_to_sign(&out->string_to_sign, s->algorithm, st->datetime, scope,
+	if (canonical_string_to_sign(&out->string_to_sign, s->algorithm, st->datetime, scope,
 				out->canonical_request, e) < 0)
 		return -1;
-	unsigned char key[SIGN_SHA256_LEN], mac[SIGN_SHA256_LEN];
-	int r = sign_derive_key(key, s->key_prefix, secret_key, st->date, region, service, s->terminal,
+	unsigned char key[CANONICAL_SHA256_LEN], mac[CANONICAL_SHA256_LEN];
+	int r = canonical_derive_key(key, s->key_prefix, secret_key, st->date, region, service, s->terminal,
 				e);
 	if (r == 0)
-		r = sign_hmac_sha256(mac, key, sizeof(key), out->string_to_sign,
-				     strlen(out->string_to_sign), e);
+		r = canonical_hmac_sha256(mac, key, sizeof(key), out->string_to_sign,
+					  strlen(out->string_to_sign), e);
 	explicit_bzero(key, sizeof(key));
 	if (r < 0)
 		return -1;
-	sign_hex(out->signature, mac, sizeof(mac));
+	canonical_hex(out->signature, mac, sizeof(mac));
 	explicit_bzero(mac, sizeof(mac));
 	out->authorization = xasprintf("%s Credential=%s/%s, SignedHeaders=%s, Signature=%s",
 				       s->algorithm, access_key, scope, signed_headers,
 				       out->signature);
 	out->add = xcalloc(nextra + nunsigned + 1, sizeof(*out->add));
 	for (size_t i = 0; i < nextra + nunsigned; i++) {
-		const struct sign_header *h = i < nextra ? &extra[i] : &unsigned_add[i - nextra];
+		const struct canonical_header *h = i < nextra ? &extra[i] : &unsigned_add[i - nextra];
 		out->add[i].name = h->name;
 		out->add[i].value = xstrdup(h->value);
 		out->nadd++;
@@ -502,16 +502,16 @@ static int compute(struct sign_result *out, const struct sign_scheme *s,
 	return 0;
 }
 
-int sign_compute(struct sign_result *out, const struct sign_scheme *s,
-		 const struct sign_request *req, const char *access_key, const char *secret_key,
-		 const char *region, const char *service, const struct sign_stamp *st,
-		 const struct sign_header *extra, size_t nextra,
-		 const struct sign_header *unsigned_add, size_t nunsigned, struct err *e)
+int canonical_sign(struct canonical_result *out, const struct canonical_scheme *s,
+		   const struct canonical_req *req, const char *access_key, const char *secret_key,
+		   const char *region, const char *service, const struct canonical_stamp *st,
+		   const struct canonical_header *extra, size_t nextra,
+		   const struct canonical_header *unsigned_add, size_t nunsigned, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
 	if (compute(out, s, req, access_key, secret_key, region, service, st, extra, nextra,
 		    unsigned_add, nunsigned, e) < 0) {
-		sign_result_release(out);
+		canonical_result_release(out);
 		return -1;
 	}
 	return 0;

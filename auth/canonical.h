@@ -17,16 +17,16 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define SIGN_SHA256_LEN 32
-#define SIGN_HEX_LEN 64 // lowercase hex of a SHA-256 / HMAC-SHA256, without the NUL
+#define CANONICAL_SHA256_LEN 32
+#define CANONICAL_HEX_LEN 64 // lowercase hex of a SHA-256 / HMAC-SHA256, without the NUL
 
-struct sign_header {
+struct canonical_header {
 	const char *name;
 	const char *value;
 };
 
 // A request as it will be sent. Nothing here is modified or kept.
-struct sign_request {
+struct canonical_req {
 	const char *method; // "POST"
 	// Path as on the request line ("/", may hold raw UTF-8 or spaces). Every byte
 	// but unreserved ones and '/' is percent-encoded, '%' included: that is the
@@ -35,49 +35,49 @@ struct sign_request {
 	// Raw query after '?', or NULL. Percent-escapes are decoded before being
 	// re-encoded; '+' is a literal plus, so write a space as %20.
 	const char *query;
-	const struct sign_header *headers; // must include Host
+	const struct canonical_header *headers; // must include Host
 	size_t nheaders;
 	const void *body;
 	size_t body_len;
 };
 
-struct sign_result {
+struct canonical_result {
 	char *canonical_request;
 	char *string_to_sign;
-	char signature[SIGN_HEX_LEN + 1];
+	char signature[CANONICAL_HEX_LEN + 1];
 	char *authorization; // the whole Authorization header value
 	// Headers the caller must add to the request: static names, malloc'd values.
-	struct sign_header *add;
+	struct canonical_header *add;
 	size_t nadd;
 };
 
 // Frees a result and wipes what came from the secret (signature, header values).
-void sign_result_release(struct sign_result *r);
+void canonical_result_release(struct canonical_result *r);
 
 // Lowercase hex of n bytes into out, which has room for 2 * n + 1.
-void sign_hex(char *out, const unsigned char *p, size_t n);
-int sign_sha256_hex(char out[SIGN_HEX_LEN + 1], const void *p, size_t n, struct err *e);
-int sign_hmac_sha256(unsigned char out[SIGN_SHA256_LEN], const void *key, size_t keylen,
-		     const void *msg, size_t msglen, struct err *e);
+void canonical_hex(char *out, const unsigned char *p, size_t n);
+int canonical_sha256_hex(char out[CANONICAL_HEX_LEN + 1], const void *p, size_t n, struct err *e);
+int canonical_hmac_sha256(unsigned char out[CANONICAL_SHA256_LEN], const void *key, size_t keylen,
+			  const void *msg, size_t msglen, struct err *e);
 // The key chain both schemes use:
 // HMAC(HMAC(HMAC(HMAC(prefix + secret, date), region), service), terminal).
 // out holds the signing key: the caller wipes it with explicit_bzero.
-int sign_derive_key(unsigned char out[SIGN_SHA256_LEN], const char *prefix, const char *secret,
-		    const char *date, const char *region, const char *service, const char *terminal,
-		    struct err *e);
+int canonical_derive_key(unsigned char out[CANONICAL_SHA256_LEN], const char *prefix, const char *secret,
+			 const char *date, const char *region, const char *service, const char *terminal,
+			 struct err *e);
 
 // RFC 3986 percent-encoding with uppercase hex, keeping A-Za-z0-9 - . _ ~ (and
 // '/' when keep_slash). -1 (ERR_INTERNAL) only if the buffer's cap is reached.
-int canon_encode(struct buf *out, const char *p, size_t n, bool keep_slash, struct err *e);
+int canonical_encode(struct buf *out, const char *p, size_t n, bool keep_slash, struct err *e);
 // Canonical URI. normalize removes "." and ".." segments and empty segments
 // (repeated slashes), keeping a trailing slash, as AWS does for every service
 // but S3. An empty path is "/".
-int canon_uri(struct buf *out, const char *path, bool normalize, struct err *e);
+int canonical_uri(struct buf *out, const char *path, bool normalize, struct err *e);
 // Canonical query string from a raw one: pairs split on '&' (empty pieces
 // dropped), key and value on the first '=' (none: empty value, kept as "key="),
 // decoded, re-encoded, sorted by encoded key then value. A malformed
 // percent-escape is ERR_USAGE: a guess would only fail later at the server.
-int canon_query(struct buf *out, const char *query, struct err *e);
+int canonical_query(struct buf *out, const char *query, struct err *e);
 // Canonical header block ("name:value\n" each) and signed header list
 // ("a;b;c") from the request's headers plus the signer's own (extra). Names are
 // lowercased; values trimmed, each run of whitespace (folded lines included)
@@ -85,19 +85,19 @@ int canon_query(struct buf *out, const char *query, struct err *e);
 // names sorted. Headers a proxy or the HTTP library may rewrite (Authorization,
 // User-Agent, Expect, Connection, Transfer-Encoding, X-Amzn-Trace-Id) are left
 // out. A request without Host is ERR_INTERNAL.
-int canon_headers(struct buf *block, struct buf *signed_list, const struct sign_header *h,
-		  size_t n, const struct sign_header *extra, size_t nextra, struct err *e);
+int canonical_headers(struct buf *block, struct buf *signed_list, const struct canonical_header *h,
+		      size_t n, const struct canonical_header *extra, size_t nextra, struct err *e);
 // The whole canonical request: METHOD \n URI \n query \n headers \n signed \n payload_hex.
 // *signed_headers (may be NULL if not wanted) receives the signed header list.
-int canon_request(char **out, char **signed_headers, const struct sign_request *req,
-		  const struct sign_header *extra, size_t nextra, bool normalize,
-		  const char *payload_hex, struct err *e);
+int canonical_request(char **out, char **signed_headers, const struct canonical_req *req,
+		      const struct canonical_header *extra, size_t nextra, bool normalize,
+		      const char *payload_hex, struct err *e);
 // algorithm \n datetime \n scope \n hex(sha256(canonical)).
-int sign_string_to_sign(char **out, const char *algorithm, const char *datetime,
+int canonical_string_to_sign(char **out, const char *algorithm, const char *datetime,
 			const char *scope, const char *canonical, struct err *e);
 
 // What sets one scheme apart from the other.
-struct sign_scheme {
+struct canonical_scheme {
 	const char *algorithm;	// "AWS4-HMAC-SHA256" / "HMAC-SHA256"
 	const char *key_prefix; // prepended to the secret: "AWS4" / ""
 	const char *terminal;	// last scope element: "aws4_request" / "request"
@@ -105,26 +105,26 @@ struct sign_scheme {
 };
 
 // Formats t (UTC) as YYYYMMDDTHHMMSSZ into datetime[17] and YYYYMMDD into date[9].
-int sign_format_time(char datetime[17], char date[9], time_t t, struct err *e);
+int canonical_format_time(char datetime[17], char date[9], time_t t, struct err *e);
 
 // When a request is signed and what its body hashes to: both schemes put these
 // in headers they add and in the string they sign.
-struct sign_stamp {
+struct canonical_stamp {
 	char datetime[17];
 	char date[9];
-	char payload[SIGN_HEX_LEN + 1]; // hex SHA-256 of the body
+	char payload[CANONICAL_HEX_LEN + 1]; // hex SHA-256 of the body
 };
 
-int sign_stamp_init(struct sign_stamp *st, time_t when, const struct sign_request *req, struct err *e);
+int canonical_stamp_init(struct canonical_stamp *st, time_t when, const struct canonical_req *req, struct err *e);
 
 // Runs a scheme: canonical request, string to sign, key chain, signature and
 // Authorization value, into out (zeroed first; released again on failure).
 // extra are the headers the signer adds and signs (their values are copied
 // into out->add); unsigned_add go into out->add after them, not signed.
-int sign_compute(struct sign_result *out, const struct sign_scheme *s,
-		 const struct sign_request *req, const char *access_key, const char *secret_key,
-		 const char *region, const char *service, const struct sign_stamp *st,
-		 const struct sign_header *extra, size_t nextra,
-		 const struct sign_header *unsigned_add, size_t nunsigned, struct err *e);
+int canonical_sign(struct canonical_result *out, const struct canonical_scheme *s,
+		   const struct canonical_req *req, const char *access_key, const char *secret_key,
+		   const char *region, const char *service, const struct canonical_stamp *st,
+		   const struct canonical_header *extra, size_t nextra,
+		   const struct canonical_header *unsigned_add, size_t nunsigned, struct err *e);
 
 #endif

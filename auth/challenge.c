@@ -29,7 +29,7 @@
 #define AUTH_ERR_SNIPPET 32
 
 struct chal_parser {
-	struct sp s;
+	struct strparse s;
 	const char *start; // the whole header value, for offsets in messages
 	struct err *e;
 };
@@ -65,34 +65,34 @@ static bool chal_is_ctl(int c)
 
 static bool chal_is_token68(int c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || sp_is_digit(c))
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || strparse_is_digit(c))
 		return true;
 	return c != 0 && strchr("-._~+/", c) != NULL;
 }
 
 // True if the cursor is on `token BWS "="`, i.e. an auth-param rather than a challenge.
-static bool chal_at_param(const struct sp *s)
+static bool chal_at_param(const struct strparse *s)
 {
-	struct sp look = *s;
-	if (!sp_span(&look, sp_is_tchar, NULL))
+	struct strparse look = *s;
+	if (!strparse_span(&look, strparse_is_tchar, NULL))
 		return false;
-	sp_ws(&look);
-	return sp_peek(&look) == '=';
+	strparse_ws(&look);
+	return strparse_peek(&look) == '=';
 }
 
 // Consumes a token68 if one is next and is the whole rest of its list element.
 // Otherwise leaves the cursor alone: "realm=x" starts like a token68 ("realm=")
 // but continues, so it is an auth-param.
-static bool chal_token68(struct sp *s)
+static bool chal_token68(struct strparse *s)
 {
-	struct sp save = *s;
-	if (!sp_span(s, chal_is_token68, NULL))
+	struct strparse save = *s;
+	if (!strparse_span(s, chal_is_token68, NULL))
 		return false;
-	while (sp_char(s, '='))
+	while (strparse_char(s, '='))
 		;
-	struct sp look = *s;
-	sp_ws(&look);
-	if (sp_eof(&look) || sp_peek(&look) == ',')
+	struct strparse look = *s;
+	strparse_ws(&look);
+	if (strparse_eof(&look) || strparse_peek(&look) == ',')
 		return true;
 	*s = save;
 	return false;
@@ -134,30 +134,30 @@ static int chal_quoted(struct chal_parser *ps, char **out)
 // auth-param = token BWS "=" BWS ( token / quoted-string ), appended to ch.
 static int chal_param(struct chal_parser *ps, struct auth_challenge *ch)
 {
-	struct sp_str key;
+	struct strparse_str key;
 	const char *at = ps->s.p;
-	if (!sp_span(&ps->s, sp_is_tchar, &key))
+	if (!strparse_span(&ps->s, strparse_is_tchar, &key))
 		return chal_fail(ps, at, "expected auth-param");
 	if (ch->nparams >= AUTH_MAX_PARAMS)
 		return chal_fail(ps, at, "too many auth-params");
 	// RFC 7235 2.1: a parameter name occurs once per challenge. Two realms
 	// would be read differently by different clients, so refuse rather than guess.
 	for (size_t i = 0; i < ch->nparams; i++)
-		if (sp_str_eq_ci(key, ch->params[i].key))
+		if (strparse_str_eq_ci(key, ch->params[i].key))
 			return chal_fail(ps, at, "duplicate auth-param");
-	sp_ws(&ps->s);
-	if (!sp_char(&ps->s, '='))
+	strparse_ws(&ps->s);
+	if (!strparse_char(&ps->s, '='))
 		return chal_fail(ps, ps->s.p, "expected '=' after auth-param name");
-	sp_ws(&ps->s);
+	strparse_ws(&ps->s);
 
 	char *value = NULL;
-	if (sp_peek(&ps->s) == '"') {
+	if (strparse_peek(&ps->s) == '"') {
 		if (chal_quoted(ps, &value) < 0)
 			return -1;
 	} else {
-		struct sp_str tok;
+		struct strparse_str tok;
 		const char *vat = ps->s.p;
-		if (!sp_span(&ps->s, sp_is_tchar, &tok))
+		if (!strparse_span(&ps->s, strparse_is_tchar, &tok))
 			return chal_fail(ps, vat, "'=' with no value");
 		value = xstrndup(tok.p, tok.len);
 	}
@@ -173,9 +173,9 @@ static int chal_param(struct chal_parser *ps, struct auth_challenge *ch)
 // a token68 or the first auth-param. *token68 tells whether auth-params may follow.
 static int chal_challenge(struct chal_parser *ps, struct auth_challenges *cs, bool *token68)
 {
-	struct sp_str scheme;
+	struct strparse_str scheme;
 	const char *at = ps->s.p;
-	if (!sp_span(&ps->s, sp_is_tchar, &scheme))
+	if (!strparse_span(&ps->s, strparse_is_tchar, &scheme))
 		return chal_fail(ps, at, "expected auth scheme");
 	// Owned by cs from here on, so an error below frees it with the rest.
 	cs->v = xrealloc(cs->v, (cs->n + 1) * sizeof(*cs->v));
@@ -184,8 +184,8 @@ static int chal_challenge(struct chal_parser *ps, struct auth_challenges *cs, bo
 	*token68 = false;
 
 	const char *after = ps->s.p;
-	sp_ws(&ps->s);
-	int c = sp_peek(&ps->s);
+	strparse_ws(&ps->s);
+	int c = strparse_peek(&ps->s);
 	if (c < 0 || c == ',')
 		return 0; // a bare scheme ("Negotiate"); params may still follow the comma
 	if (ps->s.p == after)
@@ -205,9 +205,9 @@ static int chal_list(struct chal_parser *ps, struct auth_challenges *cs, size_t 
 	for (;;) {
 		// Leading, trailing and repeated commas are empty list elements (RFC 7230 7).
 		do
-			sp_ws(&ps->s);
-		while (sp_char(&ps->s, ','));
-		if (sp_eof(&ps->s))
+			strparse_ws(&ps->s);
+		while (strparse_char(&ps->s, ','));
+		if (strparse_eof(&ps->s))
 			break;
 
 		if (chal_at_param(&ps->s)) {
@@ -224,10 +224,10 @@ static int chal_list(struct chal_parser *ps, struct auth_challenges *cs, size_t 
 				return -1;
 		}
 
-		sp_ws(&ps->s);
-		if (sp_eof(&ps->s))
+		strparse_ws(&ps->s);
+		if (strparse_eof(&ps->s))
 			break;
-		if (sp_peek(&ps->s) != ',')
+		if (strparse_peek(&ps->s) != ',')
 			return chal_fail(ps, ps->s.p, "expected ',' or end of value");
 	}
 	if (cs->n == 0)
@@ -240,7 +240,7 @@ int auth_challenge_parse(struct auth_challenges *out, const char *value, struct 
 	if (!value)
 		return err_set(e, ERR_AUTH, "malformed WWW-Authenticate header: no value");
 	struct chal_parser ps = { .start = value, .e = e };
-	sp_init_str(&ps.s, value);
+	strparse_init_str(&ps.s, value);
 
 	// Parse aside and append only on success, so a bad header line leaves out
 	// exactly as the good lines before it left it.

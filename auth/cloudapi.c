@@ -23,7 +23,7 @@ void auth_exchange_release(struct auth_exchange *x)
 	memset(x, 0, sizeof(*x));
 }
 
-char *cloud_endpoint(const char *const *names, const char *def)
+char *cloudapi_endpoint(const char *const *names, const char *def)
 {
 	for (; *names; names++) {
 		const char *v = getenv(*names);
@@ -35,8 +35,8 @@ char *cloud_endpoint(const char *const *names, const char *def)
 	return xstrdup(def);
 }
 
-int cloud_req_init(struct cloud_req *r, const char *endpoint, const char *query, const char *what,
-		   struct err *e)
+int cloudapi_req_init(struct cloudapi_req *r, const char *endpoint, const char *query, const char *what,
+		      struct err *e)
 {
 	memset(r, 0, sizeof(*r));
 	CURLU *u = curl_url();
@@ -55,7 +55,7 @@ int cloud_req_init(struct cloud_req *r, const char *endpoint, const char *query,
 	r->path = xstrdup(path && *path ? path : "/");
 	r->query = query ? xstrdup(query) : NULL;
 	r->url = xasprintf("%s://%s%s%s%s", scheme, r->hostport, r->path, query ? "?" : "", query ? query : "");
-	cloud_req_header(r, "Host", r->hostport);
+	cloudapi_req_header(r, "Host", r->hostport);
 out:
 	curl_free(host);
 	curl_free(port);
@@ -65,7 +65,7 @@ out:
 	return ret;
 }
 
-void cloud_req_header(struct cloud_req *r, const char *name, const char *value)
+void cloudapi_req_header(struct cloudapi_req *r, const char *name, const char *value)
 {
 	if (r->nhdrs == sizeof(r->hdrs) / sizeof(r->hdrs[0]))
 		abort(); // a programming error: the callers use a handful
@@ -74,7 +74,7 @@ void cloud_req_header(struct cloud_req *r, const char *name, const char *value)
 	r->nhdrs++;
 }
 
-void cloud_req_release(struct cloud_req *r)
+void cloudapi_req_release(struct cloudapi_req *r)
 {
 	for (size_t i = 0; i < r->nhdrs; i++) {
 		free((char *)r->hdrs[i].name);
@@ -96,8 +96,8 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *name, con
 	return l;
 }
 
-int cloud_req_post(const struct cloud_req *r, const struct http_config *cfg, const struct sign_result *sig,
-		   const char *body, long *status, cJSON **json, struct err *e)
+int cloudapi_req_post(const struct cloudapi_req *r, const struct http_config *cfg, const struct canonical_result *sig,
+		      const char *body, long *status, cJSON **json, struct err *e)
 {
 	struct curl_slist *hdrs = NULL;
 	for (size_t i = 0; i < r->nhdrs; i++)
@@ -123,12 +123,12 @@ int cloud_req_post(const struct cloud_req *r, const struct http_config *cfg, con
 	return 0;
 }
 
-time_t cloud_parse_expiry(const cJSON *v, time_t fallback)
+time_t cloudapi_parse_expiry(const cJSON *v, time_t fallback)
 {
 	time_t t = 0, now = time(NULL);
 	if (cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1e11)
 		t = (time_t)v->valuedouble;
-	else if (!cJSON_IsString(v) || time_parse_rfc3339(v->valuestring, &t) < 0)
+	else if (!cJSON_IsString(v) || timefmt_parse_rfc3339(v->valuestring, &t) < 0)
 		return fallback;
 	// An expiry already past (or absurdly far) is nonsense or a skewed clock:
 	// trusting it would ask the API again for every request. The fallback

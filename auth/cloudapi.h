@@ -30,30 +30,30 @@ static inline bool auth_exchange_held(const struct auth_exchange *x)
 
 // The first of the environment variables names (NULL-terminated) that is set,
 // else def; malloc'd.
-char *cloud_endpoint(const char *const *names, const char *def);
+char *cloudapi_endpoint(const char *const *names, const char *def);
 
 // A request being prepared: URL parts the signature covers and the headers sent.
-struct cloud_req {
+struct cloudapi_req {
 	char *url;
 	char *hostport;   // the Host header, as signed
 	char *path;       // "/" when the URL has none
 	char *query;      // NULL when none
-	struct sign_header hdrs[8];
+	struct canonical_header hdrs[8];
 	size_t nhdrs;
 };
 
 // Splits endpoint (+ "?query" when given) into a request; ERR_USAGE for a bad URL.
-int cloud_req_init(struct cloud_req *r, const char *endpoint, const char *query, const char *what,
-		   struct err *e);
-void cloud_req_header(struct cloud_req *r, const char *name, const char *value);
+int cloudapi_req_init(struct cloudapi_req *r, const char *endpoint, const char *query, const char *what,
+		      struct err *e);
+void cloudapi_req_header(struct cloudapi_req *r, const char *name, const char *value);
 // Sends body with the request's headers plus the signature's; parses the JSON answer
 // (NULL when the body is not JSON). Any HTTP status is success: *status says which.
-int cloud_req_post(const struct cloud_req *r, const struct http_config *cfg, const struct sign_result *sig,
-		   const char *body, long *status, cJSON **json, struct err *e);
-void cloud_req_release(struct cloud_req *r);
+int cloudapi_req_post(const struct cloudapi_req *r, const struct http_config *cfg, const struct canonical_result *sig,
+		      const char *body, long *status, cJSON **json, struct err *e);
+void cloudapi_req_release(struct cloudapi_req *r);
 
 // Expiry fields: epoch seconds (number) or an RFC 3339 string; fallback when absent,
 // bad, already past or more than 30 days ahead.
-time_t cloud_parse_expiry(const cJSON *v, time_t fallback);
+time_t cloudapi_parse_expiry(const cJSON *v, time_t fallback);
 
 #endif

@@ -10,7 +10,7 @@
 
 #define ECR_TOKEN_LIFE (12 * 3600) // when the answer has no usable expiresAt
 
-char *ecr_api_endpoint(const struct reg_info *ri)
+char *ecr_api_endpoint(const struct kind_info *ri)
 {
 	if (ri->fips)
 		return xasprintf("https://ecr-fips.%s.amazonaws.com", ri->region);
@@ -56,27 +56,27 @@ static int call(const struct http_config *cfg, const char *endpoint, const char 
 		const char *service, const char *region, const char *target, const struct auth_cred *key,
 		long *status, cJSON **root, struct err *e)
 {
-	struct cloud_req r;
-	if (cloud_req_init(&r, endpoint, NULL, api, e) < 0)
+	struct cloudapi_req r;
+	if (cloudapi_req_init(&r, endpoint, NULL, api, e) < 0)
 		return -1;
-	cloud_req_header(&r, "Content-Type", "application/x-amz-json-1.1");
-	cloud_req_header(&r, "X-Amz-Target", target);
+	cloudapi_req_header(&r, "Content-Type", "application/x-amz-json-1.1");
+	cloudapi_req_header(&r, "X-Amz-Target", target);
 	static const char body[] = "{}";
-	struct sign_request sr = {.method = "POST", .path = r.path, .query = r.query, .headers = r.hdrs,
-				  .nheaders = r.nhdrs, .body = body, .body_len = strlen(body)};
+	struct canonical_req sr = {.method = "POST", .path = r.path, .query = r.query, .headers = r.hdrs,
+				   .nheaders = r.nhdrs, .body = body, .body_len = strlen(body)};
 	struct sigv4_params p = {.access_key = key->username, .secret_key = key->password,
 				 .region = region, .service = service, .when = time(NULL),
 				 .normalize_path = true};
-	struct sign_result sig = {0};
+	struct canonical_result sig = {0};
 	int ret = sigv4_sign(&sr, &p, &sig, e);
 	if (ret == 0) {
 		log_debug("%s: POST %s (%s)", api, r.url, target);
-		ret = cloud_req_post(&r, cfg, &sig, body, status, root, e);
+		ret = cloudapi_req_post(&r, cfg, &sig, body, status, root, e);
 		if (ret < 0)
 			err_wrap(e, "%s", api);
 	}
-	sign_result_release(&sig);
-	cloud_req_release(&r);
+	canonical_result_release(&sig);
+	cloudapi_req_release(&r);
 	return ret;
 }
 
@@ -121,17 +121,18 @@ int ecr_answer_parse(cJSON *root, bool public_api, const char *api, const char *
 		return -1;
 	}
 	out->cred.source = xasprintf("%s via %s", source, api);
-	out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(entry, "expiresAt"), time(NULL) + ECR_TOKEN_LIFE);
+	out->expires = cloudapi_parse_expiry(cJSON_GetObjectItemCaseSensitive(entry, "expiresAt"),
+					     time(NULL) + ECR_TOKEN_LIFE);
 	return 0;
 }
 
-int ecr_get_token(const struct http_config *cfg, const struct reg_info *ri, const struct auth_cred *key,
+int ecr_get_token(const struct http_config *cfg, const struct kind_info *ri, const struct auth_cred *key,
 		  struct auth_exchange *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
 	_cleanup_free_ char *def = ecr_api_endpoint(ri);
 	static const char *const envs[] = {"AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL", NULL};
-	_cleanup_free_ char *endpoint = cloud_endpoint(envs, def);
+	_cleanup_free_ char *endpoint = cloudapi_endpoint(envs, def);
 	_cleanup_free_ char *api = xasprintf("ECR GetAuthorizationToken (%s)", ri->region);
 	cJSON *root;
 	if (get_authorization(cfg, endpoint, api, "ecr", ri->region,
@@ -148,7 +149,7 @@ int ecr_public_get_token(const struct http_config *cfg, const struct auth_cred *
 {
 	memset(out, 0, sizeof(*out));
 	static const char *const envs[] = {"AWS_ENDPOINT_URL_ECR_PUBLIC", "AWS_ENDPOINT_URL", NULL};
-	_cleanup_free_ char *endpoint = cloud_endpoint(envs, "https://api.ecr-public.us-east-1.amazonaws.com");
+	_cleanup_free_ char *endpoint = cloudapi_endpoint(envs, "https://api.ecr-public.us-east-1.amazonaws.com");
 	cJSON *root;
 	if (get_authorization(cfg, endpoint, "ECR public GetAuthorizationToken", "ecr-public", "us-east-1",
 			      "SpencerFrontendService.GetAuthorizationToken", key, &root, e) < 0)

@@ -10,10 +10,10 @@
 #include "auth/kind.h"
 
 // The regional API endpoint for a private registry (FIPS, China, dual-stack aware), malloc'd.
-char *ecr_api_endpoint(const struct reg_info *ri);
+char *ecr_api_endpoint(const struct kind_info *ri);
 // key: username ACCESS_KEY_ID, password SECRET_ACCESS_KEY. On success out->cred is
 // the registry's AWS:password pair.
-int ecr_get_token(const struct http_config *cfg, const struct reg_info *ri, const struct auth_cred *key,
+int ecr_get_token(const struct http_config *cfg, const struct kind_info *ri, const struct auth_cred *key,
 		  struct auth_exchange *out, struct err *e);
 // On success out->bearer is the token.
 // A GetAuthorizationToken answer (authorizationData an array, as the private

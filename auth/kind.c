@@ -13,20 +13,20 @@
 #define NVCF_PREFIX "NVCF_REGISTRIES_RECOGNIZED_CONTAINER_"
 
 static const struct {
-	enum reg_kind kind;
+	enum kind_registry kind;
 	const char *name;
 	const char *nvcf_key; // built-in key of the NVCF allowlist, if any
 } kinds[] = {
-	{REG_GENERIC, "generic", NULL},
-	{REG_CUSTOM, "custom", NULL},
-	{REG_DOCKERHUB, "dockerhub", "DOCKER"},
-	{REG_ECR, "ecr", "ECR"},
-	{REG_ECR_PUBLIC, "ecr-public", "ECR_PUBLIC"},
-	{REG_NGC, "ngc", "NGC"},
-	{REG_ACR, "acr", "ACR"},
-	{REG_VOLCENGINE, "volcengine", "VOLCENGINE"},
-	{REG_HARBOR, "harbor", NULL},
-	{REG_ARTIFACTORY, "artifactory", NULL},
+	{KIND_GENERIC, "generic", NULL},
+	{KIND_CUSTOM, "custom", NULL},
+	{KIND_DOCKERHUB, "dockerhub", "DOCKER"},
+	{KIND_ECR, "ecr", "ECR"},
+	{KIND_ECR_PUBLIC, "ecr-public", "ECR_PUBLIC"},
+	{KIND_NGC, "ngc", "NGC"},
+	{KIND_ACR, "acr", "ACR"},
+	{KIND_VOLCENGINE, "volcengine", "VOLCENGINE"},
+	{KIND_HARBOR, "harbor", NULL},
+	{KIND_ARTIFACTORY, "artifactory", NULL},
 };
 
 // Private ECR hosts, as the ECR credential helper recognises them (ecr-login/api),
@@ -40,7 +40,7 @@ static const char ecr_re[] =
 static const char volc_re[] =
 	"^([a-z0-9][a-z0-9-]*)-((cn|ap|eu|us|me|sa|af)-[a-z]+(-[0-9]+)?)\\.cr\\.i?volces\\.com$";
 
-const char *reg_kind_name(enum reg_kind k)
+const char *kind_name(enum kind_registry k)
 {
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (kinds[i].kind == k)
@@ -48,7 +48,7 @@ const char *reg_kind_name(enum reg_kind k)
 	return "generic";
 }
 
-int reg_kind_parse(const char *name, enum reg_kind *out)
+int kind_parse(const char *name, enum kind_registry *out)
 {
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcasecmp(kinds[i].name, name) == 0) {
@@ -77,19 +77,19 @@ static char *bare_host(const char *host)
 	return h;
 }
 
-static void add(struct reg_kinds *ks, const char *host, enum reg_kind kind, const char *why,
+static void add(struct kind_table *ks, const char *host, enum kind_registry kind, const char *why,
 		const char *label)
 {
 	ks->v = xrealloc(ks->v, (ks->n + 1) * sizeof(*ks->v));
-	ks->v[ks->n++] = (struct reg_override){bare_host(host), kind, xstrdup(why),
-					       label ? xstrdup(label) : NULL};
+	ks->v[ks->n++] = (struct kind_override){bare_host(host), kind, xstrdup(why),
+						label ? xstrdup(label) : NULL};
 }
 
-int reg_kinds_add_override(struct reg_kinds *ks, const char *spec, struct err *e)
+int kind_table_add_override(struct kind_table *ks, const char *spec, struct err *e)
 {
 	const char *eq = strchr(spec, '=');
-	enum reg_kind k;
-	if (!eq || eq == spec || reg_kind_parse(eq + 1, &k) < 0)
+	enum kind_registry k;
+	if (!eq || eq == spec || kind_parse(eq + 1, &k) < 0)
 		return err_set(e, ERR_USAGE,
 			       "--registry-kind must be HOST=KIND with KIND one of generic, custom, dockerhub, "
 			       "ecr, ecr-public, ngc, acr, volcengine, harbor, artifactory; not '%s'", spec);
@@ -107,7 +107,7 @@ static const char *env_get(char *const *env, const char *name)
 	return NULL;
 }
 
-void reg_kinds_load_env(struct reg_kinds *ks, char *const *env)
+void kind_table_load_env(struct kind_table *ks, char *const *env)
 {
 	static const char suffix[] = "_HOSTNAME";
 	for (char *const *p = env; p && *p; p++) {
@@ -125,7 +125,7 @@ void reg_kinds_load_env(struct reg_kinds *ks, char *const *env)
 		const char *v = eq + 1;
 		const char *s = strstr(v, "://");
 		_cleanup_free_ char *host = xstrndup(s ? s + 3 : v, strcspn(s ? s + 3 : v, "/"));
-		enum reg_kind kind = REG_CUSTOM;
+		enum kind_registry kind = KIND_CUSTOM;
 		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 			if (kinds[i].nvcf_key && strcmp(kinds[i].nvcf_key, k) == 0)
 				kind = kinds[i].kind;
@@ -133,7 +133,7 @@ void reg_kinds_load_env(struct reg_kinds *ks, char *const *env)
 	}
 }
 
-void reg_kinds_release(struct reg_kinds *ks)
+void kind_table_release(struct kind_table *ks)
 {
 	for (size_t i = 0; i < ks->n; i++) {
 		free(ks->v[i].host);
@@ -144,7 +144,7 @@ void reg_kinds_release(struct reg_kinds *ks)
 	memset(ks, 0, sizeof(*ks));
 }
 
-void reg_info_release(struct reg_info *i)
+void kind_info_release(struct kind_info *i)
 {
 	free(i->label);
 	free(i->region);
@@ -158,7 +158,7 @@ static char *group(const char *s, const regmatch_t *m)
 	return m->rm_so < 0 ? NULL : xstrndup(s + m->rm_so, (size_t)(m->rm_eo - m->rm_so));
 }
 
-static bool parse_ecr(const char *h, struct reg_info *out)
+static bool parse_ecr(const char *h, struct kind_info *out)
 {
 	regex_t re;
 	regmatch_t m[6];
@@ -176,7 +176,7 @@ static bool parse_ecr(const char *h, struct reg_info *out)
 	return true;
 }
 
-static bool parse_volc(const char *h, struct reg_info *out)
+static bool parse_volc(const char *h, struct kind_info *out)
 {
 	regex_t re;
 	regmatch_t m[3];
@@ -197,30 +197,30 @@ static bool suffix_is(const char *h, const char *suffix)
 	return n > s && strcmp(h + n - s, suffix) == 0 && h[n - s - 1] == '.';
 }
 
-static enum reg_kind from_hostname(const char *h, struct reg_info *out)
+static enum kind_registry from_hostname(const char *h, struct kind_info *out)
 {
 	if (parse_ecr(h, out))
-		return REG_ECR;
+		return KIND_ECR;
 	if (parse_volc(h, out))
-		return REG_VOLCENGINE;
+		return KIND_VOLCENGINE;
 	if (!strcmp(h, "public.ecr.aws"))
-		return REG_ECR_PUBLIC;
+		return KIND_ECR_PUBLIC;
 	if (!strcmp(h, "nvcr.io") || suffix_is(h, "nvcr.io"))
-		return REG_NGC;
+		return KIND_NGC;
 	if (suffix_is(h, "azurecr.io") || suffix_is(h, "azurecr.cn") || suffix_is(h, "azurecr.us"))
-		return REG_ACR;
+		return KIND_ACR;
 	if (auth_docker_hub_alias(h))
-		return REG_DOCKERHUB;
+		return KIND_DOCKERHUB;
 	if (suffix_is(h, "jfrog.io"))
-		return REG_ARTIFACTORY;
-	return REG_GENERIC;
+		return KIND_ARTIFACTORY;
+	return KIND_GENERIC;
 }
 
-int reg_classify(const struct reg_kinds *ks, const char *host, struct reg_info *out, struct err *e)
+int kind_classify(const struct kind_table *ks, const char *host, struct kind_info *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
 	_cleanup_free_ char *h = bare_host(host);
-	const struct reg_override *o = NULL;
+	const struct kind_override *o = NULL;
 	for (size_t i = 0; ks && i < ks->n && !o; i++)
 		if (strcmp(ks->v[i].host, h) == 0)
 			o = &ks->v[i];
@@ -230,10 +230,10 @@ int reg_classify(const struct reg_kinds *ks, const char *host, struct reg_info *
 		return 0;
 	// The API parameters still come from the name; a forced kind must provide them.
 	if (o->kind != out->kind) {
-		reg_info_release(out);
-		if (o->kind == REG_ECR && !parse_ecr(h, out))
+		kind_info_release(out);
+		if (o->kind == KIND_ECR && !parse_ecr(h, out))
 			return err_set(e, ERR_USAGE, "%s is not an ECR registry name (ACCOUNT.dkr.ecr.REGION.amazonaws.com)", host);
-		if (o->kind == REG_VOLCENGINE && !parse_volc(h, out))
+		if (o->kind == KIND_VOLCENGINE && !parse_volc(h, out))
 			return err_set(e, ERR_USAGE, "%s is not a Volcano Engine registry name (INSTANCE-REGION.cr.volces.com)", host);
 	}
 	out->kind = o->kind;
@@ -242,15 +242,15 @@ int reg_classify(const struct reg_kinds *ks, const char *host, struct reg_info *
 	return 0;
 }
 
-enum reg_kind reg_kind_from_realm(enum reg_kind k, const char *realm)
+enum kind_registry kind_from_realm(enum kind_registry k, const char *realm)
 {
-	if (k != REG_GENERIC || !realm)
+	if (k != KIND_GENERIC || !realm)
 		return k;
 	size_t n = strcspn(realm, "?");
 	static const char harbor[] = "/service/token";
 	if (n >= strlen(harbor) && strncmp(realm + n - strlen(harbor), harbor, strlen(harbor)) == 0)
-		return REG_HARBOR;
+		return KIND_HARBOR;
 	if (strstr(realm, "/artifactory/api/docker/"))
-		return REG_ARTIFACTORY;
+		return KIND_ARTIFACTORY;
 	return k;
 }

@@ -11,21 +11,21 @@
 
 #include "util/err.h"
 
-enum reg_kind {
-	REG_GENERIC = 0, // unknown host: whatever the challenge says
-	REG_CUSTOM,      // allowlisted (NVCF env): no credential required
-	REG_DOCKERHUB,
-	REG_ECR,         // private ECR: ID:SECRET -> GetAuthorizationToken -> Basic
-	REG_ECR_PUBLIC,  // public.ecr.aws: ecr-public token used as Bearer
-	REG_NGC,
-	REG_ACR,
-	REG_VOLCENGINE,  // ID:SECRET -> signed GetAuthorizationToken -> user:pass
-	REG_HARBOR,
-	REG_ARTIFACTORY,
+enum kind_registry {
+	KIND_GENERIC = 0, // unknown host: whatever the challenge says
+	KIND_CUSTOM,      // allowlisted (NVCF env): no credential required
+	KIND_DOCKERHUB,
+	KIND_ECR,         // private ECR: ID:SECRET -> GetAuthorizationToken -> Basic
+	KIND_ECR_PUBLIC,  // public.ecr.aws: ecr-public token used as Bearer
+	KIND_NGC,
+	KIND_ACR,
+	KIND_VOLCENGINE,  // ID:SECRET -> signed GetAuthorizationToken -> user:pass
+	KIND_HARBOR,
+	KIND_ARTIFACTORY,
 };
 
-struct reg_info {
-	enum reg_kind kind;
+struct kind_info {
+	enum kind_registry kind;
 	const char *why;  // how the kind was decided: "hostname", "--registry-kind", env name
 	char *label;      // NVCF _NAME of an allowlisted registry, or NULL
 	// ECR private: account, region and the API host's domain; Volcengine: instance, region.
@@ -36,33 +36,33 @@ struct reg_info {
 	char *instance;
 };
 
-struct reg_kinds {
-	struct reg_override {
+struct kind_table {
+	struct kind_override {
 		char *host;
-		enum reg_kind kind;
+		enum kind_registry kind;
 		char *why;
 		char *label;
 	} *v;
 	size_t n;
 };
 
-const char *reg_kind_name(enum reg_kind k);
-// Accepts the names reg_kind_name gives (ecr, ecr-public, ngc, ...), case-insensitive.
-int reg_kind_parse(const char *name, enum reg_kind *out);
+const char *kind_name(enum kind_registry k);
+// Accepts the names kind_name gives (ecr, ecr-public, ngc, ...), case-insensitive.
+int kind_parse(const char *name, enum kind_registry *out);
 // --registry-kind HOST=KIND. ERR_USAGE when malformed.
-int reg_kinds_add_override(struct reg_kinds *ks, const char *spec, struct err *e);
+int kind_table_add_override(struct kind_table *ks, const char *spec, struct err *e);
 // The NVCF_REGISTRIES_RECOGNIZED_CONTAINER_<KEY>_HOSTNAME (and _NAME) pairs of env:
 // built-in keys (DOCKER, NGC, ECR, ECR_PUBLIC, VOLCENGINE, ACR) name extra hosts of
 // that kind, any other key a custom registry. Overrides given earlier win.
-void reg_kinds_load_env(struct reg_kinds *ks, char *const *env);
-void reg_kinds_release(struct reg_kinds *ks);
+void kind_table_load_env(struct kind_table *ks, char *const *env);
+void kind_table_release(struct kind_table *ks);
 
 // Classifies host[:port]. ECR and Volcengine hosts are parsed for the values their
 // token APIs need; a host forced to one of those kinds that does not parse is an
-// ERR_USAGE error. Release info with reg_info_release.
-int reg_classify(const struct reg_kinds *ks, const char *host, struct reg_info *out, struct err *e);
-void reg_info_release(struct reg_info *i);
+// ERR_USAGE error. Release info with kind_info_release.
+int kind_classify(const struct kind_table *ks, const char *host, struct kind_info *out, struct err *e);
+void kind_info_release(struct kind_info *i);
 // A kind learnt from the registry's Bearer realm (Harbor, Artifactory), or `k` unchanged.
-enum reg_kind reg_kind_from_realm(enum reg_kind k, const char *realm);
+enum kind_registry kind_from_realm(enum kind_registry k, const char *realm);
 
 #endif

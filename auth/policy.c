@@ -44,7 +44,7 @@ struct pq {
 static struct pq pq(const char *s)
 {
 	struct pq q;
-	sp_quote(q.s, s, POLICY_QUOTE_MAX);
+	strparse_quote(q.s, s, POLICY_QUOTE_MAX);
 	return q;
 }
 

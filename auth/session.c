@@ -20,10 +20,10 @@
 #define TOKEN_MARGIN_S 30
 
 int auth_session_init(struct auth_session *s, const char *host, const struct http_config *cfg,
-		      struct auth_store *store, const struct reg_kinds *kinds, struct err *e)
+		      struct auth_store *store, const struct kind_table *kinds, struct err *e)
 {
 	memset(s, 0, sizeof(*s));
-	if (reg_classify(kinds, host, &s->info, e) < 0)
+	if (kind_classify(kinds, host, &s->info, e) < 0)
 		return -1;
 	s->host = xstrdup(host);
 	_cleanup_free_ char *base = http_base_url(cfg, host);
@@ -31,7 +31,7 @@ int auth_session_init(struct auth_session *s, const char *host, const struct htt
 	s->cfg = cfg;
 	s->store = store;
 	s->artifact = store ? store->artifact : AUTH_ART_IMAGE;
-	log_debug("registry %s: kind %s (from %s)", host, reg_kind_name(s->info.kind), s->info.why);
+	log_debug("registry %s: kind %s (from %s)", host, kind_name(s->info.kind), s->info.why);
 	return 0;
 }
 
@@ -54,7 +54,7 @@ void auth_session_release(struct auth_session *s)
 	free(s->realm);
 	free(s->service);
 	free(s->cred_source);
-	reg_info_release(&s->info);
+	kind_info_release(&s->info);
 	auth_exchange_release(&s->xch);
 	memset(s, 0, sizeof(*s));
 }
@@ -106,7 +106,7 @@ int auth_session_probe(struct auth_session *s, struct err *e)
 		bool parsed = auth_challenge_parse_lines(&chal, r.www_authenticate, r.nwww_authenticate);
 		adopt_challenge(s, &chal);
 		auth_challenges_release(&chal);
-		enum reg_kind k = reg_kind_from_realm(s->info.kind, s->realm);
+		enum kind_registry k = kind_from_realm(s->info.kind, s->realm);
 		if (k != s->info.kind) {
 			s->info.kind = k;
 			s->info.why = "token realm";
@@ -271,10 +271,10 @@ static int exchange(struct auth_session *s, const struct auth_cred *cred, const 
 		    struct err *e)
 {
 	*use = cred;
-	enum reg_kind k = s->info.kind;
-	if (k == REG_ECR && strcmp(cred->username, "AWS") == 0)
+	enum kind_registry k = s->info.kind;
+	if (k == KIND_ECR && strcmp(cred->username, "AWS") == 0)
 		return 0; // already a registry password (aws ecr get-login-password)
-	if (k != REG_ECR && k != REG_ECR_PUBLIC && k != REG_VOLCENGINE)
+	if (k != KIND_ECR && k != KIND_ECR_PUBLIC && k != KIND_VOLCENGINE)
 		return 0;
 	time_t now = time(NULL);
 	if (auth_exchange_held(&s->xch) && now + TOKEN_MARGIN_S < s->xch.expires) {
@@ -282,12 +282,12 @@ static int exchange(struct auth_session *s, const struct auth_cred *cred, const 
 		return 0;
 	}
 	auth_exchange_release(&s->xch);
-	int r = k == REG_ECR ? ecr_get_token(s->cfg, &s->info, cred, &s->xch, e)
-		: k == REG_ECR_PUBLIC ? ecr_public_get_token(s->cfg, cred, &s->xch, e)
+	int r = k == KIND_ECR ? ecr_get_token(s->cfg, &s->info, cred, &s->xch, e)
+		: k == KIND_ECR_PUBLIC ? ecr_public_get_token(s->cfg, cred, &s->xch, e)
 		: volcengine_get_token(s->cfg, &s->info, cred, &s->xch, e);
 	if (r < 0)
 		return err_wrap(e, "registry %s", s->host);
-	log_debug("registry %s: %s token valid %lds", s->host, reg_kind_name(k), (long)(s->xch.expires - now));
+	log_debug("registry %s: %s token valid %lds", s->host, kind_name(k), (long)(s->xch.expires - now));
 	*use = &s->xch.cred;
 	return 0;
 }
@@ -432,7 +432,7 @@ void auth_session_reject(struct auth_session *s, const char *path, const struct 
 	if (auth_exchange_held(&s->xch)) // the registry no longer takes it
 		auth_exchange_release(&s->xch);
 	secrets_rotated(s);
-	if (s->info.kind == REG_NGC) {
+	if (s->info.kind == KIND_NGC) {
 		// After expiry nvcr.io points elsewhere (error="invalid_token"); the
 		// realm that takes the API key comes back from an unauthenticated probe.
 		s->scheme = AUTH_UNKNOWN;
@@ -448,7 +448,7 @@ bool auth_session_rejected(const struct auth_session *s, long status, const char
 	if (status == 401)
 		return true;
 	// ECR public answers an expired or foreign token with 400 DENIED.
-	return status == 400 && s->info.kind == REG_ECR_PUBLIC && body && memmem(body, len, "DENIED", 6);
+	return status == 400 && s->info.kind == KIND_ECR_PUBLIC && body && memmem(body, len, "DENIED", 6);
 }
 
 long auth_session_token_ttl(const struct auth_session *s, const char *path)

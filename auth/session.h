@@ -33,7 +33,7 @@ struct auth_session {
 	const struct http_config *cfg;
 	struct auth_store *store;
 	enum auth_artifact artifact; // what credentials are looked up for: store->artifact at init
-	struct reg_info info; // the registry's kind decides how a credential becomes a token
+	struct kind_info info; // the registry's kind decides how a credential becomes a token
 	struct auth_exchange xch; // from a cloud token API (ECR, ECR public, Volcengine), cached
 	enum auth_scheme scheme;
 	char *realm;
@@ -46,7 +46,7 @@ struct auth_session {
 
 // Classifies host with kinds (ERR_USAGE when a forced kind does not fit the name).
 int auth_session_init(struct auth_session *s, const char *host, const struct http_config *cfg,
-		      struct auth_store *store, const struct reg_kinds *kinds, struct err *e);
+		      struct auth_store *store, const struct kind_table *kinds, struct err *e);
 void auth_session_release(struct auth_session *s);
 // "none", "basic", "bearer" or "unknown".
 const char *auth_scheme_name(enum auth_scheme s);

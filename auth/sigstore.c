@@ -78,7 +78,7 @@ static int jr_string_raw(struct jr *j, const unsigned char **b, const unsigned c
 		if (*j->p++ != 'u')
 			continue;
 		for (int i = 0; i < 4; i++, j->p++)
-			if (j->p >= j->end || sp_hexval(*j->p) < 0)
+			if (j->p >= j->end || strparse_hexval(*j->p) < 0)
 				return jr_fail(j, "invalid \\u escape in a string");
 	}
 	if (j->p >= j->end)
@@ -149,7 +149,8 @@ static size_t utf8_put(char *out, uint32_t r)
 
 static uint32_t hex4(const unsigned char *p)
 {
-	return (uint32_t)(sp_hexval(p[0]) << 12 | sp_hexval(p[1]) << 8 | sp_hexval(p[2]) << 4 | sp_hexval(p[3]));
+	return (uint32_t)(strparse_hexval(p[0]) << 12 | strparse_hexval(p[1]) << 8 | strparse_hexval(p[2]) << 4 |
+			  strparse_hexval(p[3]));
 }
 
 // One escape at p (checked by jr_string_raw) decoded into out + *w as Go's

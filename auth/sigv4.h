@@ -27,8 +27,8 @@ struct sigv4_params {
 // Signs req. out->add lists what to add to the request: X-Amz-Date, then
 // X-Amz-Content-Sha256 (sign_body) and X-Amz-Security-Token (a session token).
 // The request must not carry those itself (ERR_INTERNAL). Bad parameters: ERR_USAGE.
-// Release out with sign_result_release, also after a failure.
-int sigv4_sign(const struct sign_request *req, const struct sigv4_params *p,
-	       struct sign_result *out, struct err *e);
+// Release out with canonical_result_release, also after a failure.
+int sigv4_sign(const struct canonical_req *req, const struct sigv4_params *p,
+	       struct canonical_result *out, struct err *e);
 
 #endif

@@ -29,38 +29,38 @@ static int api_error(const char *api, long status, const cJSON *root, const stru
 	return err_set(e, status >= 500 ? ERR_NETWORK : ERR_AUTH, "%s answered HTTP %ld (%s)", api, status, c);
 }
 
-int volcengine_get_token(const struct http_config *cfg, const struct reg_info *ri,
+int volcengine_get_token(const struct http_config *cfg, const struct kind_info *ri,
 			 const struct auth_cred *key, struct auth_exchange *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
 	_cleanup_free_ char *def = xasprintf("https://cr.%s.volcengineapi.com", ri->region);
 	static const char *const envs[] = {"IMGPULL_VOLCENGINE_ENDPOINT", NULL};
-	_cleanup_free_ char *endpoint = cloud_endpoint(envs, def);
+	_cleanup_free_ char *endpoint = cloudapi_endpoint(envs, def);
 	_cleanup_free_ char *api = xasprintf("Volcano Engine GetAuthorizationToken (%s, %s)", ri->instance, ri->region);
-	struct cloud_req r;
-	if (cloud_req_init(&r, endpoint, "Action=GetAuthorizationToken&Version=2022-05-12", api, e) < 0)
+	struct cloudapi_req r;
+	if (cloudapi_req_init(&r, endpoint, "Action=GetAuthorizationToken&Version=2022-05-12", api, e) < 0)
 		return -1;
-	cloud_req_header(&r, "Content-Type", "application/json");
+	cloudapi_req_header(&r, "Content-Type", "application/json");
 	cJSON *req = cJSON_CreateObject();
 	cJSON_AddStringToObject(req, "Registry", ri->instance);
 	_cleanup_free_ char *body = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
-	struct sign_request sr = {.method = "POST", .path = r.path, .query = r.query, .headers = r.hdrs,
-				  .nheaders = r.nhdrs, .body = body, .body_len = strlen(body)};
-	struct volc_params p = {.access_key = key->username, .secret_key = key->password,
+	struct canonical_req sr = {.method = "POST", .path = r.path, .query = r.query, .headers = r.hdrs,
+				   .nheaders = r.nhdrs, .body = body, .body_len = strlen(body)};
+	struct volcsign_params p = {.access_key = key->username, .secret_key = key->password,
 				.region = ri->region, .service = "cr", .when = time(NULL)};
-	struct sign_result sig = {0};
+	struct canonical_result sig = {0};
 	long status = 0;
 	cJSON *root = NULL;
-	int ret = volc_sign(&sr, &p, &sig, e);
+	int ret = volcsign_sign(&sr, &p, &sig, e);
 	if (ret == 0) {
 		log_debug("%s: POST %s", api, r.url);
-		ret = cloud_req_post(&r, cfg, &sig, body, &status, &root, e);
+		ret = cloudapi_req_post(&r, cfg, &sig, body, &status, &root, e);
 		if (ret < 0)
 			err_wrap(e, "%s", api);
 	}
-	sign_result_release(&sig);
-	cloud_req_release(&r);
+	canonical_result_release(&sig);
+	cloudapi_req_release(&r);
 	if (ret < 0)
 		return -1;
 	if (status != 200) {
@@ -90,6 +90,7 @@ int volcengine_answer_parse(cJSON *root, const char *api, const char *source, st
 	out->cred.password = xstrdup(tok->valuestring);
 	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
 	out->cred.source = xasprintf("%s via Volcano Engine GetAuthorizationToken", source);
-	out->expires = cloud_parse_expiry(cJSON_GetObjectItemCaseSensitive(res, "ExpireTime"), time(NULL) + VOLC_TOKEN_LIFE);
+	out->expires = cloudapi_parse_expiry(cJSON_GetObjectItemCaseSensitive(res, "ExpireTime"),
+					     time(NULL) + VOLC_TOKEN_LIFE);
 	return 0;
 }

@@ -14,7 +14,7 @@
 // into out->cred; ERR_AUTH naming api when unusable. source names the key.
 int volcengine_answer_parse(struct cJSON *root, const char *api, const char *source, struct auth_exchange *out,
 			    struct err *e);
-int volcengine_get_token(const struct http_config *cfg, const struct reg_info *ri,
+int volcengine_get_token(const struct http_config *cfg, const struct kind_info *ri,
 			 const struct auth_cred *key, struct auth_exchange *out, struct err *e);
 
 #endif

@@ -12,7 +12,7 @@
 #include "auth/canonical.h"
 #include "util/err.h"
 
-struct volc_params {
+struct volcsign_params {
 	const char *access_key;
 	const char *secret_key;
 	const char *region;  // "cn-beijing"
@@ -23,8 +23,8 @@ struct volc_params {
 // Signs req: every header given (Content-Type and Host among them) plus X-Date
 // and X-Content-Sha256, which the signer adds (out->add, in that order) and the
 // request must not carry itself (ERR_INTERNAL). Bad parameters: ERR_USAGE.
-// Release out with sign_result_release, also after a failure.
-int volc_sign(const struct sign_request *req, const struct volc_params *p,
-	      struct sign_result *out, struct err *e);
+// Release out with canonical_result_release, also after a failure.
+int volcsign_sign(const struct canonical_req *req, const struct volcsign_params *p,
+		  struct canonical_result *out, struct err *e);
 
 #endif

@@ -18,7 +18,7 @@ static int check_hostport(const char *opt, const char *v, struct err *e)
 {
 	if (cmd_check_value(opt, v, e) < 0)
 		return -1;
-	if (!sp_hostport_valid(v))
+	if (!strparse_hostport_valid(v))
 		return err_set(e, ERR_USAGE, "%s wants HOST[:PORT] (a port 1..65535; IPv6 in brackets), not '%.200s'",
 			       opt, v);
 	return 0;
@@ -54,7 +54,7 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 	case ACCESS_O_SECRET:
 		return auth_store_add_secret(&a->store, arg, e) < 0 ? -1 : 1;
 	case ACCESS_O_KIND:
-		return reg_kinds_add_override(&a->kinds, arg, e) < 0 ? -1 : 1;
+		return kind_table_add_override(&a->kinds, arg, e) < 0 ? -1 : 1;
 	case ACCESS_O_CA: // read now: a file with no certificate fails before any request
 		if (cmd_check_input(name, arg, e) < 0) // never waits on a FIFO
 			return -1;
@@ -65,7 +65,7 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 		return 1;
 	case ACCESS_O_CONNECT_TO: {
 		// HOST:PORT:CONNECT-HOST:CONNECT-PORT; bracketed IPv6 allowed.
-		if (!sp_connect_to_valid(arg))
+		if (!strparse_connect_to_valid(arg))
 			return err_set(e, ERR_USAGE,
 				       "--connect-to must be HOST:PORT:CONNECT_HOST:CONNECT_PORT (ports 1..65535; IPv6 in "
 				       "brackets), not '%.200s'", arg);
@@ -90,7 +90,7 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 
 int cmd_access_finish(struct cmd_access *a, struct err *e)
 {
-	reg_kinds_load_env(&a->kinds, environ);
+	kind_table_load_env(&a->kinds, environ);
 	struct stat st;
 	if (!a->hosts_dir_given && stat(CMD_HOSTS_DIR_DEFAULT, &st) == 0 && S_ISDIR(st.st_mode))
 		a->hosts_dir = CMD_HOSTS_DIR_DEFAULT; // what the node's containerd reads
@@ -102,7 +102,7 @@ int cmd_access_finish(struct cmd_access *a, struct err *e)
 void cmd_access_release(struct cmd_access *a)
 {
 	auth_store_release(&a->store);
-	reg_kinds_release(&a->kinds);
+	kind_table_release(&a->kinds);
 	if (a->has_policy)
 		policy_release(&a->policy);
 	curl_slist_free_all(a->http.connect_to);

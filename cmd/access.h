@@ -59,7 +59,7 @@ struct cmd_access {
 	bool hosts_dir_given;
 	struct http_config http;
 	struct auth_store store;
-	struct reg_kinds kinds;
+	struct kind_table kinds;
 	struct policy policy;
 	bool has_policy; // --policy given
 };

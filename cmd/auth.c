@@ -59,7 +59,7 @@ static int auth_option(void *ud, int id, const char *arg, struct err *e)
 static void print_expiry(const char *what, time_t expires, const char *note)
 {
 	char when[32];
-	time_format_rfc3339(expires, when, sizeof(when));
+	timefmt_rfc3339(expires, when, sizeof(when));
 	printf("  %-11s valid %lds, until %s%s\n", what, (long)(expires - time(NULL)), when, note);
 }
 
@@ -82,7 +82,7 @@ static int check_image(struct pull_registries *regs, const char *refstr, struct 
 	if (auth_session_probe(s, e) < 0)
 		goto out;
 	printf("  %-11s %s\n", "registry", ref.registry);
-	printf("  %-11s %s (from %s%s%s)\n", "kind", reg_kind_name(s->info.kind), s->info.why,
+	printf("  %-11s %s (from %s%s%s)\n", "kind", kind_name(s->info.kind), s->info.why,
 	       s->info.label ? ", " : "", s->info.label ? s->info.label : "");
 	if (s->scheme == AUTH_BEARER)
 		printf("  %-11s bearer, realm %s, service %s\n", "scheme", s->realm, s->service ? s->service : "(none)");

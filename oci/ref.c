@@ -94,7 +94,7 @@ static struct ref_quoted ref_q(const char *p, size_t len)
 	return ref_quote(p, len, REF_QUOTE_PART_MAX);
 }
 
-static struct ref_quoted ref_qs(struct sp_str s)
+static struct ref_quoted ref_qs(struct strparse_str s)
 {
 	return ref_q(s.p, s.len);
 }
@@ -113,9 +113,9 @@ static int ref_fail(const struct ref_ctx *c, const char *fmt, ...)
 		       ref_quote(c->input, strlen(c->input), REF_QUOTE_INPUT_MAX).s);
 }
 
-static struct sp_str ref_str(const char *p, const char *end)
+static struct strparse_str ref_str(const char *p, const char *end)
 {
-	struct sp_str s = { p, (size_t)(end - p) };
+	struct strparse_str s = { p, (size_t)(end - p) };
 	return s;
 }
 
@@ -146,7 +146,7 @@ static bool ref_is_hostchar(int c)
 
 static bool ref_is_ipv6char(int c)
 {
-	return sp_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+	return strparse_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
 	       c == '.';
 }
 
@@ -161,15 +161,15 @@ static bool ref_is_space(int c)
 }
 
 // True when pred() holds for every byte of s.
-static bool ref_all(struct sp_str s, bool (*pred)(int c))
+static bool ref_all(struct strparse_str s, bool (*pred)(int c))
 {
-	struct sp sp;
+	struct strparse sp;
 
-	sp_init(&sp, s.p, s.len);
-	return sp_span(&sp, pred, NULL) == s.len;
+	strparse_init(&sp, s.p, s.len);
+	return strparse_span(&sp, pred, NULL) == s.len;
 }
 
-static bool ref_any(struct sp_str s, bool (*pred)(int c))
+static bool ref_any(struct strparse_str s, bool (*pred)(int c))
 {
 	for (size_t i = 0; i < s.len; i++)
 		if (pred((unsigned char)s.p[i]))
@@ -179,24 +179,24 @@ static bool ref_any(struct sp_str s, bool (*pred)(int c))
 
 // normalize.go's splitDockerDomain test, plus a leading '[' so that a bad
 // IPv6 literal is reported as such rather than as a bad path component.
-static bool ref_looks_like_domain(struct sp_str first)
+static bool ref_looks_like_domain(struct strparse_str first)
 {
 	return first.len > 0 && (memchr(first.p, '.', first.len) || memchr(first.p, ':', first.len) ||
-				 sp_str_eq(first, "localhost") || first.p[0] == '[');
+				 strparse_str_eq(first, "localhost") || first.p[0] == '[');
 }
 
 // One DNS label: alphanumerics and '-', not starting or ending with '-'.
-static bool ref_label_ok(struct sp_str l)
+static bool ref_label_ok(struct strparse_str l)
 {
 	return l.len > 0 && ref_all(l, ref_is_hostchar) && l.p[0] != '-' && l.p[l.len - 1] != '-';
 }
 
-static int ref_check_ipv6(const struct ref_ctx *c, struct sp_str dom, struct sp *sp)
+static int ref_check_ipv6(const struct ref_ctx *c, struct strparse_str dom, struct strparse *sp)
 {
-	const char *close = memchr(sp->p, ']', sp_left(sp));
+	const char *close = memchr(sp->p, ']', strparse_left(sp));
 	char buf[INET6_ADDRSTRLEN];
 	struct in6_addr addr;
-	struct sp_str a;
+	struct strparse_str a;
 
 	if (!close)
 		return ref_fail(c, "unclosed '[' in registry host \"%s\"", ref_qs(dom).s);
@@ -216,18 +216,18 @@ static int ref_check_ipv6(const struct ref_ctx *c, struct sp_str dom, struct sp 
 }
 
 // domain := ( dns-name | "[" ipv6 "]" ) [ ":" port ], port 1-65535.
-static int ref_check_domain(const struct ref_ctx *c, struct sp_str dom)
+static int ref_check_domain(const struct ref_ctx *c, struct strparse_str dom)
 {
-	struct sp sp;
+	struct strparse sp;
 	uint64_t port;
 
-	sp_init(&sp, dom.p, dom.len);
-	if (sp_char(&sp, '[')) {
+	strparse_init(&sp, dom.p, dom.len);
+	if (strparse_char(&sp, '[')) {
 		if (ref_check_ipv6(c, dom, &sp) < 0)
 			return -1;
 	} else {
 		const char *hend = memchr(dom.p, ':', dom.len);
-		struct sp_str label;
+		struct strparse_str label;
 
 		if (!hend)
 			hend = dom.p + dom.len;
@@ -245,14 +245,14 @@ static int ref_check_domain(const struct ref_ctx *c, struct sp_str dom)
 				return ref_fail(c, "invalid registry host \"%s\"", ref_qs(dom).s);
 		}
 	}
-	if (sp_eof(&sp))
+	if (strparse_eof(&sp))
 		return 0;
-	if (!sp_char(&sp, ':'))
+	if (!strparse_char(&sp, ':'))
 		return ref_fail(c, "invalid registry host \"%s\"", ref_qs(dom).s);
 	{
-		struct sp_str ps = ref_str(sp.p, sp.end);
+		struct strparse_str ps = ref_str(sp.p, sp.end);
 
-		if (sp_u64(&sp, &port) < 0 || !sp_eof(&sp) || port == 0 || port > REF_PORT_MAX)
+		if (strparse_u64(&sp, &port) < 0 || !strparse_eof(&sp) || port == 0 || port > REF_PORT_MAX)
 			return ref_fail(c, "invalid port \"%s\" in registry host \"%s\" (want 1-%d)",
 					ref_qs(ps).s, ref_qs(dom).s, REF_PORT_MAX);
 	}
@@ -260,24 +260,24 @@ static int ref_check_domain(const struct ref_ctx *c, struct sp_str dom)
 }
 
 // component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
-static bool ref_component_ok(struct sp_str comp)
+static bool ref_component_ok(struct strparse_str comp)
 {
-	struct sp sp;
+	struct strparse sp;
 
-	sp_init(&sp, comp.p, comp.len);
-	if (sp_span(&sp, ref_is_lower_alnum, NULL) == 0)
+	strparse_init(&sp, comp.p, comp.len);
+	if (strparse_span(&sp, ref_is_lower_alnum, NULL) == 0)
 		return false;
-	while (!sp_eof(&sp)) {
-		if (!sp_lit(&sp, "__") && !sp_char(&sp, '_') && !sp_char(&sp, '.') &&
-		    sp_span(&sp, ref_is_dash, NULL) == 0)
+	while (!strparse_eof(&sp)) {
+		if (!strparse_lit(&sp, "__") && !strparse_char(&sp, '_') && !strparse_char(&sp, '.') &&
+		    strparse_span(&sp, ref_is_dash, NULL) == 0)
 			return false;
-		if (sp_span(&sp, ref_is_lower_alnum, NULL) == 0)
+		if (strparse_span(&sp, ref_is_lower_alnum, NULL) == 0)
 			return false;
 	}
 	return true;
 }
 
-static int ref_check_path(const struct ref_ctx *c, struct sp_str path)
+static int ref_check_path(const struct ref_ctx *c, struct strparse_str path)
 {
 	const char *p = path.p;
 	const char *end = path.p + path.len;
@@ -288,7 +288,7 @@ static int ref_check_path(const struct ref_ctx *c, struct sp_str path)
 		return ref_fail(c, "repository name \"%s\" must be lowercase", ref_qs(path).s);
 	for (;;) {
 		const char *slash = memchr(p, '/', (size_t)(end - p));
-		struct sp_str comp = ref_str(p, slash ? slash : end);
+		struct strparse_str comp = ref_str(p, slash ? slash : end);
 
 		if (comp.len == 0)
 			return ref_fail(c, "invalid repository path \"%s\" (empty path component)",
@@ -301,7 +301,7 @@ static int ref_check_path(const struct ref_ctx *c, struct sp_str path)
 	}
 }
 
-static int ref_check_tag(const struct ref_ctx *c, struct sp_str tag)
+static int ref_check_tag(const struct ref_ctx *c, struct strparse_str tag)
 {
 	if (tag.len == 0)
 		return ref_fail(c, "empty tag after ':'");
@@ -348,7 +348,7 @@ int oci_ref_parse(struct oci_ref *r, const char *s, struct err *e)
 	struct ref_ctx c = { s, e };
 	size_t len = strlen(s);
 	const char *at, *name_end, *slash, *rest, *colon, *lastslash;
-	struct sp_str domain = { NULL, 0 }, path, tag = { NULL, 0 };
+	struct strparse_str domain = { NULL, 0 }, path, tag = { NULL, 0 };
 	bool has_tag = false;
 	const char *dom, *prefix;
 	size_t namelen;
@@ -373,7 +373,7 @@ int oci_ref_parse(struct oci_ref *r, const char *s, struct err *e)
 		rest = slash + 1;
 	} else if (!slash && s[0] == '[') {
 		// An IPv6 host alone: say what is wrong with it first, if anything.
-		struct sp_str host = ref_str(s, name_end);
+		struct strparse_str host = ref_str(s, name_end);
 
 		if (ref_check_domain(&c, host) < 0)
 			return -1;
@@ -403,8 +403,8 @@ int oci_ref_parse(struct oci_ref *r, const char *s, struct err *e)
 			return ref_fail(&c, "missing repository name");
 		// "localhost:5000" or "registry.example.com:443" alone: a host
 		// and port with the path forgotten, not a Docker Hub tag.
-		if (!slash && has_tag && tag.len > 0 && ref_all(tag, sp_is_digit) &&
-		    (memchr(path.p, '.', path.len) || sp_str_eq(path, "localhost")))
+		if (!slash && has_tag && tag.len > 0 && ref_all(tag, strparse_is_digit) &&
+		    (memchr(path.p, '.', path.len) || strparse_str_eq(path, "localhost")))
 			return ref_fail(&c, "missing repository path after registry host \"%s\"",
 					ref_q(s, (size_t)(name_end - s)).s);
 	}
@@ -421,7 +421,7 @@ int oci_ref_parse(struct oci_ref *r, const char *s, struct err *e)
 	// dom: Docker Hub's canonical domain, or NULL to keep the one given;
 	// Docker Hub's one-component names are official images under library/.
 	dom = NULL;
-	if (!domain.p || sp_str_eq(domain, REF_DEFAULT_DOMAIN) || sp_str_eq(domain, REF_LEGACY_DOMAIN))
+	if (!domain.p || strparse_str_eq(domain, REF_DEFAULT_DOMAIN) || strparse_str_eq(domain, REF_LEGACY_DOMAIN))
 		dom = REF_DEFAULT_DOMAIN;
 	prefix = dom && !memchr(path.p, '/', path.len) ? REF_OFFICIAL_PREFIX : "";
 	namelen = (dom ? strlen(dom) : domain.len) + 1 + strlen(prefix) + path.len;

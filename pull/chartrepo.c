@@ -108,13 +108,13 @@ static int chartrepo_parse_url(struct chartrepo *r, const char *url, char **path
 
 // The credential for charts the store has for the repository, as its registry
 // kind makes it, as a Basic header value.
-static int chartrepo_credential(struct chartrepo *r, struct auth_store *store, const struct reg_kinds *kinds,
+static int chartrepo_credential(struct chartrepo *r, struct auth_store *store, const struct kind_table *kinds,
 				const char *path, struct err *e)
 {
 	struct auth_session s;
 	if (auth_session_init(&s, r->host, r->cfg, store, kinds, e) < 0)
 		return -1;
-	r->kind = xstrdup(reg_kind_name(s.info.kind));
+	r->kind = xstrdup(kind_name(s.info.kind));
 	struct auth_cred c = {0}, src = {0};
 	int rc = auth_session_registry_cred(&s, path, &c, e);
 	if (rc == 0 && c.username && auth_store_lookup(store, AUTH_ART_CHART, r->host, path, &src, e) > 0)
@@ -135,7 +135,7 @@ static int chartrepo_credential(struct chartrepo *r, struct auth_store *store, c
 }
 
 int chartrepo_open(struct chartrepo *r, const char *url, const struct http_config *cfg, struct auth_store *store,
-		   const struct reg_kinds *kinds, struct err *e)
+		   const struct kind_table *kinds, struct err *e)
 {
 	memset(r, 0, sizeof(*r));
 	r->cfg = cfg;

@@ -60,7 +60,7 @@ struct chartrepo {
 	char *host;   // host[:port]
 	char *path;   // the URL's path without its outer slashes, for matching credentials
 	struct auth_store *store;
-	const struct reg_kinds *kinds;
+	const struct kind_table *kinds;
 	char *authorization; // "Basic ...", or NULL when no credential matched
 	char *cred_source;   // where it came from (never the value)
 	char *kind;          // the registry kind's name ("ngc", "generic", ...)
@@ -68,7 +68,7 @@ struct chartrepo {
 };
 
 int chartrepo_open(struct chartrepo *r, const char *url, const struct http_config *cfg, struct auth_store *store,
-		   const struct reg_kinds *kinds, struct err *e);
+		   const struct kind_table *kinds, struct err *e);
 void chartrepo_close(struct chartrepo *r);
 
 // The chart the repository's index lists as name at the version Helm would

@@ -33,16 +33,16 @@ static int range_fail(const char *value, struct err *e, const char *what)
 		       value[n] ? "..." : "", what);
 }
 
-// A position or length. sp_u64 refuses overflow by leaving the cursor on the
+// A position or length. strparse_u64 refuses overflow by leaving the cursor on the
 // digits, which tells "too large" apart from "missing". UINT64_MAX itself is
 // refused too: it is the "unknown" sentinel, and refusing it lets callers
 // compute last + 1 and last - first + 1 without wrapping.
-static int range_num(struct sp *s, uint64_t *out, const char *value, struct err *e,
+static int range_num(struct strparse *s, uint64_t *out, const char *value, struct err *e,
 		     const char *name)
 {
-	if (sp_u64(s, out) == 0)
+	if (strparse_u64(s, out) == 0)
 		return *out == UINT64_MAX ? range_fail(value, e, "number too large") : 0;
-	if (sp_is_digit(sp_peek(s)))
+	if (strparse_is_digit(strparse_peek(s)))
 		return range_fail(value, e, "number too large");
 	return range_fail(value, e, name);
 }
@@ -52,37 +52,37 @@ int pull_content_range_parse(const char *value, uint64_t *first, uint64_t *last,
 {
 	if (!value)
 		return err_set(e, ERR_NETWORK, "missing Content-Range");
-	struct sp s;
-	sp_init_str(&s, value);
-	sp_ws(&s);
+	struct strparse s;
+	strparse_init_str(&s, value);
+	strparse_ws(&s);
 
 	// "bytes" must be the whole unit: "bytesx 0-1/2" is some other unit.
-	if (!sp_lit_ci(&s, "bytes"))
+	if (!strparse_lit_ci(&s, "bytes"))
 		return range_fail(value, e, "unit is not bytes");
 	const char *after_unit = s.p;
-	sp_ws(&s);
+	strparse_ws(&s);
 	if (s.p == after_unit)
-		return range_fail(value, e, sp_eof(&s) ? "no range" : "unit is not bytes");
+		return range_fail(value, e, strparse_eof(&s) ? "no range" : "unit is not bytes");
 
-	if (sp_peek(&s) == '*')
+	if (strparse_peek(&s) == '*')
 		return range_fail(value, e, "unsatisfied range");
 	uint64_t f, l, t;
 	if (range_num(&s, &f, value, e, "missing first position") < 0)
 		return -1;
-	if (!sp_char(&s, '-'))
+	if (!strparse_char(&s, '-'))
 		return range_fail(value, e, "expected '-'");
 	if (range_num(&s, &l, value, e, "missing last position") < 0)
 		return -1;
-	if (!sp_char(&s, '/'))
+	if (!strparse_char(&s, '/'))
 		return range_fail(value, e, "expected '/'");
-	if (sp_char(&s, '*')) {
+	if (strparse_char(&s, '*')) {
 		t = PULL_RANGE_TOTAL_UNKNOWN;
 	} else {
 		if (range_num(&s, &t, value, e, "missing complete length") < 0)
 			return -1;
 	}
-	sp_ws(&s);
-	if (!sp_eof(&s))
+	strparse_ws(&s);
+	if (!strparse_eof(&s))
 		return range_fail(value, e, "trailing characters");
 
 	if (f > l)

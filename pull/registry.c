@@ -17,7 +17,7 @@
 #define MAX_INDEX_DEPTH 2 // an index may point at a nested index once
 
 void pull_registries_init(struct pull_registries *rs, const struct http_config *cfg,
-			  struct auth_store *store, const struct reg_kinds *kinds)
+			  struct auth_store *store, const struct kind_table *kinds)
 {
 	memset(rs, 0, sizeof(*rs));
 	rs->cfg = cfg;

@@ -41,14 +41,14 @@ struct pull_registries {
 	size_t n;
 	const struct http_config *cfg;
 	struct auth_store *store;
-	const struct reg_kinds *kinds;
+	const struct kind_table *kinds;
 	const char *hosts_dir; // containerd's registry host configuration (--hosts-dir), or NULL
 	struct pull_ns **ns;   // each namespace's endpoints, as read from it
 	size_t nns;
 };
 
 void pull_registries_init(struct pull_registries *rs, const struct http_config *cfg,
-			  struct auth_store *store, const struct reg_kinds *kinds);
+			  struct auth_store *store, const struct kind_table *kinds);
 void pull_registries_release(struct pull_registries *rs);
 // The shared registry object for host (created on first use); NULL and e on error.
 struct pull_registry *pull_registries_get(struct pull_registries *rs, const char *host, struct err *e);

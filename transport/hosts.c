@@ -117,7 +117,7 @@ struct hq {
 static struct hq hq(const char *s)
 {
 	struct hq q;
-	sp_quote(q.s, s, HOSTS_QUOTE_MAX);
+	strparse_quote(q.s, s, HOSTS_QUOTE_MAX);
 	return q;
 }
 
@@ -446,7 +446,7 @@ static int take_unicode(struct toml *t, char *out, size_t *o)
 	size_t digits = tpeek(t, 0) == 'u' ? 4 : 8;
 	uint32_t cp = 0;
 	for (size_t i = 1; i <= digits; i++) {
-		int h = sp_hexval(tpeek(t, i));
+		int h = strparse_hexval(tpeek(t, i));
 		if (h < 0)
 			return tfail(t, "invalid \\%c escape: %zu hexadecimal digits expected", tpeek(t, 0), digits);
 		cp = (cp << 4) | (uint32_t)h;
@@ -839,7 +839,7 @@ static bool url_host_ok(const char *h)
 		if (!close || close == h + 1 || (close[1] && close[1] != ':'))
 			return false;
 		for (const char *p = h + 1; p < close; p++)
-			if (sp_hexval(*p) < 0 && *p != ':' && *p != '.')
+			if (strparse_hexval(*p) < 0 && *p != ':' && *p != '.')
 				return false;
 		port = close[1] ? close + 2 : NULL;
 	} else {
@@ -869,7 +869,7 @@ static int url_unescape(char *s)
 			*w++ = *r;
 			continue;
 		}
-		int hi = sp_hexval((unsigned char)r[1]), lo = hi < 0 ? -1 : sp_hexval((unsigned char)r[2]);
+		int hi = strparse_hexval((unsigned char)r[1]), lo = hi < 0 ? -1 : strparse_hexval((unsigned char)r[2]);
 		if (lo < 0)
 			return -1;
 		*w++ = (char)(hi << 4 | lo);

@@ -438,7 +438,7 @@ struct apply {
 	size_t nseen;
 	const char *const *reserved; // the caller's own names at the top (unpack_opts)
 	struct unpack_stats *st;
-	struct ovl *ovl; // UNPACK_OVERLAY_UPPER: rootfs is an overlay upper (unpack/overlay.c)
+	struct overlay *ovl; // UNPACK_OVERLAY_UPPER: rootfs is an overlay upper (unpack/overlay.c)
 	bool link_meta;  // unpack_opts.link_meta
 };
 
@@ -636,14 +636,14 @@ static int apply_entry(struct apply *ap, struct archive *r, struct archive *w, s
 	// check says so too; this one names the entry). An overlay upper's
 	// parents are made here, from the lowers.
 	bool hides = false;
-	if (ap->ovl ? ovl_entry_begin(ap->ovl, ent, path, &hides, e) < 0 : parent_ok(ap, path, path, e) < 0)
+	if (ap->ovl ? overlay_entry_begin(ap->ovl, ent, path, &hides, e) < 0 : parent_ok(ap, path, path, e) < 0)
 		return -1;
 	const char *hl = archive_entry_hardlink(ent);
 	if (hl) {
 		_cleanup_free_ char *target = unpack_clean_name(hl);
 		if (!target || !*target)
 			return entry_refused(ap, path, "a hard link to outside the root filesystem", e);
-		if (ap->ovl ? ovl_link_target(ap->ovl, target, path, e) < 0 : parent_ok(ap, target, path, e) < 0)
+		if (ap->ovl ? overlay_link_target(ap->ovl, target, path, e) < 0 : parent_ok(ap, target, path, e) < 0)
 			return -1;
 		_cleanup_free_ char *full = xasprintf("%s/%s", ap->rootfs, target);
 		archive_entry_set_hardlink(ent, full);
@@ -682,7 +682,7 @@ static int apply_entry(struct apply *ap, struct archive *r, struct archive *w, s
 			       archive_error_string(w));
 	if (hl && ap->link_meta && link_meta(ap, ent, path, chown, e) < 0)
 		return -1;
-	return hides ? ovl_entry_dir_done(ap->ovl, path, e) : 0;
+	return hides ? overlay_entry_dir_done(ap->ovl, path, e) : 0;
 }
 
 int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpack_compression c,
@@ -697,7 +697,8 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 	ap.root = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ap.root < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", root);
-	if (o->mode == UNPACK_OVERLAY_UPPER && ovl_open(root, ap.root, o->lowers, what, o->chown, st, &ap.ovl, e) < 0) {
+	if (o->mode == UNPACK_OVERLAY_UPPER &&
+	    overlay_open(root, ap.root, o->lowers, what, o->chown, st, &ap.ovl, e) < 0) {
 		close(ap.root);
 		return -1;
 	}
@@ -723,7 +724,7 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 	if (o->chown)
 		flags |= ARCHIVE_EXTRACT_OWNER;
 	if (ap.ovl)
-		flags |= ARCHIVE_EXTRACT_NO_AUTODIR; // ovl_entry_begin made the parents
+		flags |= ARCHIVE_EXTRACT_NO_AUTODIR; // overlay_entry_begin made the parents
 	archive_write_disk_set_options(w, flags);
 	int ret = 0;
 	if (archive_read_open(r, &p, NULL, flow_read, NULL) != ARCHIVE_OK) {
@@ -751,7 +752,7 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 		const char *base;
 		unpack_split_name(path, &dir, &base);
 		if (strcmp(base, WH_OPAQUE) == 0) {
-			if (ap.ovl ? ovl_opaque(ap.ovl, dir, path, o->reserved, (uid_t)archive_entry_uid(ent),
+			if (ap.ovl ? overlay_opaque(ap.ovl, dir, path, o->reserved, (uid_t)archive_entry_uid(ent),
 						(gid_t)archive_entry_gid(ent), e) < 0
 				   : opaque(&ap, dir, path, e) < 0) {
 				ret = -1;
@@ -764,8 +765,8 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 				log_info("layer %s: '%s' skipped: the name it removes is imgpull's own", what, path);
 				continue;
 			}
-			if (ap.ovl ? ovl_whiteout(ap.ovl, dir, base + strlen(WH_PREFIX), path, (uid_t)archive_entry_uid(ent),
-						  (gid_t)archive_entry_gid(ent), e) < 0
+			if (ap.ovl ? overlay_whiteout(ap.ovl, dir, base + strlen(WH_PREFIX), path,
+						      (uid_t)archive_entry_uid(ent), (gid_t)archive_entry_gid(ent), e) < 0
 				   : whiteout(&ap, dir, base + strlen(WH_PREFIX), path, e) < 0) {
 				ret = -1;
 				goto out;
@@ -803,7 +804,7 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 		ret = err_set(e, write_class(archive_errno(w)), "layer %s: %s", what, archive_error_string(w));
 		goto out;
 	}
-	if (ap.ovl && ovl_finish(ap.ovl, e) < 0) {
+	if (ap.ovl && overlay_finish(ap.ovl, e) < 0) {
 		ret = -1;
 		goto out;
 	}
@@ -826,7 +827,7 @@ out:
 	for (size_t i = 0; i < ap.nseen; i++)
 		free(ap.seen[i]);
 	free(ap.seen);
-	ovl_close(ap.ovl);
+	overlay_close(ap.ovl);
 	close(ap.root);
 	return ret;
 }

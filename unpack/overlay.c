@@ -48,7 +48,7 @@ struct ovl_dirtime {
 	struct timespec mtime;
 };
 
-struct ovl {
+struct overlay {
 	const char *upper_path;
 	int upper;
 	int *lower; // topmost first
@@ -78,7 +78,7 @@ struct hit {
 	struct stat st;
 };
 
-static int refused(struct ovl *ov, const char *entry, const char *why, struct err *e)
+static int refused(struct overlay *ov, const char *entry, const char *why, struct err *e)
 {
 	return unpack_entry_refused(ov->what, entry, why, e);
 }
@@ -168,7 +168,7 @@ static void level_swap(struct level *a, struct level *b)
 }
 
 // The lowers' roots (the kernel honours no opaque attribute there).
-static int level_roots(struct ovl *ov, struct level *lv, struct err *e)
+static int level_roots(struct overlay *ov, struct level *lv, struct err *e)
 {
 	level_clear(lv);
 	for (size_t i = 0; i < ov->nlower; i++) {
@@ -186,7 +186,7 @@ static int level_roots(struct ovl *ov, struct level *lv, struct err *e)
 // those of the lowers below, down to an opaque one or to one where name is no
 // directory. *h: what shows (where 0 is never set); next: the lowers where
 // name is a merged directory.
-static int level_step(struct ovl *ov, const struct level *lv, const char *name, struct level *next, struct hit *h,
+static int level_step(struct overlay *ov, const struct level *lv, const char *name, struct level *next, struct hit *h,
 		      struct err *e)
 {
 	level_clear(next);
@@ -220,7 +220,7 @@ static int level_step(struct ovl *ov, const struct level *lv, const char *name, 
 }
 
 // The next name of a clean path at *p into name; *last when it ends the path.
-static int next_name(struct ovl *ov, const char **p, char name[NAME_MAX + 1], bool *last, const char *entry,
+static int next_name(struct overlay *ov, const char **p, char name[NAME_MAX + 1], bool *last, const char *entry,
 		     struct err *e)
 {
 	const char *s = strchr(*p, '/');
@@ -236,7 +236,7 @@ static int next_name(struct ovl *ov, const char **p, char name[NAME_MAX + 1], bo
 
 // One step of find: the upper's directory up (-1: the upper lacks the path)
 // and the lowers lv, to the child name. *done: the walk ends here, *h set.
-static int find_step(struct ovl *ov, int *up, struct level *lv, struct level *next, const char *name, bool last,
+static int find_step(struct overlay *ov, int *up, struct level *lv, struct level *next, const char *name, bool last,
 		     bool below, const char *entry, struct hit *h, bool *done, struct err *e)
 {
 	struct hit lh;
@@ -294,7 +294,7 @@ static int find_step(struct ovl *ov, int *up, struct level *lv, struct level *ne
 // what the lowers show beneath the upper's own entry of that name. A parent
 // that is a symbolic link there is refused naming entry (entry NULL: nothing
 // shows).
-static int find(struct ovl *ov, const char *path, bool below, const char *entry, struct hit *h, struct err *e)
+static int find(struct overlay *ov, const char *path, bool below, const char *entry, struct hit *h, struct err *e)
 {
 	struct level lv, next;
 	level_init(&lv, ov->nlower);
@@ -351,7 +351,7 @@ static int x_set(struct xref r, const char *k, const void *v, size_t n)
 
 // The xattrs of src but trusted.* onto dst (what containerd's copyUpXAttrs
 // copies); path names dst in messages.
-static int copy_xattrs(struct ovl *ov, struct xref src, struct xref dst, const char *path, struct err *e)
+static int copy_xattrs(struct overlay *ov, struct xref src, struct xref dst, const char *path, struct err *e)
 {
 	_cleanup_free_ char *list = xmalloc(XLIST_MAX + 1);
 	ssize_t n = x_list(src, list, XLIST_MAX);
@@ -379,7 +379,7 @@ static int copy_xattrs(struct ovl *ov, struct xref src, struct xref dst, const c
 // The directory name made in the upper directory pfd (path in messages): with
 // the owner, mode, xattrs and times of the lowers' directory src, or 0755
 // when src < 0. *out: its fd.
-static int make_dir(struct ovl *ov, int pfd, const char *name, int src, const char *path, int *out, struct err *e)
+static int make_dir(struct overlay *ov, int pfd, const char *name, int src, const char *path, int *out, struct err *e)
 {
 	if (mkdirat(pfd, name, 0755) < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot make '%s' in '%s'", path, ov->upper_path);
@@ -408,7 +408,7 @@ static int make_dir(struct ovl *ov, int pfd, const char *name, int src, const ch
 	return 0;
 }
 
-static int set_opaque(struct ovl *ov, int dfd, const char *path, struct err *e)
+static int set_opaque(struct overlay *ov, int dfd, const char *path, struct err *e)
 {
 	if (fsetxattr(dfd, OPAQUE_XATTR, "y", 1, 0) < 0)
 		return err_sys(e, ERR_STORAGE, errno, "cannot mark '%s' opaque in '%s'", path, ov->upper_path);
@@ -422,7 +422,7 @@ static int set_opaque(struct ovl *ov, int dfd, const char *path, struct err *e)
 // The merged view's directory there gives the new one its metadata; a
 // symbolic link or a file there is refused, as the rootfs mode refuses a name
 // under one (and containerd's mkparent a name under a file of the upper).
-static int mkparent_one(struct ovl *ov, int *up, struct level *lv, struct level *next, const char *name,
+static int mkparent_one(struct overlay *ov, int *up, struct level *lv, struct level *next, const char *name,
 			const char *path, bool for_copy, const char *entry, struct err *e)
 {
 	struct stat st;
@@ -470,7 +470,7 @@ static int mkparent_one(struct ovl *ov, int *up, struct level *lv, struct level 
 // containerd's mkparent makes it (the merged view's directory there gives its
 // owner, mode, times and xattrs), each name a symbolic link in the merged view
 // refused naming entry. for_copy: made to hold a copy-up.
-static int mkparent(struct ovl *ov, const char *dir, const char *entry, bool for_copy, struct err *e)
+static int mkparent(struct overlay *ov, const char *dir, const char *entry, bool for_copy, struct err *e)
 {
 	if (!*dir)
 		return 0;
@@ -559,7 +559,7 @@ static int copy_data(int sfd, int dfd, off_t size, const char *path, struct err 
 
 // The regular file base of the lowers' directory lo (its lstat st) into the
 // upper's up, with its owner, mode, xattrs and times.
-static int copy_file(struct ovl *ov, int lo, int up, const char *base, const struct stat *st, const char *path,
+static int copy_file(struct overlay *ov, int lo, int up, const char *base, const struct stat *st, const char *path,
 		     struct err *e)
 {
 	_cleanup_close_ int sfd = openat(lo, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -584,7 +584,7 @@ static int copy_file(struct ovl *ov, int lo, int up, const char *base, const str
 }
 
 // Any other non-directory (a symbolic link, a device, a FIFO, a socket).
-static int copy_special(struct ovl *ov, int lo, int up, const char *base, const struct stat *st, const char *path,
+static int copy_special(struct overlay *ov, int lo, int up, const char *base, const struct stat *st, const char *path,
 			struct err *e)
 {
 	if (S_ISLNK(st->st_mode)) {
@@ -611,7 +611,7 @@ static int copy_special(struct ovl *ov, int lo, int up, const char *base, const 
 }
 
 // The lowers' non-directory at path (h: which lower) copied into the upper.
-static int copy_up_one(struct ovl *ov, const char *path, const struct hit *h, const char *entry, struct err *e)
+static int copy_up_one(struct overlay *ov, const char *path, const struct hit *h, const char *entry, struct err *e)
 {
 	_cleanup_free_ char *dir = NULL;
 	const char *base;
@@ -643,7 +643,7 @@ static int name_cmp(const void *a, const void *b)
 
 // The names of one directory of lower l (rel) into the index: the
 // non-directories with more than one link; its subdirectories onto the queue.
-static int index_dir(struct ovl *ov, size_t l, const char *rel, struct ovl_list *queue, struct err *e)
+static int index_dir(struct overlay *ov, size_t l, const char *rel, struct ovl_list *queue, struct err *e)
 {
 	int fd = file_open_beneath(ov->lower[l], rel, O_RDONLY | O_DIRECTORY);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
@@ -674,7 +674,7 @@ static int index_dir(struct ovl *ov, size_t l, const char *rel, struct ovl_list 
 }
 
 // Lower l's names of files with more than one link, by inode (once).
-static int index_build(struct ovl *ov, size_t l, struct err *e)
+static int index_build(struct overlay *ov, size_t l, struct err *e)
 {
 	struct ovl_index *ix = &ov->index[l];
 	if (ix->built)
@@ -694,7 +694,7 @@ static int index_build(struct ovl *ov, size_t l, struct err *e)
 // The other names of the copied-up path (from lower h->where - 1) that the
 // merged view shows as that same file: linked to the copy, as in the rootfs
 // mode they are one file.
-static int copy_up_group(struct ovl *ov, const char *path, const struct hit *h, const char *entry, struct err *e)
+static int copy_up_group(struct overlay *ov, const char *path, const struct hit *h, const char *entry, struct err *e)
 {
 	size_t l = (size_t)h->where - 1;
 	if (index_build(ov, l, e) < 0)
@@ -725,7 +725,7 @@ static int copy_up_group(struct ovl *ov, const char *path, const struct hit *h, 
 	return 0;
 }
 
-int ovl_link_target(struct ovl *ov, const char *target, const char *entry, struct err *e)
+int overlay_link_target(struct overlay *ov, const char *target, const char *entry, struct err *e)
 {
 	_cleanup_free_ char *dir = NULL;
 	const char *base;
@@ -752,7 +752,7 @@ int ovl_link_target(struct ovl *ov, const char *target, const char *entry, struc
 
 // The entry's xattrs but trusted.* (overlayfs's own attributes among them):
 // a layer does not set them in an upper (containerd drops them too).
-static void drop_trusted(struct ovl *ov, struct archive_entry *ent, const char *path)
+static void drop_trusted(struct overlay *ov, struct archive_entry *ent, const char *path)
 {
 	int n = archive_entry_xattr_reset(ent);
 	if (n <= 0)
@@ -788,7 +788,7 @@ static void drop_trusted(struct ovl *ov, struct archive_entry *ent, const char *
 	free(keep);
 }
 
-int ovl_entry_begin(struct ovl *ov, struct archive_entry *ent, const char *path, bool *hides, struct err *e)
+int overlay_entry_begin(struct overlay *ov, struct archive_entry *ent, const char *path, bool *hides, struct err *e)
 {
 	drop_trusted(ov, ent, path);
 	_cleanup_free_ char *dir = NULL;
@@ -810,7 +810,7 @@ int ovl_entry_begin(struct ovl *ov, struct archive_entry *ent, const char *path,
 	return 0;
 }
 
-int ovl_entry_dir_done(struct ovl *ov, const char *path, struct err *e)
+int overlay_entry_dir_done(struct overlay *ov, const char *path, struct err *e)
 {
 	struct hit h;
 	if (find(ov, path, true, NULL, &h, e) < 0)
@@ -825,7 +825,7 @@ int ovl_entry_dir_done(struct ovl *ov, const char *path, struct err *e)
 
 // The whiteout name in the upper directory dfd (dir): kept is what this layer
 // wrote there already (logged unless quiet); a copy-up goes.
-static int put_whiteout(struct ovl *ov, int dfd, const char *dir, const char *name, uid_t uid, gid_t gid, bool quiet,
+static int put_whiteout(struct overlay *ov, int dfd, const char *dir, const char *name, uid_t uid, gid_t gid, bool quiet,
 			struct err *e)
 {
 	_cleanup_free_ char *path = join(dir, name);
@@ -850,8 +850,8 @@ static int put_whiteout(struct ovl *ov, int dfd, const char *dir, const char *na
 	return 0;
 }
 
-int ovl_whiteout(struct ovl *ov, const char *dir, const char *name, const char *entry, uid_t uid, gid_t gid,
-		 struct err *e)
+int overlay_whiteout(struct overlay *ov, const char *dir, const char *name, const char *entry, uid_t uid, gid_t gid,
+		     struct err *e)
 {
 	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/'))
 		return refused(ov, entry, "a whiteout of no name", e);
@@ -872,7 +872,7 @@ static int str_cmp(const void *a, const void *b)
 }
 
 // The names in the lowers' roots, sorted, once each.
-static int top_names(struct ovl *ov, struct ovl_list *out, struct err *e)
+static int top_names(struct overlay *ov, struct ovl_list *out, struct err *e)
 {
 	for (size_t i = 0; i < ov->nlower; i++) {
 		int fd = fcntl(ov->lower[i], F_DUPFD_CLOEXEC, 3);
@@ -904,7 +904,7 @@ static int top_names(struct ovl *ov, struct ovl_list *out, struct err *e)
 
 // An opaque directory at the top: overlayfs ignores the attribute on the
 // upper's root, so every name the lowers show there is whited out.
-static int opaque_top(struct ovl *ov, int dfd, const char *const *reserved, uid_t uid, gid_t gid, struct err *e)
+static int opaque_top(struct overlay *ov, int dfd, const char *const *reserved, uid_t uid, gid_t gid, struct err *e)
 {
 	struct ovl_list names = {0};
 	struct level roots, next;
@@ -929,7 +929,7 @@ static int opaque_top(struct ovl *ov, int dfd, const char *const *reserved, uid_
 
 // Copies up under dir go with an opaque marker there (they were the lowers'),
 // and the directories made for them once empty.
-static int drop_copies(struct ovl *ov, const char *dir, struct err *e)
+static int drop_copies(struct overlay *ov, const char *dir, struct err *e)
 {
 	for (size_t i = ov->copied.n; i-- > 0;) {
 		if (!under(dir, ov->copied.v[i]))
@@ -957,8 +957,8 @@ static int drop_copies(struct ovl *ov, const char *dir, struct err *e)
 	return 0;
 }
 
-int ovl_opaque(struct ovl *ov, const char *dir, const char *entry, const char *const *reserved, uid_t uid, gid_t gid,
-	       struct err *e)
+int overlay_opaque(struct overlay *ov, const char *dir, const char *entry, const char *const *reserved, uid_t uid,
+		   gid_t gid, struct err *e)
 {
 	if (mkparent(ov, dir, entry, false, e) < 0)
 		return -1;
@@ -974,7 +974,7 @@ int ovl_opaque(struct ovl *ov, const char *dir, const char *entry, const char *c
 	return 0;
 }
 
-int ovl_finish(struct ovl *ov, struct err *e)
+int overlay_finish(struct overlay *ov, struct err *e)
 {
 	for (size_t i = 0; i < ov->ndirs; i++) {
 		int fd = file_open_beneath(ov->upper, ov->dirs[i].path, O_RDONLY | O_DIRECTORY);
@@ -1012,13 +1012,13 @@ static int upper_empty(const char *upper, int fd, struct err *e)
 	return empty ? 0 : err_set(e, ERR_STORAGE, "the upper directory '%s' is not empty", upper);
 }
 
-int ovl_open(const char *upper, int upper_fd, const char *const *lowers, const char *what, bool chown,
-	     struct unpack_stats *st, struct ovl **out, struct err *e)
+int overlay_open(const char *upper, int upper_fd, const char *const *lowers, const char *what, bool chown,
+		 struct unpack_stats *st, struct overlay **out, struct err *e)
 {
 	*out = NULL;
 	if (upper_empty(upper, upper_fd, e) < 0)
 		return -1;
-	struct ovl *ov = xcalloc(1, sizeof(*ov));
+	struct overlay *ov = xcalloc(1, sizeof(*ov));
 	ov->upper_path = upper;
 	ov->upper = upper_fd;
 	ov->what = what;
@@ -1035,7 +1035,7 @@ int ovl_open(const char *upper, int upper_fd, const char *const *lowers, const c
 		ov->lower[i] = open(lowers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (ov->lower[i] < 0) {
 			err_sys(e, ERR_STORAGE, errno, "cannot open the lower directory '%s'", lowers[i]);
-			ovl_close(ov);
+			overlay_close(ov);
 			return -1;
 		}
 	}
@@ -1043,7 +1043,7 @@ int ovl_open(const char *upper, int upper_fd, const char *const *lowers, const c
 	return 0;
 }
 
-void ovl_close(struct ovl *ov)
+void overlay_close(struct overlay *ov)
 {
 	if (!ov)
 		return;

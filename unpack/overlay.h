@@ -39,32 +39,32 @@
 #include "util/err.h"
 
 struct archive_entry;
-struct ovl;
+struct overlay;
 
 // The upper (open as upper_fd, named upper in messages; it must be empty) and
 // its lowers (topmost first, NULL-terminated; NULL: none).
-int ovl_open(const char *upper, int upper_fd, const char *const *lowers, const char *what, bool chown,
-	     struct unpack_stats *st, struct ovl **out, struct err *e);
-void ovl_close(struct ovl *ov);
+int overlay_open(const char *upper, int upper_fd, const char *const *lowers, const char *what, bool chown,
+		 struct unpack_stats *st, struct overlay **out, struct err *e);
+void overlay_close(struct overlay *ov);
 
 // Before the entry ent is written at path (clean, not ""): its trusted.*
 // xattrs dropped, its parent made. *hides: a directory entry over something
-// this layer wrote (call ovl_entry_dir_done once it is written).
-int ovl_entry_begin(struct ovl *ov, struct archive_entry *ent, const char *path, bool *hides, struct err *e);
-int ovl_entry_dir_done(struct ovl *ov, const char *path, struct err *e);
+// this layer wrote (call overlay_entry_dir_done once it is written).
+int overlay_entry_begin(struct overlay *ov, struct archive_entry *ent, const char *path, bool *hides, struct err *e);
+int overlay_entry_dir_done(struct overlay *ov, const char *path, struct err *e);
 // Once every entry is written: each directory entry's mtime set again, as
 // containerd sets them at the end (what was made in a directory after its
 // entry changed it).
-int ovl_finish(struct ovl *ov, struct err *e);
+int overlay_finish(struct overlay *ov, struct err *e);
 // The target (clean) of a hard link entry is in the upper: copied up from the
 // lowers when only they have it.
-int ovl_link_target(struct ovl *ov, const char *target, const char *entry, struct err *e);
+int overlay_link_target(struct overlay *ov, const char *target, const char *entry, struct err *e);
 // ".wh.name" in dir; ".wh..wh..opq" in dir (reserved: names at the top that
 // stay); entry names the tar entry, uid/gid its owner.
-int ovl_whiteout(struct ovl *ov, const char *dir, const char *name, const char *entry, uid_t uid, gid_t gid,
-		 struct err *e);
-int ovl_opaque(struct ovl *ov, const char *dir, const char *entry, const char *const *reserved, uid_t uid, gid_t gid,
-	       struct err *e);
+int overlay_whiteout(struct overlay *ov, const char *dir, const char *name, const char *entry, uid_t uid, gid_t gid,
+		     struct err *e);
+int overlay_opaque(struct overlay *ov, const char *dir, const char *entry, const char *const *reserved, uid_t uid,
+		   gid_t gid, struct err *e);
 
 // layer.c's refusal of an entry: ERR_INTEGRITY, "layer WHAT: entry 'NAME' refused: WHY".
 int unpack_entry_refused(const char *what, const char *name, const char *why, struct err *e);

@@ -4,68 +4,68 @@
 #include <string.h>
 #include <strings.h>
 
-void sp_init(struct sp *s, const char *p, size_t len)
+void strparse_init(struct strparse *s, const char *p, size_t len)
 {
 	s->p = p;
 	s->end = p + len;
 }
 
-void sp_init_str(struct sp *s, const char *str)
+void strparse_init_str(struct strparse *s, const char *str)
 {
-	sp_init(s, str, strlen(str));
+	strparse_init(s, str, strlen(str));
 }
 
-bool sp_eof(const struct sp *s)
+bool strparse_eof(const struct strparse *s)
 {
 	return s->p >= s->end;
 }
 
-size_t sp_left(const struct sp *s)
+size_t strparse_left(const struct strparse *s)
 {
 	return (size_t)(s->end - s->p);
 }
 
-int sp_peek(const struct sp *s)
+int strparse_peek(const struct strparse *s)
 {
-	return sp_eof(s) ? -1 : (unsigned char)*s->p;
+	return strparse_eof(s) ? -1 : (unsigned char)*s->p;
 }
 
-bool sp_char(struct sp *s, char c)
+bool strparse_char(struct strparse *s, char c)
 {
-	if (sp_eof(s) || *s->p != c)
+	if (strparse_eof(s) || *s->p != c)
 		return false;
 	s->p++;
 	return true;
 }
 
-bool sp_lit(struct sp *s, const char *lit)
+bool strparse_lit(struct strparse *s, const char *lit)
 {
 	size_t n = strlen(lit);
-	if (sp_left(s) < n || memcmp(s->p, lit, n) != 0)
+	if (strparse_left(s) < n || memcmp(s->p, lit, n) != 0)
 		return false;
 	s->p += n;
 	return true;
 }
 
-bool sp_lit_ci(struct sp *s, const char *lit)
+bool strparse_lit_ci(struct strparse *s, const char *lit)
 {
 	size_t n = strlen(lit);
-	if (sp_left(s) < n || strncasecmp(s->p, lit, n) != 0)
+	if (strparse_left(s) < n || strncasecmp(s->p, lit, n) != 0)
 		return false;
 	s->p += n;
 	return true;
 }
 
-void sp_ws(struct sp *s)
+void strparse_ws(struct strparse *s)
 {
-	while (!sp_eof(s) && (*s->p == ' ' || *s->p == '\t'))
+	while (!strparse_eof(s) && (*s->p == ' ' || *s->p == '\t'))
 		s->p++;
 }
 
-size_t sp_span(struct sp *s, bool (*accept)(int c), struct sp_str *out)
+size_t strparse_span(struct strparse *s, bool (*accept)(int c), struct strparse_str *out)
 {
 	const char *start = s->p;
-	while (!sp_eof(s) && accept((unsigned char)*s->p))
+	while (!strparse_eof(s) && accept((unsigned char)*s->p))
 		s->p++;
 	if (out) {
 		out->p = start;
@@ -74,11 +74,11 @@ size_t sp_span(struct sp *s, bool (*accept)(int c), struct sp_str *out)
 	return (size_t)(s->p - start);
 }
 
-int sp_u64(struct sp *s, uint64_t *out)
+int strparse_u64(struct strparse *s, uint64_t *out)
 {
 	uint64_t v = 0;
 	const char *start = s->p;
-	while (!sp_eof(s) && sp_is_digit((unsigned char)*s->p)) {
+	while (!strparse_eof(s) && strparse_is_digit((unsigned char)*s->p)) {
 		unsigned d = (unsigned)(*s->p - '0');
 		if (v > (UINT64_MAX - d) / 10) {
 			s->p = start;
@@ -93,12 +93,12 @@ int sp_u64(struct sp *s, uint64_t *out)
 	return 0;
 }
 
-bool sp_is_digit(int c)
+bool strparse_is_digit(int c)
 {
 	return c >= '0' && c <= '9';
 }
 
-int sp_hexval(int c)
+int strparse_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -109,7 +109,7 @@ int sp_hexval(int c)
 	return -1;
 }
 
-char *sp_quote(char *out, const char *s, size_t max)
+char *strparse_quote(char *out, const char *s, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0, i;
@@ -135,42 +135,43 @@ char *sp_quote(char *out, const char *s, size_t max)
 	return out;
 }
 
-bool sp_is_tchar(int c)
+bool strparse_is_tchar(int c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || sp_is_digit(c))
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || strparse_is_digit(c))
 		return true;
 	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-bool sp_str_eq(struct sp_str a, const char *b)
+bool strparse_str_eq(struct strparse_str a, const char *b)
 {
 	return strlen(b) == a.len && memcmp(a.p, b, a.len) == 0;
 }
 
-bool sp_str_eq_ci(struct sp_str a, const char *b)
+bool strparse_str_eq_ci(struct strparse_str a, const char *b)
 {
 	return strlen(b) == a.len && strncasecmp(a.p, b, a.len) == 0;
 }
 
 static bool is_name_char(int c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || sp_is_digit(c) || c == '.' || c == '-' || c == '_';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || strparse_is_digit(c) || c == '.' || c == '-' ||
+	       c == '_';
 }
 
 static bool is_ipv6_char(int c)
 {
-	return sp_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+	return strparse_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
 }
 
-bool sp_host(struct sp *s, struct sp_str *out)
+bool strparse_host(struct strparse *s, struct strparse_str *out)
 {
 	const char *start = s->p;
-	if (sp_char(s, '[')) {
-		if (!sp_span(s, is_ipv6_char, NULL) || !sp_char(s, ']')) {
+	if (strparse_char(s, '[')) {
+		if (!strparse_span(s, is_ipv6_char, NULL) || !strparse_char(s, ']')) {
 			s->p = start;
 			return false;
 		}
-	} else if (!sp_span(s, is_name_char, NULL)) {
+	} else if (!strparse_span(s, is_name_char, NULL)) {
 		return false;
 	}
 	if (out) {
@@ -180,11 +181,11 @@ bool sp_host(struct sp *s, struct sp_str *out)
 	return true;
 }
 
-int sp_port(struct sp *s, unsigned *out)
+int strparse_port(struct strparse *s, unsigned *out)
 {
 	const char *start = s->p;
 	uint64_t v;
-	if (sp_u64(s, &v) < 0 || s->p - start > 5 || v < 1 || v > 65535) {
+	if (strparse_u64(s, &v) < 0 || s->p - start > 5 || v < 1 || v > 65535) {
 		s->p = start;
 		return -1;
 	}
@@ -192,31 +193,31 @@ int sp_port(struct sp *s, unsigned *out)
 	return 0;
 }
 
-bool sp_hostport_valid(const char *v)
+bool strparse_hostport_valid(const char *v)
 {
-	struct sp s;
+	struct strparse s;
 	unsigned port;
-	sp_init_str(&s, v);
-	if (!sp_host(&s, NULL))
+	strparse_init_str(&s, v);
+	if (!strparse_host(&s, NULL))
 		return false;
-	if (sp_char(&s, ':') && sp_port(&s, &port) < 0)
+	if (strparse_char(&s, ':') && strparse_port(&s, &port) < 0)
 		return false;
-	return sp_eof(&s);
+	return strparse_eof(&s);
 }
 
-bool sp_connect_to_valid(const char *v)
+bool strparse_connect_to_valid(const char *v)
 {
-	struct sp s;
+	struct strparse s;
 	unsigned port;
-	sp_init_str(&s, v);
+	strparse_init_str(&s, v);
 	for (int field = 0; field < 2; field++) {
-		sp_host(&s, NULL); // empty: any host (then: the same host)
-		if (!sp_char(&s, ':'))
+		strparse_host(&s, NULL); // empty: any host (then: the same host)
+		if (!strparse_char(&s, ':'))
 			return false;
-		if (sp_is_digit(sp_peek(&s)) && sp_port(&s, &port) < 0)
+		if (strparse_is_digit(strparse_peek(&s)) && strparse_port(&s, &port) < 0)
 			return false; // absent: any port (then: the same port)
-		if (field == 0 && !sp_char(&s, ':'))
+		if (field == 0 && !strparse_char(&s, ':'))
 			return false;
 	}
-	return sp_eof(&s);
+	return strparse_eof(&s);
 }

@@ -8,56 +8,56 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct sp {
+struct strparse {
 	const char *p;
 	const char *end;
 };
 
-struct sp_str {
+struct strparse_str {
 	const char *p;
 	size_t len;
 };
 
-void sp_init(struct sp *s, const char *p, size_t len);
-void sp_init_str(struct sp *s, const char *str);
-bool sp_eof(const struct sp *s);
-size_t sp_left(const struct sp *s);
+void strparse_init(struct strparse *s, const char *p, size_t len);
+void strparse_init_str(struct strparse *s, const char *str);
+bool strparse_eof(const struct strparse *s);
+size_t strparse_left(const struct strparse *s);
 // Next byte, or -1 at end.
-int sp_peek(const struct sp *s);
+int strparse_peek(const struct strparse *s);
 // Consumes c if it is next.
-bool sp_char(struct sp *s, char c);
+bool strparse_char(struct strparse *s, char c);
 // Consumes the literal if it is next (case-sensitive / insensitive).
-bool sp_lit(struct sp *s, const char *lit);
-bool sp_lit_ci(struct sp *s, const char *lit);
+bool strparse_lit(struct strparse *s, const char *lit);
+bool strparse_lit_ci(struct strparse *s, const char *lit);
 // Skips spaces and horizontal tabs.
-void sp_ws(struct sp *s);
+void strparse_ws(struct strparse *s);
 // Consumes the longest run of bytes for which accept() is true; returns its length.
-size_t sp_span(struct sp *s, bool (*accept)(int c), struct sp_str *out);
+size_t strparse_span(struct strparse *s, bool (*accept)(int c), struct strparse_str *out);
 // Decimal unsigned integer, at least one digit, no sign, overflow-checked.
-int sp_u64(struct sp *s, uint64_t *out);
+int strparse_u64(struct strparse *s, uint64_t *out);
 
 // A host as a registry or curl names it: a name or IPv4 address (letters,
 // digits, '.', '-', '_'), or an IPv6 address in brackets; false (nothing
 // consumed) if there is none.
-bool sp_host(struct sp *s, struct sp_str *out);
+bool strparse_host(struct strparse *s, struct strparse_str *out);
 // A TCP port: 1..65535 in decimal (at most 5 digits); -1 (nothing consumed) otherwise.
-int sp_port(struct sp *s, unsigned *out);
+int strparse_port(struct strparse *s, unsigned *out);
 // HOST or HOST:PORT, nothing else (--plain-http, a registry's name).
-bool sp_hostport_valid(const char *v);
+bool strparse_hostport_valid(const char *v);
 // curl's HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT (--connect-to): each host
 // may be empty (any host; the same host), each port too (any port; the same
 // port); a port given is 1..65535.
-bool sp_connect_to_valid(const char *v);
+bool strparse_connect_to_valid(const char *v);
 
-bool sp_is_digit(int c);
+bool strparse_is_digit(int c);
 // The value of a hex digit (either case), or -1.
-int sp_hexval(int c);
+int strparse_hexval(int c);
 // s for a one-line message, into out (at least 4 * max + 4 bytes): '"' and
 // '\\' escaped with a backslash, control and non-ASCII bytes as \xHH, cut after max
 // bytes of s with "..." added. Returns out.
-char *sp_quote(char *out, const char *s, size_t max);
-bool sp_is_tchar(int c); // RFC 7230 token character
-bool sp_str_eq(struct sp_str a, const char *b);
-bool sp_str_eq_ci(struct sp_str a, const char *b);
+char *strparse_quote(char *out, const char *s, size_t max);
+bool strparse_is_tchar(int c); // RFC 7230 token character
+bool strparse_str_eq(struct strparse_str a, const char *b);
+bool strparse_str_eq_ci(struct strparse_str a, const char *b);
 
 #endif

@@ -7,12 +7,12 @@
 
 #include "util/strparse.h"
 
-static bool digits(struct sp *s, int n, int *out)
+static bool digits(struct strparse *s, int n, int *out)
 {
 	int v = 0;
 	for (int i = 0; i < n; i++) {
-		int c = sp_peek(s);
-		if (!sp_is_digit(c))
+		int c = strparse_peek(s);
+		if (!strparse_is_digit(c))
 			return false;
 		v = v * 10 + (c - '0');
 		s->p++;
@@ -21,39 +21,40 @@ static bool digits(struct sp *s, int n, int *out)
 	return true;
 }
 
-int time_parse_rfc3339(const char *str, time_t *out)
+int timefmt_parse_rfc3339(const char *str, time_t *out)
 {
-	struct sp s;
-	sp_init_str(&s, str);
+	struct strparse s;
+	strparse_init_str(&s, str);
 	struct tm tm = {0};
 	int y, mo, d, h, mi, sec;
-	if (!digits(&s, 4, &y) || !sp_char(&s, '-') || !digits(&s, 2, &mo) || !sp_char(&s, '-') ||
+	if (!digits(&s, 4, &y) || !strparse_char(&s, '-') || !digits(&s, 2, &mo) || !strparse_char(&s, '-') ||
 	    !digits(&s, 2, &d))
 		return -1;
-	if (!sp_char(&s, 'T') && !sp_char(&s, 't') && !sp_char(&s, ' '))
+	if (!strparse_char(&s, 'T') && !strparse_char(&s, 't') && !strparse_char(&s, ' '))
 		return -1;
-	if (!digits(&s, 2, &h) || !sp_char(&s, ':') || !digits(&s, 2, &mi) || !sp_char(&s, ':') ||
+	if (!digits(&s, 2, &h) || !strparse_char(&s, ':') || !digits(&s, 2, &mi) || !strparse_char(&s, ':') ||
 	    !digits(&s, 2, &sec))
 		return -1;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return -1;
-	if (sp_char(&s, '.')) { // fraction: ignored, at least one digit
-		if (!sp_is_digit(sp_peek(&s)))
+	if (strparse_char(&s, '.')) { // fraction: ignored, at least one digit
+		if (!strparse_is_digit(strparse_peek(&s)))
 			return -1;
-		while (sp_is_digit(sp_peek(&s)))
+		while (strparse_is_digit(strparse_peek(&s)))
 			s.p++;
 	}
 	long off = 0;
-	if (sp_char(&s, 'Z') || sp_char(&s, 'z')) {
+	if (strparse_char(&s, 'Z') || strparse_char(&s, 'z')) {
 		off = 0;
 	} else {
-		int sign = sp_char(&s, '+') ? 1 : sp_char(&s, '-') ? -1 : 0;
+		int sign = strparse_char(&s, '+') ? 1 : strparse_char(&s, '-') ? -1 : 0;
 		int oh, om;
-		if (!sign || !digits(&s, 2, &oh) || !sp_char(&s, ':') || !digits(&s, 2, &om) || oh > 23 || om > 59)
+		if (!sign || !digits(&s, 2, &oh) || !strparse_char(&s, ':') || !digits(&s, 2, &om) || oh > 23 ||
+		    om > 59)
 			return -1;
 		off = sign * (oh * 3600L + om * 60L);
 	}
-	if (!sp_eof(&s))
+	if (!strparse_eof(&s))
 		return -1;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -65,7 +66,7 @@ int time_parse_rfc3339(const char *str, time_t *out)
 	return 0;
 }
 
-void time_format_rfc3339(time_t t, char *buf, size_t size)
+void timefmt_rfc3339(time_t t, char *buf, size_t size)
 {
 	struct tm tm;
 	gmtime_r(&t, &tm);

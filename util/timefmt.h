@@ -8,8 +8,8 @@
 #include <time.h>
 
 // 0 and *out on success, -1 if s is not an RFC 3339 date-time.
-int time_parse_rfc3339(const char *s, time_t *out);
+int timefmt_parse_rfc3339(const char *s, time_t *out);
 // "2026-11-22T10:00:00Z" into buf (at least 21 bytes).
-void time_format_rfc3339(time_t t, char *buf, size_t size);
+void timefmt_rfc3339(time_t t, char *buf, size_t size);
 
 #endif

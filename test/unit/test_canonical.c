@@ -21,27 +21,27 @@
 static void test_sha256(void **state)
 {
 	(void)state;
-	char hex[SIGN_HEX_LEN + 1];
+	char hex[CANONICAL_HEX_LEN + 1];
 	struct err e = { 0 };
-	assert_int_equal(sign_sha256_hex(hex, NULL, 0, &e), 0);
+	assert_int_equal(canonical_sha256_hex(hex, NULL, 0, &e), 0);
 	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	assert_int_equal(sign_sha256_hex(hex, "abc", 3, &e), 0);
+	assert_int_equal(canonical_sha256_hex(hex, "abc", 3, &e), 0);
 	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 static void test_hmac_rfc4231(void **state)
 {
 	(void)state;
-	unsigned char key[20], mac[SIGN_SHA256_LEN];
-	char hex[SIGN_HEX_LEN + 1];
+	unsigned char key[20], mac[CANONICAL_SHA256_LEN];
+	char hex[CANONICAL_HEX_LEN + 1];
 	struct err e = { 0 };
 	memset(key, 0x0b, sizeof(key));
-	assert_int_equal(sign_hmac_sha256(mac, key, sizeof(key), "Hi There", 8, &e), 0);
-	sign_hex(hex, mac, sizeof(mac));
+	assert_int_equal(canonical_hmac_sha256(mac, key, sizeof(key), "Hi There", 8, &e), 0);
+	canonical_hex(hex, mac, sizeof(mac));
 	assert_string_equal(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
 	const char *data = "what do ya want for nothing?";
-	assert_int_equal(sign_hmac_sha256(mac, "Jefe", 4, data, strlen(data), &e), 0);
-	sign_hex(hex, mac, sizeof(mac));
+	assert_int_equal(canonical_hmac_sha256(mac, "Jefe", 4, data, strlen(data), &e), 0);
+	canonical_hex(hex, mac, sizeof(mac));
 	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
@@ -50,7 +50,7 @@ static void expect_encode(const char *in, size_t n, bool keep_slash, const char 
 	struct buf b;
 	struct err e = { 0 };
 	buf_init(&b, 4096);
-	assert_int_equal(canon_encode(&b, in, n, keep_slash, &e), 0);
+	assert_int_equal(canonical_encode(&b, in, n, keep_slash, &e), 0);
 	assert_string_equal(buf_str(&b), want);
 	buf_release(&b);
 }
@@ -75,8 +75,8 @@ static void expect_query(const char *in, const char *want)
 	struct buf b;
 	struct err e = { 0 };
 	buf_init(&b, 4096);
-	if (canon_query(&b, in, &e) != 0)
-		fail_msg("canon_query(%s) failed: %s", in, e.msg);
+	if (canonical_query(&b, in, &e) != 0)
+		fail_msg("canonical_query(%s) failed: %s", in, e.msg);
 	assert_string_equal(buf_str(&b), want);
 	buf_release(&b);
 }
@@ -119,8 +119,8 @@ static void test_query_errors(void **state)
 		struct buf b;
 		struct err e = { 0 };
 		buf_init(&b, 4096);
-		if (canon_query(&b, bad[i], &e) != -1)
-			fail_msg("canon_query(%s) accepted a malformed escape", bad[i]);
+		if (canonical_query(&b, bad[i], &e) != -1)
+			fail_msg("canonical_query(%s) accepted a malformed escape", bad[i]);
 		assert_int_equal(e.cls, ERR_USAGE);
 		buf_release(&b);
 	}
@@ -131,7 +131,7 @@ static void expect_uri(const char *in, bool normalize, const char *want)
 	struct buf b;
 	struct err e = { 0 };
 	buf_init(&b, 4096);
-	assert_int_equal(canon_uri(&b, in, normalize, &e), 0);
+	assert_int_equal(canonical_uri(&b, in, normalize, &e), 0);
 	assert_string_equal(buf_str(&b), want);
 	buf_release(&b);
 }
@@ -157,7 +157,7 @@ static void test_uri(void **state)
 }
 
 struct hcase {
-	struct sign_header in[6];
+	struct canonical_header in[6];
 	size_t n;
 	const char *block;
 	const char *list;
@@ -198,7 +198,7 @@ static void test_headers(void **state)
 		struct err e = { 0 };
 		buf_init(&block, 4096);
 		buf_init(&list, 4096);
-		if (canon_headers(&block, &list, cases[i].in, cases[i].n, NULL, 0, &e) != 0)
+		if (canonical_headers(&block, &list, cases[i].in, cases[i].n, NULL, 0, &e) != 0)
 			fail_msg("case %zu: %s", i, e.msg);
 		assert_string_equal(buf_str(&block), cases[i].block);
 		assert_string_equal(buf_str(&list), cases[i].list);
@@ -207,14 +207,14 @@ static void test_headers(void **state)
 	}
 }
 
-static void expect_header_error(const struct sign_header *h, size_t n,
-				const struct sign_header *extra, size_t nextra, const char *needle)
+static void expect_header_error(const struct canonical_header *h, size_t n,
+				const struct canonical_header *extra, size_t nextra, const char *needle)
 {
 	struct buf block, list;
 	struct err e = { 0 };
 	buf_init(&block, 4096);
 	buf_init(&list, 4096);
-	assert_int_equal(canon_headers(&block, &list, h, n, extra, nextra, &e), -1);
+	assert_int_equal(canonical_headers(&block, &list, h, n, extra, nextra, &e), -1);
 	assert_int_equal(e.cls, ERR_INTERNAL);
 	if (!strstr(e.msg, needle))
 		fail_msg("message [%s] lacks [%s]", e.msg, needle);
@@ -225,24 +225,24 @@ static void expect_header_error(const struct sign_header *h, size_t n,
 static void test_header_errors(void **state)
 {
 	(void)state;
-	const struct sign_header nohost[] = { { "X-A", "1" } };
+	const struct canonical_header nohost[] = { { "X-A", "1" } };
 	expect_header_error(nohost, 1, NULL, 0, "Host");
-	const struct sign_header badname[] = { { "Host", "h" }, { "Bad Name", "1" } };
+	const struct canonical_header badname[] = { { "Host", "h" }, { "Bad Name", "1" } };
 	expect_header_error(badname, 2, NULL, 0, "invalid header name");
-	const struct sign_header empty[] = { { "Host", "h" }, { "", "1" } };
+	const struct canonical_header empty[] = { { "Host", "h" }, { "", "1" } };
 	expect_header_error(empty, 2, NULL, 0, "empty header name");
 	// The signer's own header may not come from the caller as well.
-	const struct sign_header given[] = { { "Host", "h" }, { "x-date", "1" } };
-	const struct sign_header mine[] = { { "X-Date", "20240619T071306Z" } };
+	const struct canonical_header given[] = { { "Host", "h" }, { "x-date", "1" } };
+	const struct canonical_header mine[] = { { "X-Date", "20240619T071306Z" } };
 	expect_header_error(given, 2, mine, 1, "x-date");
 }
 
 static void test_request(void **state)
 {
 	(void)state;
-	const struct sign_header h[] = { { "Host", "example.com" }, { "Content-Type", "a/b" } };
-	const struct sign_header extra[] = { { "X-Date", "20240619T071306Z" } };
-	struct sign_request req = {
+	const struct canonical_header h[] = { { "Host", "example.com" }, { "Content-Type", "a/b" } };
+	const struct canonical_header extra[] = { { "X-Date", "20240619T071306Z" } };
+	struct canonical_req req = {
 		.method = "POST",
 		.path = "/x/../y",
 		.query = "b=2&a=1",
@@ -251,7 +251,7 @@ static void test_request(void **state)
 	};
 	char *cr = NULL, *list = NULL;
 	struct err e = { 0 };
-	assert_int_equal(canon_request(&cr, &list, &req, extra, 1, true, "PAYLOAD", &e), 0);
+	assert_int_equal(canonical_request(&cr, &list, &req, extra, 1, true, "PAYLOAD", &e), 0);
 	assert_string_equal(cr, "POST\n/y\na=1&b=2\ncontent-type:a/b\nhost:example.com\n"
 				"x-date:20240619T071306Z\n\ncontent-type;host;x-date\nPAYLOAD");
 	assert_string_equal(list, "content-type;host;x-date");
@@ -259,10 +259,10 @@ static void test_request(void **state)
 	free(list);
 
 	req.method = "GET X";
-	assert_int_equal(canon_request(&cr, NULL, &req, NULL, 0, true, "P", &e), -1);
+	assert_int_equal(canonical_request(&cr, NULL, &req, NULL, 0, true, "P", &e), -1);
 	assert_int_equal(e.cls, ERR_INTERNAL);
 	req.method = "";
-	assert_int_equal(canon_request(&cr, NULL, &req, NULL, 0, true, "P", &e), -1);
+	assert_int_equal(canonical_request(&cr, NULL, &req, NULL, 0, true, "P", &e), -1);
 }
 
 static void test_string_to_sign(void **state)
@@ -270,7 +270,7 @@ static void test_string_to_sign(void **state)
 	(void)state;
 	char *sts = NULL;
 	struct err e = { 0 };
-	assert_int_equal(sign_string_to_sign(&sts, "ALG", "D", "S", "", &e), 0);
+	assert_int_equal(canonical_string_to_sign(&sts, "ALG", "D", "S", "", &e), 0);
 	assert_string_equal(
 		sts, "ALG\nD\nS\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	free(sts);
@@ -281,22 +281,22 @@ static void test_time(void **state)
 	(void)state;
 	char dt[17], d[9];
 	struct err e = { 0 };
-	assert_int_equal(sign_format_time(dt, d, 0, &e), 0);
+	assert_int_equal(canonical_format_time(dt, d, 0, &e), 0);
 	assert_string_equal(dt, "19700101T000000Z");
 	assert_string_equal(d, "19700101");
-	assert_int_equal(sign_format_time(dt, d, 1440938160, &e), 0);
+	assert_int_equal(canonical_format_time(dt, d, 1440938160, &e), 0);
 	assert_string_equal(dt, "20150830T123600Z");
 	assert_string_equal(d, "20150830");
-	assert_int_equal(sign_format_time(dt, d, 253402300800LL, &e), -1); // year 10000
+	assert_int_equal(canonical_format_time(dt, d, 253402300800LL, &e), -1); // year 10000
 }
 
 static void test_release_empty(void **state)
 {
 	(void)state;
-	struct sign_result r = { 0 };
-	sign_result_release(&r);
-	sign_result_release(&r);
-	sign_result_release(NULL);
+	struct canonical_result r = { 0 };
+	canonical_result_release(&r);
+	canonical_result_release(&r);
+	canonical_result_release(NULL);
 }
 
 int main(void)

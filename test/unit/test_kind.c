@@ -15,48 +15,48 @@
 #include "auth/kind.h"
 #include "util/timefmt.h"
 
-static void expect_kind(const struct reg_kinds *ks, const char *host, enum reg_kind want)
+static void expect_kind(const struct kind_table *ks, const char *host, enum kind_registry want)
 {
-	struct reg_info i;
+	struct kind_info i;
 	struct err e = {0};
-	if (reg_classify(ks, host, &i, &e) != 0)
+	if (kind_classify(ks, host, &i, &e) != 0)
 		fail_msg("classify %s: %s", host, e.msg);
 	if (i.kind != want)
-		fail_msg("%s: kind %s, want %s", host, reg_kind_name(i.kind), reg_kind_name(want));
-	reg_info_release(&i);
+		fail_msg("%s: kind %s, want %s", host, kind_name(i.kind), kind_name(want));
+	kind_info_release(&i);
 }
 
 static void test_hostnames(void **state)
 {
 	(void)state;
-	expect_kind(NULL, "nvcr.io", REG_NGC);
-	expect_kind(NULL, "NVCR.IO", REG_NGC);
-	expect_kind(NULL, "public.ecr.aws", REG_ECR_PUBLIC);
-	expect_kind(NULL, "myreg.azurecr.io", REG_ACR);
-	expect_kind(NULL, "myreg.azurecr.cn", REG_ACR);
-	expect_kind(NULL, "myreg.azurecr.us", REG_ACR);
-	expect_kind(NULL, "azurecr.io", REG_GENERIC);
-	expect_kind(NULL, "registry-1.docker.io", REG_DOCKERHUB);
-	expect_kind(NULL, "docker.io", REG_DOCKERHUB);
-	expect_kind(NULL, "acme.jfrog.io", REG_ARTIFACTORY);
-	expect_kind(NULL, "ghcr.io", REG_GENERIC);
-	expect_kind(NULL, "localhost:5000", REG_GENERIC);
-	expect_kind(NULL, "[::1]:5000", REG_GENERIC);
-	expect_kind(NULL, "1234567890123.dkr.ecr.us-west-2.amazonaws.com", REG_GENERIC); // 13 digits
-	expect_kind(NULL, "12345678901.dkr.ecr.us-west-2.amazonaws.com", REG_GENERIC);   // 11 digits
-	expect_kind(NULL, "123456789012.dkr.ecr.us-west-2.amazonaws.com.evil.com", REG_GENERIC);
-	expect_kind(NULL, "x123456789012.dkr.ecr.us-west-2.amazonaws.com", REG_GENERIC);
-	expect_kind(NULL, "cr.volces.com", REG_GENERIC);
-	expect_kind(NULL, "inst-cn-beijing.cr.volces.com.evil.com", REG_GENERIC);
+	expect_kind(NULL, "nvcr.io", KIND_NGC);
+	expect_kind(NULL, "NVCR.IO", KIND_NGC);
+	expect_kind(NULL, "public.ecr.aws", KIND_ECR_PUBLIC);
+	expect_kind(NULL, "myreg.azurecr.io", KIND_ACR);
+	expect_kind(NULL, "myreg.azurecr.cn", KIND_ACR);
+	expect_kind(NULL, "myreg.azurecr.us", KIND_ACR);
+	expect_kind(NULL, "azurecr.io", KIND_GENERIC);
+	expect_kind(NULL, "registry-1.docker.io", KIND_DOCKERHUB);
+	expect_kind(NULL, "docker.io", KIND_DOCKERHUB);
+	expect_kind(NULL, "acme.jfrog.io", KIND_ARTIFACTORY);
+	expect_kind(NULL, "ghcr.io", KIND_GENERIC);
+	expect_kind(NULL, "localhost:5000", KIND_GENERIC);
+	expect_kind(NULL, "[::1]:5000", KIND_GENERIC);
+	expect_kind(NULL, "1234567890123.dkr.ecr.us-west-2.amazonaws.com", KIND_GENERIC); // 13 digits
+	expect_kind(NULL, "12345678901.dkr.ecr.us-west-2.amazonaws.com", KIND_GENERIC);   // 11 digits
+	expect_kind(NULL, "123456789012.dkr.ecr.us-west-2.amazonaws.com.evil.com", KIND_GENERIC);
+	expect_kind(NULL, "x123456789012.dkr.ecr.us-west-2.amazonaws.com", KIND_GENERIC);
+	expect_kind(NULL, "cr.volces.com", KIND_GENERIC);
+	expect_kind(NULL, "inst-cn-beijing.cr.volces.com.evil.com", KIND_GENERIC);
 }
 
 static void expect_ecr(const char *host, const char *account, const char *region, const char *domain, bool fips,
 		       const char *api)
 {
-	struct reg_info i;
+	struct kind_info i;
 	struct err e = {0};
-	assert_int_equal(reg_classify(NULL, host, &i, &e), 0);
-	if (i.kind != REG_ECR)
+	assert_int_equal(kind_classify(NULL, host, &i, &e), 0);
+	if (i.kind != KIND_ECR)
 		fail_msg("%s is not ECR", host);
 	assert_string_equal(i.account, account);
 	assert_string_equal(i.region, region);
@@ -65,7 +65,7 @@ static void expect_ecr(const char *host, const char *account, const char *region
 	char *endpoint = ecr_api_endpoint(&i);
 	assert_string_equal(endpoint, api);
 	free(endpoint);
-	reg_info_release(&i);
+	kind_info_release(&i);
 }
 
 static void test_ecr(void **state)
@@ -87,14 +87,14 @@ static void test_ecr(void **state)
 
 static void expect_volc(const char *host, const char *instance, const char *region)
 {
-	struct reg_info i;
+	struct kind_info i;
 	struct err e = {0};
-	assert_int_equal(reg_classify(NULL, host, &i, &e), 0);
-	if (i.kind != REG_VOLCENGINE)
+	assert_int_equal(kind_classify(NULL, host, &i, &e), 0);
+	if (i.kind != KIND_VOLCENGINE)
 		fail_msg("%s is not Volcano Engine", host);
 	assert_string_equal(i.instance, instance);
 	assert_string_equal(i.region, region);
-	reg_info_release(&i);
+	kind_info_release(&i);
 }
 
 static void test_volcengine(void **state)
@@ -110,22 +110,22 @@ static void test_volcengine(void **state)
 static void test_overrides(void **state)
 {
 	(void)state;
-	struct reg_kinds ks = {0};
+	struct kind_table ks = {0};
 	struct err e = {0};
-	assert_int_equal(reg_kinds_add_override(&ks, "harbor.corp.example:8443=harbor", &e), 0);
-	assert_int_equal(reg_kinds_add_override(&ks, "nvcr.io=generic", &e), 0);
-	assert_int_equal(reg_kinds_add_override(&ks, "ecr.local=ecr", &e), 0);
-	assert_int_equal(reg_kinds_add_override(&ks, "nope", &e), -1);
+	assert_int_equal(kind_table_add_override(&ks, "harbor.corp.example:8443=harbor", &e), 0);
+	assert_int_equal(kind_table_add_override(&ks, "nvcr.io=generic", &e), 0);
+	assert_int_equal(kind_table_add_override(&ks, "ecr.local=ecr", &e), 0);
+	assert_int_equal(kind_table_add_override(&ks, "nope", &e), -1);
 	assert_int_equal(e.cls, ERR_USAGE);
-	assert_int_equal(reg_kinds_add_override(&ks, "x=martian", &e), -1);
-	assert_int_equal(reg_kinds_add_override(&ks, "=ecr", &e), -1);
-	expect_kind(&ks, "harbor.corp.example:8443", REG_HARBOR);
-	expect_kind(&ks, "nvcr.io", REG_GENERIC);
-	struct reg_info i;
+	assert_int_equal(kind_table_add_override(&ks, "x=martian", &e), -1);
+	assert_int_equal(kind_table_add_override(&ks, "=ecr", &e), -1);
+	expect_kind(&ks, "harbor.corp.example:8443", KIND_HARBOR);
+	expect_kind(&ks, "nvcr.io", KIND_GENERIC);
+	struct kind_info i;
 	// Forced to ECR, but the name carries no account or region: refused.
-	assert_int_equal(reg_classify(&ks, "ecr.local", &i, &e), -1);
+	assert_int_equal(kind_classify(&ks, "ecr.local", &i, &e), -1);
 	assert_int_equal(e.cls, ERR_USAGE);
-	reg_kinds_release(&ks);
+	kind_table_release(&ks);
 }
 
 static void test_env(void **state)
@@ -141,52 +141,52 @@ static void test_env(void **state)
 		(char *)"NVCF_REGISTRIES_RECOGNIZED_CONTAINER_X_NAME=only a name",
 		NULL,
 	};
-	struct reg_kinds ks = {0};
-	reg_kinds_load_env(&ks, env);
+	struct kind_table ks = {0};
+	kind_table_load_env(&ks, env);
 	assert_int_equal(ks.n, 3);
-	struct reg_info i;
+	struct kind_info i;
 	struct err e = {0};
-	assert_int_equal(reg_classify(&ks, "ghcr.io", &i, &e), 0);
-	assert_int_equal(i.kind, REG_CUSTOM);
+	assert_int_equal(kind_classify(&ks, "ghcr.io", &i, &e), 0);
+	assert_int_equal(i.kind, KIND_CUSTOM);
 	assert_string_equal(i.label, "GitHub");
 	assert_string_equal(i.why, "NVCF_REGISTRIES_RECOGNIZED_CONTAINER_GHCR_HOSTNAME");
-	reg_info_release(&i);
-	expect_kind(&ks, "stg.nvidia-registry.example", REG_NGC);
-	expect_kind(&ks, "registry.internal:5000", REG_CUSTOM);
-	expect_kind(&ks, "quay.io", REG_GENERIC);
-	reg_kinds_release(&ks);
+	kind_info_release(&i);
+	expect_kind(&ks, "stg.nvidia-registry.example", KIND_NGC);
+	expect_kind(&ks, "registry.internal:5000", KIND_CUSTOM);
+	expect_kind(&ks, "quay.io", KIND_GENERIC);
+	kind_table_release(&ks);
 }
 
 static void test_realm(void **state)
 {
 	(void)state;
-	assert_int_equal(reg_kind_from_realm(REG_GENERIC, "https://h.example/service/token"), REG_HARBOR);
-	assert_int_equal(reg_kind_from_realm(REG_GENERIC, "https://a.example/artifactory/api/docker/docker-remote/v2/token"), REG_ARTIFACTORY);
-	assert_int_equal(reg_kind_from_realm(REG_GENERIC, "https://auth.example/token"), REG_GENERIC);
-	assert_int_equal(reg_kind_from_realm(REG_NGC, "https://h.example/service/token"), REG_NGC);
-	assert_int_equal(reg_kind_from_realm(REG_GENERIC, NULL), REG_GENERIC);
+	assert_int_equal(kind_from_realm(KIND_GENERIC, "https://h.example/service/token"), KIND_HARBOR);
+	assert_int_equal(kind_from_realm(KIND_GENERIC, "https://a.example/artifactory/api/docker/docker-remote/v2/token"), KIND_ARTIFACTORY);
+	assert_int_equal(kind_from_realm(KIND_GENERIC, "https://auth.example/token"), KIND_GENERIC);
+	assert_int_equal(kind_from_realm(KIND_NGC, "https://h.example/service/token"), KIND_NGC);
+	assert_int_equal(kind_from_realm(KIND_GENERIC, NULL), KIND_GENERIC);
 }
 
 static void test_rfc3339(void **state)
 {
 	(void)state;
 	time_t t;
-	assert_int_equal(time_parse_rfc3339("2026-11-22T10:00:00Z", &t), 0);
+	assert_int_equal(timefmt_parse_rfc3339("2026-11-22T10:00:00Z", &t), 0);
 	assert_int_equal((long)t, 1795341600L);
-	assert_int_equal(time_parse_rfc3339("2026-11-22T10:00:00.123456Z", &t), 0);
+	assert_int_equal(timefmt_parse_rfc3339("2026-11-22T10:00:00.123456Z", &t), 0);
 	assert_int_equal((long)t, 1795341600L);
-	assert_int_equal(time_parse_rfc3339("2026-11-22T18:00:00+08:00", &t), 0);
+	assert_int_equal(timefmt_parse_rfc3339("2026-11-22T18:00:00+08:00", &t), 0);
 	assert_int_equal((long)t, 1795341600L);
-	assert_int_equal(time_parse_rfc3339("2026-11-22T05:00:00-05:00", &t), 0);
+	assert_int_equal(timefmt_parse_rfc3339("2026-11-22T05:00:00-05:00", &t), 0);
 	assert_int_equal((long)t, 1795341600L);
 	const char *bad[] = {"", "2026-11-22", "2026-11-22T10:00:00", "2026-13-22T10:00:00Z",
 			     "2026-11-22T10:00:00Zjunk", "2026-11-22T10:00:00.Z", "20261122T100000Z",
 			     "2026-11-22T10:00:00+0800"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (time_parse_rfc3339(bad[i], &t) == 0)
+		if (timefmt_parse_rfc3339(bad[i], &t) == 0)
 			fail_msg("accepted [%s]", bad[i]);
 	char buf[32];
-	time_format_rfc3339(1795341600, buf, sizeof(buf));
+	timefmt_rfc3339(1795341600, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-22T10:00:00Z");
 }
 

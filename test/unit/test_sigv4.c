@@ -63,7 +63,7 @@ struct raw_request {
 	char *text; // owns method, path, query and body
 	char *method, *path, *query;
 	char *names[MAX_HEADERS], *values[MAX_HEADERS];
-	struct sign_header h[MAX_HEADERS];
+	struct canonical_header h[MAX_HEADERS];
 	size_t nh;
 	const char *body;
 	size_t body_len;
@@ -130,7 +130,7 @@ static bool parse_request(struct raw_request *rq, char *text, size_t len)
 		p = nl ? nl + 1 : end;
 	}
 	for (size_t i = 0; i < rq->nh; i++)
-		rq->h[i] = (struct sign_header){ rq->names[i], rq->values[i] };
+		rq->h[i] = (struct canonical_header){ rq->names[i], rq->values[i] };
 	rq->body = p;
 	rq->body_len = (size_t)(end - p);
 	return true;
@@ -167,7 +167,7 @@ static bool same(const char *casename, const char *what, const char *got, const 
 }
 
 // The suite's signed request has each header we must add and the Authorization line.
-static bool check_signed_request(const char *name, const char *text, const struct sign_result *r)
+static bool check_signed_request(const char *name, const char *text, const struct canonical_result *r)
 {
 	bool ok = true;
 	_cleanup_free_ char *auth = NULL;
@@ -225,7 +225,7 @@ static bool run_case(const char *dir, const char *name)
 	if (!ok)
 		printf("  %s: cannot parse the case\n", name);
 
-	struct sign_request req = {
+	struct canonical_req req = {
 		.method = rq.method,
 		.path = rq.path,
 		.query = rq.query,
@@ -234,7 +234,7 @@ static bool run_case(const char *dir, const char *name)
 		.body = rq.body,
 		.body_len = rq.body_len,
 	};
-	struct sign_result r;
+	struct canonical_result r;
 	struct err e = { 0 };
 	if (ok && sigv4_sign(&req, &p, &r, &e) < 0) {
 		printf("  %s: sigv4_sign failed: %s\n", name, e.msg);
@@ -248,7 +248,7 @@ static bool run_case(const char *dir, const char *name)
 		ok = same(name, "string to sign", r.string_to_sign, sts) && ok;
 		ok = same(name, "signature", r.signature, sig) && ok;
 		ok = signed_req && check_signed_request(name, signed_req, &r) && ok;
-		sign_result_release(&r);
+		canonical_result_release(&r);
 	}
 	raw_request_release(&rq);
 	cJSON_Delete(ctx);
@@ -303,18 +303,18 @@ static void test_suite(void **state)
 	assert_int_equal(passed, n);
 }
 
-static void expect_sign_error(const struct sign_header *h, size_t nh,
+static void expect_sign_error(const struct canonical_header *h, size_t nh,
 			      const struct sigv4_params *p, enum err_class cls)
 {
-	const struct sign_request req = { .method = "POST", .path = "/", .headers = h, .nheaders = nh };
-	struct sign_result r;
+	const struct canonical_req req = { .method = "POST", .path = "/", .headers = h, .nheaders = nh };
+	struct canonical_result r;
 	struct err e = { 0 };
 	assert_int_equal(sigv4_sign(&req, p, &r, &e), -1);
 	assert_int_equal(e.cls, cls);
 	if (p->secret_key && *p->secret_key)
 		assert_null(strstr(e.msg, p->secret_key));
 	assert_null(r.authorization);
-	sign_result_release(&r);
+	canonical_result_release(&r);
 }
 
 // Headers the signer adds may not come from the caller too, signed or not.
@@ -331,16 +331,16 @@ static void test_errors(void **state)
 		.normalize_path = true,
 		.sign_body = true,
 	};
-	const struct sign_header date[] = { { "Host", "h" }, { "X-Amz-Date", "x" } };
+	const struct canonical_header date[] = { { "Host", "h" }, { "X-Amz-Date", "x" } };
 	expect_sign_error(date, 2, &base, ERR_INTERNAL);
-	const struct sign_header sha[] = { { "Host", "h" }, { "x-amz-content-sha256", "x" } };
+	const struct canonical_header sha[] = { { "Host", "h" }, { "x-amz-content-sha256", "x" } };
 	expect_sign_error(sha, 2, &base, ERR_INTERNAL);
-	const struct sign_header tok[] = { { "Host", "h" }, { "X-Amz-Security-Token", "x" } };
+	const struct canonical_header tok[] = { { "Host", "h" }, { "X-Amz-Security-Token", "x" } };
 	expect_sign_error(tok, 2, &base, ERR_INTERNAL);
 	struct sigv4_params p = base;
 	p.omit_session_token = true;
 	expect_sign_error(tok, 2, &p, ERR_INTERNAL);
-	const struct sign_header host[] = { { "Host", "h" } };
+	const struct canonical_header host[] = { { "Host", "h" } };
 	p = base;
 	p.region = "";
 	expect_sign_error(host, 1, &p, ERR_USAGE);

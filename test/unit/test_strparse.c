@@ -27,12 +27,12 @@ static void test_port(void **state)
 		{"", -1, 0, 0},           {"x", -1, 0, 1},        {"18446744073709551617", -1, 0, 20},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct sp s;
-		sp_init_str(&s, cases[i].in);
+		struct strparse s;
+		strparse_init_str(&s, cases[i].in);
 		unsigned port = 0;
-		int rc = sp_port(&s, &port);
-		if (rc != cases[i].rc || (rc == 0 && port != cases[i].port) || sp_left(&s) != cases[i].left)
-			fail_msg("sp_port('%s'): rc %d port %u left %zu", cases[i].in, rc, port, sp_left(&s));
+		int rc = strparse_port(&s, &port);
+		if (rc != cases[i].rc || (rc == 0 && port != cases[i].port) || strparse_left(&s) != cases[i].left)
+			fail_msg("strparse_port('%s'): rc %d port %u left %zu", cases[i].in, rc, port, strparse_left(&s));
 	}
 }
 
@@ -54,8 +54,8 @@ static void test_hostport(void **state)
 		{"host:1:2", false},            {"host?x", false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (sp_hostport_valid(cases[i].in) != cases[i].ok)
-			fail_msg("sp_hostport_valid('%s') is not %d", cases[i].in, cases[i].ok);
+		if (strparse_hostport_valid(cases[i].in) != cases[i].ok)
+			fail_msg("strparse_hostport_valid('%s') is not %d", cases[i].in, cases[i].ok);
 }
 
 static void test_connect_to(void **state)
@@ -86,24 +86,24 @@ static void test_connect_to(void **state)
 		{"", false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (sp_connect_to_valid(cases[i].in) != cases[i].ok)
-			fail_msg("sp_connect_to_valid('%s') is not %d", cases[i].in, cases[i].ok);
+		if (strparse_connect_to_valid(cases[i].in) != cases[i].ok)
+			fail_msg("strparse_connect_to_valid('%s') is not %d", cases[i].in, cases[i].ok);
 }
 
-// sp_quote: escapes, the cut, and hex digits (policy and hosts messages use it).
+// strparse_quote: escapes, the cut, and hex digits (policy and hosts messages use it).
 static void test_quote(void **state)
 {
 	(void)state;
 	char out[4 * 8 + 4];
-	assert_string_equal(sp_quote(out, "a\"b\\c", 8), "a\\\"b\\\\c");
-	assert_string_equal(sp_quote(out, "\n\x7f\xc3", 8), "\\x0a\\x7f\\xc3");
-	assert_string_equal(sp_quote(out, "0123456789", 8), "01234567...");
-	assert_string_equal(sp_quote(out, "", 8), "");
-	assert_int_equal(sp_hexval('0'), 0);
-	assert_int_equal(sp_hexval('f'), 15);
-	assert_int_equal(sp_hexval('A'), 10);
-	assert_int_equal(sp_hexval('g'), -1);
-	assert_int_equal(sp_hexval(-61), -1);
+	assert_string_equal(strparse_quote(out, "a\"b\\c", 8), "a\\\"b\\\\c");
+	assert_string_equal(strparse_quote(out, "\n\x7f\xc3", 8), "\\x0a\\x7f\\xc3");
+	assert_string_equal(strparse_quote(out, "0123456789", 8), "01234567...");
+	assert_string_equal(strparse_quote(out, "", 8), "");
+	assert_int_equal(strparse_hexval('0'), 0);
+	assert_int_equal(strparse_hexval('f'), 15);
+	assert_int_equal(strparse_hexval('A'), 10);
+	assert_int_equal(strparse_hexval('g'), -1);
+	assert_int_equal(strparse_hexval(-61), -1);
 }
 
 int main(void)

@@ -8,7 +8,7 @@
 //  - "docs 2020 edition": the earlier edition of 6369/67270 (AK AKLTMjI2...,
 //    X-Date 20201230T081805Z, cn-north-1 iam, Content-Type signed); its
 //    Authorization value is also printed on docs 6469/1126803 and 6500/1285432.
-//    This one signs X-Content-Sha256, so volc_sign is checked end to end.
+//    This one signs X-Content-Sha256, so volcsign_sign is checked end to end.
 //  - "python cross-check": no published example exists for our POST; those
 //    values come from test/lib/volcsign_ref.py, an independent signer that first
 //    reproduces all three published examples above.
@@ -35,43 +35,43 @@
 #define T_20240619T071306Z ((time_t)1718781186)
 #define T_20201230T081805Z ((time_t)1609316285)
 
-// The docs' examples sign only host;x-date, which volc_sign never does (it
+// The docs' examples sign only host;x-date, which volcsign_sign never does (it
 // always adds X-Content-Sha256), so they are checked step by step with the
-// shared pieces volc_sign is made of: canonical request, string to sign, key chain.
+// shared pieces volcsign_sign is made of: canonical request, string to sign, key chain.
 static void check_host_xdate_example(const char *host, const char *query, const char *xdate,
 				     const char *region, const char *service,
 				     const char *want_canonical, const char *want_hash,
 				     const char *want_key, const char *want_sig)
 {
-	const struct sign_header h[] = { { "Host", host }, { "X-Date", xdate } };
-	const struct sign_request req = {
+	const struct canonical_header h[] = { { "Host", host }, { "X-Date", xdate } };
+	const struct canonical_req req = {
 		.method = "GET", .path = "/", .query = query, .headers = h, .nheaders = 2
 	};
 	struct err e = { 0 };
-	char *cr = NULL, *sts = NULL, hash[SIGN_HEX_LEN + 1], hex[SIGN_HEX_LEN + 1];
-	assert_int_equal(canon_request(&cr, NULL, &req, NULL, 0, false, EMPTY_SHA256, &e), 0);
+	char *cr = NULL, *sts = NULL, hash[CANONICAL_HEX_LEN + 1], hex[CANONICAL_HEX_LEN + 1];
+	assert_int_equal(canonical_request(&cr, NULL, &req, NULL, 0, false, EMPTY_SHA256, &e), 0);
 	if (want_canonical)
 		assert_string_equal(cr, want_canonical);
-	assert_int_equal(sign_sha256_hex(hash, cr, strlen(cr), &e), 0);
+	assert_int_equal(canonical_sha256_hex(hash, cr, strlen(cr), &e), 0);
 	assert_string_equal(hash, want_hash);
 
 	char date[9];
 	memcpy(date, xdate, 8);
 	date[8] = '\0';
 	_cleanup_free_ char *scope = xasprintf("%s/%s/%s/request", date, region, service);
-	assert_int_equal(sign_string_to_sign(&sts, "HMAC-SHA256", xdate, scope, cr, &e), 0);
+	assert_int_equal(canonical_string_to_sign(&sts, "HMAC-SHA256", xdate, scope, cr, &e), 0);
 	_cleanup_free_ char *want_sts =
 		xasprintf("HMAC-SHA256\n%s\n%s\n%s", xdate, scope, want_hash);
 	assert_string_equal(sts, want_sts);
 
-	unsigned char key[SIGN_SHA256_LEN], mac[SIGN_SHA256_LEN];
-	assert_int_equal(sign_derive_key(key, "", DOC_SK, date, region, service, "request", &e), 0);
+	unsigned char key[CANONICAL_SHA256_LEN], mac[CANONICAL_SHA256_LEN];
+	assert_int_equal(canonical_derive_key(key, "", DOC_SK, date, region, service, "request", &e), 0);
 	if (want_key) {
-		sign_hex(hex, key, sizeof(key));
+		canonical_hex(hex, key, sizeof(key));
 		assert_string_equal(hex, want_key);
 	}
-	assert_int_equal(sign_hmac_sha256(mac, key, sizeof(key), sts, strlen(sts), &e), 0);
-	sign_hex(hex, mac, sizeof(mac));
+	assert_int_equal(canonical_hmac_sha256(mac, key, sizeof(key), sts, strlen(sts), &e), 0);
+	canonical_hex(hex, mac, sizeof(mac));
 	assert_string_equal(hex, want_sig);
 	free(cr);
 	free(sts);
@@ -102,38 +102,38 @@ static void test_doc_67269_balance(void **state)
 				 "1eda9e7e6b1728151a8e8791fdaf67cfbd28bd5c80d0fce2eb208746cf483105");
 }
 
-static void expect_add(const struct sign_result *r, size_t i, const char *name, const char *value)
+static void expect_add(const struct canonical_result *r, size_t i, const char *name, const char *value)
 {
 	assert_true(i < r->nadd);
 	assert_string_equal(r->add[i].name, name);
 	assert_string_equal(r->add[i].value, value);
 }
 
-// docs 2020 edition: the full form, end to end through volc_sign.
+// docs 2020 edition: the full form, end to end through volcsign_sign.
 static void test_doc_2020_full_form(void **state)
 {
 	(void)state;
-	const struct sign_header h[] = {
+	const struct canonical_header h[] = {
 		{ "Host", "iam.volcengineapi.com" },
 		{ "Content-Type", "application/x-www-form-urlencoded; charset=utf-8" },
 	};
-	const struct sign_request req = {
+	const struct canonical_req req = {
 		.method = "GET",
 		.path = "/",
 		.query = "Action=ListUsers&Version=2018-01-01&Limit=10&Offset=0",
 		.headers = h,
 		.nheaders = 2,
 	};
-	const struct volc_params p = {
+	const struct volcsign_params p = {
 		.access_key = "AKLTMjI2ODVlYzI3ZGY1NGU4ZjhjYWRjMTlmNTM5OTZkYzE",
 		.secret_key = "TnpCak5XWXpZV1U0WkRaaE5ERmxaR0ZpTmpjeVkyUXlZek0wTWpJMU1qWQ==",
 		.region = "cn-north-1",
 		.service = "iam",
 		.when = T_20201230T081805Z,
 	};
-	struct sign_result r;
+	struct canonical_result r;
 	struct err e = { 0 };
-	assert_int_equal(volc_sign(&req, &p, &r, &e), 0);
+	assert_int_equal(volcsign_sign(&req, &p, &r, &e), 0);
 	assert_string_equal(r.canonical_request,
 			    "GET\n/\nAction=ListUsers&Limit=10&Offset=0&Version=2018-01-01\n"
 			    "content-type:application/x-www-form-urlencoded; charset=utf-8\n"
@@ -152,19 +152,19 @@ static void test_doc_2020_full_form(void **state)
 	assert_int_equal(r.nadd, 2);
 	expect_add(&r, 0, "X-Date", "20201230T081805Z");
 	expect_add(&r, 1, "X-Content-Sha256", EMPTY_SHA256);
-	sign_result_release(&r);
+	canonical_result_release(&r);
 }
 
 // The call imgpull makes; body and time vary per test.
-static const struct sign_header cr_headers[] = {
+static const struct canonical_header cr_headers[] = {
 	{ "Host", "cr.cn-beijing.volcengineapi.com" },
 	{ "Content-Type", "application/json" },
 };
 
-static int sign_cr(struct sign_result *r, const struct sign_header *h, size_t nh,
-		   const char *query, const char *body, const struct volc_params *p, struct err *e)
+static int sign_cr(struct canonical_result *r, const struct canonical_header *h, size_t nh,
+		   const char *query, const char *body, const struct volcsign_params *p, struct err *e)
 {
-	const struct sign_request req = {
+	const struct canonical_req req = {
 		.method = "POST",
 		.path = "/",
 		.query = query,
@@ -173,10 +173,10 @@ static int sign_cr(struct sign_result *r, const struct sign_header *h, size_t nh
 		.body = body,
 		.body_len = strlen(body),
 	};
-	return volc_sign(&req, p, r, e);
+	return volcsign_sign(&req, p, r, e);
 }
 
-static const struct volc_params cr_params = {
+static const struct volcsign_params cr_params = {
 	.access_key = DOC_AK,
 	.secret_key = DOC_SK,
 	.region = "cn-beijing",
@@ -192,22 +192,22 @@ static const struct volc_params cr_params = {
 // python cross-check, case cr_get_token_other_body ("myinstancf").
 #define CR_SIG_OTHER_BODY "d546443d1ec830d47a00f45fc2cf2936cf90140a62bf0dd7c0aa6ea600e4a55d"
 
-static char *cr_signature(const struct sign_header *h, size_t nh, const char *query,
-			  const char *body, const struct volc_params *p)
+static char *cr_signature(const struct canonical_header *h, size_t nh, const char *query,
+			  const char *body, const struct volcsign_params *p)
 {
-	struct sign_result r;
+	struct canonical_result r;
 	struct err e = { 0 };
 	if (sign_cr(&r, h, nh, query, body, p, &e) != 0)
-		fail_msg("volc_sign: %s", e.msg);
+		fail_msg("volcsign_sign: %s", e.msg);
 	char *sig = xstrdup(r.signature);
-	sign_result_release(&r);
+	canonical_result_release(&r);
 	return sig;
 }
 
 static void test_cr_get_token(void **state)
 {
 	(void)state;
-	struct sign_result r;
+	struct canonical_result r;
 	struct err e = { 0 };
 	assert_int_equal(sign_cr(&r, cr_headers, 2, CR_QUERY, CR_BODY, &cr_params, &e), 0);
 	assert_string_equal(r.canonical_request,
@@ -228,7 +228,7 @@ static void test_cr_get_token(void **state)
 	assert_int_equal(r.nadd, 2);
 	expect_add(&r, 0, "X-Date", "20240619T071306Z");
 	expect_add(&r, 1, "X-Content-Sha256", CR_PAYLOAD);
-	sign_result_release(&r);
+	canonical_result_release(&r);
 }
 
 static void expect_sig(const char *got, const char *want, bool equal, const char *what)
@@ -248,7 +248,7 @@ static void test_what_changes_the_signature(void **state)
 		const char *what;
 		const char *query;
 		const char *body;
-		struct volc_params p;
+		struct volcsign_params p;
 	} v[] = {
 		{ "empty body", CR_QUERY, "", cr_params },
 		{ "other version", "Action=GetAuthorizationToken&Version=2022-05-13", CR_BODY,
@@ -268,19 +268,19 @@ static void test_what_changes_the_signature(void **state)
 		expect_sig(sig, CR_SIG, false, v[i].what);
 	}
 
-	const struct sign_header other_type[] = {
+	const struct canonical_header other_type[] = {
 		{ "Host", "cr.cn-beijing.volcengineapi.com" },
 		{ "Content-Type", "application/json; charset=utf-8" },
 	};
 	_cleanup_free_ char *t = cr_signature(other_type, 2, CR_QUERY, CR_BODY, &cr_params);
 	expect_sig(t, CR_SIG, false, "other content type");
-	const struct sign_header other_host[] = {
+	const struct canonical_header other_host[] = {
 		{ "Host", "cr.cn-shanghai.volcengineapi.com" },
 		{ "Content-Type", "application/json" },
 	};
 	_cleanup_free_ char *o = cr_signature(other_host, 2, CR_QUERY, CR_BODY, &cr_params);
 	expect_sig(o, CR_SIG, false, "other host");
-	const struct sign_header more[] = {
+	const struct canonical_header more[] = {
 		{ "Host", "cr.cn-beijing.volcengineapi.com" },
 		{ "Content-Type", "application/json" },
 		{ "X-Extra", "1" },
@@ -293,7 +293,7 @@ static void test_what_does_not(void **state)
 {
 	(void)state;
 	// Header order, name case and surrounding blanks; query order; unsigned headers.
-	const struct sign_header shuffled[] = {
+	const struct canonical_header shuffled[] = {
 		{ "content-TYPE", "  application/json\t" },
 		{ "User-Agent", "imgpull/0.1" },
 		{ "HOST", "cr.cn-beijing.volcengineapi.com " },
@@ -302,20 +302,20 @@ static void test_what_does_not(void **state)
 		shuffled, 3, "Version=2022-05-12&Action=GetAuthorizationToken", CR_BODY, &cr_params);
 	expect_sig(s, CR_SIG, true, "reordered request");
 	// The access key names the signer but is not part of what is signed.
-	struct volc_params p = cr_params;
+	struct volcsign_params p = cr_params;
 	p.access_key = "AKLTOTHER";
-	struct sign_result r;
+	struct canonical_result r;
 	struct err e = { 0 };
 	assert_int_equal(sign_cr(&r, cr_headers, 2, CR_QUERY, CR_BODY, &p, &e), 0);
 	assert_string_equal(r.signature, CR_SIG);
 	assert_non_null(strstr(r.authorization, "Credential=AKLTOTHER/"));
-	sign_result_release(&r);
+	canonical_result_release(&r);
 }
 
-static void expect_fail(const struct sign_header *h, size_t nh, const struct volc_params *p,
+static void expect_fail(const struct canonical_header *h, size_t nh, const struct volcsign_params *p,
 			enum err_class cls, const char *needle)
 {
-	struct sign_result r;
+	struct canonical_result r;
 	struct err e = { 0 };
 	assert_int_equal(sign_cr(&r, h, nh, CR_QUERY, CR_BODY, p, &e), -1);
 	assert_int_equal(e.cls, cls);
@@ -327,26 +327,26 @@ static void expect_fail(const struct sign_header *h, size_t nh, const struct vol
 	assert_null(r.authorization);
 	assert_null(r.canonical_request);
 	assert_int_equal(r.nadd, 0);
-	sign_result_release(&r);
+	canonical_result_release(&r);
 }
 
 static void test_errors(void **state)
 {
 	(void)state;
-	const struct sign_header own_date[] = {
+	const struct canonical_header own_date[] = {
 		{ "Host", "cr.cn-beijing.volcengineapi.com" },
 		{ "X-Date", "20240619T071306Z" },
 	};
 	expect_fail(own_date, 2, &cr_params, ERR_INTERNAL, "set by the signer");
-	const struct sign_header own_hash[] = {
+	const struct canonical_header own_hash[] = {
 		{ "Host", "cr.cn-beijing.volcengineapi.com" },
 		{ "x-content-sha256", CR_PAYLOAD },
 	};
 	expect_fail(own_hash, 2, &cr_params, ERR_INTERNAL, "set by the signer");
-	const struct sign_header nohost[] = { { "Content-Type", "application/json" } };
+	const struct canonical_header nohost[] = { { "Content-Type", "application/json" } };
 	expect_fail(nohost, 1, &cr_params, ERR_INTERNAL, "Host");
 
-	struct volc_params p = cr_params;
+	struct volcsign_params p = cr_params;
 	p.access_key = "";
 	expect_fail(cr_headers, 2, &p, ERR_USAGE, "access key");
 	p = cr_params;
