@@ -20,7 +20,11 @@ image_bytes=0
 for s in $T_IMG_LAYER_SIZES; do image_bytes=$((image_bytes + s)); done
 blobs=$(echo "$T_IMG_LAYERS $T_IMG_CONFIG" | wc -w)
 
-rand_ms() { echo "scale=3; ($RANDOM % $1) / 1000" | bc; } # 0 .. $1 ms, in seconds
+# 0 .. $1 ms, in seconds (bash arithmetic: bc's % with a scale is not the remainder).
+rand_ms() {
+  local ms=$((RANDOM % $1))
+  printf '%d.%03d\n' $((ms / 1000)) $((ms % 1000))
+}
 
 # trial N PROCS: one trial; prints "served_bytes killed_at_ms" on success.
 trial() {

@@ -102,6 +102,16 @@ ip_fs_image() {
   done
 }
 
+# ip_record_has_bytes DEST: a progress record in DEST/ingest names bytes written (what a
+# later run or another process may keep), not just the blob's claim.
+ip_record_has_bytes() {
+  local f
+  for f in "$1"/ingest/*.progress; do
+    [[ -e "$f" ]] && jq -e '[.written[]] | add > 0' "$f" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+
 # ip_check_failed_layout DEST: after a pull into DEST that failed, every file in
 # DEST/blobs/sha256 hashes to its name and DEST/index.json names no image.
 ip_check_failed_layout() {
