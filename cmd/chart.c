@@ -8,20 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "cmd/access.h"
 #include "cmd/cmd.h"
-#include "cmd/metrics.h"
 #include "cmd/opts.h"
-#include "cmd/termlog.h"
 #include "pull/chart.h"
 #include "pull/chartrepo.h"
-#include "pull/trust.h"
 #include "pull/registry.h"
+#include "pull/trust.h"
+#include "report/outcome.h"
+#include "report/termlog.h"
 #include "unpack/layer.h"
 #include "util/clock.h"
 #include "util/file.h"
@@ -335,37 +334,14 @@ static int chart_store(struct chart_cli *c, struct chart_got *g, struct err *e)
 }
 
 // The termination message and the metrics, on every exit after parsing.
-static void chart_report(const char *termlog, const char *mpath, const char *operand, const struct chart_got *g,
+static void chart_report(const struct outcome_to *to, const char *operand, const struct chart_got *g,
 			 const struct err *e, double secs)
 {
-	const char *ref = g->what ? g->what : operand ? operand : "(none)";
-	uint64_t bytes = g->tgz.len + g->prov.len;
-	_cleanup_free_ char *head = NULL, *line = NULL;
-	if (e)
-		head = xasprintf("error: %s (exit %d): %s", err_class_name(e->cls), err_exit_code(e), e->msg);
-	else
-		head = xasprintf("pulled chart %s %s, %llu bytes in %.2f s into %s", g->name, g->version,
-				 (unsigned long long)bytes, secs, g->written);
-	line = e ? xasprintf("chart %s: not pulled", ref)
-		 : xasprintf("%s %s %llu bytes %.2f s", ref, g->digest, (unsigned long long)bytes, secs);
-	const char *lines[] = {line};
-	termlog_write(termlog, head, lines, lines, 1);
-	if (!mpath)
-		return;
-	struct metrics_image mi = {.ref = ref, .digest = g->digest, .bytes = bytes, .seconds = secs, .complete = !e};
-	unsigned blobs = g->img.name ? 2u + g->has_prov : 1u;
-	struct metrics m = {.exit_code = e ? err_exit_code(e) : 0, .error_class = err_class_name(e ? e->cls : ERR_NONE),
-			    .seconds = secs, .bytes = bytes, .downloaded = bytes, .blobs_downloaded = e ? 0 : blobs,
-			    .images = &mi, .nimages = 1};
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) == 0) {
-		m.cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-				(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-		m.max_rss_bytes = (uint64_t)ru.ru_maxrss * 1024;
-	}
-	struct err me;
-	if (metrics_write(mpath, &m, &me) < 0)
-		log_warn("cannot write the metrics: %s", me.msg);
+	struct outcome_chart oc = {.ref = g->what ? g->what : operand ? operand : "(none)", .name = g->name,
+				   .version = g->version, .digest = g->digest, .written = g->written,
+				   .bytes = g->tgz.len + g->prov.len, .blobs = g->img.name ? 2u + g->has_prov : 1u,
+				   .secs = secs};
+	outcome_chart(to, &oc, e);
 }
 
 static void chart_done(const struct chart_cli *c, const struct chart_got *g)
@@ -419,9 +395,9 @@ static void chart_got_release(struct chart_got *g)
 
 int cmd_chart(int argc, char **argv)
 {
-	const char *termlog = termlog_path(argc, argv), *mpath = cmd_early_value(argc, argv, "metrics");
-	if (mpath && (!*mpath || file_not_regular(mpath)))
-		mpath = NULL; // refused with the options
+	struct outcome_to to;
+	outcome_to_early(&to, cmd_opts_early_value(argc, argv, "termination-log"),
+			 cmd_opts_early_value(argc, argv, "metrics"));
 	struct chart_cli c = {0};
 	c.acc.http.retries = 3;
 	struct chart_got g = {0};
@@ -443,7 +419,7 @@ int cmd_chart(int argc, char **argv)
 	if (r == 0)
 		r = chart_store(&c, &g, &e);
 	pull_registries_release(&regs);
-	chart_report(termlog, mpath, c.operand, &g, r < 0 ? &e : NULL, clock_mono() - t0);
+	chart_report(&to, c.operand, &g, r < 0 ? &e : NULL, clock_mono() - t0);
 	if (r < 0)
 		ret = cmd_fail(&e);
 	else

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Subcommands: one file each, dispatched from main.c's table. Only cmd/
-// prints; everything below returns errors.
+// Subcommands: one file each, dispatched from main.c's table; what they share
+// is in cmd.c. Only cmd/ prints (and report/, to the streams cmd hands it);
+// everything below returns errors.
 #ifndef IMGPULL_CMD_CMD_H
 #define IMGPULL_CMD_CMD_H
 
@@ -21,10 +22,6 @@ int cmd_fail(const struct err *e);
 // Parses "16M", "512k", "1G", "1048576" (binary units); -1 on junk.
 int cmd_parse_size(const char *s, unsigned long long *out);
 int cmd_parse_int(const char *s, int min, int max, int *out);
-// The value of --NAME in a command's argv (argv[0] is the command; the last one) or else of IMGPULL_NAME, before the
-// command's parser runs (for what its own errors need: the log format, where the
-// termination message goes); NULL if neither.
-const char *cmd_early_value(int argc, char **argv, const char *name);
 // After the options of a command that works on one layout (verify, gc): --dest
 // was given and there is no operand; ERR_USAGE naming the command otherwise.
 int cmd_dest_only(const char *dest, int argc, char **argv, int first, struct err *e);

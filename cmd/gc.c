@@ -9,7 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
-#include "cmd/progress.h"
+#include "report/progress.h"
 #include "oci/gc.h"
 #include "oci/layout.h"
 #include "util/clock.h"

@@ -178,3 +178,23 @@ void cmd_opts_usage(FILE *f, const struct cmd_opts *o)
 		}
 	}
 }
+
+const char *cmd_opts_early_value(int argc, char **argv, const char *name)
+{
+	size_t n = strlen(name);
+	const char *flag = NULL;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0)
+			continue;
+		if (a[2 + n] == '\0' && i + 1 < argc)
+			flag = argv[++i];
+		else if (a[2 + n] == '=')
+			flag = a + 3 + n;
+	}
+	if (flag)
+		return flag;
+	char var[64];
+	cmd_opts_env_name(name, var, sizeof(var));
+	return getenv(var);
+}

@@ -49,6 +49,10 @@ int cmd_opts_parse(const struct cmd_opts *o, int argc, char **argv, cmd_opt_fn a
 void cmd_opts_env_name(const char *name, char *buf, size_t len);
 // The options' lines of a usage text, each with its variable.
 void cmd_opts_usage(FILE *f, const struct cmd_opts *o);
+// The value of --NAME in a command's argv (argv[0] is the command; the last one) or else of IMGPULL_NAME, before the
+// command's parser runs (for what its own errors need: the log format, where the
+// termination message goes); NULL if neither.
+const char *cmd_opts_early_value(int argc, char **argv, const char *name);
 // Splits a list variable's value into items (comma, white space, and ':' when
 // colon); calls fn for each non-empty one. -1 if there is none at all.
 int cmd_opts_split(const char *value, bool colon, int (*fn)(void *ud, const char *item, struct err *e),

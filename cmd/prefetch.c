@@ -27,7 +27,7 @@
 #define LEASE_TTL_S (24 * 3600) // containerd's own client leases for 24 h
 #define SNAP_DIR_PREFIX "io.containerd.snapshotter.v1."
 
-void prefetch_init(struct prefetch *p, const struct pull_cli *c)
+void prefetch_init(struct prefetch *p, const struct pullrun_cli *c)
 {
 	memset(p, 0, sizeof(*p));
 	p->c = c;
@@ -80,7 +80,7 @@ static const char *missing_capability(const char *snapshotter)
 // not write.
 static void pick_snapshotter(struct prefetch *p)
 {
-	const struct pull_cli *c = p->c;
+	const struct pullrun_cli *c = p->c;
 	if (c->snapshotter && strcmp(c->snapshotter, "none") == 0)
 		return;
 	char cri_sn[64] = "";
@@ -110,7 +110,7 @@ static void pick_snapshotter(struct prefetch *p)
 	p->local_root = xasprintf("%s/" SNAP_DIR_PREFIX "%s", c->containerd_root, sn);
 }
 
-static char *lock_dir(const struct pull_cli *c)
+static char *lock_dir(const struct pullrun_cli *c)
 {
 	return xasprintf("%s/imgpull/leases", c->containerd_root);
 }
@@ -199,13 +199,13 @@ static bool snapshot_error_fatal(const struct err *e)
 static void *prefetch_main(void *arg)
 {
 	struct prefetch *p = arg;
-	struct pull_run *r = p->run;
+	struct pullrun *r = p->run;
 	for (int i = 0; i < r->resolved && p->rc == 0; i++) {
 		struct pull_image *img = &r->imgs[i];
 		if (oci_manifest_is_artifact(&img->manifest))
 			continue; // no filesystem: nothing for a snapshotter
 		struct unpack_image u = {.layout = &r->layout, .name = img->name, .manifest_digest = img->manifest_digest,
-					 .manifest = &img->manifest, .chown = true, .open_blob = pull_run_stream_open,
+					 .manifest = &img->manifest, .chown = true, .open_blob = pullrun_stream_open,
 					 .blob_ud = r->eng};
 		struct unpack_snap us = {.img = &u, .s = &p->s, .snap_root = p->snap_root, .local_root = p->local_root};
 		struct unpack_stats st;
@@ -227,7 +227,7 @@ static void *prefetch_main(void *arg)
 // The image's config: from the layout when it is there (its digest was
 // checked when it entered), else fetched and verified, and put there for the
 // engine to find.
-static int config_get(struct pull_run *r, struct pull_image *img, struct buf *cfg, struct err *e)
+static int config_get(struct pullrun *r, struct pull_image *img, struct buf *cfg, struct err *e)
 {
 	const struct oci_descriptor *cd = &img->manifest.config;
 	if (oci_layout_has_blob(&r->layout, cd->digest, cd->size)) {
@@ -249,7 +249,7 @@ static int config_get(struct pull_run *r, struct pull_image *img, struct buf *cf
 }
 
 // Image i's first layers whose snapshots are committed already: not fetched.
-static int skip_committed(struct prefetch *p, struct pull_run *r, int i, struct err *e)
+static int skip_committed(struct prefetch *p, struct pullrun *r, int i, struct err *e)
 {
 	struct pull_image *img = &r->imgs[i];
 	if (oci_manifest_is_artifact(&img->manifest) || img->manifest.nlayers == 0)
@@ -279,7 +279,7 @@ static int skip_committed(struct prefetch *p, struct pull_run *r, int i, struct 
 	return 0;
 }
 
-void prefetch_prepare(void *ud, struct pull_run *r)
+void prefetch_prepare(void *ud, struct pullrun *r)
 {
 	struct prefetch *p = ud;
 	p->run = r;
@@ -302,7 +302,7 @@ void prefetch_prepare(void *ud, struct pull_run *r)
 			log_warn("containerd: %s: %s: fetching every layer", r->imgs[i].name, e.msg);
 }
 
-void prefetch_start(void *ud, struct pull_run *r)
+void prefetch_start(void *ud, struct pullrun *r)
 {
 	struct prefetch *p = ud;
 	if (!p->snapshotter[0])
@@ -375,7 +375,7 @@ static int put_image(struct prefetch *p, const struct oci_layout *l, const struc
 	return 0;
 }
 
-static int pull_one(const struct pull_cli *c, struct pull_image *img, struct err *e)
+static int pull_one(const struct pullrun_cli *c, struct pull_image *img, struct err *e)
 {
 	struct auth_cred cred;
 	if (auth_session_registry_cred(&img->repo.reg->auth, img->repo.path, &cred, e) < 0)
@@ -406,7 +406,7 @@ static int pull_one(const struct pull_cli *c, struct pull_image *img, struct err
 int prefetch_handoff(struct prefetch *p, const struct oci_layout *l, struct pull_image *imgs, int nimg,
 		     struct err *e)
 {
-	const struct pull_cli *c = p->c;
+	const struct pullrun_cli *c = p->c;
 	if (cri_probe(c->containerd, c->acc.http.deadline, e) < 0) // bounded: a hung containerd ends here
 		return -1;
 	double t0 = clock_mono();

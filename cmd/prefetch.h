@@ -18,8 +18,8 @@
 #include "unpack/snapshot.h"
 
 struct prefetch {
-	const struct pull_cli *c;
-	struct pull_run *run;
+	const struct pullrun_cli *c;
+	struct pullrun *run;
 	char snapshotter[64];   // "" when the snapshots are left to containerd
 	char *snap_root;        // the snapshotter's directory as containerd names it
 	char *local_root;       // ... and as imgpull reaches it (under --containerd-root)
@@ -32,18 +32,18 @@ struct prefetch {
 	bool fell_back;         // the snapshot path gave up: containerd unpacks
 	struct err err;
 	struct unpack_snap_result *res; // per image
-	bool **skip;                    // per image, per layer: not fetched (pull_run.skip)
+	bool **skip;                    // per image, per layer: not fetched (pullrun.skip)
 	struct unpack_stats st;
 	double t0, took;
 };
 
-void prefetch_init(struct prefetch *p, const struct pull_cli *c);
-// pull_run's before_fetch: picks the snapshotter, cleans up after runs that
+void prefetch_init(struct prefetch *p, const struct pullrun_cli *c);
+// pullrun's before_fetch: picks the snapshotter, cleans up after runs that
 // were killed, takes a lease, and marks the layers whose snapshots are
 // committed already (from the image's config, fetched for it) not to fetch.
-void prefetch_prepare(void *ud, struct pull_run *r);
-// pull_run's before_run: starts the unpacking thread.
-void prefetch_start(void *ud, struct pull_run *r);
+void prefetch_prepare(void *ud, struct pullrun *r);
+// pullrun's before_run: starts the unpacking thread.
+void prefetch_start(void *ud, struct pullrun *r);
 // Waits for the unpacking thread; its error when the pull itself went well.
 int prefetch_finish(struct prefetch *p, bool pulled, struct err *e);
 // The hand-off once every blob is in the layout: content store, registration,

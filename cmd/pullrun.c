@@ -13,15 +13,15 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-void pull_cli_init(struct pull_cli *c)
+void pullrun_cli_init(struct pullrun_cli *c)
 {
-	*c = (struct pull_cli){.connections = PULL_DEFAULT_CONNECTIONS, .chunk = PULL_DEFAULT_CHUNK,
-			       .retries = PULL_DEFAULT_RETRIES, .timeout = PULL_DEFAULT_TIMEOUT_S,
-			       .stall = (double)HTTP_STALL_TIMEOUT_S, .min_free = FILE_ROOM_PCT,
-			       .min_free_pct = PULL_DEFAULT_MIN_FREE_PCT, .progress = PROGRESS_AUTO};
+	*c = (struct pullrun_cli){.connections = PULLRUN_DEFAULT_CONNECTIONS, .chunk = PULLRUN_DEFAULT_CHUNK,
+				  .retries = PULLRUN_DEFAULT_RETRIES, .timeout = PULLRUN_DEFAULT_TIMEOUT_S,
+				  .stall = (double)HTTP_STALL_TIMEOUT_S, .min_free = FILE_ROOM_PCT,
+				  .min_free_pct = PULLRUN_DEFAULT_MIN_FREE_PCT, .progress = PROGRESS_AUTO};
 }
 
-static int parse_min_free(struct pull_cli *c, const char *arg, struct err *e)
+static int parse_min_free(struct pullrun_cli *c, const char *arg, struct err *e)
 {
 	size_t n = strlen(arg);
 	int pct;
@@ -40,16 +40,13 @@ static int parse_min_free(struct pull_cli *c, const char *arg, struct err *e)
 	return 0;
 }
 
-int pull_cli_option(void *ud, int id, const char *arg, struct err *e)
+#define NOT_MINE 1 // an option id the handler leaves to the next
+
+// How the blobs are fetched (PULLRUN_FETCH_OPTS but the access options).
+static int fetch_option(struct pullrun_cli *c, int id, const char *arg, struct err *e)
 {
-	struct pull_cli *c = ud;
 	switch (id) {
-	case PULL_O_DEST:
-		if (cmd_check_value("--dest", arg, e) < 0)
-			return -1;
-		c->dest = arg;
-		return 0;
-	case PULL_O_PLATFORM: { // checked now: a bad value names its option, or its variable
+	case PULLRUN_O_PLATFORM: { // checked now: a bad value names its option, or its variable
 		struct oci_platform want;
 		int r = oci_platform_parse(&want, arg, e);
 		oci_platform_release(&want);
@@ -58,43 +55,46 @@ int pull_cli_option(void *ud, int id, const char *arg, struct err *e)
 		c->platform = arg;
 		return 0;
 	}
-	case PULL_O_CONN:
+	case PULLRUN_O_CONN:
 		if (cmd_parse_int(arg, 1, 256, &c->connections) < 0)
 			return err_set(e, ERR_USAGE, "--connections must be 1..256, not '%s'", arg);
 		return 0;
-	case PULL_O_CHUNK:
+	case PULLRUN_O_CHUNK:
 		if (cmd_parse_size(arg, &c->chunk) < 0 || c->chunk < (64u << 10) || c->chunk > (1ull << 32))
 			return err_set(e, ERR_USAGE, "--chunk-size must be 64K..4G, not '%s'", arg);
 		return 0;
-	case PULL_O_RETRIES:
+	case PULLRUN_O_RETRIES:
 		if (cmd_parse_int(arg, 0, 100, &c->retries) < 0)
 			return err_set(e, ERR_USAGE, "--retries must be 0..100, not '%s'", arg);
 		return 0;
-	case PULL_O_TIMEOUT:
+	case PULLRUN_O_TIMEOUT:
 		if (cmd_parse_duration(arg, &c->timeout) < 0)
 			return err_set(e, ERR_USAGE, "--timeout must be a duration like 90s, 30m or 2h (0: none), not '%s'",
 				       arg);
 		return 0;
-	case PULL_O_STALL:
+	case PULLRUN_O_STALL:
 		if (cmd_parse_duration(arg, &c->stall) < 0 || c->stall < 1 || c->stall > 3600)
 			return err_set(e, ERR_USAGE, "--stall-timeout must be 1s..1h, not '%s'", arg);
 		return 0;
-	case PULL_O_PROGRESS:
-		if (progress_mode_parse(arg, &c->progress) < 0)
-			return err_set(e, ERR_USAGE, "--progress must be auto, tty, plain, json or none, not '%s'", arg);
-		return 0;
-	case PULL_O_LOGFMT: return cmd_check_log_format(arg, e);
-	case PULL_O_TERMLOG: return cmd_check_output("--termination-log", arg, e); // read early, see termlog_path
-	case PULL_O_METRICS: return cmd_check_output("--metrics", arg, e);          // read early too
-	case PULL_O_FSYNC: c->fsync = true; return 0;
-	case PULL_O_SNAPSHOTTER:
+	case PULLRUN_O_MINFREE: return parse_min_free(c, arg, e);
+	case PULLRUN_O_FSYNC: c->fsync = true; return 0;
+	default: return NOT_MINE;
+	}
+}
+
+// Where the images go besides the layout: containerd (--containerd and its
+// companions), a root file system (--unpack).
+static int handoff_option(struct pullrun_cli *c, int id, const char *arg, struct err *e)
+{
+	switch (id) {
+	case PULLRUN_O_SNAPSHOTTER:
 		if (cmd_check_value("--snapshotter", arg, e) < 0)
 			return -1;
 		if (strcmp(arg, "overlayfs") != 0 && strcmp(arg, "native") != 0 && strcmp(arg, "none") != 0)
 			return err_set(e, ERR_USAGE, "--snapshotter takes overlayfs, native or none, not '%.100s'", arg);
 		c->snapshotter = arg;
 		return 0;
-	case PULL_O_CONTAINERD: {
+	case PULLRUN_O_CONTAINERD: {
 		const char *a = arg ? arg : "unix://" CRI_DEFAULT_SOCKET;
 		if (strncmp(a, "unix://", 7) == 0)
 			a += 7;
@@ -105,12 +105,12 @@ int pull_cli_option(void *ud, int id, const char *arg, struct err *e)
 		c->containerd = a;
 		return 0;
 	}
-	case PULL_O_CROOT:
+	case PULLRUN_O_CROOT:
 		if (cmd_check_value("--containerd-root", arg, e) < 0)
 			return -1;
 		c->containerd_root = arg;
 		return 0;
-	case PULL_O_UNPACK:
+	case PULLRUN_O_UNPACK:
 		if (cmd_check_value("--unpack", arg, e) < 0)
 			return -1;
 		free(c->unpack_dir); // a flag after its variable
@@ -119,20 +119,41 @@ int pull_cli_option(void *ud, int id, const char *arg, struct err *e)
 			return -1;
 		c->unpack = c->unpack_dir;
 		return 0;
-	case PULL_O_NOCHOWN: c->no_chown = true; return 0;
-	case PULL_O_MINFREE: return parse_min_free(c, arg, e);
+	case PULLRUN_O_NOCHOWN: c->no_chown = true; return 0;
+	default: return NOT_MINE;
+	}
+}
+
+int pullrun_cli_option(void *ud, int id, const char *arg, struct err *e)
+{
+	struct pullrun_cli *c = ud;
+	int r = fetch_option(c, id, arg, e);
+	if (r == NOT_MINE)
+		r = handoff_option(c, id, arg, e);
+	if (r != NOT_MINE)
+		return r;
+	switch (id) {
+	case PULLRUN_O_DEST:
+		if (cmd_check_value("--dest", arg, e) < 0)
+			return -1;
+		c->dest = arg;
+		return 0;
+	case PULLRUN_O_PROGRESS:
+		if (progress_mode_parse(arg, &c->progress) < 0)
+			return err_set(e, ERR_USAGE, "--progress must be auto, tty, plain, json or none, not '%s'", arg);
+		return 0;
+	case PULLRUN_O_LOGFMT: return cmd_check_log_format(arg, e);
+	case PULLRUN_O_TERMLOG: return cmd_check_output("--termination-log", arg, e); // read early, see termlog_path
+	case PULLRUN_O_METRICS: return cmd_check_output("--metrics", arg, e);          // read early too
 	case 'q': c->quiet = true; return 0;
 	case 'v': c->verbose++; return 0;
-	default: {
-		int r = cmd_access_option(&c->acc, id, arg, e);
-		return r < 0 ? -1 : 0;
-	}
+	default: return cmd_access_option(&c->acc, id, arg, e) < 0 ? -1 : 0;
 	}
 }
 
 static int add_image(void *ud, const char *item, struct err *e)
 {
-	struct pull_cli *c = ud;
+	struct pullrun_cli *c = ud;
 	// A malformed reference is a usage error before anything is created.
 	struct oci_ref r;
 	if (oci_ref_parse(&r, item, e) < 0)
@@ -143,7 +164,7 @@ static int add_image(void *ud, const char *item, struct err *e)
 	return 0;
 }
 
-int pull_cli_images(struct pull_cli *c, int argc, char **argv, int first, struct err *e)
+int pullrun_cli_images(struct pullrun_cli *c, int argc, char **argv, int first, struct err *e)
 {
 	for (int i = first; i < argc; i++)
 		if (add_image(c, argv[i], e) < 0)
@@ -157,20 +178,20 @@ int pull_cli_images(struct pull_cli *c, int argc, char **argv, int first, struct
 	return 0;
 }
 
-void pull_cli_apply(struct pull_cli *c, double t0)
+void pullrun_cli_apply(struct pullrun_cli *c, double t0)
 {
-	c->acc.http.retries = c->retries < PULL_MAX_BLOCKING_RETRIES ? c->retries : PULL_MAX_BLOCKING_RETRIES;
+	c->acc.http.retries = c->retries < PULLRUN_MAX_BLOCKING_RETRIES ? c->retries : PULLRUN_MAX_BLOCKING_RETRIES;
 	c->acc.http.stall_timeout_s = (long)c->stall;
 	c->acc.http.deadline = c->timeout > 0 ? t0 + c->timeout : 0;
-	pull_cli_log_level(c);
+	pullrun_cli_log_level(c);
 }
 
-void pull_cli_log_level(const struct pull_cli *c)
+void pullrun_cli_log_level(const struct pullrun_cli *c)
 {
 	log_set_level(c->verbose >= 2 ? LOG_DEBUG : c->verbose == 1 ? LOG_INFO : LOG_WARN);
 }
 
-void pull_cli_release(struct pull_cli *c)
+void pullrun_cli_release(struct pullrun_cli *c)
 {
 	cmd_access_release(&c->acc);
 	free(c->default_dest);
@@ -182,12 +203,12 @@ void pull_cli_release(struct pull_cli *c)
 
 // ---- the run ----
 
-static bool layer_skipped(const struct pull_run *r, int i, size_t l)
+static bool layer_skipped(const struct pullrun *r, int i, size_t l)
 {
 	return r->skip && r->skip[i] && r->skip[i][l];
 }
 
-static bool image_skips(const struct pull_run *r, int i)
+static bool image_skips(const struct pullrun *r, int i)
 {
 	for (size_t l = 0; l < r->imgs[i].manifest.nlayers; l++)
 		if (layer_skipped(r, i, l))
@@ -196,7 +217,7 @@ static bool image_skips(const struct pull_run *r, int i)
 }
 
 // Every blob of image i is in (its skipped layers excepted).
-static bool image_complete(const struct pull_run *r, int i, const struct pull_blob_info *bl, size_t nb)
+static bool image_complete(const struct pullrun *r, int i, const struct pull_blob_info *bl, size_t nb)
 {
 	const struct oci_manifest *m = &r->imgs[i].manifest;
 	for (size_t l = 0; l <= m->nlayers; l++) {
@@ -215,7 +236,7 @@ static bool image_complete(const struct pull_run *r, int i, const struct pull_bl
 
 // Records each image in index.json as soon as its last blob is in the layout,
 // so that an interrupted pull leaves the images it finished usable.
-static void record_complete(struct pull_run *r)
+static void record_complete(struct pullrun *r)
 {
 	const struct pull_blob_info *bl;
 	size_t nb = pull_engine_blobs(r->eng, &bl);
@@ -246,7 +267,7 @@ static void record_complete(struct pull_run *r)
 
 static void on_engine_event(void *ud, const struct pull_event *ev)
 {
-	struct pull_run *r = ud;
+	struct pullrun *r = ud;
 	progress_on_event(r->prog, ev);
 	if (r->observe)
 		r->observe(r->observe_ud, ev);
@@ -257,9 +278,9 @@ static void on_engine_event(void *ud, const struct pull_event *ev)
 
 // The disk budget: what the blobs still to fetch need (less what their partial
 // files already hold) must fit, with --min-free to spare, before any download.
-static int check_room(struct pull_run *r, struct err *e)
+static int check_room(struct pullrun *r, struct err *e)
 {
-	const struct pull_cli *c = r->c;
+	const struct pullrun_cli *c = r->c;
 	const struct pull_blob_info *bl;
 	size_t nb = pull_engine_blobs(r->eng, &bl);
 	uint64_t need = 0;
@@ -281,11 +302,11 @@ static int check_room(struct pull_run *r, struct err *e)
 
 // --unpack, before anything is created: ROOTFS must be usable (refused with
 // exit 2 otherwise). Without --dest, a ROOTFS complete for the image costs
-// nothing: PULL_RUN_UNPACKED at once when the reference is pinned by the
+// nothing: PULLRUN_UNPACKED at once when the reference is pinned by the
 // digest its marker names (no request at all).
-static int unpack_check(struct pull_run *r, struct err *e)
+static int unpack_check(struct pullrun *r, struct err *e)
 {
-	const struct pull_cli *c = r->c;
+	const struct pullrun_cli *c = r->c;
 	if (unpack_rootfs_check(c->unpack, &r->rootfs, e) < 0)
 		return -1;
 	// Under a policy the image is resolved and weighed again, complete or not.
@@ -300,11 +321,11 @@ static int unpack_check(struct pull_run *r, struct err *e)
 	}
 	img->name = oci_ref_string(&img->ref);
 	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", img->ref.digest);
-	return PULL_RUN_UNPACKED;
+	return PULLRUN_UNPACKED;
 }
 
 // Resolved: whether ROOTFS (--unpack without --dest) holds the image already.
-static bool unpack_complete(struct pull_run *r)
+static bool unpack_complete(struct pullrun *r)
 {
 	const struct pull_image *img = &r->imgs[0];
 	if (!r->c->unpack || !r->c->dest_temporary || !r->rootfs.done ||
@@ -318,9 +339,9 @@ static bool unpack_complete(struct pull_run *r)
 }
 
 // The layout, the engine and every image's blobs in it, and the room for them.
-static int fetch_setup(struct pull_run *r, struct err *e)
+static int fetch_setup(struct pullrun *r, struct err *e)
 {
-	struct pull_cli *c = r->c;
+	struct pullrun_cli *c = r->c;
 	if (!c->discard) {
 		if (oci_layout_open(&r->layout, c->dest, e) < 0)
 			return -1;
@@ -367,7 +388,7 @@ static void stream_cancel(void *ud, const struct err *why)
 	pull_engine_abort(s->eng, why);
 }
 
-int pull_run_stream_open(void *eng, const struct oci_descriptor *d, struct unpack_source *src, struct err *e)
+int pullrun_stream_open(void *eng, const struct oci_descriptor *d, struct unpack_source *src, struct err *e)
 {
 	int fd = -1;
 	uint64_t n = pull_engine_stream_wait(eng, d->digest, d->size ? 1 : 0, &fd, e);
@@ -381,9 +402,9 @@ int pull_run_stream_open(void *eng, const struct oci_descriptor *d, struct unpac
 	return 0;
 }
 
-int pull_run_execute(struct pull_run *r, struct err *e)
+int pullrun_execute(struct pullrun *r, struct err *e)
 {
-	struct pull_cli *c = r->c;
+	struct pullrun_cli *c = r->c;
 	int nimg = (int)c->nimages;
 	r->imgs = xcalloc((size_t)nimg + 1, sizeof(*r->imgs));
 	r->recorded = xcalloc((size_t)nimg + 1, sizeof(bool));
@@ -413,7 +434,7 @@ int pull_run_execute(struct pull_run *r, struct err *e)
 		r->resolved = i + 1;
 	}
 	if (unpack_complete(r))
-		return PULL_RUN_UNPACKED;
+		return PULLRUN_UNPACKED;
 	if (fetch_setup(r, e) < 0)
 		return -1;
 	r->run_at = clock_mono() - r->t0;
@@ -435,7 +456,7 @@ int pull_run_execute(struct pull_run *r, struct err *e)
 	return 0;
 }
 
-void pull_run_release(struct pull_run *r)
+void pullrun_release(struct pullrun *r)
 {
 	pull_engine_free(r->eng);
 	r->eng = NULL;

@@ -20,7 +20,6 @@
 
 #define RECORD_MAX (64u << 20)   // a written-prefix per chunk: ~20 bytes each
 #define RECORD_CHUNKS_MAX 4000000 // 64 KiB chunks of a 256 GB blob
-#define LOCK_TRIES 16
 
 void oci_ingest_init(struct oci_ingest *in, const struct oci_layout *l, const char *digest,
 		     uint64_t size)
@@ -34,7 +33,7 @@ void oci_ingest_init(struct oci_ingest *in, const struct oci_layout *l, const ch
 	if (!l)
 		return; // none to write into (pull --discard): nothing is locked or kept
 	const char *hex = oci_digest_hex(digest);
-	in->lock_path = xasprintf("%s/%s.lock", l->ingest_dir, hex);
+	in->lock_path = oci_layout_blob_lock_path(l, digest);
 	in->partial = xasprintf("%s/%s.partial", l->ingest_dir, hex);
 	in->record = xasprintf("%s/%s.progress", l->ingest_dir, hex);
 	in->lock_fd = -1;
@@ -50,57 +49,6 @@ void oci_ingest_record_release(struct oci_ingest_record *r)
 static void forget_record(struct oci_ingest *in)
 {
 	oci_ingest_record_release(&in->rec);
-}
-
-// Unlinks the lock file while still holding it, then lets go. Whoever opened the
-// old file meanwhile finds, once it gets the lock, that the path no longer leads
-// to it, and starts again on the path.
-static void unlock(struct oci_ingest *in)
-{
-	if (in->lock_fd < 0)
-		return;
-	unlink(in->lock_path);
-	close(in->lock_fd);
-	in->lock_fd = -1;
-}
-
-// Locks in->lock_path without waiting and checks that the path still leads to
-// the file locked. 1: held, 0: another holder has it, < 0: error.
-static int lock_path(struct oci_ingest *in, struct err *e)
-{
-	for (int i = 0; i < LOCK_TRIES; i++) {
-		_cleanup_close_ int fd = open(in->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", in->lock_path);
-		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			if (errno == EWOULDBLOCK)
-				return 0;
-			if (errno != EINTR)
-				return err_sys(e, ERR_STORAGE, errno, "cannot lock '%s'", in->lock_path);
-		}
-		struct stat held, named;
-		if (fstat(fd, &held) < 0)
-			return err_sys(e, ERR_STORAGE, errno, "cannot stat '%s'", in->lock_path);
-		if (stat(in->lock_path, &named) < 0 || named.st_ino != held.st_ino || named.st_dev != held.st_dev)
-			continue; // a finished holder removed it: lock the path anew
-		in->lock_fd = steal_fd(&fd);
-		return 1;
-	}
-	return err_set(e, ERR_STORAGE, "cannot lock '%s': it keeps being replaced", in->lock_path);
-}
-
-int oci_ingest_remove_blob(const struct oci_layout *l, const char *digest, const struct stat *seen,
-			   struct err *e)
-{
-	struct oci_ingest in;
-	oci_ingest_init(&in, l, digest, 0);
-	int r = lock_path(&in, e);
-	if (r > 0) {
-		_cleanup_free_ char *rel = oci_layout_blob_rel(digest);
-		r = oci_layout_remove_entry(l, rel, seen, e);
-	}
-	oci_ingest_release(&in);
-	return r;
 }
 
 bool oci_ingest_durable(const struct oci_ingest *in)
@@ -129,12 +77,12 @@ int oci_ingest_try(struct oci_ingest *in, struct err *e)
 		return OCI_INGEST_HELD;
 	if (oci_layout_has_blob(in->l, in->digest, in->size))
 		return OCI_INGEST_PRESENT;
-	int r = lock_path(in, e);
+	int r = oci_layout_blob_lock(in->lock_path, &in->lock_fd, e);
 	if (r <= 0)
 		return r < 0 ? -1 : OCI_INGEST_BUSY;
 	// The holder we waited for may have finished it.
 	if (oci_layout_has_blob(in->l, in->digest, in->size)) {
-		unlock(in);
+		oci_layout_blob_unlock(in->lock_path, &in->lock_fd);
 		return OCI_INGEST_PRESENT;
 	}
 	return OCI_INGEST_HELD;
@@ -535,7 +483,7 @@ int oci_ingest_commit(struct oci_ingest *in, struct err *e)
 	forget_record(in);
 	close(in->fd);
 	in->fd = -1;
-	unlock(in);
+	oci_layout_blob_unlock(in->lock_path, &in->lock_fd);
 	return 0;
 }
 
@@ -553,7 +501,7 @@ void oci_ingest_release(struct oci_ingest *in)
 	if (in->fd >= 0)
 		close(in->fd);
 	in->fd = -1;
-	unlock(in);
+	oci_layout_blob_unlock(in->lock_path, &in->lock_fd);
 	forget_record(in);
 	free(in->digest);
 	free(in->lock_path);

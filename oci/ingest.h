@@ -91,15 +91,6 @@ void oci_ingest_discard(struct oci_ingest *in);
 // Gives the blob up: partial and record stay for whoever comes next.
 void oci_ingest_release(struct oci_ingest *in);
 
-// Removes the entry blobs/<digest> if it is still the one seen (a blob found
-// damaged, or a link, a FIFO... in a blob's place: the entry itself, never what
-// a link points at), under the blob's lock, so that a good copy being committed
-// meanwhile is never the one removed. 1 if removed; 0 if the entry changed, is
-// gone or is a directory, or another process holds the blob (it is fetching a
-// copy that will replace it).
-int oci_ingest_remove_blob(const struct oci_layout *l, const char *digest, const struct stat *seen,
-			   struct err *e);
-
 // Bytes the filesystem already holds for digest's partial file (kept from an
 // earlier run, or reserved by fallocate): they need no more room.
 uint64_t oci_ingest_allocated(const struct oci_layout *l, const char *digest);

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "oci/digest.h"
-#include "oci/ingest.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/mem.h"
@@ -25,6 +24,7 @@
 #define ANNOT_REF "org.opencontainers.image.ref.name"
 #define ANNOT_CONTAINERD "io.containerd.image.name"
 #define JOURNAL_MAX (16u << 20)
+#define BLOB_LOCK_TRIES 16
 #define JOURNAL_COMPACT 4096 // lines of this boot before a syncfs clears them
 
 static void read_boot_id(char *out, size_t n)
@@ -238,6 +238,60 @@ int oci_layout_remove_entry(const struct oci_layout *l, const char *rel, const s
 	return 1;
 }
 
+char *oci_layout_blob_lock_path(const struct oci_layout *l, const char *digest)
+{
+	return xasprintf("%s/%s.lock", l->ingest_dir, oci_digest_hex(digest));
+}
+
+// Unlinks the lock file while still holding it, then lets go. Whoever opened the
+// old file meanwhile finds, once it gets the lock, that the path no longer leads
+// to it, and starts again on the path.
+void oci_layout_blob_unlock(const char *path, int *fd)
+{
+	if (*fd < 0)
+		return;
+	unlink(path);
+	close(*fd);
+	*fd = -1;
+}
+
+int oci_layout_blob_lock(const char *path, int *held_fd, struct err *e)
+{
+	for (int i = 0; i < BLOB_LOCK_TRIES; i++) {
+		_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return err_sys(e, ERR_STORAGE, errno, "cannot open lock '%s'", path);
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno == EWOULDBLOCK)
+				return 0;
+			if (errno != EINTR)
+				return err_sys(e, ERR_STORAGE, errno, "cannot lock '%s'", path);
+		}
+		struct stat held, named;
+		if (fstat(fd, &held) < 0)
+			return err_sys(e, ERR_STORAGE, errno, "cannot stat '%s'", path);
+		if (stat(path, &named) < 0 || named.st_ino != held.st_ino || named.st_dev != held.st_dev)
+			continue; // a finished holder removed it: lock the path anew
+		*held_fd = steal_fd(&fd);
+		return 1;
+	}
+	return err_set(e, ERR_STORAGE, "cannot lock '%s': it keeps being replaced", path);
+}
+
+int oci_layout_remove_blob(const struct oci_layout *l, const char *digest, const struct stat *seen,
+			   struct err *e)
+{
+	_cleanup_free_ char *lock = oci_layout_blob_lock_path(l, digest);
+	int fd = -1;
+	int r = oci_layout_blob_lock(lock, &fd, e);
+	if (r > 0) {
+		_cleanup_free_ char *rel = oci_layout_blob_rel(digest);
+		r = oci_layout_remove_entry(l, rel, seen, e);
+	}
+	oci_layout_blob_unlock(lock, &fd);
+	return r;
+}
+
 int oci_layout_open_blob(const struct oci_layout *l, const char *digest, struct err *e)
 {
 	_cleanup_free_ char *rel = oci_layout_blob_rel(digest);
@@ -294,7 +348,7 @@ static int journal_recheck(const struct oci_layout *l, const char *digest, struc
 		return -1;
 	if (ok == 1 || (ok < 0 && !st.st_mode))
 		return 0;
-	return oci_ingest_remove_blob(l, digest, &st, e);
+	return oci_layout_remove_blob(l, digest, &st, e);
 }
 
 // Under the layout lock: check blobs a crash may have left with unwritten

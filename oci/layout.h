@@ -93,6 +93,21 @@ int oci_layout_list_dir(const struct oci_layout *l, const char *rel, int *fd, ch
 // still the one seen and not a directory: 1 removed, 0 not (changed, gone, a
 // directory), < 0 on error.
 int oci_layout_remove_entry(const struct oci_layout *l, const char *rel, const struct stat *seen, struct err *e);
+// A blob's writer lock, ingest/<hex>.lock (the one oci/ingest's holder takes):
+// its path (freed by the caller); taken without waiting, on the file the path
+// still leads to once locked: 1 held (*fd), 0 another holder has it, < 0 error.
+// The unlock unlinks the file while still holding it, then closes *fd.
+char *oci_layout_blob_lock_path(const struct oci_layout *l, const char *digest);
+int oci_layout_blob_lock(const char *path, int *fd, struct err *e);
+void oci_layout_blob_unlock(const char *path, int *fd);
+// Removes the entry blobs/<digest> if it is still the one seen (a blob found
+// damaged, or a link, a FIFO... in a blob's place: the entry itself, never what
+// a link points at), under the blob's lock, so that a good copy being committed
+// meanwhile is never the one removed. 1 if removed; 0 if the entry changed, is
+// gone or is a directory, or another process holds the blob (it is fetching a
+// copy that will replace it).
+int oci_layout_remove_blob(const struct oci_layout *l, const char *digest, const struct stat *seen,
+			   struct err *e);
 // True if blobs/ has the digest with exactly this size.
 bool oci_layout_has_blob(const struct oci_layout *l, const char *digest, uint64_t size);
 // Verifies data against digest (ERR_INTEGRITY) and stores it atomically.

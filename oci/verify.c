@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "oci/digest.h"
-#include "oci/ingest.h"
+#include "oci/layout.h"
 #include "oci/manifest.h"
 #include "util/buf.h"
 #include "util/file.h"
@@ -58,7 +58,7 @@ static int mend(struct verify *v, const char *digest, const struct stat *st, str
 {
 	if (!v->repair)
 		return 0;
-	int r = oci_ingest_remove_blob(v->l, digest, st, e);
+	int r = oci_layout_remove_blob(v->l, digest, st, e);
 	if (r < 0)
 		return -1;
 	if (r == 1) {

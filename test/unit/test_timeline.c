@@ -3,7 +3,7 @@
 // request and hostile text, bad input refused without output, the size of a
 // 20 000-request chart, empty charts. With IMGPULL_TIMELINE_OUT set, the
 // charts are also written there, to be parsed and rendered from outside.
-#include "cmd/timeline.h"
+#include "report/timeline.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -3,9 +3,10 @@
 // --timeline): one lane per connection, one bar per range request coloured by
 // blob (its byte count and timing on hover, via <title>), retries and
 // redirects marked, the throughput over time as a curve, axes in seconds.
-// Only draws: the figures come from the caller (cmd/bench.c measures).
-#ifndef IMGPULL_CMD_TIMELINE_H
-#define IMGPULL_CMD_TIMELINE_H
+// Only draws: the figures come from the caller (report/measure.c measures,
+// report/bench.c picks the run).
+#ifndef IMGPULL_REPORT_TIMELINE_H
+#define IMGPULL_REPORT_TIMELINE_H
 
 #include <stddef.h>
 #include <stdint.h>

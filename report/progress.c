@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cmd/progress.h"
+#include "report/progress.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -26,7 +26,8 @@ struct progress {
 	unsigned retries, renewals, redirects;
 	cJSON *causes; // cause key -> count, of retries and renewals
 	cJSON *by_host; // host[:port] -> body bytes received from it
-	bool out_failed; // json: stdout could not be written (its reader left)
+	bool out_failed; // json: out could not be written (its reader left)
+	FILE *out, *err; // the command's streams: JSON events and the summary; the display
 };
 
 int progress_mode_parse(const char *s, enum progress_mode *out)
@@ -43,13 +44,15 @@ int progress_mode_parse(const char *s, enum progress_mode *out)
 	return -1;
 }
 
-struct progress *progress_new(enum progress_mode mode, double plain_interval_s)
+struct progress *progress_new(enum progress_mode mode, double plain_interval_s, FILE *out, FILE *err)
 {
 	struct progress *p = xcalloc(1, sizeof(*p));
+	p->out = out;
+	p->err = err;
 	if (log_json() && (mode == PROGRESS_AUTO || mode == PROGRESS_TTY || mode == PROGRESS_PLAIN))
 		mode = PROGRESS_LOG; // stderr carries JSON lines only
 	if (mode == PROGRESS_AUTO)
-		mode = isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_PLAIN;
+		mode = isatty(fileno(err)) ? PROGRESS_TTY : PROGRESS_PLAIN;
 	p->mode = mode;
 	p->plain_interval = plain_interval_s > 0 ? plain_interval_s : 5;
 	return p;
@@ -71,7 +74,7 @@ void progress_bytes(char *out, size_t n, double bytes)
 	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
 }
 
-// One JSON line on stdout. A reader that went away (`| head -1`: EPIPE, as
+// One JSON line on out. A reader that went away (`| head -1`: EPIPE, as
 // SIGPIPE is ignored) or any other write error ends the JSON stream, once and
 // with a warning: the pull goes on to its own end, exit status and messages.
 static void json_emit(struct progress *p, cJSON *o)
@@ -79,10 +82,10 @@ static void json_emit(struct progress *p, cJSON *o)
 	char *s = p->out_failed ? NULL : cJSON_PrintUnformatted(o);
 	if (s) {
 		errno = 0;
-		if (fprintf(stdout, "%s\n", s) < 0 || fflush(stdout) == EOF) {
+		if (fprintf(p->out, "%s\n", s) < 0 || fflush(p->out) == EOF) {
 			p->out_failed = true;
-			log_warn("progress: cannot write to stdout (%s): no more progress events there",
-				 errno ? strerror(errno) : "write error");
+			log_warn("progress: cannot write to %s (%s): no more progress events there",
+				 p->out == stdout ? "stdout" : "the output", errno ? strerror(errno) : "write error");
 		}
 		free(s);
 	}
@@ -117,7 +120,7 @@ static void update_rate(struct progress *p, const struct pull_event *ev)
 static void tty_clear(struct progress *p)
 {
 	for (int i = 0; i < p->drawn_lines; i++)
-		fputs("\033[1A\033[2K", stderr);
+		fputs("\033[1A\033[2K", p->err);
 	p->drawn_lines = 0;
 }
 
@@ -142,7 +145,7 @@ static void tty_draw(struct progress *p, const struct pull_event *ev)
 		for (int k = 0; k < 20; k++)
 			bar[k] = k < fill ? '=' : (k == fill ? '>' : ' ');
 		bar[20] = '\0';
-		fprintf(stderr, "%.19s [%s] %3d%% %10s / %-10s %2d conn\n", b->digest + 7, bar, pct, have, size,
+		fprintf(p->err, "%.19s [%s] %3d%% %10s / %-10s %2d conn\n", b->digest + 7, bar, pct, have, size,
 			b->connections);
 		lines++;
 	}
@@ -150,9 +153,9 @@ static void tty_draw(struct progress *p, const struct pull_event *ev)
 	progress_bytes(done, sizeof(done), (double)ev->done_bytes);
 	progress_bytes(total, sizeof(total), (double)ev->total_bytes);
 	progress_bytes(rate, sizeof(rate), p->rate);
-	fprintf(stderr, "total %s / %s  %s/s  %.1fs\n", done, total, rate, ev->elapsed);
+	fprintf(p->err, "total %s / %s  %s/s  %.1fs\n", done, total, rate, ev->elapsed);
 	p->drawn_lines = lines + 1;
-	fflush(stderr);
+	fflush(p->err);
 }
 
 static void plain_line(struct progress *p, const struct pull_event *ev)
@@ -162,7 +165,7 @@ static void plain_line(struct progress *p, const struct pull_event *ev)
 	progress_bytes(total, sizeof(total), (double)ev->total_bytes);
 	progress_bytes(rate, sizeof(rate), p->rate);
 	int pct = ev->total_bytes ? (int)(100.0 * (double)ev->done_bytes / (double)ev->total_bytes) : 100;
-	fprintf(stderr, "progress: %s / %s (%d%%), %s/s, %.1fs\n", done, total, pct, rate, ev->elapsed);
+	fprintf(p->err, "progress: %s / %s (%d%%), %s/s, %.1fs\n", done, total, pct, rate, ev->elapsed);
 }
 
 // PROGRESS_LOG: one record per event, and progress every plain_interval.
@@ -202,23 +205,22 @@ static void log_event(struct progress *p, const struct pull_event *ev)
 	log_record(ev->kind == PULL_EV_RETRY ? LOG_WARN : LOG_INFO, msgs[ev->kind], f);
 }
 
-// Bytes received by the host that sent them (a mirror, the registry, its blob store).
-static void tally_host(struct progress *p, const struct pull_request_info *r)
+void progress_tally_host(cJSON **by_host, const struct pull_request_info *r)
 {
 	if (!r->bytes || !r->host)
 		return;
-	if (!p->by_host)
-		p->by_host = cJSON_CreateObject();
-	cJSON *n = cJSON_GetObjectItemCaseSensitive(p->by_host, r->host);
+	if (!*by_host)
+		*by_host = cJSON_CreateObject();
+	cJSON *n = cJSON_GetObjectItemCaseSensitive(*by_host, r->host);
 	if (n)
 		cJSON_SetNumberValue(n, n->valuedouble + (double)r->bytes);
 	else
-		cJSON_AddNumberToObject(p->by_host, r->host, (double)r->bytes);
+		cJSON_AddNumberToObject(*by_host, r->host, (double)r->bytes);
 }
 
 static void tally_request(struct progress *p, const struct pull_request_info *r)
 {
-	tally_host(p, r);
+	progress_tally_host(&p->by_host, r);
 	if (r->outcome == PULL_REQ_REDIRECT)
 		p->redirects++;
 	if (r->outcome != PULL_REQ_RETRY && r->outcome != PULL_REQ_RENEW && r->outcome != PULL_REQ_FAILED)
@@ -247,6 +249,53 @@ static void tally_add(const struct progress *p, cJSON *o)
 	cJSON_AddItemToObject(o, "bytes_by_host", p->by_host ? cJSON_Duplicate(p->by_host, 1) : cJSON_CreateObject());
 }
 
+// --progress json: every blob event, and the progress at most once a second.
+static void json_on_event(struct progress *p, const struct pull_event *ev)
+{
+	if (ev->kind == PULL_EV_TICK) {
+		if (ev->elapsed - p->last_print < 1.0 && ev->done_bytes != ev->total_bytes)
+			return;
+		p->last_print = ev->elapsed;
+		cJSON *o = json_event("progress");
+		cJSON_AddNumberToObject(o, "done_bytes", (double)ev->done_bytes);
+		cJSON_AddNumberToObject(o, "total_bytes", (double)ev->total_bytes);
+		cJSON_AddNumberToObject(o, "bytes_per_second", (double)(uint64_t)p->rate);
+		cJSON_AddNumberToObject(o, "elapsed", ev->elapsed);
+		json_emit(p, o);
+		return;
+	}
+	static const char *names[] = {"blob_cached", "blob_start", "blob_done", "retry", "tick", "blob_wait"};
+	cJSON *o = json_event(names[ev->kind]);
+	cJSON_AddStringToObject(o, "digest", ev->blob->digest);
+	cJSON_AddNumberToObject(o, "size", (double)ev->blob->size);
+	if (ev->kind == PULL_EV_BLOB_DONE && ev->blob->source)
+		cJSON_AddStringToObject(o, "host", ev->blob->source);
+	if (ev->detail)
+		cJSON_AddStringToObject(o, "detail", ev->detail);
+	cJSON_AddNumberToObject(o, "elapsed", ev->elapsed);
+	json_emit(p, o);
+}
+
+// --progress plain: a line per blob event, and the progress every interval.
+static void plain_on_event(struct progress *p, const struct pull_event *ev)
+{
+	if (ev->kind == PULL_EV_RETRY)
+		fprintf(p->err, "retry %s: %s\n", ev->blob->digest, ev->detail);
+	else if (ev->kind == PULL_EV_BLOB_DONE)
+		fprintf(p->err, "done %s (%llu bytes, %.1fs, from %s)\n", ev->blob->digest,
+			(unsigned long long)ev->blob->size, ev->elapsed, ev->blob->source ? ev->blob->source : "?");
+	else if (ev->kind == PULL_EV_BLOB_CACHED)
+		fprintf(p->err, "exists %s\n", ev->blob->digest);
+	else if (ev->kind == PULL_EV_BLOB_WAIT)
+		fprintf(p->err, "waiting %s: %s\n", ev->blob->digest, ev->detail);
+	else if (ev->kind == PULL_EV_BLOB_START && ev->detail)
+		fprintf(p->err, "start %s: %s\n", ev->blob->digest, ev->detail);
+	else if (ev->kind == PULL_EV_TICK && ev->elapsed - p->last_print >= p->plain_interval) {
+		p->last_print = ev->elapsed;
+		plain_line(p, ev);
+	}
+}
+
 void progress_on_event(void *ud, const struct pull_event *ev)
 {
 	struct progress *p = ud;
@@ -262,55 +311,19 @@ void progress_on_event(void *ud, const struct pull_event *ev)
 	case PROGRESS_LOG:
 		log_event(p, ev);
 		return;
-	case PROGRESS_JSON: {
-		if (ev->kind == PULL_EV_TICK) {
-			if (ev->elapsed - p->last_print < 1.0 && ev->done_bytes != ev->total_bytes)
-				return;
-			p->last_print = ev->elapsed;
-			cJSON *o = json_event("progress");
-			cJSON_AddNumberToObject(o, "done_bytes", (double)ev->done_bytes);
-			cJSON_AddNumberToObject(o, "total_bytes", (double)ev->total_bytes);
-			cJSON_AddNumberToObject(o, "bytes_per_second", (double)(uint64_t)p->rate);
-			cJSON_AddNumberToObject(o, "elapsed", ev->elapsed);
-			json_emit(p, o);
-			return;
-		}
-		static const char *names[] = {"blob_cached", "blob_start", "blob_done", "retry", "tick", "blob_wait"};
-		cJSON *o = json_event(names[ev->kind]);
-		cJSON_AddStringToObject(o, "digest", ev->blob->digest);
-		cJSON_AddNumberToObject(o, "size", (double)ev->blob->size);
-		if (ev->kind == PULL_EV_BLOB_DONE && ev->blob->source)
-			cJSON_AddStringToObject(o, "host", ev->blob->source);
-		if (ev->detail)
-			cJSON_AddStringToObject(o, "detail", ev->detail);
-		cJSON_AddNumberToObject(o, "elapsed", ev->elapsed);
-		json_emit(p, o);
+	case PROGRESS_JSON:
+		json_on_event(p, ev);
 		return;
-	}
 	case PROGRESS_TTY:
 		if (ev->kind == PULL_EV_RETRY) {
 			tty_clear(p);
-			fprintf(stderr, "retry %.19s: %s\n", ev->blob->digest + 7, ev->detail);
+			fprintf(p->err, "retry %.19s: %s\n", ev->blob->digest + 7, ev->detail);
 		}
 		if (ev->kind == PULL_EV_TICK || ev->kind == PULL_EV_RETRY)
 			tty_draw(p, ev);
 		return;
 	case PROGRESS_PLAIN:
-		if (ev->kind == PULL_EV_RETRY)
-			fprintf(stderr, "retry %s: %s\n", ev->blob->digest, ev->detail);
-		else if (ev->kind == PULL_EV_BLOB_DONE)
-			fprintf(stderr, "done %s (%llu bytes, %.1fs, from %s)\n", ev->blob->digest,
-				(unsigned long long)ev->blob->size, ev->elapsed, ev->blob->source ? ev->blob->source : "?");
-		else if (ev->kind == PULL_EV_BLOB_CACHED)
-			fprintf(stderr, "exists %s\n", ev->blob->digest);
-		else if (ev->kind == PULL_EV_BLOB_WAIT)
-			fprintf(stderr, "waiting %s: %s\n", ev->blob->digest, ev->detail);
-		else if (ev->kind == PULL_EV_BLOB_START && ev->detail)
-			fprintf(stderr, "start %s: %s\n", ev->blob->digest, ev->detail);
-		else if (ev->kind == PULL_EV_TICK && ev->elapsed - p->last_print >= p->plain_interval) {
-			p->last_print = ev->elapsed;
-			plain_line(p, ev);
-		}
+		plain_on_event(p, ev);
 		return;
 	}
 }
@@ -330,7 +343,7 @@ void progress_resolved(struct progress *p, const char *ref, const char *digest, 
 		cJSON_AddNumberToObject(o, "blobs", (double)nblobs);
 		json_emit(p, o);
 	} else if (p->mode != PROGRESS_NONE) {
-		fprintf(stderr, "resolved %s -> %s (%zu blobs)\n", ref, digest, nblobs);
+		fprintf(p->err, "resolved %s -> %s (%zu blobs)\n", ref, digest, nblobs);
 	}
 }
 
@@ -380,21 +393,21 @@ void progress_summary(struct progress *p, size_t images, uint64_t bytes, uint64_
 		tty_clear(p);
 	char b[32];
 	progress_bytes(b, sizeof(b), (double)bytes);
-	printf("pulled %zu image%s, %s (%llu bytes downloaded) in %.2f s, %.1f MB/s", images,
-	       images == 1 ? "" : "s", b, (unsigned long long)received, secs, mbps);
+	fprintf(p->out, "pulled %zu image%s, %s (%llu bytes downloaded) in %.2f s, %.1f MB/s", images,
+		images == 1 ? "" : "s", b, (unsigned long long)received, secs, mbps);
 	if (p->retries || p->renewals) {
-		printf("; %u retr%s, %u renewal%s (", p->retries, p->retries == 1 ? "y" : "ies", p->renewals,
-		       p->renewals == 1 ? "" : "s");
+		fprintf(p->out, "; %u retr%s, %u renewal%s (", p->retries, p->retries == 1 ? "y" : "ies",
+			p->renewals, p->renewals == 1 ? "" : "s");
 		const cJSON *c;
 		const char *sep = "";
 		cJSON_ArrayForEach(c, p->causes) {
-			printf("%s%s %d", sep, c->string, c->valueint);
+			fprintf(p->out, "%s%s %d", sep, c->string, c->valueint);
 			sep = ", ";
 		}
-		printf(")");
+		fprintf(p->out, ")");
 	}
-	printf("\n");
-	fflush(stdout);
+	fprintf(p->out, "\n");
+	fflush(p->out);
 }
 
 void progress_error(struct progress *p, const struct err *e)

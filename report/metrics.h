@@ -3,12 +3,13 @@
 // written atomically for node-exporter's textfile collector: the outcome,
 // times, bytes, blobs, retries, CPU and memory, and per image its bytes and
 // seconds.
-#ifndef IMGPULL_CMD_METRICS_H
-#define IMGPULL_CMD_METRICS_H
+#ifndef IMGPULL_REPORT_METRICS_H
+#define IMGPULL_REPORT_METRICS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -42,5 +43,9 @@ void metrics_label(struct buf *out, const char *v);
 void metrics_format(struct buf *out, const struct metrics *m);
 // Writes it to path (temporary file, fsync, rename).
 int metrics_write(const char *path, const struct metrics *m, struct err *e);
+// A process's CPU time (user and system) and peak resident memory, as
+// getrusage and wait4 report them.
+double metrics_cpu_seconds(const struct rusage *ru);
+uint64_t metrics_rss_bytes(const struct rusage *ru);
 
 #endif

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cmd/timeline.h"
+#include "report/timeline.h"
 
 #include <stdbool.h>
 #include <stdio.h>

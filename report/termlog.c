@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cmd/termlog.h"
+#include "report/termlog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,15 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmd/cmd.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/fit.h"
 #include "util/log.h"
 
-const char *termlog_path(int argc, char **argv)
+const char *termlog_path(const char *p)
 {
-	const char *p = cmd_early_value(argc, argv, "termination-log");
 	if (p && *p) // a path that is not a regular file is refused with the options
 		return file_not_regular(p) ? NULL : p;
 	struct stat st;

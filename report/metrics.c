@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cmd/metrics.h"
+#include "report/metrics.h"
 
 #include "util/file.h"
 
@@ -77,4 +77,15 @@ int metrics_write(const char *path, const struct metrics *m, struct err *e)
 			 : file_write_atomic(path, b.data, b.len, e);
 	buf_release(&b);
 	return r;
+}
+
+double metrics_cpu_seconds(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 + (double)ru->ru_stime.tv_sec +
+	       (double)ru->ru_stime.tv_usec / 1e6;
+}
+
+uint64_t metrics_rss_bytes(const struct rusage *ru)
+{
+	return (uint64_t)ru->ru_maxrss * 1024; // Linux counts it in KiB
 }
