@@ -11,6 +11,7 @@ pkgs=(
 	docker-registry skopeo nginx-light containerd umoci apache2-utils
 	openssl jq curl python3 python3-yaml python3-cryptography iproute2 procps ca-certificates time bc file librsvg2-bin valgrind
 	fuse python3-fusepy zstd mmdebstrap pigz
+	podman runc catatonit busybox-static
 )
 missing=()
 for p in "${pkgs[@]}"; do

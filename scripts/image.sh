@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# scripts/image.sh [--binary PATH] [--out DIR] [--tag TAG] [--push DEST [SKOPEO ARGS...]]
+# scripts/image.sh [--binary PATH] [--ca-bundle PATH] [--out DIR] [--tag TAG] [--push DEST [SKOPEO ARGS...]]
 #
 # Assembles imgpull's container image without a container daemon, directly as an
 # OCI image layout: the same image the Containerfile builds (FROM scratch, the
@@ -11,6 +11,8 @@
 # Two builds from the same commit give the same manifest digest.
 #
 #   --binary PATH  the static imgpull (default: build it with scripts/static.sh)
+#   --ca-bundle PATH  the CA bundle to ship (default /etc/ssl/certs/ca-certificates.crt,
+#                  Debian's ca-certificates on this machine)
 #   --out DIR      the OCI layout to write (default build-image/oci); replaced
 #   --tag TAG      its tag in the layout (default the project version)
 #   --push DEST    then copy it with skopeo to DEST (e.g. docker://registry/imgpull:TAG),
@@ -19,15 +21,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-binary="" out="build-image/oci" tag="" push=""
+binary="" ca=/etc/ssl/certs/ca-certificates.crt out="build-image/oci" tag="" push=""
 push_args=()
 while (($#)); do
 	case $1 in
 	--binary) binary=$2; shift 2 ;;
+	--ca-bundle) ca=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--tag) tag=$2; shift 2 ;;
 	--push) push=$2; shift 2; push_args=("$@"); break ;;
-	*) echo "usage: scripts/image.sh [--binary PATH] [--out DIR] [--tag TAG] [--push DEST [SKOPEO ARGS...]]" >&2; exit 2 ;;
+	*) echo "usage: scripts/image.sh [--binary PATH] [--ca-bundle PATH] [--out DIR] [--tag TAG] [--push DEST [SKOPEO ARGS...]]" >&2; exit 2 ;;
 	esac
 done
 version=$(sed -n 's/^project(imgpull VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
@@ -40,8 +43,7 @@ fi
 for t in jq tar gzip sha256sum; do
 	command -v "$t" >/dev/null || { echo "image.sh: $t is missing (scripts/deps.sh installs it)" >&2; exit 1; }
 done
-ca=/etc/ssl/certs/ca-certificates.crt
-[[ -s "$ca" ]] || { echo "image.sh: no CA bundle at $ca (apt-get install ca-certificates)" >&2; exit 1; }
+[[ -f "$ca" && -s "$ca" ]] || { echo "image.sh: no CA bundle at $ca (apt-get install ca-certificates)" >&2; exit 1; }
 
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}

@@ -385,8 +385,11 @@ if [ -e "$bdir/CMakeCache.txt" ] && [ "$(cat "$bdir/.imgpull-static-prefix" 2>/d
 	rm -rf "$bdir"
 fi
 export PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" PKG_CONFIG_PATH="" PKG_CONFIG_SYSROOT_DIR=""
+# The clone's path never enters the binary (OpenSSL's allocation macros carry
+# __FILE__): one commit gives one binary wherever it is checked out (the
+# Containerfile builds in /src).
 step "imgpull-configure" cmake -S "$repo" -B "$bdir" -DCMAKE_C_COMPILER=musl-gcc \
-	-DIMGPULL_STATIC=ON -DIMGPULL_TESTS=OFF
+	-DCMAKE_C_FLAGS="-ffile-prefix-map=$repo/=" -DIMGPULL_STATIC=ON -DIMGPULL_TESTS=OFF
 echo "$prefix" >"$bdir/.imgpull-static-prefix"
 step "imgpull-build" cmake --build "$bdir" -j"$(nproc)"
 bin=$bdir/imgpull
