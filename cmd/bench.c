@@ -16,9 +16,10 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
-#include "cmd/pullrun.h"
+#include "cmd/pullopts.h"
 #include "report/bench.h"
 #include "report/measure.h"
+#include "run/pullrun.h"
 #include "util/clock.h"
 #include "util/interrupt.h"
 #include "util/log.h"
@@ -29,11 +30,11 @@
 enum { B_O_RUNS = 300, B_O_WARMUP, B_O_DISCARD, B_O_JSON, B_O_TIMELINE, B_O_SWEEP };
 
 static const struct cmd_opt bench_opt_table[] = {
-	{"dest", PULLRUN_O_DEST, "DIR",
+	{"dest", PULLOPTS_O_DEST, "DIR",
 	 "where each run's temporary layout is made, on the disk to\n"
 	 "measure (default $TMPDIR, else /tmp); removed after each run", 0},
-	PULLRUN_FETCH_OPTS,
-	{"runs", B_O_RUNS, "N", "timed runs (default " PULLRUN_STR(DEFAULT_RUNS) "); the figures are their median", 0},
+	PULLOPTS_FETCH_OPTS,
+	{"runs", B_O_RUNS, "N", "timed runs (default " PULLOPTS_STR(DEFAULT_RUNS) "); the figures are their median", 0},
 	{"warmup", B_O_WARMUP, NULL, "one untimed run first (DNS, registry and CDN caches)", 0},
 	{"discard", B_O_DISCARD, NULL,
 	 "verify every byte, write nothing to disk: the network alone\n"
@@ -44,8 +45,8 @@ static const struct cmd_opt bench_opt_table[] = {
 	{"sweep", B_O_SWEEP, "PARAM=V1,V2,...",
 	 "a benchmark per value of connections or chunk-size,\n"
 	 "e.g. connections=4,8,16,32; reports the fastest", 0},
-	{"metrics", PULLRUN_O_METRICS, "FILE", "the figures in Prometheus text format, written atomically", 0},
-	{"log-format", PULLRUN_O_LOGFMT, "FORMAT", "auto, json or text (default auto)", 0},
+	{"metrics", PULLOPTS_O_METRICS, "FILE", "the figures in Prometheus text format, written atomically", 0},
+	{"log-format", PULLOPTS_O_LOGFMT, "FORMAT", "auto, json or text (default auto)", 0},
 	{"quiet", 'q', NULL, "no line per run on stderr", 0},
 	{"verbose", 'v', NULL, "diagnostic log on stderr (twice: debug)", CMD_OPT_COUNT},
 	{"help", 'h', NULL, "show this help", CMD_OPT_NOENV},
@@ -65,7 +66,7 @@ static void usage(FILE *f)
 }
 
 struct bench_cli {
-	struct pullrun_cli pc;
+	struct pullopts pc;
 	int runs;
 	bool warmup, json;
 	const char *timeline, *metrics;
@@ -78,11 +79,11 @@ static int add_sweep_value(void *ud, const char *item, struct err *e)
 {
 	struct bench_cli *b = ud;
 	// Checked as the option itself would be.
-	struct pullrun_cli probe;
-	pullrun_cli_init(&probe);
-	int id = strcmp(b->sweep_param, "connections") == 0 ? PULLRUN_O_CONN : PULLRUN_O_CHUNK;
-	int r = pullrun_cli_option(&probe, id, item, e);
-	pullrun_cli_release(&probe);
+	struct pullopts probe;
+	pullopts_init(&probe);
+	int id = strcmp(b->sweep_param, "connections") == 0 ? PULLOPTS_O_CONN : PULLOPTS_O_CHUNK;
+	int r = pullopts_option(&probe, id, item, e);
+	pullopts_release(&probe);
 	if (r < 0)
 		return err_wrap(e, "--sweep");
 	b->sweep = xrealloc(b->sweep, (b->nsweep + 1) * sizeof(char *));
@@ -99,14 +100,14 @@ static int bench_option(void *ud, int id, const char *arg, struct err *e)
 			return err_set(e, ERR_USAGE, "--runs must be 1..100, not '%s'", arg);
 		return 0;
 	case B_O_WARMUP: b->warmup = true; return 0;
-	case B_O_DISCARD: b->pc.discard = true; return 0;
+	case B_O_DISCARD: b->pc.run.discard = true; return 0;
 	case B_O_JSON: b->json = true; return 0;
 	case B_O_TIMELINE:
 		if (cmd_check_output("--timeline", arg, e) < 0)
 			return -1;
 		b->timeline = arg;
 		return 0;
-	case PULLRUN_O_METRICS:
+	case PULLOPTS_O_METRICS:
 		if (cmd_check_output("--metrics", arg, e) < 0)
 			return -1;
 		b->metrics = arg;
@@ -129,7 +130,7 @@ static int bench_option(void *ud, int id, const char *arg, struct err *e)
 		return 0;
 	}
 	default:
-		return pullrun_cli_option(&b->pc, id, arg, e);
+		return pullopts_option(&b->pc, id, arg, e);
 	}
 }
 
@@ -137,14 +138,14 @@ static int bench_option(void *ud, int id, const char *arg, struct err *e)
 static int child_run(void *ud, const char *dir, cJSON **report)
 {
 	struct bench_cli *b = ud;
-	struct pullrun_cli *c = &b->pc;
-	c->dest = dir;
+	struct pullopts *c = &b->pc;
+	c->run.dest = dir;
 	c->progress = PROGRESS_NONE;
 	double t0 = clock_mono();
-	pullrun_cli_apply(c, t0);
+	pullopts_apply(c, t0);
 	struct progress *prog = progress_new(PROGRESS_NONE, 5, stdout, stderr);
 	struct measure *m = measure_new();
-	struct pullrun run = {.c = c, .prog = prog, .t0 = t0, .observe = measure_observe, .observe_ud = m};
+	struct pullrun run = {.c = &c->run, .prog = prog, .t0 = t0, .observe = measure_observe, .observe_ud = m};
 	struct err e;
 	err_clear(&e);
 	int r = pullrun_execute(&run, &e);
@@ -152,7 +153,7 @@ static int child_run(void *ud, const char *dir, cJSON **report)
 	struct measure_run mr = {.run_at = run.run_at};
 	if (run.eng) {
 		mr.downloaded = pull_engine_received(run.eng);
-		mr.discard_peak = c->discard ? pull_engine_discard_peak(run.eng) : 0;
+		mr.discard_peak = c->run.discard ? pull_engine_discard_peak(run.eng) : 0;
 	}
 	*report = measure_report(m, &mr, r < 0 ? &e : NULL, secs);
 	pullrun_release(&run);
@@ -166,8 +167,8 @@ static int child_run(void *ud, const char *dir, cJSON **report)
 static int run_once(struct bench_cli *b, cJSON **out, struct err *e)
 {
 	const char *parent = NULL;
-	if (!b->pc.discard) {
-		parent = b->pc.dest ? b->pc.dest : getenv("TMPDIR");
+	if (!b->pc.run.discard) {
+		parent = b->pc.run.dest ? b->pc.run.dest : getenv("TMPDIR");
 		if (!parent || !*parent)
 			parent = "/tmp";
 	}
@@ -182,9 +183,9 @@ static int parse_args(struct bench_cli *b, int argc, char **argv, struct err *e)
 		usage(stdout);
 		exit(0);
 	}
-	if (r < 0 || cmd_access_finish(&b->pc.acc, e) < 0)
+	if (r < 0 || pullopts_finish(&b->pc, e) < 0)
 		return -1;
-	return pullrun_cli_images(&b->pc, argc, argv, first, e);
+	return pullopts_images(&b->pc, argc, argv, first, e);
 }
 
 // The untimed run of --warmup: < 0 when the pull fails (so would every timed run).
@@ -206,11 +207,11 @@ static int run_setting(struct bench_cli *b, struct bench_report *rep, size_t i, 
 {
 	struct bench_setting *s = &rep->s[i];
 	if (b->sweep_param) {
-		int id = strcmp(b->sweep_param, "connections") == 0 ? PULLRUN_O_CONN : PULLRUN_O_CHUNK;
-		if (pullrun_cli_option(&b->pc, id, b->sweep[i], e) < 0) // checked when parsed
+		int id = strcmp(b->sweep_param, "connections") == 0 ? PULLOPTS_O_CONN : PULLOPTS_O_CHUNK;
+		if (pullopts_option(&b->pc, id, b->sweep[i], e) < 0) // checked when parsed
 			return -1;
 	}
-	bench_setting_init(s, b->sweep_param ? b->sweep[i] : NULL, b->pc.connections, b->pc.chunk);
+	bench_setting_init(s, b->sweep_param ? b->sweep[i] : NULL, b->pc.run.connections, b->pc.run.chunk);
 	int ret = 0;
 	for (int k = 0; k < b->runs && ret == 0; k++) {
 		cJSON *r = NULL;
@@ -254,7 +255,7 @@ int cmd_bench(int argc, char **argv)
 {
 	interrupt_install();
 	struct bench_cli b = {.runs = DEFAULT_RUNS};
-	pullrun_cli_init(&b.pc);
+	pullopts_init(&b.pc);
 	struct bench_report rep = {.best = -1};
 	struct err e;
 	err_clear(&e);
@@ -262,9 +263,9 @@ int cmd_bench(int argc, char **argv)
 	if (parse_args(&b, argc, argv, &e) < 0) {
 		code = cmd_fail(&e);
 	} else {
-		pullrun_cli_log_level(&b.pc);
-		rep = (struct bench_report){.images = b.pc.images, .nimages = b.pc.nimages, .discard = b.pc.discard,
-					    .warmup = b.warmup, .runs = b.runs, .sweep_param = b.sweep_param,
+		pullopts_log_level(&b.pc);
+		rep = (struct bench_report){.images = b.pc.run.images, .nimages = b.pc.run.nimages,
+					    .discard = b.pc.run.discard, .warmup = b.warmup, .runs = b.runs, .sweep_param = b.sweep_param,
 					    .ns = b.sweep_param ? b.nsweep : 1, .best = -1};
 		rep.s = xcalloc(rep.ns, sizeof(*rep.s));
 		bool failed = b.warmup && warmup(&b, &e) < 0;
@@ -277,6 +278,6 @@ int cmd_bench(int argc, char **argv)
 	for (size_t i = 0; i < b.nsweep; i++)
 		free(b.sweep[i]);
 	free(b.sweep);
-	pullrun_cli_release(&b.pc);
+	pullopts_release(&b.pc);
 	return code;
 }

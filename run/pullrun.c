@@ -1,207 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cmd/pullrun.h"
+#include "run/pullrun.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/cmd.h"
 #include "cri/cri.h"
 #include "oci/ingest.h"
 #include "oci/ref.h"
 #include "util/clock.h"
 #include "util/file.h"
-#include "util/log.h"
 #include "util/mem.h"
-
-void pullrun_cli_init(struct pullrun_cli *c)
-{
-	*c = (struct pullrun_cli){.connections = PULLRUN_DEFAULT_CONNECTIONS, .chunk = PULLRUN_DEFAULT_CHUNK,
-				  .retries = PULLRUN_DEFAULT_RETRIES, .timeout = PULLRUN_DEFAULT_TIMEOUT_S,
-				  .stall = (double)HTTP_STALL_TIMEOUT_S, .min_free = FILE_ROOM_PCT,
-				  .min_free_pct = PULLRUN_DEFAULT_MIN_FREE_PCT, .progress = PROGRESS_AUTO};
-}
-
-static int parse_min_free(struct pullrun_cli *c, const char *arg, struct err *e)
-{
-	size_t n = strlen(arg);
-	int pct;
-	unsigned long long bytes;
-	if (n > 1 && arg[n - 1] == '%') {
-		_cleanup_free_ char *num = xstrndup(arg, n - 1);
-		if (cmd_parse_int(num, 0, 99, &pct) < 0)
-			return err_set(e, ERR_USAGE, "--min-free must be a size (5G) or a percentage 0%%..99%%, not '%s'", arg);
-		c->min_free = FILE_ROOM_PCT;
-		c->min_free_pct = (unsigned)pct;
-	} else if (cmd_parse_size(arg, &bytes) == 0) {
-		c->min_free = bytes;
-	} else {
-		return err_set(e, ERR_USAGE, "--min-free must be a size (5G) or a percentage 0%%..99%%, not '%s'", arg);
-	}
-	return 0;
-}
-
-#define NOT_MINE 1 // an option id the handler leaves to the next
-
-// How the blobs are fetched (PULLRUN_FETCH_OPTS but the access options).
-static int fetch_option(struct pullrun_cli *c, int id, const char *arg, struct err *e)
-{
-	switch (id) {
-	case PULLRUN_O_PLATFORM: { // checked now: a bad value names its option, or its variable
-		struct oci_platform want;
-		int r = oci_platform_parse(&want, arg, e);
-		oci_platform_release(&want);
-		if (r < 0)
-			return err_wrap(e, "--platform");
-		c->platform = arg;
-		return 0;
-	}
-	case PULLRUN_O_CONN:
-		if (cmd_parse_int(arg, 1, 256, &c->connections) < 0)
-			return err_set(e, ERR_USAGE, "--connections must be 1..256, not '%s'", arg);
-		return 0;
-	case PULLRUN_O_CHUNK:
-		if (cmd_parse_size(arg, &c->chunk) < 0 || c->chunk < (64u << 10) || c->chunk > (1ull << 32))
-			return err_set(e, ERR_USAGE, "--chunk-size must be 64K..4G, not '%s'", arg);
-		return 0;
-	case PULLRUN_O_RETRIES:
-		if (cmd_parse_int(arg, 0, 100, &c->retries) < 0)
-			return err_set(e, ERR_USAGE, "--retries must be 0..100, not '%s'", arg);
-		return 0;
-	case PULLRUN_O_TIMEOUT:
-		if (cmd_parse_duration(arg, &c->timeout) < 0)
-			return err_set(e, ERR_USAGE, "--timeout must be a duration like 90s, 30m or 2h (0: none), not '%s'",
-				       arg);
-		return 0;
-	case PULLRUN_O_STALL:
-		if (cmd_parse_duration(arg, &c->stall) < 0 || c->stall < 1 || c->stall > 3600)
-			return err_set(e, ERR_USAGE, "--stall-timeout must be 1s..1h, not '%s'", arg);
-		return 0;
-	case PULLRUN_O_MINFREE: return parse_min_free(c, arg, e);
-	case PULLRUN_O_FSYNC: c->fsync = true; return 0;
-	default: return NOT_MINE;
-	}
-}
-
-// Where the images go besides the layout: containerd (--containerd and its
-// companions), a root file system (--unpack).
-static int handoff_option(struct pullrun_cli *c, int id, const char *arg, struct err *e)
-{
-	switch (id) {
-	case PULLRUN_O_SNAPSHOTTER:
-		if (cmd_check_value("--snapshotter", arg, e) < 0)
-			return -1;
-		if (strcmp(arg, "overlayfs") != 0 && strcmp(arg, "native") != 0 && strcmp(arg, "none") != 0)
-			return err_set(e, ERR_USAGE, "--snapshotter takes overlayfs, native or none, not '%.100s'", arg);
-		c->snapshotter = arg;
-		return 0;
-	case PULLRUN_O_CONTAINERD: {
-		const char *a = arg ? arg : "unix://" CRI_DEFAULT_SOCKET;
-		if (strncmp(a, "unix://", 7) == 0)
-			a += 7;
-		if (cmd_check_value("--containerd", a, e) < 0)
-			return -1;
-		if (a[0] != '/')
-			return err_set(e, ERR_USAGE, "--containerd wants unix:///PATH or /PATH, not '%s'", arg);
-		c->containerd = a;
-		return 0;
-	}
-	case PULLRUN_O_CROOT:
-		if (cmd_check_value("--containerd-root", arg, e) < 0)
-			return -1;
-		c->containerd_root = arg;
-		return 0;
-	case PULLRUN_O_UNPACK:
-		if (cmd_check_value("--unpack", arg, e) < 0)
-			return -1;
-		free(c->unpack_dir); // a flag after its variable
-		c->unpack = c->unpack_dir = NULL;
-		if (unpack_rootfs_name(arg, &c->unpack_dir, e) < 0)
-			return -1;
-		c->unpack = c->unpack_dir;
-		return 0;
-	case PULLRUN_O_NOCHOWN: c->no_chown = true; return 0;
-	default: return NOT_MINE;
-	}
-}
-
-int pullrun_cli_option(void *ud, int id, const char *arg, struct err *e)
-{
-	struct pullrun_cli *c = ud;
-	int r = fetch_option(c, id, arg, e);
-	if (r == NOT_MINE)
-		r = handoff_option(c, id, arg, e);
-	if (r != NOT_MINE)
-		return r;
-	switch (id) {
-	case PULLRUN_O_DEST:
-		if (cmd_check_value("--dest", arg, e) < 0)
-			return -1;
-		c->dest = arg;
-		return 0;
-	case PULLRUN_O_PROGRESS:
-		if (progress_mode_parse(arg, &c->progress) < 0)
-			return err_set(e, ERR_USAGE, "--progress must be auto, tty, plain, json or none, not '%s'", arg);
-		return 0;
-	case PULLRUN_O_LOGFMT: return cmd_check_log_format(arg, e);
-	case PULLRUN_O_TERMLOG: return cmd_check_output("--termination-log", arg, e); // read early, see termlog_path
-	case PULLRUN_O_METRICS: return cmd_check_output("--metrics", arg, e);          // read early too
-	case 'q': c->quiet = true; return 0;
-	case 'v': c->verbose++; return 0;
-	default: return cmd_access_option(&c->acc, id, arg, e) < 0 ? -1 : 0;
-	}
-}
-
-static int add_image(void *ud, const char *item, struct err *e)
-{
-	struct pullrun_cli *c = ud;
-	// A malformed reference is a usage error before anything is created.
-	struct oci_ref r;
-	if (oci_ref_parse(&r, item, e) < 0)
-		return -1;
-	oci_ref_release(&r);
-	c->images = xrealloc(c->images, (c->nimages + 1) * sizeof(char *));
-	c->images[c->nimages++] = xstrdup(item);
-	return 0;
-}
-
-int pullrun_cli_images(struct pullrun_cli *c, int argc, char **argv, int first, struct err *e)
-{
-	for (int i = first; i < argc; i++)
-		if (add_image(c, argv[i], e) < 0)
-			return -1;
-	const char *env = getenv("IMGPULL_IMAGES");
-	if (!c->nimages && env && *env && cmd_opts_split(env, false, add_image, c, e) < 0)
-		return e->cls ? err_wrap(e, "IMGPULL_IMAGES") : err_set(e, ERR_USAGE, "IMGPULL_IMAGES must not be blank");
-	if (!c->nimages)
-		return err_set(e, ERR_USAGE, "no image given, as arguments or in IMGPULL_IMAGES (see 'imgpull help %s')",
-			       argv[0]);
-	return 0;
-}
-
-void pullrun_cli_apply(struct pullrun_cli *c, double t0)
-{
-	c->acc.http.retries = c->retries < PULLRUN_MAX_BLOCKING_RETRIES ? c->retries : PULLRUN_MAX_BLOCKING_RETRIES;
-	c->acc.http.stall_timeout_s = (long)c->stall;
-	c->acc.http.deadline = c->timeout > 0 ? t0 + c->timeout : 0;
-	pullrun_cli_log_level(c);
-}
-
-void pullrun_cli_log_level(const struct pullrun_cli *c)
-{
-	log_set_level(c->verbose >= 2 ? LOG_DEBUG : c->verbose == 1 ? LOG_INFO : LOG_WARN);
-}
-
-void pullrun_cli_release(struct pullrun_cli *c)
-{
-	cmd_access_release(&c->acc);
-	free(c->default_dest);
-	free(c->unpack_dir);
-	for (size_t i = 0; i < c->nimages; i++)
-		free(c->images[i]);
-	free(c->images);
-}
-
-// ---- the run ----
 
 static bool layer_skipped(const struct pullrun *r, int i, size_t l)
 {
@@ -280,7 +88,7 @@ static void on_engine_event(void *ud, const struct pull_event *ev)
 // files already hold) must fit, with --min-free to spare, before any download.
 static int check_room(struct pullrun *r, struct err *e)
 {
-	const struct pullrun_cli *c = r->c;
+	const struct pullrun_conf *c = r->c;
 	const struct pull_blob_info *bl;
 	size_t nb = pull_engine_blobs(r->eng, &bl);
 	uint64_t need = 0;
@@ -306,11 +114,11 @@ static int check_room(struct pullrun *r, struct err *e)
 // digest its marker names (no request at all).
 static int unpack_check(struct pullrun *r, struct err *e)
 {
-	const struct pullrun_cli *c = r->c;
+	const struct pullrun_conf *c = r->c;
 	if (unpack_rootfs_check(c->unpack, &r->rootfs, e) < 0)
 		return -1;
 	// Under a policy the image is resolved and weighed again, complete or not.
-	if (!r->rootfs.done || !c->dest_temporary || c->acc.has_policy)
+	if (!r->rootfs.done || !c->dest_temporary || c->policy)
 		return 0;
 	struct pull_image *img = &r->imgs[0];
 	if (oci_ref_parse(&img->ref, c->images[0], e) < 0)
@@ -341,7 +149,7 @@ static bool unpack_complete(struct pullrun *r)
 // The layout, the engine and every image's blobs in it, and the room for them.
 static int fetch_setup(struct pullrun *r, struct err *e)
 {
-	struct pullrun_cli *c = r->c;
+	const struct pullrun_conf *c = r->c;
 	if (!c->discard) {
 		if (oci_layout_open(&r->layout, c->dest, e) < 0)
 			return -1;
@@ -349,7 +157,7 @@ static int fetch_setup(struct pullrun *r, struct err *e)
 	}
 	if (r->before_fetch)
 		r->before_fetch(r->before_ud, r);
-	struct pull_engine_opts eo = {.http = &c->acc.http, .layout = c->discard ? NULL : &r->layout,
+	struct pull_engine_opts eo = {.http = c->http, .layout = c->discard ? NULL : &r->layout,
 				      .connections = c->connections, .chunk_size = c->chunk, .retries = c->retries,
 				      .discard = c->discard, .stream = c->unpack || c->containerd, .on_event = on_engine_event,
 				      .ud = r};
@@ -404,15 +212,15 @@ int pullrun_stream_open(void *eng, const struct oci_descriptor *d, struct unpack
 
 int pullrun_execute(struct pullrun *r, struct err *e)
 {
-	struct pullrun_cli *c = r->c;
+	const struct pullrun_conf *c = r->c;
 	int nimg = (int)c->nimages;
 	r->imgs = xcalloc((size_t)nimg + 1, sizeof(*r->imgs));
 	r->recorded = xcalloc((size_t)nimg + 1, sizeof(bool));
 	r->trust = xcalloc((size_t)nimg + 1, sizeof(*r->trust));
-	pull_registries_init(&r->regs, &c->acc.http, &c->acc.store, &c->acc.kinds);
-	r->regs.hosts_dir = c->acc.hosts_dir;
+	pull_registries_init(&r->regs, c->http, c->store, c->kinds);
+	r->regs.hosts_dir = c->hosts_dir;
 	// A containerd that is gone or hung is found before any request, not after the download.
-	if (c->containerd && cri_probe(c->containerd, c->acc.http.deadline, e) < 0)
+	if (c->containerd && cri_probe(c->containerd, c->http->deadline, e) < 0)
 		return -1;
 	if (c->platform) {
 		if (oci_platform_parse(&r->want, c->platform, e) < 0)
@@ -428,7 +236,7 @@ int pullrun_execute(struct pullrun *r, struct err *e)
 		if (pull_image_resolve(img, &r->regs, c->images[i], &r->want, e) < 0)
 			return -1;
 		// Nothing of an image the policy refuses is fetched, nor of the others.
-		if (c->acc.has_policy && pull_trust_check(&c->acc.policy, img, &r->trust[i], e) < 0)
+		if (c->policy && pull_trust_check(c->policy, img, &r->trust[i], e) < 0)
 			return -1;
 		progress_resolved(r->prog, img->name, img->manifest_digest, img->manifest.nlayers + 1);
 		r->resolved = i + 1;

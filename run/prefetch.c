@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cmd/prefetch.h"
+#include "run/prefetch.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -27,7 +26,7 @@
 #define LEASE_TTL_S (24 * 3600) // containerd's own client leases for 24 h
 #define SNAP_DIR_PREFIX "io.containerd.snapshotter.v1."
 
-void prefetch_init(struct prefetch *p, const struct pullrun_cli *c)
+void prefetch_init(struct prefetch *p, const struct pullrun_conf *c)
 {
 	memset(p, 0, sizeof(*p));
 	p->c = c;
@@ -80,13 +79,13 @@ static const char *missing_capability(const char *snapshotter)
 // not write.
 static void pick_snapshotter(struct prefetch *p)
 {
-	const struct pullrun_cli *c = p->c;
+	const struct pullrun_conf *c = p->c;
 	if (c->snapshotter && strcmp(c->snapshotter, "none") == 0)
 		return;
 	char cri_sn[64] = "";
 	_cleanup_free_ char *mp = NULL;
 	struct err e;
-	if (cri_image_fs(c->containerd, c->acc.http.deadline, &mp, cri_sn, sizeof(cri_sn), &e) < 0) {
+	if (cri_image_fs(c->containerd, c->http->deadline, &mp, cri_sn, sizeof(cri_sn), &e) < 0) {
 		log_warn("containerd: %s: leaving the unpack to containerd", e.msg);
 		return;
 	}
@@ -110,7 +109,7 @@ static void pick_snapshotter(struct prefetch *p)
 	p->local_root = xasprintf("%s/" SNAP_DIR_PREFIX "%s", c->containerd_root, sn);
 }
 
-static char *lock_dir(const struct pullrun_cli *c)
+static char *lock_dir(const struct pullrun_conf *c)
 {
 	return xasprintf("%s/imgpull/leases", c->containerd_root);
 }
@@ -287,7 +286,7 @@ void prefetch_prepare(void *ud, struct pullrun *r)
 	pick_snapshotter(p);
 	if (!p->snapshotter[0])
 		return;
-	ctrd_session_init(&p->s, p->c->containerd, p->snapshotter, p->c->acc.http.deadline);
+	ctrd_session_init(&p->s, p->c->containerd, p->snapshotter, p->c->http->deadline);
 	struct err e;
 	if (lease_take(p, &e) < 0) {
 		log_warn("containerd: %s: leaving the unpack to containerd", e.msg);
@@ -375,7 +374,7 @@ static int put_image(struct prefetch *p, const struct oci_layout *l, const struc
 	return 0;
 }
 
-static int pull_one(const struct pullrun_cli *c, struct pull_image *img, struct err *e)
+static int pull_one(const struct prefetch *p, struct pull_image *img, struct err *e)
 {
 	struct auth_cred cred;
 	if (auth_session_registry_cred(&img->repo.reg->auth, img->repo.path, &cred, e) < 0)
@@ -386,19 +385,13 @@ static int pull_one(const struct pullrun_cli *c, struct pull_image *img, struct 
 	uint64_t bytes = img->manifest.config.size; // what containerd unpacks bounds its PullImage
 	for (size_t k = 0; k < img->manifest.nlayers; k++)
 		bytes += img->manifest.layers[k].size;
-	int r = cri_pull_image(c->containerd, img->name, cred.username ? &a : NULL, bytes, c->acc.http.deadline, &id, e);
+	int r = cri_pull_image(p->c->containerd, img->name, cred.username ? &a : NULL, bytes, p->c->http->deadline, &id,
+			       e);
 	auth_cred_release(&cred);
 	if (r < 0)
 		return err_wrap(e, "%s", img->name);
-	if (log_json()) {
-		cJSON *f = cJSON_CreateObject();
-		cJSON_AddStringToObject(f, "image", img->name);
-		cJSON_AddStringToObject(f, "image_id", id);
-		cJSON_AddNumberToObject(f, "seconds", clock_mono() - t1);
-		log_record(LOG_INFO, "handed to containerd", f);
-	} else if (!c->quiet) {
-		fprintf(stderr, "containerd: %s -> %s (%.2f s)\n", img->name, id, clock_mono() - t1);
-	}
+	if (p->handed)
+		p->handed(p->handed_ud, img, id, clock_mono() - t1);
 	free(id);
 	return 0;
 }
@@ -406,8 +399,8 @@ static int pull_one(const struct pullrun_cli *c, struct pull_image *img, struct 
 int prefetch_handoff(struct prefetch *p, const struct oci_layout *l, struct pull_image *imgs, int nimg,
 		     struct err *e)
 {
-	const struct pullrun_cli *c = p->c;
-	if (cri_probe(c->containerd, c->acc.http.deadline, e) < 0) // bounded: a hung containerd ends here
+	const struct pullrun_conf *c = p->c;
+	if (cri_probe(c->containerd, c->http->deadline, e) < 0) // bounded: a hung containerd ends here
 		return -1;
 	double t0 = clock_mono();
 	size_t put = 0, linked = 0;
@@ -417,7 +410,7 @@ int prefetch_handoff(struct prefetch *p, const struct oci_layout *l, struct pull
 	log_info("containerd: %zu blobs put into its content store (%zu as hard links) in %.2f s", put, linked,
 		 clock_mono() - t0);
 	for (int i = 0; i < nimg; i++)
-		if (pull_one(c, &imgs[i], e) < 0)
+		if (pull_one(p, &imgs[i], e) < 0)
 			return -1;
 	return 0;
 }

@@ -7,18 +7,22 @@
 // A snapshotter imgpull does not write (or --snapshotter none) leaves the
 // unpack to containerd's own CRI pull, as does any failure of the snapshot
 // path that is not the image's fault.
-#ifndef IMGPULL_CMD_PREFETCH_H
-#define IMGPULL_CMD_PREFETCH_H
+#ifndef IMGPULL_RUN_PREFETCH_H
+#define IMGPULL_RUN_PREFETCH_H
 
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "cmd/pullrun.h"
 #include "ctrd/session.h"
+#include "run/pullrun.h"
 #include "unpack/snapshot.h"
 
 struct prefetch {
-	const struct pullrun_cli *c;
+	const struct pullrun_conf *c;
+	// Told of each image containerd took, with the image's id there and the
+	// seconds its PullImage took (pull says so); NULL: nobody.
+	void (*handed)(void *ud, const struct pull_image *img, const char *id, double secs);
+	void *handed_ud;
 	struct pullrun *run;
 	char snapshotter[64];   // "" when the snapshots are left to containerd
 	char *snap_root;        // the snapshotter's directory as containerd names it
@@ -37,7 +41,7 @@ struct prefetch {
 	double t0, took;
 };
 
-void prefetch_init(struct prefetch *p, const struct pullrun_cli *c);
+void prefetch_init(struct prefetch *p, const struct pullrun_conf *c);
 // pullrun's before_fetch: picks the snapshotter, cleans up after runs that
 // were killed, takes a lease, and marks the layers whose snapshots are
 // committed already (from the image's config, fetched for it) not to fetch.
