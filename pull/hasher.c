@@ -41,6 +41,70 @@ static struct hash_job *next_job(struct pull_hasher *h)
 	return NULL;
 }
 
+// One turn of a job: the bytes [from, to) read and hashed, outside the lock.
+struct slice {
+	uint64_t from, to, pos;
+	int error;
+	bool marked, check_failed, finished;
+	unsigned char mark[OCI_DIGEST_MD_MAX];
+};
+
+static void slice_hash(struct pull_hasher *h, struct hash_job *j, struct slice *s)
+{
+	s->pos = s->from;
+	while (s->pos < s->to) {
+		size_t want = (size_t)(s->to - s->pos < HASH_READ ? s->to - s->pos : HASH_READ);
+		ssize_t n = pread(j->fd, h->buf, want, (off_t)s->pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->error = n < 0 ? errno : EIO;
+			return;
+		}
+		EVP_DigestUpdate(j->ctx, h->buf, (size_t)n);
+		s->pos += (uint64_t)n;
+	}
+}
+
+// The prefix digest so far (from a copy of the running context), checked
+// where the check is; the blob's digest, and its data synced, once it is whole.
+static void slice_end(struct hash_job *j, struct slice *s)
+{
+	if (!s->error && s->pos > s->from) {
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		s->marked = c && EVP_MD_CTX_copy_ex(c, j->ctx) && EVP_DigestFinal_ex(c, s->mark, NULL);
+		EVP_MD_CTX_free(c);
+		if (s->marked && s->pos == j->check_at &&
+		    memcmp(s->mark, j->check_md, (size_t)EVP_MD_get_size(j->alg)) != 0)
+			s->check_failed = true;
+	}
+	s->finished = !s->error && !s->check_failed && s->pos == j->size;
+	if (s->finished) {
+		EVP_DigestFinal_ex(j->ctx, j->md, NULL);
+		// Syncing here keeps the event loop free while the disk catches up.
+		if (j->sync && fdatasync(j->fd) < 0)
+			s->error = errno;
+	}
+}
+
+// Under the lock: what the slice did, for the job's owner.
+static void slice_publish(struct pull_hasher *h, struct hash_job *j, const struct slice *s)
+{
+	h->busy = NULL;
+	pthread_cond_broadcast(&h->cond); // a cancel may wait for this slice
+	j->hashed = s->pos;
+	if (s->marked) {
+		j->mark_len = s->pos;
+		memcpy(j->mark_md, s->mark, sizeof(s->mark));
+	}
+	if (s->error || s->finished || s->check_failed) {
+		j->error = s->error;
+		j->check_failed = s->check_failed;
+		j->done = true;
+		h->wake(h->ud);
+	}
+}
+
 static void *hasher_main(void *arg)
 {
 	struct pull_hasher *h = arg;
@@ -53,61 +117,16 @@ static void *hasher_main(void *arg)
 		}
 		h->cursor = j;
 		h->busy = j;
-		uint64_t from = j->hashed;
-		uint64_t to = j->avail;
-		if (to - from > HASH_SLICE)
-			to = from + HASH_SLICE;
-		if (from < j->check_at && to > j->check_at)
-			to = j->check_at; // a slice ends where the check is
+		struct slice s = {.from = j->hashed, .to = j->avail};
+		if (s.to - s.from > HASH_SLICE)
+			s.to = s.from + HASH_SLICE;
+		if (s.from < j->check_at && s.to > j->check_at)
+			s.to = j->check_at; // a slice ends where the check is
 		pthread_mutex_unlock(&h->lock);
-
-		int error = 0;
-		uint64_t pos = from;
-		while (pos < to && !error) {
-			size_t want = (size_t)(to - pos < HASH_READ ? to - pos : HASH_READ);
-			ssize_t n = pread(j->fd, h->buf, want, (off_t)pos);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				error = n < 0 ? errno : EIO;
-				break;
-			}
-			EVP_DigestUpdate(j->ctx, h->buf, (size_t)n);
-			pos += (uint64_t)n;
-		}
-		// The prefix digest so far, from a copy of the running context.
-		unsigned char mark[OCI_DIGEST_MD_MAX];
-		bool marked = false, check_failed = false;
-		if (!error && pos > from) {
-			EVP_MD_CTX *c = EVP_MD_CTX_new();
-			marked = c && EVP_MD_CTX_copy_ex(c, j->ctx) && EVP_DigestFinal_ex(c, mark, NULL);
-			EVP_MD_CTX_free(c);
-			if (marked && pos == j->check_at &&
-			    memcmp(mark, j->check_md, (size_t)EVP_MD_get_size(j->alg)) != 0)
-				check_failed = true;
-		}
-		bool finished = !error && !check_failed && pos == j->size;
-		if (finished) {
-			EVP_DigestFinal_ex(j->ctx, j->md, NULL);
-			// Syncing here keeps the event loop free while the disk catches up.
-			if (j->sync && fdatasync(j->fd) < 0)
-				error = errno;
-		}
-
+		slice_hash(h, j, &s);
+		slice_end(j, &s);
 		pthread_mutex_lock(&h->lock);
-		h->busy = NULL;
-		pthread_cond_broadcast(&h->cond); // a cancel may wait for this slice
-		j->hashed = pos;
-		if (marked) {
-			j->mark_len = pos;
-			memcpy(j->mark_md, mark, sizeof(mark));
-		}
-		if (error || finished || check_failed) {
-			j->error = error;
-			j->check_failed = check_failed;
-			j->done = true;
-			h->wake(h->ud);
-		}
+		slice_publish(h, j, &s);
 	}
 	pthread_mutex_unlock(&h->lock);
 	return NULL;

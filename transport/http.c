@@ -413,102 +413,135 @@ static int retry_wait(const struct http_config *cfg, const char *method, const c
 	return 0;
 }
 
-int http_request(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
-		 struct err *e)
+// The request's headers: its own, then the configuration's. The copies of a
+// token are wiped: curl keeps its own.
+static struct curl_slist *request_headers(const struct http_config *cfg, const struct http_req *req)
 {
-	const char *method = req->method ? req->method : "GET";
-	char safe[512];
-	log_redact_url(req->url, safe, sizeof(safe));
-	memset(r, 0, sizeof(*r));
-	buf_init(&r->body, req->max_body);
-	CURL *h = curl_easy_init();
-	if (!h)
-		return err_set(e, ERR_INTERNAL, "cannot create an HTTP handle");
 	struct curl_slist *hdrs = NULL;
-	char *auth = NULL, *accept = NULL;
 	if (req->authorization) {
-		auth = xasprintf("Authorization: %s", req->authorization);
+		char *auth = xasprintf("Authorization: %s", req->authorization);
 		hdrs = curl_slist_append(hdrs, auth);
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
 	}
 	if (req->accept) {
-		accept = xasprintf("Accept: %s", req->accept);
+		_cleanup_free_ char *accept = xasprintf("Accept: %s", req->accept);
 		hdrs = curl_slist_append(hdrs, accept);
 	}
 	for (const struct curl_slist *x = req->headers; x; x = x->next)
 		hdrs = curl_slist_append(hdrs, x->data);
 	for (const struct curl_slist *x = cfg->headers; x; x = x->next)
 		hdrs = curl_slist_append(hdrs, x->data);
-	http_setup(h, cfg);
-	curl_easy_setopt(h, CURLOPT_URL, req->url);
-	if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	return hdrs;
+}
+
+static void headers_free(struct curl_slist *hdrs)
+{
+	for (struct curl_slist *x = hdrs; x; x = x->next) // copies of signatures and tokens
+		explicit_bzero(x->data, strlen(x->data));
+	curl_slist_free_all(hdrs);
+}
+
+// One blocking request's handle, its tries and what they say.
+struct try {
+	CURL *h;
+	const struct http_config *cfg;
+	const struct http_req *req;
+	const char *method;
+	char safe[512]; // the URL, redacted
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+enum try_end { TRY_DONE, TRY_FAILED, TRY_AGAIN };
+
+static void try_setopts(struct try *t, struct curl_slist *hdrs, struct http_resp *r)
+{
+	CURL *h = t->h;
+	http_setup(h, t->cfg);
+	curl_easy_setopt(h, CURLOPT_URL, t->req->url);
+	if (strcmp(t->method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->req->body ? (const char *)t->req->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req->body_len);
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req->follow ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, t->req->follow ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_capped_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, HTTP_TRY_TIMEOUT_S);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
+}
 
+// Try attempt (from 0): done (an answer to give), failed (e filled), or again.
+static enum try_end try_once(struct try *t, int attempt, struct http_resp *r, struct err *e)
+{
+	long left_ms = http_deadline_ms(t->cfg);
+	if (left_ms > 0 && left_ms < HTTP_TRY_TIMEOUT_S * 1000)
+		curl_easy_setopt(t->h, CURLOPT_TIMEOUT_MS, left_ms);
+	buf_reset(&r->body);
+	resp_reset_headers(r);
+	r->status = 0;
+	t->errbuf[0] = '\0';
+	CURLcode rc = curl_easy_perform(t->h);
+	resp_read_headers(t->h, r);
+	if (interrupt_signal()) {
+		err_set(e, ERR_INTERRUPTED, "%s %s: interrupted", t->method, t->safe);
+		return TRY_FAILED;
+	}
+	if (rc == CURLE_WRITE_ERROR && r->body.toobig) {
+		err_set(e, t->req->too_big ? t->req->too_big : ERR_NETWORK, "response from %s is larger than %zu bytes",
+			t->safe, t->req->max_body);
+		return TRY_FAILED;
+	}
+	const char *why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+	if (rc != CURLE_OK) {
+		if (http_curl_lasting(rc) || attempt >= t->cfg->retries) {
+			err_set(e, ERR_NETWORK, "%s %s: %s", t->method, t->safe, why);
+			return TRY_FAILED;
+		}
+		log_info("%s %s: %s, retrying", t->method, t->safe, why);
+		return TRY_AGAIN;
+	}
+	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &r->status);
+	if (http_status_retryable(r->status) && attempt < t->cfg->retries) {
+		log_info("%s %s: HTTP %ld, retrying", t->method, t->safe, r->status);
+		return TRY_AGAIN;
+	}
+	char *eff = NULL;
+	curl_easy_getinfo(t->h, CURLINFO_EFFECTIVE_URL, &eff);
+	r->effective_url = xstrdup(eff ? eff : t->req->url);
+	return TRY_DONE;
+}
+
+int http_request(const struct http_config *cfg, const struct http_req *req, struct http_resp *r,
+		 struct err *e)
+{
+	struct try t = {.cfg = cfg, .req = req, .method = req->method ? req->method : "GET"};
+	log_redact_url(req->url, t.safe, sizeof(t.safe));
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, req->max_body);
+	t.h = curl_easy_init();
+	if (!t.h)
+		return err_set(e, ERR_INTERNAL, "cannot create an HTTP handle");
+	struct curl_slist *hdrs = request_headers(cfg, req);
+	try_setopts(&t, hdrs, r);
 	int ret = -1;
 	// A Retry-After is honoured while the wait ends within the bound of the
 	// request's own retries (counted from its first try); a server asking for
 	// longer (a 429 that never ends) fails it now rather than holding the pull.
 	double t_first = clock_mono(), bound = http_retry_bound_s(cfg->retries, cfg->stall_timeout_s);
 	for (int attempt = 0;; attempt++) {
-		long left_ms = http_deadline_ms(cfg);
-		if (left_ms > 0 && left_ms < HTTP_TRY_TIMEOUT_S * 1000)
-			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left_ms);
-		buf_reset(&r->body);
-		resp_reset_headers(r);
-		r->status = 0;
-		errbuf[0] = '\0';
-		CURLcode rc = curl_easy_perform(h);
-		resp_read_headers(h, r);
-		if (interrupt_signal()) {
-			err_set(e, ERR_INTERRUPTED, "%s %s: interrupted", method, safe);
-			break;
-		}
-		if (rc == CURLE_WRITE_ERROR && r->body.toobig) {
-			err_set(e, req->too_big ? req->too_big : ERR_NETWORK, "response from %s is larger than %zu bytes",
-				safe, req->max_body);
-			break;
-		}
-		if (rc == CURLE_OK) {
-			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-			if (!http_status_retryable(r->status) || attempt >= cfg->retries) {
-				char *eff = NULL;
-				curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
-				r->effective_url = xstrdup(eff ? eff : req->url);
-				ret = 0;
-				break;
-			}
-			log_info("%s %s: HTTP %ld, retrying", method, safe, r->status);
-		} else {
-			if (http_curl_lasting(rc) || attempt >= cfg->retries) {
-				err_set(e, ERR_NETWORK, "%s %s: %s", method, safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-				break;
-			}
-			log_info("%s %s: %s, retrying", method, safe, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		}
-		if (retry_wait(cfg, method, safe, r, attempt, t_first + bound, bound, e) < 0)
+		enum try_end end = try_once(&t, attempt, r, e);
+		if (end == TRY_DONE)
+			ret = 0;
+		if (end != TRY_AGAIN || retry_wait(cfg, t.method, t.safe, r, attempt, t_first + bound, bound, e) < 0)
 			break;
 	}
-	curl_easy_cleanup(h);
-	for (struct curl_slist *x = hdrs; x; x = x->next) // copies of signatures and tokens
-		explicit_bzero(x->data, strlen(x->data));
-	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(t.h);
+	headers_free(hdrs);
 	if (ret < 0)
 		http_resp_release(r); // callers release only what succeeded
-	if (auth) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-	}
-	free(accept);
 	return ret;
 }
 
