@@ -6,6 +6,12 @@
 # runs, ratios. bench/prefetch.sh compares the node-prefetch path end to end.
 #
 #   bench/bench.sh [--runs N] [--layers "2G 512M 256M 64M 16M"] [--rate 40m] [--out FILE]
+#                  [--baseline BINARY] [--tools "imgpull base skopeo ctr ctd22"]
+#
+# --baseline adds another imgpull binary (say, a build of the previous commit)
+# as the tool "base", taking its turns in the same rounds: a before/after table
+# of wall time, CPU seconds per GB and peak RSS. --tools picks the tools (the
+# peers' table needs skopeo, ctr and ctd22 among them).
 #
 # Two scenarios, both on loopback:
 #   loopback: docker-registry serves the blobs itself, no cap;
@@ -17,7 +23,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-bench_setup bench "$@"
+baseline="" tools="imgpull skopeo ctr ctd22" rest=()
+while (($#)); do
+	case $1 in
+	--baseline) baseline=$(realpath "$2"); shift 2 ;;
+	--tools) tools=$2; shift 2 ;;
+	*) rest+=("$1"); shift ;;
+	esac
+done
+[[ -z "$baseline" || " $tools " == *" base "* ]] || tools="imgpull base ${tools#imgpull }"
+[[ -z "$baseline" || -x "$baseline" ]] || { echo "bench.sh: --baseline $baseline is not an executable" >&2; exit 2; }
+[[ -n "$baseline" || " $tools " != *" base "* ]] || { echo "bench.sh: the tool base needs --baseline" >&2; exit 2; }
+bench_usage_extra='[--baseline BINARY] [--tools "imgpull base skopeo ctr ctd22"]'
+bench_setup bench "${rest[@]}"
 ip_containerd_start
 
 # run_one TOOL ADDR -> "wall user sys maxrss_kb" on stdout
@@ -40,6 +58,7 @@ run_one() {
 	fi
 	case $tool in
 	imgpull) cmd=("$IMGPULL" pull --dest "$dest" --plain-http "$addr" --progress none -q "$addr/bench/big:1") ;;
+	base) cmd=("$baseline" pull --dest "$dest" --plain-http "$addr" --progress none -q "$addr/bench/big:1") ;;
 	skopeo) cmd=(skopeo copy --quiet --src-tls-verify=false "docker://$addr/bench/big:1" "oci:$dest:big") ;;
 	ctr) cmd=("${CTR[@]}" content fetch --plain-http "$addr/bench/big:1") ;;
 	esac
@@ -60,7 +79,7 @@ for scenario in loopback capped; do
 	# Tools take turns within each round, so that a slow spell of the machine
 	# (page cache, writeback, a noisy neighbour) does not land on one of them.
 	for i in $(seq 1 "$runs"); do
-		for tool in imgpull skopeo ctr ctd22; do
+		for tool in $tools; do
 			read -r w u s m < <(run_one "$tool" "$addr")
 			t_log "$scenario $tool run $i: ${w}s wall, ${u}s user, ${s}s sys, ${m} KB"
 			walls[$scenario.$tool]+="$w "
@@ -68,7 +87,7 @@ for scenario in loopback capped; do
 			rsss[$scenario.$tool]+="$m "
 		done
 	done
-	for tool in imgpull skopeo ctr ctd22; do
+	for tool in $tools; do
 		wall[$scenario.$tool]=$(printf '%s\n' ${walls[$scenario.$tool]} | median)
 		cpu[$scenario.$tool]=$(printf '%s\n' ${cpus[$scenario.$tool]} | median)
 		rss[$scenario.$tool]=$(printf '%s\n' ${rsss[$scenario.$tool]} | sort -n | tail -1)
@@ -76,7 +95,26 @@ for scenario in loopback capped; do
 done
 
 gb=$(echo "$bytes / 1000000000" | bc -l)
-table=$(
+has() { [[ " $tools " == *" $1 "* ]]; }
+# Before/after: imgpull against the --baseline binary, same rounds.
+compare_table() {
+	printf '| %s | loopback | capped |\n|---|---|---|\n' "imgpull: this build vs --baseline"
+	for t in imgpull base; do
+		printf '| %s wall | %.2f s | %.2f s |\n' "$t" "${wall[loopback.$t]}" "${wall[capped.$t]}"
+	done
+	for t in imgpull base; do
+		printf '| %s CPU seconds per GB | %.2f | %.2f |\n' "$t" "$(echo "${cpu[loopback.$t]} / $gb" | bc -l)" \
+			"$(echo "${cpu[capped.$t]} / $gb" | bc -l)"
+	done
+	for t in imgpull base; do
+		printf '| %s peak RSS | %.1f MiB | %.1f MiB |\n' "$t" "$(echo "${rss[loopback.$t]} / 1024" | bc -l)" \
+			"$(echo "${rss[capped.$t]} / 1024" | bc -l)"
+	done
+	printf '| wall, base / this build | %.3fx | %.3fx |\n' "$(echo "${wall[loopback.base]} / ${wall[loopback.imgpull]}" | bc -l)" \
+		"$(echo "${wall[capped.base]} / ${wall[capped.imgpull]}" | bc -l)"
+	echo
+}
+peers_table() {
 	printf '| scenario | imgpull | skopeo 1.9 | ctr content fetch (1.6) | containerd 2.2 multipart | imgpull vs skopeo | vs ctr 1.6 | vs containerd 2.2 |\n'
 	printf '|---|---|---|---|---|---|---|---|\n'
 	for s in loopback capped; do
@@ -99,6 +137,10 @@ table=$(
 	printf '| peak RSS | %.1f MiB | %.1f MiB |\n' "$(echo "${rss[loopback.imgpull]} / 1024" | bc -l)" \
 		"$(echo "${rss[capped.imgpull]} / 1024" | bc -l)"
 	echo
+}
+table=$(
+	if has skopeo && has ctr && has ctd22; then peers_table; fi
+	if has base; then compare_table; fi
 	printf 'Image: %s bytes (layers %s), %d runs each, medians; blob store cap %s per connection; %s, %d cores.\n' \
 		"$bytes" "$layers" "$runs" "$rate" "$(date -u +%Y-%m-%d)" "$(nproc)"
 )
