@@ -14,8 +14,7 @@ source "$IMGPULL_SRC/test/lib/common.sh"
 source "$IMGPULL_SRC/test/lib/imgpull.sh"
 ip_mount_ns "$@" # the FUSE mount disappears with the test
 t_workdir
-"$T_PY" -c 'import fusepy' 2>/dev/null || t_fail "python3-fusepy is missing (scripts/deps.sh installs it)"
-command -v fusermount >/dev/null || t_fail "fusermount is missing (Debian fuse; scripts/deps.sh installs it)"
+ip_need_fuse
 
 ip_redirect_setup S3 MAIN --rate 1m --push ml/model:v1 --layer 12M --layer 3M --layer 100K
 total=$(ip_image_bytes "$ref")

@@ -8,12 +8,20 @@ Mounts (FUSE, in the foreground) a pass-through view of BACKING_DIR at MOUNTPOIN
 While CONTROL_FILE exists, every write to a file whose name ends in ".partial"
 fails with EIO, as a failing disk or a device-mapper error target answers; reads
 and everything else keep working. One line per failed write goes to stderr.
+A CONTROL_FILE that reads "delay SECONDS NAME" makes writes slow instead: each
+write of more than 4 KiB to a ".partial" file whose name starts with NAME
+sleeps SECONDS first, then succeeds (a disk that stalls on one file; the
+one-byte writes of glibc's posix_fallocate emulation are not delayed); one that
+reads "delay-rename SECONDS NAME" makes the rename of a file whose name starts
+with NAME (a blob's commit) sleep SECONDS first. Requests
+are served on several threads: a delayed write holds up no other.
 Standard library and Debian's python3-fusepy only.
 """
 
 import errno
 import os
 import sys
+import time
 
 from fusepy import FUSE, FuseOSError, Operations
 
@@ -52,6 +60,10 @@ class EIOFS(Operations):
         return self._call(os.unlink, self._p(path))
 
     def rename(self, old, new):
+        delay = self._delay("delay-rename")
+        if delay and os.path.basename(old).startswith(delay[1]):
+            print("eiofs: delaying the rename of %s by %.1f s" % (old, delay[0]), file=sys.stderr, flush=True)
+            time.sleep(delay[0])
         return self._call(os.rename, self._p(old), self._p(new))
 
     def link(self, target, source):
@@ -93,8 +105,25 @@ class EIOFS(Operations):
     def read(self, path, size, offset, fh):
         return self._call(os.pread, fh, size, offset)
 
+    def _delay(self, word="delay"):
+        """(seconds, name prefix) of a control file "WORD SECONDS NAME", else None."""
+        try:
+            with open(self.control) as f:
+                words = f.read().split()
+        except OSError:
+            return None
+        if len(words) == 3 and words[0] == word:
+            return float(words[1]), words[2]
+        return None
+
     def write(self, path, data, offset, fh):
-        if path.endswith(".partial") and os.path.exists(self.control):
+        delay = self._delay() if path.endswith(".partial") else None
+        if delay and len(data) > 4096 and os.path.basename(path).startswith(delay[1]):
+            print("eiofs: delaying a write of %d bytes at %d to %s by %.1f s" % (
+                len(data), offset, path, delay[0]), file=sys.stderr, flush=True)
+            time.sleep(delay[0])
+        elif path.endswith(".partial") and os.path.exists(self.control) and not delay and \
+                not self._delay("delay-rename"):
             self.failed += 1
             print("eiofs: EIO for a write of %d bytes at %d to %s (%d so far)" % (
                 len(data), offset, path, self.failed), file=sys.stderr, flush=True)
@@ -118,7 +147,7 @@ def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     root, mnt, control = sys.argv[1:]
-    FUSE(EIOFS(root, control), mnt, foreground=True, nothreads=True, allow_other=False)
+    FUSE(EIOFS(root, control), mnt, foreground=True, nothreads=False, allow_other=False, big_writes=True)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,12 @@ ip_mount_ns() {
   exec unshare -m --propagation private env IMGPULL_MOUNT_NS="$T_NAME" bash "$0" "$@"
 }
 
+# ip_need_fuse: what test/lib/eiofs.py needs (python3-fusepy, fusermount), or the test fails.
+ip_need_fuse() {
+  "$T_PY" -c 'import fusepy' 2>/dev/null || t_fail "python3-fusepy is missing (scripts/deps.sh installs it)"
+  command -v fusermount >/dev/null || t_fail "fusermount is missing (Debian fuse; scripts/deps.sh installs it)"
+}
+
 # ip_push_image ADDR REPO:TAG [--oci DIR] [--format oci|v2s2] [t_make_image OPTIONS...]
 # t_make_image DIR TAG with the OPTIONS (--layer SIZE ..., --seed S, ...; DIR defaults to
 # $T_WORK/src, TAG is REPO:TAG's tag), then t_push of it to ADDR as REPO:TAG (--format as

@@ -78,17 +78,37 @@ static void test_table(void **state)
 		struct pull_judgement j;
 		memset(&j, 0x55, sizeof(j));
 		pull_judge(&rows[i].a, &j);
+		char key[24];
+		pull_cause_key(j.cause, rows[i].a.status, key, sizeof(key));
 		if (j.verdict != rows[i].verdict || (rows[i].verdict == PULL_V_FATAL && j.cls != rows[i].cls) ||
-		    strcmp(j.cause, rows[i].cause) != 0)
+		    strcmp(key, rows[i].cause) != 0)
 			fail_msg("%s: verdict %d cls %d cause '%s', expected %d %d '%s'", rows[i].what, j.verdict, j.cls,
-				 j.cause, rows[i].verdict, rows[i].cls, rows[i].cause);
+				 key, rows[i].verdict, rows[i].cls, rows[i].cause);
+		// Every cause a try can end with has its message; every fatal one too.
+		if (j.verdict == PULL_V_RETRY && !pull_causes[j.cause].retry)
+			fail_msg("%s: cause '%s' has no retry message", rows[i].what, key);
+		if (j.verdict == PULL_V_FATAL && !pull_causes[j.cause].fatal)
+			fail_msg("%s: cause '%s' has no message", rows[i].what, key);
 	}
+}
+
+// Every cause has a row with a key.
+static void test_causes_named(void **state)
+{
+	(void)state;
+	for (int c = PULL_CAUSE_LASTING; c < PULL_CAUSE_COUNT; c++)
+		if (!pull_causes[c].key || !pull_causes[c].key[0])
+			fail_msg("cause %d has no key", c);
+	char key[24];
+	assert_string_equal(pull_cause_key(PULL_CAUSE_THROTTLED, 503, key, sizeof(key)), "http_503");
+	assert_string_equal(pull_cause_key(PULL_CAUSE_STALLED, 0, key, sizeof(key)), "timeout");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_causes_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
