@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "unpack/image.h"
 #include "util/clock.h"
 #include "util/log.h"
 

@@ -28,6 +28,8 @@
 #include <stdint.h>
 
 #include "oci/digest.h"
+#include "unpack/entry.h"
+#include "unpack/stats.h"
 #include "util/err.h"
 
 enum unpack_compression { UNPACK_TAR, UNPACK_GZIP, UNPACK_ZSTD };
@@ -36,13 +38,6 @@ enum unpack_compression { UNPACK_TAR, UNPACK_GZIP, UNPACK_ZSTD };
 // type that is not a filesystem layer.
 int unpack_compression_of(const char *media_type, enum unpack_compression *out);
 
-// A name from an image as a clean relative path ("a/b": "." components and
-// repeated slashes dropped; "" for the root), malloc'd; NULL for an absolute
-// name or one with a ".." component.
-char *unpack_clean_name(const char *name);
-// Splits a clean relative path into its directory (*dir, malloc'd; "" at the
-// top) and its last name (*base, pointing into path).
-void unpack_split_name(const char *path, char **dir, const char **base);
 
 // What inflates gzip layers in this build: "isa-l" or "zlib".
 const char *unpack_gzip_engine(void);
@@ -85,10 +80,6 @@ struct unpack_opts {
 	// it links, as containerd's applier does (the reference for its
 	// snapshots); false: the link alone, as libarchive, tar and umoci do.
 	bool link_meta;
-};
-
-struct unpack_stats {
-	uint64_t entries, bytes_in, bytes_out, whiteouts;
 };
 
 // Applies the layer read from src (compression c) to the directory rootfs;

@@ -35,7 +35,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "unpack/layer.h"
+#include "unpack/entry.h"
+#include "unpack/stats.h"
 #include "util/err.h"
 
 struct archive_entry;
@@ -66,9 +67,5 @@ int overlay_whiteout(struct overlay *ov, const char *dir, const char *name, cons
 int overlay_opaque(struct overlay *ov, const char *dir, const char *entry, const char *const *reserved, uid_t uid,
 		   gid_t gid, struct err *e);
 
-// layer.c's refusal of an entry: ERR_INTEGRITY, "layer WHAT: entry 'NAME' refused: WHY".
-int unpack_entry_refused(const char *what, const char *name, const char *why, struct err *e);
-// path (clean, relative) is one of the reserved top-level names or under one.
-bool unpack_reserved(const char *const *reserved, const char *path);
 
 #endif

@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "unpack/model.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -136,7 +135,7 @@ void unpack_rootfs_state_release(struct unpack_rootfs_state *st)
 // ROOTFS made ready for a fresh unpack: created, or emptied when an earlier
 // run of ours left it unfinished or holds another image. 1: this image is
 // there already.
-static int prepare(const struct unpack_image *u, struct err *e)
+int unpack_image_prepare(const struct unpack_image *u, struct err *e)
 {
 	struct unpack_rootfs_state st;
 	if (unpack_rootfs_check(u->rootfs, &st, e) < 0)
@@ -167,7 +166,7 @@ static int prepare(const struct unpack_image *u, struct err *e)
 
 // The markers: complete first, then the busy one goes (a crash between them
 // leaves both: complete wins).
-static int finish(const struct unpack_image *u, struct err *e)
+int unpack_image_finish(const struct unpack_image *u, struct err *e)
 {
 	if (marker_write(u, UNPACK_MARKER_DONE, e) < 0)
 		return -1;
@@ -321,7 +320,7 @@ int unpack_blob_file(const struct unpack_image *u, int root, const struct oci_de
 
 // An artifact: each layer becomes the file its title names (its digest is
 // checked by the download; the marker says when all are in place).
-static int write_files(const struct unpack_image *u, struct unpack_stats *total, struct err *e)
+int unpack_image_files(const struct unpack_image *u, struct unpack_stats *total, struct err *e)
 {
 	const struct oci_manifest *m = u->manifest;
 	int root = open(u->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -384,23 +383,9 @@ int unpack_image_diff_ids(const struct unpack_image *u, char ***ids, size_t *nid
 	return -1;
 }
 
-int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, struct err *e)
+int unpack_image_layers(const struct unpack_image *u, struct unpack_stats *total, struct err *e)
 {
-	memset(total, 0, sizeof(*total));
 	const struct oci_manifest *m = u->manifest;
-	int pr = prepare(u, e);
-	if (pr != 0)
-		return pr;
-	if (unpack_model_kind(m) != UNPACK_MODEL_NONE) {
-		if (unpack_model_run(u, total, e) < 0)
-			return -1;
-		return finish(u, e);
-	}
-	if (oci_manifest_is_artifact(m)) {
-		if (write_files(u, total, e) < 0)
-			return -1;
-		return finish(u, e);
-	}
 	char **ids;
 	size_t nids;
 	if (unpack_image_diff_ids(u, &ids, &nids, e) < 0)
@@ -448,7 +433,5 @@ int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, s
 	for (size_t i = 0; i < nids; i++)
 		free(ids[i]);
 	free(ids);
-	if (r < 0)
-		return -1;
-	return finish(u, e);
+	return r < 0 ? -1 : 0;
 }

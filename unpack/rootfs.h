@@ -88,8 +88,15 @@ int unpack_image_config(const struct unpack_image *u, struct buf *b, struct err 
 // layer (ERR_INTEGRITY otherwise); free each and the array.
 int unpack_image_diff_ids(const struct unpack_image *u, char ***ids, size_t *nids, struct err *e);
 
-// 1 when ROOTFS already holds this image (its marker names the manifest
-// digest), 0 once unpacked, -1 on error.
-int unpack_image_run(const struct unpack_image *u, struct unpack_stats *total, struct err *e);
+// ROOTFS made ready for a fresh unpack: created, or emptied when an earlier
+// run of ours left it unfinished or holds another image (the busy marker
+// written). 1: this image is there already (its marker names the manifest).
+int unpack_image_prepare(const struct unpack_image *u, struct err *e);
+// The image's filesystem layers applied in order (counted into total).
+int unpack_image_layers(const struct unpack_image *u, struct unpack_stats *total, struct err *e);
+// An artifact: each layer becomes the file its title names.
+int unpack_image_files(const struct unpack_image *u, struct unpack_stats *total, struct err *e);
+// The markers: complete first, then the busy one goes.
+int unpack_image_finish(const struct unpack_image *u, struct err *e);
 
 #endif
