@@ -93,7 +93,7 @@ struct pull_engine_opts {
 	int connections;      // total, across all hosts
 	uint64_t chunk_size;  // range size; blobs up to this size are one request
 	int retries;          // failed tries per range (all count; see README "Time bounds")
-	size_t buffer_size;   // per-connection write buffer (default 512 KiB)
+	size_t buffer_size;   // per-connection write memory, in two buffers (default 512 KiB)
 	// Verify every byte, keep none: no layout (layout NULL); bytes go to
 	// memory and are dropped once hashed. At most pull_engine_discard_window()
 	// bytes wait there for the hash.

@@ -21,6 +21,7 @@ struct pull_hasher {
 	struct hash_job *jobs; // registered, unfinished or unclaimed
 	struct hash_job *cursor;
 	struct hash_job *busy; // the job being read, outside the lock
+	bool idle;             // waiting for bytes: only then is it woken
 	void (*wake)(void *);
 	void *ud;
 	unsigned char *buf;
@@ -112,7 +113,9 @@ static void *hasher_main(void *arg)
 	while (!h->stop) {
 		struct hash_job *j = next_job(h);
 		if (!j) {
+			h->idle = true;
 			pthread_cond_wait(&h->cond, &h->lock);
+			h->idle = false;
 			continue;
 		}
 		h->cursor = j;
@@ -176,7 +179,10 @@ void pull_hasher_advance(struct pull_hasher *h, struct hash_job *j, uint64_t ava
 	pthread_mutex_lock(&h->lock);
 	if (avail > j->avail) {
 		j->avail = avail;
-		pthread_cond_signal(&h->cond);
+		// A busy hasher finds the bytes when its slice ends: only an idle
+		// one is woken (signalled with the lock held, so no wait is missed).
+		if (h->idle)
+			pthread_cond_signal(&h->cond);
 	} else if (j->size == 0 && !j->done) {
 		EVP_DigestFinal_ex(j->ctx, j->md, NULL);
 		j->done = true;

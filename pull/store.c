@@ -17,6 +17,8 @@ struct pull_store {
 	const void *busy[STORE_WORKERS_MAX]; // the key each worker is running (NULL: none)
 	size_t outstanding;   // submitted, not taken back
 	size_t running;       // queued or running
+	int idle_workers;     // waiting for work
+	int drainers;         // waiting in pull_store_drain
 	bool stop;
 	void (*wake)(void *);
 	void *ud;
@@ -34,7 +36,9 @@ static bool key_busy(const struct pull_store *s, const void *key)
 
 // The first queued job whose key no worker is running and that no earlier
 // job of its key waits before (the lock held). Unlinked from the queue.
-static struct pull_store_job *next_runnable(struct pull_store *s)
+// The link to the first queued job that may run now: its key is not being
+// run, and no earlier job of its key is queued. NULL when none.
+static struct pull_store_job **find_runnable(struct pull_store *s)
 {
 	for (struct pull_store_job **pp = &s->queue; *pp; pp = &(*pp)->next) {
 		struct pull_store_job *j = *pp;
@@ -43,15 +47,23 @@ static struct pull_store_job *next_runnable(struct pull_store *s)
 		bool earlier = false;
 		for (struct pull_store_job *q = s->queue; q != j && !earlier; q = q->next)
 			earlier = q->key == j->key;
-		if (earlier)
-			continue;
-		*pp = j->next;
-		if (s->queue_tail == &j->next)
-			s->queue_tail = pp;
-		j->next = NULL;
-		return j;
+		if (!earlier)
+			return pp;
 	}
 	return NULL;
+}
+
+static struct pull_store_job *next_runnable(struct pull_store *s)
+{
+	struct pull_store_job **pp = find_runnable(s);
+	if (!pp)
+		return NULL;
+	struct pull_store_job *j = *pp;
+	*pp = j->next;
+	if (s->queue_tail == &j->next)
+		s->queue_tail = pp;
+	j->next = NULL;
+	return j;
 }
 
 struct worker_arg {
@@ -59,31 +71,51 @@ struct worker_arg {
 	int slot;
 };
 
+// Runs jobs until stopped. The caller is woken outside the lock (it takes
+// the lock at once when woken): before the next job runs, or before waiting;
+// and only for the first result it has not taken (it takes them all at once).
 static void *worker_main(void *arg)
 {
 	struct pull_store *s = ((struct worker_arg *)arg)->s;
 	int slot = ((struct worker_arg *)arg)->slot;
 	free(arg);
+	bool wake = false;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		struct pull_store_job *j = next_runnable(s);
+		if (!j && wake) {
+			pthread_mutex_unlock(&s->lock);
+			s->wake(s->ud);
+			wake = false;
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
 		if (!j) {
 			if (s->stop)
 				break;
+			s->idle_workers++;
 			pthread_cond_wait(&s->work, &s->lock);
+			s->idle_workers--;
 			continue;
 		}
 		s->busy[slot] = j->key;
+		// Another key's job may run beside this one: one more worker. (The
+		// key's own next job is this worker's, once this one has run.)
+		if (s->idle_workers && find_runnable(s))
+			pthread_cond_signal(&s->work);
 		pthread_mutex_unlock(&s->lock);
+		if (wake)
+			s->wake(s->ud);
+		wake = false;
 		j->run(j);
 		pthread_mutex_lock(&s->lock);
 		s->busy[slot] = NULL;
+		wake = !s->done;
 		*s->done_tail = j;
 		s->done_tail = &j->next;
 		s->running--;
-		pthread_cond_broadcast(&s->idle);
-		pthread_cond_broadcast(&s->work); // the key's next job may go now
-		s->wake(s->ud);
+		if (s->drainers)
+			pthread_cond_broadcast(&s->idle);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
@@ -126,7 +158,8 @@ void pull_store_submit(struct pull_store *s, struct pull_store_job *j)
 	s->queue_tail = &j->next;
 	s->outstanding++;
 	s->running++;
-	pthread_cond_signal(&s->work);
+	if (s->idle_workers && !key_busy(s, j->key))
+		pthread_cond_signal(&s->work);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -153,8 +186,10 @@ size_t pull_store_outstanding(struct pull_store *s)
 void pull_store_drain(struct pull_store *s)
 {
 	pthread_mutex_lock(&s->lock);
+	s->drainers++;
 	while (s->running)
 		pthread_cond_wait(&s->idle, &s->lock);
+	s->drainers--;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -21,7 +21,8 @@ struct pull_store_job {
 	struct pull_store_job *next;           // the store's
 };
 
-// wake(ud) is called from a worker each time a job has run.
+// wake(ud) is called from a worker when a job has run and the results were
+// all taken before it (the caller takes them all at once).
 int pull_store_start(struct pull_store **out, int workers, void (*wake)(void *), void *ud, struct err *e);
 // Queues j; it runs after every job of its key submitted before it.
 void pull_store_submit(struct pull_store *s, struct pull_store_job *j);

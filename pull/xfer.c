@@ -16,9 +16,18 @@
 
 // ---- write buffers ----
 
+// A connection's write memory (buffer_size) in XFER_BUFFERS buffers, and as
+// many buffers in all as the connections have: memory stays at connections x
+// buffer_size, as with one buffer each.
+static size_t wbuf_size(const struct pull_engine *eng)
+{
+	size_t bs = eng->o.buffer_size / XFER_BUFFERS;
+	return bs < (16u << 10) ? 16u << 10 : bs;
+}
+
 static size_t bufs_cap(const struct pull_engine *eng)
 {
-	return (size_t)eng->o.connections * (XFER_BUFFERS + 1);
+	return (size_t)eng->o.connections * XFER_BUFFERS;
 }
 
 // k buffers can be had from the pool now.
@@ -38,7 +47,7 @@ static struct wbuf *buf_take(struct pull_engine *eng)
 		return w;
 	}
 	w = xcalloc(1, sizeof(*w));
-	w->data = xmalloc(eng->o.buffer_size);
+	w->data = xmalloc(wbuf_size(eng));
 	eng->nbufs++;
 	return w;
 }
@@ -101,7 +110,7 @@ void xfer_resume_paused(struct pull_engine *eng)
 // waiting may always go on).
 static bool xfer_room(const struct xfer *x, size_t left)
 {
-	size_t bs = x->eng->o.buffer_size;
+	size_t bs = wbuf_size(x->eng);
 	size_t room = x->wb ? bs - x->wlen : 0;
 	if (left <= room)
 		return true;
@@ -264,14 +273,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 			x->wb = buf_take(x->eng);
 			x->wpos = x->pos;
 		}
-		size_t room = x->eng->o.buffer_size - x->wlen;
+		size_t room = wbuf_size(x->eng) - x->wlen;
 		size_t take = left < room ? left : room;
 		memcpy(x->wb->data + x->wlen, p, take);
 		x->wlen += take;
 		x->pos += take;
 		p += take;
 		left -= take;
-		if (x->wlen == x->eng->o.buffer_size)
+		if (x->wlen == wbuf_size(x->eng))
 			xfer_hand_over(x);
 	}
 	return len;
