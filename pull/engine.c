@@ -297,6 +297,7 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 			break;
 		double wait = sched_next_due(eng, now) - now;
 		int ms = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
+		pull_store_kick(eng->store); // what this turn submitted, at once
 		curl_multi_poll(eng->multi, NULL, 0, ms, NULL);
 	}
 	loop_end(eng);

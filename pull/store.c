@@ -158,7 +158,13 @@ void pull_store_submit(struct pull_store *s, struct pull_store_job *j)
 	s->queue_tail = &j->next;
 	s->outstanding++;
 	s->running++;
-	if (s->idle_workers && !key_busy(s, j->key))
+	pthread_mutex_unlock(&s->lock);
+}
+
+void pull_store_kick(struct pull_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->idle_workers && find_runnable(s))
 		pthread_cond_signal(&s->work);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -185,6 +191,7 @@ size_t pull_store_outstanding(struct pull_store *s)
 
 void pull_store_drain(struct pull_store *s)
 {
+	pull_store_kick(s);
 	pthread_mutex_lock(&s->lock);
 	s->drainers++;
 	while (s->running)

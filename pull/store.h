@@ -24,8 +24,11 @@ struct pull_store_job {
 // wake(ud) is called from a worker when a job has run and the results were
 // all taken before it (the caller takes them all at once).
 int pull_store_start(struct pull_store **out, int workers, void (*wake)(void *), void *ud, struct err *e);
-// Queues j; it runs after every job of its key submitted before it.
+// Queues j; it runs after every job of its key submitted before it, once
+// the store is kicked (one wake for what a caller's turn submitted).
 void pull_store_submit(struct pull_store *s, struct pull_store_job *j);
+// Sets an idle worker on the jobs queued (pull_store_drain kicks too).
+void pull_store_kick(struct pull_store *s);
 // The jobs that have run since the last call, in the order they ran (a list
 // through next), without waiting; NULL when none.
 struct pull_store_job *pull_store_take_done(struct pull_store *s);
