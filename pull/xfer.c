@@ -250,6 +250,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
 		if ((x->status == 200 || x->status == 206) && check_answer(x->eng, x) < 0)
 			return 0;
+		// The blob's current target answers with its bytes: it works, even
+		// if the store refuses some requests (renewals count refusals in a row).
+		if ((x->status == 200 || x->status == 206) && x->target_gen == x->b->target_gen)
+			x->b->renewals = 0;
 	}
 	if (x->status != 200 && x->status != 206) {
 		buf_add(&x->errbody, data, len); // kept for the message; overflow just truncates
