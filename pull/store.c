@@ -15,7 +15,6 @@ struct pull_store {
 	struct pull_store_job *queue, **queue_tail;
 	struct pull_store_job *done, **done_tail;
 	const void *busy[STORE_WORKERS_MAX]; // the key each worker is running (NULL: none)
-	size_t outstanding;   // submitted, not taken back
 	size_t running;       // queued or running
 	int idle_workers;     // waiting for work
 	int drainers;         // waiting in pull_store_drain
@@ -156,7 +155,6 @@ void pull_store_submit(struct pull_store *s, struct pull_store_job *j)
 	pthread_mutex_lock(&s->lock);
 	*s->queue_tail = j;
 	s->queue_tail = &j->next;
-	s->outstanding++;
 	s->running++;
 	pthread_mutex_unlock(&s->lock);
 }
@@ -173,20 +171,10 @@ struct pull_store_job *pull_store_take_done(struct pull_store *s)
 {
 	pthread_mutex_lock(&s->lock);
 	struct pull_store_job *list = s->done;
-	for (struct pull_store_job *j = list; j; j = j->next)
-		s->outstanding--;
 	s->done = NULL;
 	s->done_tail = &s->done;
 	pthread_mutex_unlock(&s->lock);
 	return list;
-}
-
-size_t pull_store_outstanding(struct pull_store *s)
-{
-	pthread_mutex_lock(&s->lock);
-	size_t n = s->outstanding;
-	pthread_mutex_unlock(&s->lock);
-	return n;
 }
 
 void pull_store_drain(struct pull_store *s)

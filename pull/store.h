@@ -32,8 +32,6 @@ void pull_store_kick(struct pull_store *s);
 // The jobs that have run since the last call, in the order they ran (a list
 // through next), without waiting; NULL when none.
 struct pull_store_job *pull_store_take_done(struct pull_store *s);
-// Jobs submitted and not yet taken back.
-size_t pull_store_outstanding(struct pull_store *s);
 // Waits until every submitted job has run (they are left for take_done).
 void pull_store_drain(struct pull_store *s);
 // Drains, then ends the workers. Jobs not taken back are the caller's.
