@@ -173,6 +173,61 @@ static int flow_refill(struct inflow *f)
 	return 0;
 }
 
+// More after the end of a member or frame: the next one starts.
+static void flow_restart(struct inflow *f)
+{
+	if (f->c == UNPACK_GZIP) {
+#ifdef USE_ISAL
+		isal_inflate_reset(&f->isal);
+		f->isal.crc_flag = ISAL_GZIP;
+#else
+		inflateReset(&f->z);
+#endif
+	}
+	f->end = false;
+}
+
+// One step of the zstd decoder over avail bytes at in: the bytes it made in out.
+static ssize_t flow_unzstd(struct inflow *f, const unsigned char *in, size_t avail, unsigned char *out, size_t cap)
+{
+	ZSTD_inBuffer ib = {in, avail, 0};
+	ZSTD_outBuffer ob = {out, cap, 0};
+	size_t r = ZSTD_decompressStream(f->zd, &ob, &ib);
+	if (ZSTD_isError(r))
+		return flow_fail(f, ERR_INTEGRITY, ZSTD_getErrorName(r));
+	f->in_off += ib.pos;
+	f->end = r == 0;
+	return (ssize_t)ob.pos;
+}
+
+// One step of the gzip decoder over avail bytes at in: the bytes it made in out.
+static ssize_t flow_gunzip(struct inflow *f, const unsigned char *in, size_t avail, unsigned char *out, size_t cap)
+{
+#ifdef USE_ISAL
+	f->isal.next_in = (uint8_t *)in;
+	f->isal.avail_in = (uint32_t)avail;
+	f->isal.next_out = out;
+	f->isal.avail_out = (uint32_t)cap;
+	int r = isal_inflate(&f->isal);
+	if (r != ISAL_DECOMP_OK)
+		return flow_fail(f, ERR_INTEGRITY, "its gzip stream is corrupt");
+	f->in_off += avail - f->isal.avail_in;
+	f->end = f->isal.block_state == ISAL_BLOCK_FINISH;
+	return (ssize_t)(cap - f->isal.avail_out);
+#else
+	f->z.next_in = (Bytef *)in;
+	f->z.avail_in = (uInt)avail;
+	f->z.next_out = out;
+	f->z.avail_out = (uInt)cap;
+	int r = inflate(&f->z, Z_NO_FLUSH);
+	if (r != Z_OK && r != Z_STREAM_END && !(r == Z_BUF_ERROR && f->z.avail_in == 0))
+		return flow_fail(f, ERR_INTEGRITY, "its gzip stream is corrupt");
+	f->in_off += avail - f->z.avail_in;
+	f->end = r == Z_STREAM_END;
+	return (ssize_t)(cap - f->z.avail_out);
+#endif
+}
+
 // Up to cap bytes of the uncompressed stream into out; 0 at its end.
 static ssize_t flow_produce(struct inflow *f, unsigned char *out, size_t cap)
 {
@@ -193,52 +248,12 @@ static ssize_t flow_produce(struct inflow *f, unsigned char *out, size_t cap)
 			f->in_off += made;
 			break;
 		}
-		if (f->end) {
-			// More after the end of a member or frame: the next one starts.
-			if (f->c == UNPACK_GZIP) {
-#ifdef USE_ISAL
-				isal_inflate_reset(&f->isal);
-				f->isal.crc_flag = ISAL_GZIP;
-#else
-				inflateReset(&f->z);
-#endif
-			}
-			f->end = false;
-		}
-		if (f->c == UNPACK_ZSTD) {
-			ZSTD_inBuffer ib = {in, avail, 0};
-			ZSTD_outBuffer ob = {out, cap, 0};
-			size_t r = ZSTD_decompressStream(f->zd, &ob, &ib);
-			if (ZSTD_isError(r))
-				return flow_fail(f, ERR_INTEGRITY, ZSTD_getErrorName(r));
-			f->in_off += ib.pos;
-			made = ob.pos;
-			f->end = r == 0;
-			continue;
-		}
-#ifdef USE_ISAL
-		f->isal.next_in = (uint8_t *)in;
-		f->isal.avail_in = (uint32_t)avail;
-		f->isal.next_out = out;
-		f->isal.avail_out = (uint32_t)cap;
-		int r = isal_inflate(&f->isal);
-		if (r != ISAL_DECOMP_OK)
-			return flow_fail(f, ERR_INTEGRITY, "its gzip stream is corrupt");
-		f->in_off += avail - f->isal.avail_in;
-		made = cap - f->isal.avail_out;
-		f->end = f->isal.block_state == ISAL_BLOCK_FINISH;
-#else
-		f->z.next_in = (Bytef *)in;
-		f->z.avail_in = (uInt)avail;
-		f->z.next_out = out;
-		f->z.avail_out = (uInt)cap;
-		int r = inflate(&f->z, Z_NO_FLUSH);
-		if (r != Z_OK && r != Z_STREAM_END && !(r == Z_BUF_ERROR && f->z.avail_in == 0))
-			return flow_fail(f, ERR_INTEGRITY, "its gzip stream is corrupt");
-		f->in_off += avail - f->z.avail_in;
-		made = cap - f->z.avail_out;
-		f->end = r == Z_STREAM_END;
-#endif
+		if (f->end)
+			flow_restart(f);
+		ssize_t n = f->c == UNPACK_ZSTD ? flow_unzstd(f, in, avail, out, cap) : flow_gunzip(f, in, avail, out, cap);
+		if (n < 0)
+			return -1;
+		made = (size_t)n;
 	}
 	if (f->failed)
 		return -1;
@@ -631,6 +646,186 @@ static int apply_entry(struct apply *ap, struct archive *r, struct archive *w, s
 	return hides ? overlay_entry_dir_done(ap->ovl, path, e) : 0;
 }
 
+// unpack_layer's state, shared by its steps.
+struct layer {
+	struct apply ap;
+	struct inflow f;
+	struct pipe p;
+	struct archive *r, *w;
+	const struct unpack_opts *o;
+	const char *what;
+};
+
+// The tar reader, and the disk writer with the options the layer's unpacking asks for.
+static void layer_archives(struct layer *l)
+{
+	l->r = archive_read_new();
+	l->w = archive_write_disk_new();
+	if (!l->r || !l->w)
+		abort();
+	archive_read_support_format_tar(l->r);
+	archive_read_support_format_empty(l->r);
+	int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SPARSE |
+		    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+	if (l->o->chown)
+		flags |= ARCHIVE_EXTRACT_OWNER;
+	if (l->ap.ovl)
+		flags |= ARCHIVE_EXTRACT_NO_AUTODIR; // overlay_entry_begin made the parents
+	archive_write_disk_set_options(l->w, flags);
+}
+
+// Opens root (ROOTFS resolved), an overlay upper's lowers, the inflating
+// pipe and the archive objects; on failure, closes what it opened.
+static int layer_open(struct layer *l, const char *root, const struct unpack_source *src, enum unpack_compression c,
+		      const char *what, const struct unpack_opts *o, struct unpack_stats *st, struct err *e)
+{
+	*l = (struct layer){.o = o, .what = what};
+	l->ap = (struct apply){.rootfs = root, .what = what, .reserved = o->reserved, .st = st, .link_meta = o->link_meta};
+	l->ap.root = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->ap.root < 0)
+		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", root);
+	if (o->mode == UNPACK_OVERLAY_UPPER &&
+	    overlay_open(root, l->ap.root, o->lowers, what, o->chown, st, &l->ap.ovl, e) < 0) {
+		close(l->ap.root);
+		return -1;
+	}
+	flow_init(&l->f, src, c, what, o->max_bytes);
+	l->f.hash_out = false; // the reader's thread hashes (pipe_next)
+	if (pipe_start(&l->p, &l->f) < 0) {
+		*e = l->f.err;
+		pipe_stop(&l->p, NULL);
+		flow_release(&l->f);
+		overlay_close(l->ap.ovl);
+		close(l->ap.root);
+		return -1;
+	}
+	layer_archives(l);
+	return 0;
+}
+
+// ".wh.NAME" in dir: NAME of the lower layers goes, unless it is imgpull's own.
+static int layer_whiteout(struct layer *l, struct archive_entry *ent, const char *dir, const char *name,
+			  const char *path, struct err *e)
+{
+	if (!*dir && unpack_reserved(l->o->reserved, name)) {
+		log_info("layer %s: '%s' skipped: the name it removes is imgpull's own", l->what, path);
+		return 0;
+	}
+	if (l->ap.ovl ? overlay_whiteout(l->ap.ovl, dir, name, path, (uid_t)archive_entry_uid(ent),
+					 (gid_t)archive_entry_gid(ent), e) < 0
+		      : whiteout(&l->ap, dir, name, path, e) < 0)
+		return -1;
+	return 0;
+}
+
+// One entry: the root itself and imgpull's own names skipped, an opaque
+// whiteout, a whiteout, or one to write (and keep in seen). 1 when the read
+// side failed (apply_entry's -2: the caller says why).
+static int layer_entry(struct layer *l, struct archive_entry *ent, struct err *e)
+{
+	struct apply *ap = &l->ap;
+	const char *name = archive_entry_pathname(ent);
+	_cleanup_free_ char *path = unpack_clean_name(name);
+	if (!path)
+		return entry_refused(ap, name ? name : "(no name)", "an absolute name or one with '..'", e);
+	if (!*path)
+		return 0; // the root itself: its owner and mode are ROOTFS's
+	if (unpack_reserved(l->o->reserved, path)) {
+		log_info("layer %s: '%s' skipped: the name is imgpull's own", l->what, path);
+		return 0;
+	}
+	_cleanup_free_ char *dir = NULL;
+	const char *base;
+	unpack_split_name(path, &dir, &base);
+	if (strcmp(base, WH_OPAQUE) == 0) {
+		if (ap->ovl ? overlay_opaque(ap->ovl, dir, path, l->o->reserved, (uid_t)archive_entry_uid(ent),
+					     (gid_t)archive_entry_gid(ent), e) < 0
+			    : opaque(ap, dir, path, e) < 0)
+			return -1;
+		return 0;
+	}
+	if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0)
+		return layer_whiteout(l, ent, dir, base + strlen(WH_PREFIX), path, e);
+	int ar = apply_entry(ap, l->r, l->w, ent, path, l->o->chown, e);
+	if (ar == -2)
+		return 1;
+	if (ar < 0)
+		return -1;
+	if (!ap->ovl) { // the rootfs mode's opaque directories keep these
+		ap->seen = xrealloc(ap->seen, (ap->nseen + 1) * sizeof(*ap->seen));
+		ap->seen[ap->nseen++] = xstrdup(path);
+	}
+	return 0;
+}
+
+// Every entry of the tar stream, written beneath the root.
+static int layer_entries(struct layer *l, struct err *e)
+{
+	if (archive_read_open(l->r, &l->p, NULL, flow_read, NULL) != ARCHIVE_OK)
+		return pipe_failed(&l->p) ? (*e = l->f.err, -1)
+					  : err_set(e, ERR_INTEGRITY, "layer %s: not a tar stream: %s", l->what,
+						    archive_error_string(l->r));
+	struct archive_entry *ent;
+	int rc;
+	while ((rc = archive_read_next_header(l->r, &ent)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+		l->ap.st->entries++;
+		int er = layer_entry(l, ent, e);
+		if (er < 0)
+			return er;
+		if (er > 0)
+			break; // rc below reports it
+	}
+	if (rc != ARCHIVE_EOF)
+		return pipe_failed(&l->p) ? (*e = l->f.err, -1)
+					  : err_set(e, ERR_INTEGRITY, "layer %s: bad tar stream: %s", l->what,
+						    archive_error_string(l->r));
+	return 0;
+}
+
+// The end: the rest of the stream hashed, the writes closed, the diff_id
+// checked, the stats.
+static int layer_finish(struct layer *l, const char *diff_id, struct err *e)
+{
+	// The rest of the stream (the tar's end blocks and padding) counts for the diff_id.
+	ssize_t n;
+	const void *blk;
+	while ((n = pipe_next(&l->p, &blk)) > 0)
+		;
+	if (n < 0) {
+		*e = l->f.err;
+		return -1;
+	}
+	if (archive_write_close(l->w) < ARCHIVE_WARN)
+		return err_set(e, write_class(archive_errno(l->w)), "layer %s: %s", l->what, archive_error_string(l->w));
+	if (l->ap.ovl && overlay_finish(l->ap.ovl, e) < 0)
+		return -1;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	EVP_DigestFinal_ex(l->f.md, md, NULL);
+	char got[OCI_DIGEST_LEN + 1];
+	oci_digest_format(got, md);
+	if (diff_id && strcmp(got, diff_id) != 0)
+		return err_set(e, ERR_INTEGRITY, "layer %s: its uncompressed content has digest %s, the config says %s",
+			       l->what, got, diff_id);
+	l->ap.st->bytes_in = l->f.pos;
+	l->ap.st->bytes_out = l->f.total;
+	return 0;
+}
+
+// Frees what layer_open opened; why (the error, when it failed) is the
+// source's cancel reason if the inflater still runs.
+static void layer_close(struct layer *l, const struct err *why)
+{
+	archive_read_free(l->r);
+	archive_write_free(l->w);
+	pipe_stop(&l->p, why);
+	flow_release(&l->f);
+	for (size_t i = 0; i < l->ap.nseen; i++)
+		free(l->ap.seen[i]);
+	free(l->ap.seen);
+	overlay_close(l->ap.ovl);
+	close(l->ap.root);
+}
+
 int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpack_compression c,
 		 const char *diff_id, const char *what, const struct unpack_opts *o, struct unpack_stats *st,
 		 struct err *e)
@@ -639,142 +834,14 @@ int unpack_layer(const char *rootfs, const struct unpack_source *src, enum unpac
 	_cleanup_free_ char *root = realpath(rootfs, NULL);
 	if (!root)
 		return err_sys(e, ERR_STORAGE, errno, "cannot resolve '%s'", rootfs);
-	struct apply ap = {.rootfs = root, .what = what, .reserved = o->reserved, .st = st, .link_meta = o->link_meta};
-	ap.root = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ap.root < 0)
-		return err_sys(e, ERR_STORAGE, errno, "cannot open '%s'", root);
-	if (o->mode == UNPACK_OVERLAY_UPPER &&
-	    overlay_open(root, ap.root, o->lowers, what, o->chown, st, &ap.ovl, e) < 0) {
-		close(ap.root);
-		return -1;
-	}
-	struct inflow f;
-	flow_init(&f, src, c, what, o->max_bytes);
-	f.hash_out = false; // the reader's thread hashes (pipe_next)
-	struct pipe p;
-	if (pipe_start(&p, &f) < 0) {
-		*e = f.err;
-		pipe_stop(&p, NULL);
-		flow_release(&f);
-		close(ap.root);
-		return -1;
-	}
-	struct archive *r = archive_read_new();
-	struct archive *w = archive_write_disk_new();
-	if (!r || !w)
-		abort();
-	archive_read_support_format_tar(r);
-	archive_read_support_format_empty(r);
-	int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SPARSE |
-		    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
-	if (o->chown)
-		flags |= ARCHIVE_EXTRACT_OWNER;
-	if (ap.ovl)
-		flags |= ARCHIVE_EXTRACT_NO_AUTODIR; // overlay_entry_begin made the parents
-	archive_write_disk_set_options(w, flags);
-	int ret = 0;
-	if (archive_read_open(r, &p, NULL, flow_read, NULL) != ARCHIVE_OK) {
-		ret = pipe_failed(&p) ? (*e = f.err, -1)
-			       : err_set(e, ERR_INTEGRITY, "layer %s: not a tar stream: %s", what, archive_error_string(r));
-		goto out;
-	}
-	struct archive_entry *ent;
-	int rc;
-	while ((rc = archive_read_next_header(r, &ent)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-		st->entries++;
-		const char *name = archive_entry_pathname(ent);
-		_cleanup_free_ char *path = unpack_clean_name(name);
-		if (!path) {
-			ret = entry_refused(&ap, name ? name : "(no name)", "an absolute name or one with '..'", e);
-			goto out;
-		}
-		if (!*path)
-			continue; // the root itself: its owner and mode are ROOTFS's
-		if (unpack_reserved(o->reserved, path)) {
-			log_info("layer %s: '%s' skipped: the name is imgpull's own", what, path);
-			continue;
-		}
-		_cleanup_free_ char *dir = NULL;
-		const char *base;
-		unpack_split_name(path, &dir, &base);
-		if (strcmp(base, WH_OPAQUE) == 0) {
-			if (ap.ovl ? overlay_opaque(ap.ovl, dir, path, o->reserved, (uid_t)archive_entry_uid(ent),
-						(gid_t)archive_entry_gid(ent), e) < 0
-				   : opaque(&ap, dir, path, e) < 0) {
-				ret = -1;
-				goto out;
-			}
-			continue;
-		}
-		if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0) {
-			if (!*dir && unpack_reserved(o->reserved, base + strlen(WH_PREFIX))) {
-				log_info("layer %s: '%s' skipped: the name it removes is imgpull's own", what, path);
-				continue;
-			}
-			if (ap.ovl ? overlay_whiteout(ap.ovl, dir, base + strlen(WH_PREFIX), path,
-						      (uid_t)archive_entry_uid(ent), (gid_t)archive_entry_gid(ent), e) < 0
-				   : whiteout(&ap, dir, base + strlen(WH_PREFIX), path, e) < 0) {
-				ret = -1;
-				goto out;
-			}
-			continue;
-		}
-		int ar = apply_entry(&ap, r, w, ent, path, o->chown, e);
-		if (ar == -2)
-			break; // rc below reports it
-		if (ar < 0) {
-			ret = -1;
-			goto out;
-		}
-		if (!ap.ovl) { // the rootfs mode's opaque directories keep these
-			ap.seen = xrealloc(ap.seen, (ap.nseen + 1) * sizeof(*ap.seen));
-			ap.seen[ap.nseen++] = xstrdup(path);
-		}
-	}
-	if (rc != ARCHIVE_EOF) {
-		ret = pipe_failed(&p) ? (*e = f.err, -1)
-			       : err_set(e, ERR_INTEGRITY, "layer %s: bad tar stream: %s", what, archive_error_string(r));
-		goto out;
-	}
-	// The rest of the stream (the tar's end blocks and padding) counts for the diff_id.
-	ssize_t n;
-	const void *blk;
-	while ((n = pipe_next(&p, &blk)) > 0)
-		;
-	if (n < 0) {
-		*e = f.err;
-		ret = -1;
-		goto out;
-	}
-	if (archive_write_close(w) < ARCHIVE_WARN) {
-		ret = err_set(e, write_class(archive_errno(w)), "layer %s: %s", what, archive_error_string(w));
-		goto out;
-	}
-	if (ap.ovl && overlay_finish(ap.ovl, e) < 0) {
-		ret = -1;
-		goto out;
-	}
-	unsigned char md[EVP_MAX_MD_SIZE];
-	EVP_DigestFinal_ex(f.md, md, NULL);
-	char got[OCI_DIGEST_LEN + 1];
-	oci_digest_format(got, md);
-	if (diff_id && strcmp(got, diff_id) != 0) {
-		ret = err_set(e, ERR_INTEGRITY, "layer %s: its uncompressed content has digest %s, the config says %s", what,
-			      got, diff_id);
-		goto out;
-	}
-	st->bytes_in = f.pos;
-	st->bytes_out = f.total;
-out:
-	archive_read_free(r);
-	archive_write_free(w);
-	pipe_stop(&p, ret < 0 ? e : NULL);
-	flow_release(&f);
-	for (size_t i = 0; i < ap.nseen; i++)
-		free(ap.seen[i]);
-	free(ap.seen);
-	overlay_close(ap.ovl);
-	close(ap.root);
+	struct layer l;
+	int ret = layer_open(&l, root, src, c, what, o, st, e);
+	if (ret < 0)
+		return ret;
+	ret = layer_entries(&l, e);
+	if (ret == 0)
+		ret = layer_finish(&l, diff_id, e);
+	layer_close(&l, ret < 0 ? e : NULL);
 	return ret;
 }
 
