@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "oci/digest.h"
@@ -271,6 +272,20 @@ static void loop_end(struct pull_engine *eng)
 	pthread_mutex_unlock(&eng->smu);
 }
 
+// Before the loop waits for its connections (at most ms): a turn that
+// carried little is followed by the next only after a pause (sched_pace).
+static void loop_pace(struct pull_engine *eng, double began, int ms)
+{
+	double wait = sched_pace(eng->turn_bytes, clock_mono() - began);
+	eng->turn_bytes = 0;
+	if (wait > ms / 1000.0)
+		wait = ms / 1000.0;
+	if (wait <= 0)
+		return;
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(wait * 1e9)};
+	nanosleep(&ts, NULL);
+}
+
 int pull_engine_run(struct pull_engine *eng, struct err *e)
 {
 	eng->t0 = clock_mono();
@@ -281,6 +296,7 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 		return -1;
 	if (pull_store_start(&eng->store, STORE_WORKERS, wake_loop, eng->multi, e) < 0)
 		return -1;
+	double began = clock_mono();
 	while (!eng->failed && !all_done(eng)) {
 		sched_fill(eng);
 		loop_transfers(eng);
@@ -298,7 +314,9 @@ int pull_engine_run(struct pull_engine *eng, struct err *e)
 		double wait = sched_next_due(eng, now) - now;
 		int ms = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
 		pull_store_kick(eng->store); // what this turn submitted, at once
+		loop_pace(eng, began, ms);
 		curl_multi_poll(eng->multi, NULL, 0, ms, NULL);
+		began = clock_mono();
 	}
 	loop_end(eng);
 	if (eng->failed) {

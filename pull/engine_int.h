@@ -32,6 +32,10 @@
 #define PROGRESS_SAVE_S 0.05 // how often a blob's progress record may be rewritten: a kill loses
 			     // at most this long of downloading (plus what sat in buffers)
 #define CURL_RECV_BUFFER (128L << 10)
+// A turn of the loop that carried less than TURN_FULL body bytes is followed
+// by one no sooner than TURN_MIN_S after it began (sched_pace).
+#define TURN_MIN_S 0.001
+#define TURN_FULL (1u << 20)
 // A mirror gets this many failed tries of a blob before the next endpoint
 // takes it over (containerd moves on at the first).
 #define MIRROR_FAILURES_MAX 2
@@ -197,6 +201,7 @@ struct pull_engine {
 	double t0, last_tick;
 	double stuck_bound;    // seconds a blob may go without progress (blob_watch)
 	uint64_t received;
+	uint64_t turn_bytes; // body bytes curl handed over in this turn of the loop
 	uint64_t discard_peak; // most bytes held in memory at once (discard)
 	// Readers on other threads (pull_engine_stream_wait) and their abort.
 	pthread_mutex_t smu;
@@ -217,6 +222,7 @@ struct host *engine_host(struct pull_engine *eng, const char *url);
 // sched.c
 void sched_fill(struct pull_engine *eng);
 double sched_next_due(const struct pull_engine *eng, double now);
+double sched_pace(uint64_t carried, double elapsed);
 void sched_discard_punch(struct pull_engine *eng);
 
 // xfer.c

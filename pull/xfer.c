@@ -269,6 +269,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 		return CURL_WRITEFUNC_PAUSE;
 	}
 	x->pos += skip;
+	x->eng->turn_bytes += left;
 	const char *p = data + skip;
 	// libcurl hands over at most 16 KiB per call: gather a buffer's worth
 	// so the file sees few large writes instead of many small ones.
