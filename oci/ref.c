@@ -343,15 +343,119 @@ static int ref_check_bytes(const struct ref_ctx *c, const char *s, size_t len)
 	return 0;
 }
 
+// The pieces of a reference as oci_ref_parse splits it, pointing into the input.
+struct ref_parts {
+	const char *at;             // the '@' before the digest, or NULL
+	const char *name_end;       // at, or the end of the input
+	const char *slash;          // the first '/' before name_end, or NULL
+	const char *rest;           // the name past the domain
+	struct strparse_str domain; // .p is NULL when none is given
+	struct strparse_str path;
+	struct strparse_str tag;
+	bool has_tag;
+};
+
+// Splits off the domain: the first component, when it looks like one.
+static int ref_split_domain(const struct ref_ctx *c, struct ref_parts *p)
+{
+	const char *s = c->input;
+
+	p->slash = memchr(s, '/', (size_t)(p->name_end - s));
+	p->rest = s;
+	if (p->slash && ref_looks_like_domain(ref_str(s, p->slash))) {
+		p->domain = ref_str(s, p->slash);
+		p->rest = p->slash + 1;
+	} else if (!p->slash && s[0] == '[') {
+		// An IPv6 host alone: say what is wrong with it first, if anything.
+		struct strparse_str host = ref_str(s, p->name_end);
+
+		if (ref_check_domain(c, host) < 0)
+			return -1;
+		return ref_fail(c, "missing repository path after registry host \"%s\"",
+				ref_qs(host).s);
+	}
+	return 0;
+}
+
+// The tag separator is a ':' after the last '/'; a ':' before it can
+// only be a port, and that was split off with the domain (ref_split_domain).
+static void ref_split_tag(struct ref_parts *p)
+{
+	const char *colon = memrchr(p->rest, ':', (size_t)(p->name_end - p->rest));
+	const char *lastslash = memrchr(p->rest, '/', (size_t)(p->name_end - p->rest));
+
+	p->path = ref_str(p->rest, p->name_end);
+	if (colon && (!lastslash || colon > lastslash)) {
+		p->tag = ref_str(colon + 1, p->name_end);
+		p->path = ref_str(p->rest, colon);
+		p->has_tag = true;
+	}
+}
+
+// The registry host when one is given, and that a repository path is there.
+static int ref_check_host(const struct ref_ctx *c, const struct ref_parts *p)
+{
+	const char *s = c->input;
+
+	if (p->domain.p) {
+		if (ref_check_domain(c, p->domain) < 0)
+			return -1;
+		if (p->path.len == 0)
+			return ref_fail(c, "missing repository path after registry host \"%s\"",
+					ref_qs(p->domain).s);
+		return 0;
+	}
+	if (p->path.len == 0)
+		return ref_fail(c, "missing repository name");
+	// "localhost:5000" or "registry.example.com:443" alone: a host
+	// and port with the path forgotten, not a Docker Hub tag.
+	if (!p->slash && p->has_tag && p->tag.len > 0 && ref_all(p->tag, strparse_is_digit) &&
+	    (memchr(p->path.p, '.', p->path.len) || strparse_str_eq(p->path, "localhost")))
+		return ref_fail(c, "missing repository path after registry host \"%s\"",
+				ref_q(s, (size_t)(p->name_end - s)).s);
+	return 0;
+}
+
+// Fills r from the checked pieces, normalized; fails (r untouched) when the
+// normalized name is too long.
+static int ref_fill(const struct ref_ctx *c, struct oci_ref *r, const struct ref_parts *p)
+{
+	const char *dom = NULL, *prefix;
+	size_t namelen;
+
+	// dom: Docker Hub's canonical domain, or NULL to keep the one given;
+	// Docker Hub's one-component names are official images under library/.
+	if (!p->domain.p || strparse_str_eq(p->domain, REF_DEFAULT_DOMAIN) ||
+	    strparse_str_eq(p->domain, REF_LEGACY_DOMAIN))
+		dom = REF_DEFAULT_DOMAIN;
+	prefix = dom && !memchr(p->path.p, '/', p->path.len) ? REF_OFFICIAL_PREFIX : "";
+	namelen = (dom ? strlen(dom) : p->domain.len) + 1 + strlen(prefix) + p->path.len;
+	if (namelen > REF_NAME_MAX)
+		return ref_fail(c, "repository name too long (%zu characters, at most %d)", namelen,
+				REF_NAME_MAX);
+
+	r->path = xasprintf("%s%.*s", prefix, (int)p->path.len, p->path.p);
+	if (dom) {
+		r->domain = xstrdup(dom);
+		r->registry = xstrdup(REF_DEFAULT_REGISTRY);
+	} else {
+		r->domain = xstrndup(p->domain.p, p->domain.len);
+		r->registry = xstrndup(p->domain.p, p->domain.len);
+	}
+	if (p->has_tag)
+		r->tag = xstrndup(p->tag.p, p->tag.len);
+	if (p->at)
+		r->digest = xstrdup(p->at + 1);
+	if (!p->has_tag && !p->at)
+		r->tag = xstrdup(REF_DEFAULT_TAG);
+	return 0;
+}
+
 int oci_ref_parse(struct oci_ref *r, const char *s, struct err *e)
 {
 	struct ref_ctx c = { s, e };
 	size_t len = strlen(s);
-	const char *at, *name_end, *slash, *rest, *colon, *lastslash;
-	struct strparse_str domain = { NULL, 0 }, path, tag = { NULL, 0 };
-	bool has_tag = false;
-	const char *dom, *prefix;
-	size_t namelen;
+	struct ref_parts p = { 0 };
 
 	memset(r, 0, sizeof(*r));
 	if (ref_check_bytes(&c, s, len) < 0)
@@ -359,91 +463,26 @@ int oci_ref_parse(struct oci_ref *r, const char *s, struct err *e)
 
 	// The digest is everything after the first '@': nothing before it may
 	// contain one, and a second '@' makes the digest invalid.
-	at = strchr(s, '@');
-	name_end = at ? at : s + len;
-	if (name_end == s)
+	p.at = strchr(s, '@');
+	p.name_end = p.at ? p.at : s + len;
+	if (p.name_end == s)
 		return ref_fail(&c, "missing repository name");
-	if (at && ref_check_digest(&c, at + 1) < 0)
+	if (p.at && ref_check_digest(&c, p.at + 1) < 0)
 		return -1;
 
-	slash = memchr(s, '/', (size_t)(name_end - s));
-	rest = s;
-	if (slash && ref_looks_like_domain(ref_str(s, slash))) {
-		domain = ref_str(s, slash);
-		rest = slash + 1;
-	} else if (!slash && s[0] == '[') {
-		// An IPv6 host alone: say what is wrong with it first, if anything.
-		struct strparse_str host = ref_str(s, name_end);
-
-		if (ref_check_domain(&c, host) < 0)
-			return -1;
-		return ref_fail(&c, "missing repository path after registry host \"%s\"",
-				ref_qs(host).s);
-	}
-
-	// The tag separator is a ':' after the last '/'; a ':' before it can
-	// only be a port, and that was split off with the domain above.
-	colon = memrchr(rest, ':', (size_t)(name_end - rest));
-	lastslash = memrchr(rest, '/', (size_t)(name_end - rest));
-	path = ref_str(rest, name_end);
-	if (colon && (!lastslash || colon > lastslash)) {
-		tag = ref_str(colon + 1, name_end);
-		path = ref_str(rest, colon);
-		has_tag = true;
-	}
-
-	if (domain.p) {
-		if (ref_check_domain(&c, domain) < 0)
-			return -1;
-		if (path.len == 0)
-			return ref_fail(&c, "missing repository path after registry host \"%s\"",
-					ref_qs(domain).s);
-	} else {
-		if (path.len == 0)
-			return ref_fail(&c, "missing repository name");
-		// "localhost:5000" or "registry.example.com:443" alone: a host
-		// and port with the path forgotten, not a Docker Hub tag.
-		if (!slash && has_tag && tag.len > 0 && ref_all(tag, strparse_is_digit) &&
-		    (memchr(path.p, '.', path.len) || strparse_str_eq(path, "localhost")))
-			return ref_fail(&c, "missing repository path after registry host \"%s\"",
-					ref_q(s, (size_t)(name_end - s)).s);
-	}
-	if (ref_check_path(&c, path) < 0)
+	if (ref_split_domain(&c, &p) < 0)
 		return -1;
-	if (has_tag && ref_check_tag(&c, tag) < 0)
+	ref_split_tag(&p);
+	if (ref_check_host(&c, &p) < 0 || ref_check_path(&c, p.path) < 0)
+		return -1;
+	if (p.has_tag && ref_check_tag(&c, p.tag) < 0)
 		return -1;
 	// normalize.go refuses a bare 64-hex name: it is an image ID that
 	// someone pasted where a name was expected.
 	if (len == 64 && strspn(s, "0123456789abcdef") == 64)
 		return ref_fail(&c, "invalid repository name \"%s\" (64 hex digits is an image ID, not a name)",
-				ref_qs(path).s);
-
-	// dom: Docker Hub's canonical domain, or NULL to keep the one given;
-	// Docker Hub's one-component names are official images under library/.
-	dom = NULL;
-	if (!domain.p || strparse_str_eq(domain, REF_DEFAULT_DOMAIN) || strparse_str_eq(domain, REF_LEGACY_DOMAIN))
-		dom = REF_DEFAULT_DOMAIN;
-	prefix = dom && !memchr(path.p, '/', path.len) ? REF_OFFICIAL_PREFIX : "";
-	namelen = (dom ? strlen(dom) : domain.len) + 1 + strlen(prefix) + path.len;
-	if (namelen > REF_NAME_MAX)
-		return ref_fail(&c, "repository name too long (%zu characters, at most %d)", namelen,
-				REF_NAME_MAX);
-
-	r->path = xasprintf("%s%.*s", prefix, (int)path.len, path.p);
-	if (dom) {
-		r->domain = xstrdup(dom);
-		r->registry = xstrdup(REF_DEFAULT_REGISTRY);
-	} else {
-		r->domain = xstrndup(domain.p, domain.len);
-		r->registry = xstrndup(domain.p, domain.len);
-	}
-	if (has_tag)
-		r->tag = xstrndup(tag.p, tag.len);
-	if (at)
-		r->digest = xstrdup(at + 1);
-	if (!has_tag && !at)
-		r->tag = xstrdup(REF_DEFAULT_TAG);
-	return 0;
+				ref_qs(p.path).s);
+	return ref_fill(&c, r, &p);
 }
 
 void oci_ref_release(struct oci_ref *r)

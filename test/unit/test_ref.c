@@ -58,6 +58,11 @@ static struct ok_case ok_cases[] = {
 	  "docker.io/library/localhost:latest" },
 	{ "example.com", HUB, HUBREG, "library/example.com", "latest", NULL,
 	  "docker.io/library/example.com:latest" },
+	// A name and a numeric tag are a host and port only when the name has a
+	// dot or is localhost; a tag that is not all digits is a tag.
+	{ "foo:5000", HUB, HUBREG, "library/foo", "5000", NULL, "docker.io/library/foo:5000" },
+	{ "example.com:44a", HUB, HUBREG, "library/example.com", "44a", NULL,
+	  "docker.io/library/example.com:44a" },
 	// Digests, alone and with a tag.
 	{ "busybox@" DG, HUB, HUBREG, "library/busybox", NULL, DG, "docker.io/library/busybox@" DG },
 	{ "busybox:1.36@" DG, HUB, HUBREG, "library/busybox", "1.36", DG,
@@ -141,6 +146,8 @@ static struct bad_case bad_cases[] = {
 	{ "busybox:-x", "invalid tag \"-x\"" },
 	{ "busybox:a+b", "invalid tag \"a+b\"" },
 	{ "busybox:", "empty tag" },
+	{ "localhost:", "empty tag" },
+	{ "example.com:", "empty tag" },
 	{ "busybox:@" DG, "empty tag" },
 	{ "foo/bar:1:2", "invalid path component \"bar:1\"" },
 	{ "busybox:a/b", "invalid port \"a\"" },
