@@ -130,12 +130,20 @@ static uint64_t record_contig(const struct oci_ingest_record *r, uint64_t size)
 	return pos;
 }
 
-int oci_ingest_record_parse(const char *text, size_t len, const char *digest, uint64_t size,
-			    const char *boot_id, struct oci_ingest_record *out, struct err *e)
+// What a record's header says, once checked against the blob.
+struct record_head {
+	uint64_t chunk;
+	uint64_t hashed;      // 0: no prefix digest
+	const char *boot_id;
+	const cJSON *written; // an array, not yet read
+};
+
+// Checks everything but the written list's entries: digest, size, boot id,
+// chunk size, a written list, the prefix length and its digest (into
+// out->hashed_md).
+static int record_check_head(const cJSON *root, const char *digest, uint64_t size, struct record_head *hd,
+			     struct oci_ingest_record *out, struct err *e)
 {
-	memset(out, 0, sizeof(*out));
-	cJSON *root = cJSON_ParseWithLength(text, len);
-	int ret = 0;
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "digest");
 	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "boot_id");
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(root, "written");
@@ -143,61 +151,82 @@ int oci_ingest_record_parse(const char *text, size_t len, const char *digest, ui
 	const cJSON *hmd = cJSON_GetObjectItemCaseSensitive(root, "hashed_digest");
 	uint64_t rsize = 0, rchunk = 0, hashed = 0;
 	size_t mdlen = 0;
-	if (!cJSON_IsObject(root)) {
-		ret = record_fail(e, "not a JSON object");
-	} else if (!cJSON_IsString(d) || strcmp(d->valuestring, digest) != 0) {
-		ret = record_fail(e, "for another digest");
-	} else if (!json_u64(cJSON_GetObjectItemCaseSensitive(root, "size"), &rsize) || rsize != size) {
-		ret = record_fail(e, "for another size");
-	} else if (!cJSON_IsString(b) || !*b->valuestring) {
-		ret = record_fail(e, "no boot id");
-	} else if (!json_u64(cJSON_GetObjectItemCaseSensitive(root, "chunk_size"), &rchunk) || rchunk == 0) {
-		ret = record_fail(e, "bad chunk size");
-	} else if (!cJSON_IsArray(w)) {
-		ret = record_fail(e, "no written list");
-	} else if (h && (!json_u64(h, &hashed) || hashed > size)) {
-		ret = record_fail(e, "bad hashed length");
-	} else if (hashed && (!cJSON_IsString(hmd) || strcmp(oci_digest_alg(hmd->valuestring), oci_digest_alg(digest)) ||
-			      !oci_digest_raw(hmd->valuestring, out->hashed_md, &mdlen))) {
-		ret = record_fail(e, "bad prefix digest");
-	} else {
-		uint64_t want = size ? (size - 1) / rchunk + 1 : 0;
-		if (want > RECORD_CHUNKS_MAX || (uint64_t)cJSON_GetArraySize(w) != want) {
-			ret = record_fail(e, "chunk count does not match the size");
-		} else {
-			out->written = xcalloc(want ? want : 1, sizeof(*out->written));
-			out->chunk = rchunk;
-			out->n = (size_t)want;
-			size_t k = 0;
-			const cJSON *it;
-			cJSON_ArrayForEach(it, w) {
-				if (!json_u64(it, &out->written[k]) || out->written[k] > chunk_len(size, rchunk, k)) {
-					ret = record_fail(e, "a chunk claims more than its length");
-					break;
-				}
-				k++;
-			}
-		}
+	if (!cJSON_IsObject(root))
+		return record_fail(e, "not a JSON object");
+	if (!cJSON_IsString(d) || strcmp(d->valuestring, digest) != 0)
+		return record_fail(e, "for another digest");
+	if (!json_u64(cJSON_GetObjectItemCaseSensitive(root, "size"), &rsize) || rsize != size)
+		return record_fail(e, "for another size");
+	if (!cJSON_IsString(b) || !*b->valuestring)
+		return record_fail(e, "no boot id");
+	if (!json_u64(cJSON_GetObjectItemCaseSensitive(root, "chunk_size"), &rchunk) || rchunk == 0)
+		return record_fail(e, "bad chunk size");
+	if (!cJSON_IsArray(w))
+		return record_fail(e, "no written list");
+	if (h && (!json_u64(h, &hashed) || hashed > size))
+		return record_fail(e, "bad hashed length");
+	if (hashed && (!cJSON_IsString(hmd) || strcmp(oci_digest_alg(hmd->valuestring), oci_digest_alg(digest)) ||
+		       !oci_digest_raw(hmd->valuestring, out->hashed_md, &mdlen)))
+		return record_fail(e, "bad prefix digest");
+	hd->chunk = rchunk;
+	hd->hashed = hashed;
+	hd->boot_id = b->valuestring;
+	hd->written = w;
+	return 0;
+}
+
+// One written prefix per chunk, none longer than its chunk.
+static int record_read_written(const struct record_head *hd, uint64_t size, struct oci_ingest_record *out,
+			       struct err *e)
+{
+	uint64_t want = size ? (size - 1) / hd->chunk + 1 : 0;
+	if (want > RECORD_CHUNKS_MAX || (uint64_t)cJSON_GetArraySize(hd->written) != want)
+		return record_fail(e, "chunk count does not match the size");
+	out->written = xcalloc(want ? want : 1, sizeof(*out->written));
+	out->chunk = hd->chunk;
+	out->n = (size_t)want;
+	size_t k = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, hd->written) {
+		if (!json_u64(it, &out->written[k]) || out->written[k] > chunk_len(size, hd->chunk, k))
+			return record_fail(e, "a chunk claims more than its length");
+		k++;
 	}
-	if (ret == 0 && hashed > record_contig(out, size))
+	return 0;
+}
+
+// Written before the last reboot: what the page cache held may be
+// lost. Only the prefix whose digest it carries may be kept, once
+// it hashes to that digest again.
+static int record_from_other_boot(const struct record_head *hd, struct oci_ingest_record *out, struct err *e)
+{
+	uint64_t hashed = hd->hashed;
+	if (!hashed)
+		return record_fail(e, "written before the last reboot, with no prefix digest to check");
+	out->other_boot = true;
+	for (size_t k = 0; k < out->n; k++) {
+		uint64_t start = (uint64_t)k * hd->chunk;
+		out->written[k] = start >= hashed ? 0 : hashed - start < out->written[k] ? hashed - start
+											 : out->written[k];
+	}
+	return 0;
+}
+
+int oci_ingest_record_parse(const char *text, size_t len, const char *digest, uint64_t size,
+			    const char *boot_id, struct oci_ingest_record *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	struct record_head hd = {0};
+	int ret = record_check_head(root, digest, size, &hd, out, e);
+	if (ret == 0)
+		ret = record_read_written(&hd, size, out, e);
+	if (ret == 0 && hd.hashed > record_contig(out, size))
 		ret = record_fail(e, "the hashed prefix is not all written");
-	if (ret == 0 && strcmp(b->valuestring, boot_id) != 0) {
-		// Written before the last reboot: what the page cache held may be
-		// lost. Only the prefix whose digest it carries may be kept, once
-		// it hashes to that digest again.
-		if (!hashed) {
-			ret = record_fail(e, "written before the last reboot, with no prefix digest to check");
-		} else {
-			out->other_boot = true;
-			for (size_t k = 0; k < out->n; k++) {
-				uint64_t start = (uint64_t)k * rchunk;
-				out->written[k] = start >= hashed ? 0 : hashed - start < out->written[k] ? hashed - start
-													 : out->written[k];
-			}
-		}
-	}
+	if (ret == 0 && strcmp(hd.boot_id, boot_id) != 0)
+		ret = record_from_other_boot(&hd, out, e);
 	if (ret == 0) {
-		out->hashed = hashed;
+		out->hashed = hd.hashed;
 	} else {
 		oci_ingest_record_release(out);
 	}

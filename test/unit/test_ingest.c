@@ -58,40 +58,87 @@ static void test_record_good(void **state)
 static void test_record_bad(void **state)
 {
 	(void)state;
-	static const char *const bad[] = {
-		"",
-		"[]",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"boot-b\",\"written\":[4,1,2]}",
-		"{\"digest\":\"sha256:00\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2]}",
-		"{\"digest\":\"" D "\",\"size\":11,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2]}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":0,\"boot_id\":\"" BOOT "\",\"written\":[]}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1]}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2,0]}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[5,1,2]}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,3]}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,-1,2]}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1.5,2]}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,\"1\",2]}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4.5,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2]}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"written\":[4,1,2]}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":1,\"boot_id\":\"" BOOT "\",\"written\":{}}",
+	// Each row names the reason the message must give.
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{"", "not a JSON object"},
+		{"[]", "not a JSON object"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"boot-b\",\"written\":[4,1,2]}",
+		 "written before the last reboot, with no prefix digest to check"},
+		{"{\"digest\":\"sha256:00\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2]}",
+		 "for another digest"},
+		{"{\"digest\":7,\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2]}",
+		 "for another digest"},
+		{"{\"digest\":\"" D "\",\"size\":11,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2]}",
+		 "for another size"},
+		{"{\"digest\":\"" D "\",\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2]}",
+		 "for another size"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":0,\"boot_id\":\"" BOOT "\",\"written\":[]}",
+		 "bad chunk size"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1]}",
+		 "chunk count does not match the size"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2,0]}",
+		 "chunk count does not match the size"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[5,1,2]}",
+		 "a chunk claims more than its length"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1,3]}",
+		 "a chunk claims more than its length"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,-1,2]}",
+		 "a chunk claims more than its length"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,1.5,2]}",
+		 "a chunk claims more than its length"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT "\",\"written\":[4,\"1\",2]}",
+		 "a chunk claims more than its length"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4.5,\"boot_id\":\"" BOOT "\",\"written\":[4,1,2]}",
+		 "bad chunk size"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"written\":[4,1,2]}", "no boot id"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"\",\"written\":[4,1,2]}",
+		 "no boot id"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":1,\"boot_id\":\"" BOOT "\",\"written\":{}}",
+		 "no written list"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct oci_ingest_record rec = {.n = 99, .written = (uint64_t *)1};
 		struct err e;
-		int r = oci_ingest_record_parse(bad[i], strlen(bad[i]), D, 10, BOOT, &rec, &e);
+		int r = oci_ingest_record_parse(bad[i].text, strlen(bad[i].text), D, 10, BOOT, &rec, &e);
 		if (r == 0)
-			fail_msg("accepted bad record %zu: %s", i, bad[i]);
+			fail_msg("accepted bad record %zu: %s", i, bad[i].text);
 		assert_null(rec.written);
 		assert_int_equal(rec.n, 0);
 		assert_int_equal(e.cls, ERR_STORAGE);
+		if (!strstr(e.msg, bad[i].why))
+			fail_msg("record %zu: message \"%s\" lacks \"%s\"", i, e.msg, bad[i].why);
 	}
+}
+
+// An empty blob has no chunks; a size needing more chunks than a record may
+// hold is refused before anything is allocated for them.
+static void test_record_chunk_count(void **state)
+{
+	(void)state;
+	struct err e;
+	struct oci_ingest_record r = {.n = 99};
+	const char *empty = "{\"digest\":\"" D "\",\"size\":0,\"chunk_size\":4,\"boot_id\":\"" BOOT
+			    "\",\"written\":[]}";
+	assert_int_equal(oci_ingest_record_parse(empty, strlen(empty), D, 0, BOOT, &r, &e), 0);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.chunk, 4);
+	assert_false(r.other_boot);
+	oci_ingest_record_release(&r);
+	const char *many = "{\"digest\":\"" D "\",\"size\":4000001,\"chunk_size\":1,\"boot_id\":\"" BOOT
+			   "\",\"written\":[]}";
+	assert_int_equal(oci_ingest_record_parse(many, strlen(many), D, 4000001, BOOT, &r, &e), -1);
+	assert_null(r.written);
+	assert_non_null(strstr(e.msg, "chunk count does not match the size"));
 }
 
 // The digest of the prefix [0, hashed): after a reboot only that prefix is
 // kept (and the caller must hash it again); a prefix digest that covers
 // unwritten bytes, or is malformed, makes the record worthless.
 #define PD "sha256:00000000000000000000000000000000000000000000000000000000000000ff"
+#define PD512 "0000000000000000000000000000000000000000000000000000000000000000" \
+	      "00000000000000000000000000000000000000000000000000000000000000ff"
 static void test_record_prefix(void **state)
 {
 	(void)state;
@@ -112,23 +159,57 @@ static void test_record_prefix(void **state)
 	assert_int_equal(r.written[1], 1); // clipped to the hashed prefix
 	assert_int_equal(r.written[2], 0);
 	oci_ingest_record_release(&r);
-	static const char *const bad[] = {
+	// A record without a prefix digest ("hashed" 0 or absent) keeps all of
+	// this boot's bytes.
+	const char *zero = "{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+			   "\",\"written\":[4,2,2],\"hashed\":0}";
+	assert_int_equal(oci_ingest_record_parse(zero, strlen(zero), D, 10, BOOT, &r, &e), 0);
+	assert_false(r.other_boot);
+	assert_int_equal(r.hashed, 0);
+	assert_int_equal(r.written[2], 2);
+	oci_ingest_record_release(&r);
+	// Each row names the reason the message must give.
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
 		// hashed beyond the contiguous written prefix (6 bytes)
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
-		"\",\"written\":[4,2,2],\"hashed\":7,\"hashed_digest\":\"" PD "\"}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
-		"\",\"written\":[4,4,2],\"hashed\":11,\"hashed_digest\":\"" PD "\"}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
-		"\",\"written\":[4,2,2],\"hashed\":4,\"hashed_digest\":\"sha256:00ff\"}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
-		"\",\"written\":[4,2,2],\"hashed\":4}",
-		"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
-		"\",\"written\":[4,2,2],\"hashed\":-4,\"hashed_digest\":\"" PD "\"}",
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		 "\",\"written\":[4,2,2],\"hashed\":7,\"hashed_digest\":\"" PD "\"}",
+		 "the hashed prefix is not all written"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		 "\",\"written\":[4,4,2],\"hashed\":11,\"hashed_digest\":\"" PD "\"}",
+		 "bad hashed length"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		 "\",\"written\":[4,2,2],\"hashed\":4,\"hashed_digest\":\"sha256:00ff\"}",
+		 "bad prefix digest"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		 "\",\"written\":[4,2,2],\"hashed\":4}",
+		 "bad prefix digest"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		 "\",\"written\":[4,2,2],\"hashed\":4,\"hashed_digest\":5}",
+		 "bad prefix digest"},
+		// a prefix digest in another algorithm than the blob's
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		 "\",\"written\":[4,2,2],\"hashed\":4,\"hashed_digest\":\"sha512:" PD512 "\"}",
+		 "bad prefix digest"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		 "\",\"written\":[4,2,2],\"hashed\":-4,\"hashed_digest\":\"" PD "\"}",
+		 "bad hashed length"},
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"" BOOT
+		 "\",\"written\":[4,2,2],\"hashed\":\"4\",\"hashed_digest\":\"" PD "\"}",
+		 "bad hashed length"},
+		// from another boot, the prefix digest it carries being 0 bytes long
+		{"{\"digest\":\"" D "\",\"size\":10,\"chunk_size\":4,\"boot_id\":\"boot-b"
+		 "\",\"written\":[4,2,2],\"hashed\":0,\"hashed_digest\":\"" PD "\"}",
+		 "written before the last reboot, with no prefix digest to check"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (oci_ingest_record_parse(bad[i], strlen(bad[i]), D, 10, BOOT, &r, &e) == 0)
-			fail_msg("accepted bad record %zu: %s", i, bad[i]);
+		if (oci_ingest_record_parse(bad[i].text, strlen(bad[i].text), D, 10, BOOT, &r, &e) == 0)
+			fail_msg("accepted bad record %zu: %s", i, bad[i].text);
 		assert_null(r.written);
+		assert_int_equal(e.cls, ERR_STORAGE);
+		if (!strstr(e.msg, bad[i].why))
+			fail_msg("record %zu: message \"%s\" lacks \"%s\"", i, e.msg, bad[i].why);
 	}
 }
 
@@ -338,6 +419,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_good),
 		cmocka_unit_test(test_record_bad),
+		cmocka_unit_test(test_record_chunk_count),
 		cmocka_unit_test(test_record_prefix),
 		cmocka_unit_test_setup_teardown(test_lock_one_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiter_after_commit, setup, teardown),
