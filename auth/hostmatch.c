@@ -55,6 +55,38 @@ static int get_esc(const char **c, const char *end, unsigned char *out)
 	return 0;
 }
 
+// The ranges of a [...] class, *c just past its '[' (and moved past its ']'):
+// *in tells whether r is in the class (out of it, after a '^'); -1 on a
+// malformed class.
+static int match_class(const char **c, const char *end, unsigned char r, bool *in)
+{
+	const char *p = *c;
+	unsigned char lo, hi;
+	bool negated = p < end && *p == '^';
+	if (negated)
+		p++;
+	bool match = false;
+	for (int nrange = 0;; nrange++) {
+		if (p < end && *p == ']' && nrange > 0) {
+			p++;
+			break;
+		}
+		if (get_esc(&p, end, &lo) < 0)
+			return -1;
+		hi = lo;
+		if (*p == '-') {
+			p++;
+			if (get_esc(&p, end, &hi) < 0)
+				return -1;
+		}
+		if (lo <= r && r <= hi)
+			match = true;
+	}
+	*c = p;
+	*in = match != negated;
+	return 0;
+}
+
 // matchChunk: 1 and *rest past the match, 0 on mismatch, -1 on a malformed
 // chunk. Like Go it keeps parsing after a mismatch, so a bad pattern is never
 // mistaken for a mere mismatch.
@@ -67,31 +99,14 @@ static int match_chunk(const char *c, size_t clen, const char *s, const char **r
 			failed = true;
 		switch (*c) {
 		case '[': {
-			unsigned char r = 0, lo, hi;
+			unsigned char r = 0;
+			bool in;
 			if (!failed)
 				r = (unsigned char)*s++;
 			c++;
-			bool negated = c < end && *c == '^';
-			if (negated)
-				c++;
-			bool match = false;
-			for (int nrange = 0;; nrange++) {
-				if (c < end && *c == ']' && nrange > 0) {
-					c++;
-					break;
-				}
-				if (get_esc(&c, end, &lo) < 0)
-					return -1;
-				hi = lo;
-				if (*c == '-') {
-					c++;
-					if (get_esc(&c, end, &hi) < 0)
-						return -1;
-				}
-				if (lo <= r && r <= hi)
-					match = true;
-			}
-			if (match == negated)
+			if (match_class(&c, end, r, &in) < 0)
+				return -1;
+			if (!in)
 				failed = true;
 			break;
 		}

@@ -287,6 +287,13 @@ static void test_go_path_match(void **state)
 		{"[^", "a", false},	    {"[^bc", "a", false},	 {"a[", "a", false},
 		{"a[", "ab", false},	    {"a[", "x", false},		 {"a/b[", "x", false},
 		{"*x", "xxx", true},	    {"", "", true},		 {"", "a", false},
+		// ours: a name used up before the chunk, a mismatch followed by a
+		// class or escape (still parsed), several ranges, '/' in a class
+		{"ab[c]", "ab", false},	    {"a?", "a", false},		 {"x[a]", "ya", false},
+		{"x[a", "ya", false},	    {"x[a-", "ya", false},	 {"x\\", "y", false},
+		{"[a-cx-z]", "y", true},    {"[a-cx-z]", "d", false},	 {"[^a-cx-z]", "d", true},
+		{"[^a]", "/", true},	    {"[", "", false},		 {"[\\", "a", false},
+		{"[a-\\", "a", false},	    {"*[a]", "bba", true},	 {"a*[", "ab", false},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (auth_glob_match(t[i].pat, t[i].s) != t[i].want)
