@@ -24,7 +24,8 @@ static int check_hostport(const char *opt, const char *v, struct err *e)
 	return 0;
 }
 
-int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err *e)
+// The option's name for messages; NULL when opt is not an access option.
+static const char *access_option_name(int opt)
 {
 	static const char *const names[] = {
 		[ACCESS_O_CREDS - ACCESS_O_CREDS] = "--creds",
@@ -38,14 +39,51 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 		[ACCESS_O_HOSTS_DIR - ACCESS_O_CREDS] = "--hosts-dir",
 	};
 	if (opt < ACCESS_O_CREDS || opt > ACCESS_O_HOSTS_DIR)
-		return 0;
-	const char *name = names[opt - ACCESS_O_CREDS];
+		return NULL;
+	return names[opt - ACCESS_O_CREDS];
+}
+
+// The check of the value that comes before its option's own.
+static int access_check_value(int opt, const char *name, const char *arg, struct err *e)
+{
 	if (opt == ACCESS_O_PLAIN) {
 		if (check_hostport(name, arg, e) < 0)
 			return -1;
 	} else if (opt != ACCESS_O_CREDS && opt != ACCESS_O_HOSTS_DIR && cmd_check_value(name, arg, e) < 0) {
 		return -1; // --creds has its own check, which never shows the value
 	}
+	return 0;
+}
+
+static int access_connect_to(struct cmd_access *a, const char *arg, struct err *e)
+{
+	// HOST:PORT:CONNECT-HOST:CONNECT-PORT; bracketed IPv6 allowed.
+	if (!strparse_connect_to_valid(arg))
+		return err_set(e, ERR_USAGE,
+			       "--connect-to must be HOST:PORT:CONNECT_HOST:CONNECT_PORT (ports 1..65535; IPv6 in "
+			       "brackets), not '%.200s'", arg);
+	a->http.connect_to = curl_slist_append(a->http.connect_to, arg);
+	return 1;
+}
+
+// Read now: a policy imgpull cannot honour fails before any request.
+static int access_policy(struct cmd_access *a, const char *name, const char *arg, struct err *e)
+{
+	if (a->has_policy)
+		return err_set(e, ERR_USAGE, "--policy given twice");
+	if (cmd_check_input(name, arg, e) < 0 || policy_load(&a->policy, arg, e) < 0)
+		return -1;
+	a->has_policy = true;
+	return 1;
+}
+
+int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err *e)
+{
+	const char *name = access_option_name(opt);
+	if (!name)
+		return 0;
+	if (access_check_value(opt, name, arg, e) < 0)
+		return -1;
 	switch (opt) {
 	case ACCESS_O_CREDS:
 		return auth_store_add_static(&a->store, arg, e) < 0 ? -1 : 1;
@@ -63,26 +101,14 @@ int cmd_access_option(struct cmd_access *a, int opt, const char *arg, struct err
 		a->http.plain_hosts = xrealloc(a->http.plain_hosts, (a->http.nplain + 1) * sizeof(char *));
 		a->http.plain_hosts[a->http.nplain++] = xstrdup(arg);
 		return 1;
-	case ACCESS_O_CONNECT_TO: {
-		// HOST:PORT:CONNECT-HOST:CONNECT-PORT; bracketed IPv6 allowed.
-		if (!strparse_connect_to_valid(arg))
-			return err_set(e, ERR_USAGE,
-				       "--connect-to must be HOST:PORT:CONNECT_HOST:CONNECT_PORT (ports 1..65535; IPv6 in "
-				       "brackets), not '%.200s'", arg);
-		a->http.connect_to = curl_slist_append(a->http.connect_to, arg);
-		return 1;
-	}
+	case ACCESS_O_CONNECT_TO:
+		return access_connect_to(a, arg, e);
 	case ACCESS_O_HOSTS_DIR: // '' turns the default off
 		a->hosts_dir = *arg ? arg : NULL;
 		a->hosts_dir_given = true;
 		return 1;
-	case ACCESS_O_POLICY: // read now: a policy imgpull cannot honour fails before any request
-		if (a->has_policy)
-			return err_set(e, ERR_USAGE, "--policy given twice");
-		if (cmd_check_input(name, arg, e) < 0 || policy_load(&a->policy, arg, e) < 0)
-			return -1;
-		a->has_policy = true;
-		return 1;
+	case ACCESS_O_POLICY:
+		return access_policy(a, name, arg, e);
 	default:
 		return 0;
 	}

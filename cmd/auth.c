@@ -63,25 +63,10 @@ static void print_expiry(const char *what, time_t expires, const char *note)
 	printf("  %-11s valid %lds, until %s%s\n", what, (long)(expires - time(NULL)), when, note);
 }
 
-// Token, then a manifest GET with it; prints as it learns.
-static int check_image(struct pull_registries *regs, const char *refstr, struct err *e)
+// Where the registry sends us for access, and how it was recognised.
+static void print_session(const struct auth_session *s, const char *registry)
 {
-	struct oci_ref ref = {0};
-	if (oci_ref_parse(&ref, refstr, e) < 0)
-		return -1;
-	_cleanup_free_ char *name = oci_ref_string(&ref);
-	_cleanup_free_ char *authz = NULL;
-	_cleanup_free_ char *suffix = NULL;
-	int ret = -1;
-	struct pull_repo repo = {.path = ref.path};
-	printf("%s\n", name);
-	repo.reg = pull_registries_get(regs, ref.registry, e);
-	if (!repo.reg)
-		goto out;
-	struct auth_session *s = &repo.reg->auth;
-	if (auth_session_probe(s, e) < 0)
-		goto out;
-	printf("  %-11s %s\n", "registry", ref.registry);
+	printf("  %-11s %s\n", "registry", registry);
 	printf("  %-11s %s (from %s%s%s)\n", "kind", kind_name(s->info.kind), s->info.why,
 	       s->info.label ? ", " : "", s->info.label ? s->info.label : "");
 	if (s->scheme == AUTH_BEARER)
@@ -89,15 +74,21 @@ static int check_image(struct pull_registries *regs, const char *refstr, struct 
 	else
 		printf("  %-11s %s%s\n", "scheme", auth_scheme_name(s->scheme),
 		       s->scheme == AUTH_NONE ? " (anonymous access)" : "");
-	int r = auth_session_header(s, ref.path, &authz, e);
+}
+
+// The credential for path, then the token it buys and when that expires.
+static int check_token(struct auth_session *s, const char *path, struct err *e)
+{
+	_cleanup_free_ char *authz = NULL;
+	int r = auth_session_header(s, path, &authz, e);
 	printf("  %-11s %s\n", "credential", s->cred_source ? s->cred_source : "none matched: anonymous");
 	if (authz)
 		explicit_bzero(authz, strlen(authz));
 	if (r < 0)
-		goto out;
+		return -1;
 	if (auth_exchange_held(&s->xch))
 		print_expiry("api token", s->xch.expires, " (from the registry's GetAuthorizationToken API)");
-	long ttl = auth_session_token_ttl(s, ref.path);
+	long ttl = auth_session_token_ttl(s, path);
 	if (s->scheme == AUTH_NONE)
 		printf("  %-11s not needed\n", "token");
 	else if (ttl > 0)
@@ -105,11 +96,20 @@ static int check_image(struct pull_registries *regs, const char *refstr, struct 
 	else
 		printf("  %-11s %s credential on every request (no expiry)\n", "token",
 		       s->scheme == AUTH_BASIC ? "basic" : "the");
-	const char *reference = ref.digest ? ref.digest : ref.tag;
-	suffix = xasprintf("/manifests/%s", reference);
+	return 0;
+}
+
+// The manifest GET that proves the token grants pull access; name is the
+// reference as printed.
+static int check_manifest(struct pull_repo *repo, const struct oci_ref *ref, const char *name, struct err *e)
+{
+	const struct auth_session *s = &repo->reg->auth;
+	const char *reference = ref->digest ? ref->digest : ref->tag;
+	_cleanup_free_ char *suffix = xasprintf("/manifests/%s", reference);
 	struct http_resp resp;
-	if (pull_repo_get(&repo, suffix, OCI_MANIFEST_ACCEPT, OCI_MANIFEST_MAX, &resp, e) < 0)
-		goto out;
+	int ret = -1;
+	if (pull_repo_get(repo, suffix, OCI_MANIFEST_ACCEPT, OCI_MANIFEST_MAX, &resp, e) < 0)
+		return -1;
 	if (resp.status == 200) {
 		printf("  %-11s ok, %s%s%s\n", "manifest", resp.content_type ? resp.content_type : "(no type)",
 		       resp.docker_digest ? " " : "", resp.docker_digest ? resp.docker_digest : "");
@@ -123,6 +123,26 @@ static int check_image(struct pull_registries *regs, const char *refstr, struct 
 		err_set(e, ERR_NETWORK, "%s: manifest request answered HTTP %ld", name, resp.status);
 	}
 	http_resp_release(&resp);
+	return ret;
+}
+
+// Token, then a manifest GET with it; prints as it learns.
+static int check_image(struct pull_registries *regs, const char *refstr, struct err *e)
+{
+	struct oci_ref ref = {0};
+	if (oci_ref_parse(&ref, refstr, e) < 0)
+		return -1;
+	_cleanup_free_ char *name = oci_ref_string(&ref);
+	int ret = -1;
+	struct pull_repo repo = {.path = ref.path};
+	printf("%s\n", name);
+	repo.reg = pull_registries_get(regs, ref.registry, e);
+	if (!repo.reg || auth_session_probe(&repo.reg->auth, e) < 0)
+		goto out;
+	print_session(&repo.reg->auth, ref.registry);
+	if (check_token(&repo.reg->auth, ref.path, e) < 0)
+		goto out;
+	ret = check_manifest(&repo, &ref, name, e);
 out:
 	oci_ref_release(&ref);
 	return ret;
