@@ -276,8 +276,8 @@ static void loop_end(struct pull_engine *eng)
 // carried little is followed by the next only after a pause (sched_pace).
 static void loop_pace(struct pull_engine *eng, double began, int ms)
 {
-	double wait = sched_pace(eng->turn_bytes, clock_mono() - began);
-	eng->turn_bytes = 0;
+	double wait = sched_pace(&eng->turn, clock_mono() - began);
+	eng->turn = (struct pull_turn){.seq = eng->turn.seq + 1};
 	if (wait > ms / 1000.0)
 		wait = ms / 1000.0;
 	if (wait <= 0)

@@ -32,10 +32,12 @@
 #define PROGRESS_SAVE_S 0.05 // how often a blob's progress record may be rewritten: a kill loses
 			     // at most this long of downloading (plus what sat in buffers)
 #define CURL_RECV_BUFFER (128L << 10)
-// A turn of the loop that carried less than TURN_FULL body bytes is followed
-// by one no sooner than TURN_MIN_S after it began (sched_pace).
+// A turn of the loop that carried less than TURN_FULL body bytes, none of its
+// connections TURN_ONE or more, is followed by one no sooner than TURN_MIN_S
+// after it began (sched_pace).
 #define TURN_MIN_S 0.001
 #define TURN_FULL (1u << 20)
+#define TURN_ONE ((uint64_t)CURL_RECV_BUFFER) // one connection filled curl's receive buffer
 // A mirror gets this many failed tries of a blob before the next endpoint
 // takes it over (containerd moves on at the first).
 #define MIRROR_FAILURES_MAX 2
@@ -147,6 +149,8 @@ struct xfer {
 	uint64_t end;       // exclusive
 	uint64_t pos;       // blob offset of the next body byte (200: from 0)
 	uint64_t got;       // bytes handed to the store by this transfer
+	unsigned turn_seq;  // the loop's turn turn_got counts for
+	uint64_t turn_got;  // body bytes in that turn
 	struct wbuf *wb;    // body bytes not yet handed over, for blob offsets [wpos, wpos + wlen)
 	size_t wlen;
 	uint64_t wpos;
@@ -179,6 +183,12 @@ struct xfer {
 	struct xfer *next;
 };
 
+// Body bytes of one turn of the loop: in all, and the most one transfer got.
+struct pull_turn {
+	unsigned seq; // which turn
+	uint64_t bytes, most;
+};
+
 struct pull_engine {
 	struct pull_engine_opts o;
 	CURLM *multi;
@@ -201,7 +211,7 @@ struct pull_engine {
 	double t0, last_tick;
 	double stuck_bound;    // seconds a blob may go without progress (blob_watch)
 	uint64_t received;
-	uint64_t turn_bytes; // body bytes curl handed over in this turn of the loop
+	struct pull_turn turn; // what this turn of the loop carried
 	uint64_t discard_peak; // most bytes held in memory at once (discard)
 	// Readers on other threads (pull_engine_stream_wait) and their abort.
 	pthread_mutex_t smu;
@@ -222,7 +232,7 @@ struct host *engine_host(struct pull_engine *eng, const char *url);
 // sched.c
 void sched_fill(struct pull_engine *eng);
 double sched_next_due(const struct pull_engine *eng, double now);
-double sched_pace(uint64_t carried, double elapsed);
+double sched_pace(const struct pull_turn *t, double elapsed);
 void sched_discard_punch(struct pull_engine *eng);
 
 // xfer.c

@@ -158,20 +158,20 @@ void sched_fill(struct pull_engine *eng)
 }
 
 // How long the loop waits before it looks at its connections again, after
-// a turn that carried `carried` body bytes and began `elapsed` seconds ago.
-// A turn costs about the same however little it carries (curl looks at
-// every connection, the store's and hasher's threads are woken for what it
-// handed over): when turns carry little (ranges arriving slowly, say 40 MB/s
-// each from a capped store), every burst of every connection would be a
-// turn of its own. Waiting until TURN_MIN_S after the turn began lets more
-// arrive for the next: about a third as many turns, wakes and switches on
-// bench.sh's capped store, at most 1 ms more for any byte; a connection's
-// socket holds far more than it receives meanwhile. A turn that carried
-// TURN_FULL or more is not followed by a wait: data comes fast enough that
-// turns are full anyway, and a wait could only fill the sockets.
-double sched_pace(uint64_t carried, double elapsed)
+// a turn that carried t and began `elapsed` seconds ago. A turn costs about
+// the same however little it carries (curl looks at every connection, the
+// store's and hasher's threads are woken for what it handed over): when
+// ranges arrive slowly (say 40 MB/s each from a capped store), every burst
+// of every connection would be a turn of its own. Waiting until TURN_MIN_S
+// after the turn began lets more arrive for the next: about a third as many
+// turns, wakes and switches on bench.sh's capped store, at most 1 ms more
+// for any byte. No wait after a turn that carried TURN_FULL or more (data
+// comes fast enough that turns are full anyway), nor when one connection
+// brought TURN_ONE or more (curl's whole receive buffer): that socket is
+// fast, and a wait could fill its buffer and close its window.
+double sched_pace(const struct pull_turn *t, double elapsed)
 {
-	if (carried >= TURN_FULL || !(elapsed >= 0) || elapsed >= TURN_MIN_S)
+	if (t->bytes >= TURN_FULL || t->most >= TURN_ONE || !(elapsed >= 0) || elapsed >= TURN_MIN_S)
 		return 0;
 	return TURN_MIN_S - elapsed;
 }

@@ -239,6 +239,20 @@ static size_t too_long(struct xfer *x)
 	return 0;
 }
 
+// What the loop's turn carried, for its pace (sched_pace).
+static void turn_count(struct xfer *x, size_t len)
+{
+	struct pull_turn *t = &x->eng->turn;
+	if (x->turn_seq != t->seq) {
+		x->turn_seq = t->seq;
+		x->turn_got = 0;
+	}
+	x->turn_got += len;
+	t->bytes += len;
+	if (x->turn_got > t->most)
+		t->most = x->turn_got;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
 	struct xfer *x = ud;
@@ -269,7 +283,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 		return CURL_WRITEFUNC_PAUSE;
 	}
 	x->pos += skip;
-	x->eng->turn_bytes += left;
+	turn_count(x, left);
 	const char *p = data + skip;
 	// libcurl hands over at most 16 KiB per call: gather a buffer's worth
 	// so the file sees few large writes instead of many small ones.
