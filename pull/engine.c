@@ -277,7 +277,9 @@ static void loop_end(struct pull_engine *eng)
 static void loop_pace(struct pull_engine *eng, double began, int ms)
 {
 	double wait = sched_pace(&eng->turn, clock_mono() - began);
-	eng->turn = (struct pull_turn){.seq = eng->turn.seq + 1};
+	eng->turn = (struct pull_turn){0};
+	for (struct xfer *x = eng->active; x; x = x->next)
+		x->turn_got = 0;
 	if (wait > ms / 1000.0)
 		wait = ms / 1000.0;
 	if (wait <= 0)

@@ -149,8 +149,7 @@ struct xfer {
 	uint64_t end;       // exclusive
 	uint64_t pos;       // blob offset of the next body byte (200: from 0)
 	uint64_t got;       // bytes handed to the store by this transfer
-	unsigned turn_seq;  // the loop's turn turn_got counts for
-	uint64_t turn_got;  // body bytes in that turn
+	uint64_t turn_got;  // body bytes in this turn of the loop
 	struct wbuf *wb;    // body bytes not yet handed over, for blob offsets [wpos, wpos + wlen)
 	size_t wlen;
 	uint64_t wpos;
@@ -185,7 +184,6 @@ struct xfer {
 
 // Body bytes of one turn of the loop: in all, and the most one transfer got.
 struct pull_turn {
-	unsigned seq; // which turn
 	uint64_t bytes, most;
 };
 

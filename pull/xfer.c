@@ -243,10 +243,6 @@ static size_t too_long(struct xfer *x)
 static void turn_count(struct xfer *x, size_t len)
 {
 	struct pull_turn *t = &x->eng->turn;
-	if (x->turn_seq != t->seq) {
-		x->turn_seq = t->seq;
-		x->turn_got = 0;
-	}
 	x->turn_got += len;
 	t->bytes += len;
 	if (x->turn_got > t->most)
@@ -285,7 +281,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 	x->pos += skip;
 	turn_count(x, left);
 	const char *p = data + skip;
-	// libcurl hands over at most 16 KiB per call: gather a buffer's worth
+	// libcurl hands over at most CURL_RECV_BUFFER per call: gather a buffer's worth
 	// so the file sees few large writes instead of many small ones.
 	while (left) {
 		if (!x->wb) {
